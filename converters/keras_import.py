@@ -1,0 +1,150 @@
+"""Keras model -> :class:`edge_gru.spec.ModelSpec`.
+
+Accepts ``Input``, one or more ``GRU`` layers (default activations, ``reset_after``
+True/False, with or without bias; stacked layers need ``return_sequences=True``),
+``Dropout`` (identity at inference) and ``Dense`` layers with linear / relu / sigmoid /
+softmax activations. Everything else is refused with an error naming the layer, the
+attribute and what is supported. After import the spec is checked numerically
+against Keras on random input, so a topology the walk could not see (branches,
+shared layers) is refused rather than silently mis-read.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from converters._tf import keras
+from edge_gru.errors import ModelFileError, UnsupportedModelError
+from edge_gru.spec import DENSE_ACTIVATIONS, DenseLayer, GRULayer, ModelSpec
+
+SUPPORTED = ("InputLayer", "GRU", "Dense", "Dropout")
+_SUPPORTED_TEXT = ("supported: Input, GRU (tanh/sigmoid, reset_after True/False, use_bias, "
+                   "return_sequences for stacking), Dropout, Dense (linear/relu/sigmoid/softmax)")
+
+
+def load_keras(path: str | Path) -> Any:
+    """Load a ``.keras`` file with ``safe_mode=True``.
+
+    Raises:
+        ModelFileError: Missing, corrupt or not a Keras model.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"{p}: no such model file")
+    if not zipfile.is_zipfile(p):
+        raise ModelFileError(f"{p}: not a .keras model file (expected a Keras v3 zip archive)")
+    k = keras()
+    try:
+        return k.saving.load_model(p, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises many types for a bad archive
+        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(f"{p}: cannot load the Keras model ({msg})") from None
+
+
+def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
+    """Convert a Keras model (object or ``.keras`` path) into a :class:`ModelSpec`.
+
+    Args:
+        model_or_path: A ``keras.Model`` or a path to a ``.keras`` file.
+        verify: Compare the spec's float reference with Keras on random input.
+
+    Raises:
+        UnsupportedModelError: A layer or attribute cannot be represented.
+        ModelFileError: The file cannot be loaded.
+    """
+    model = load_keras(model_or_path) if isinstance(model_or_path, (str, Path)) else model_or_path
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise UnsupportedModelError(
+            f"model {model.name!r} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "edge-gru supports one sequence input and one output")
+    shape = tuple(model.inputs[0].shape)
+    if len(shape) != 3 or shape[2] is None:
+        raise UnsupportedModelError(f"model input must be (batch, timesteps, features), got {shape}")
+    timesteps = None if shape[1] is None else int(shape[1])
+    spec = ModelSpec(features=int(shape[2]), timesteps=timesteps, grus=[], dense=[], name=str(model.name))
+    for layer in model.layers:
+        _add_layer(spec, layer)
+    spec.check()
+    if verify:
+        _verify(spec, model)
+    return spec
+
+
+def _add_layer(spec: ModelSpec, layer: Any) -> None:
+    kind = type(layer).__name__
+    if kind == "InputLayer" or kind == "Dropout":
+        return
+    if kind == "GRU":
+        if spec.dense:
+            raise UnsupportedModelError(f"layer {layer.name!r}: a GRU after a Dense layer is not supported")
+        spec.grus.append(_gru(layer, spec.grus[-1].units if spec.grus else spec.features))
+        return
+    if kind == "Dense":
+        if not spec.grus:
+            raise UnsupportedModelError(f"layer {layer.name!r}: Dense before any GRU is not supported")
+        width = spec.dense[-1].units if spec.dense else spec.grus[-1].units
+        spec.dense.append(_dense(layer, width))
+        return
+    raise UnsupportedModelError(f"layer {layer.name!r} of type {kind} is not supported ({_SUPPORTED_TEXT})")
+
+
+def _act_name(fn: Any) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _gru(layer: Any, input_dim: int) -> GRULayer:
+    name = layer.name
+    checks = {
+        "stateful": (layer.stateful, False),
+        "return_state": (layer.return_state, False),
+        "go_backwards": (layer.go_backwards, False),
+        "activation": (_act_name(layer.cell.activation), "tanh"),
+        "recurrent_activation": (_act_name(layer.cell.recurrent_activation), "sigmoid"),
+    }
+    for attr, (got, want) in checks.items():
+        if got != want:
+            raise UnsupportedModelError(f"layer {name!r}: GRU {attr}={got!r} is not supported (only {want!r})")
+    cell = layer.cell
+    units = int(cell.units)
+    bias = None
+    if cell.use_bias:
+        bias = np.asarray(cell.bias.numpy(), np.float32)
+    return GRULayer(units=units, input_dim=input_dim,
+                    kernel=np.asarray(cell.kernel.numpy(), np.float32),
+                    recurrent_kernel=np.asarray(cell.recurrent_kernel.numpy(), np.float32),
+                    bias=bias, reset_after=bool(cell.reset_after),
+                    return_sequences=bool(layer.return_sequences), name=name)
+
+
+def _dense(layer: Any, input_dim: int) -> DenseLayer:
+    act = _act_name(layer.activation)
+    if act not in DENSE_ACTIVATIONS:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: Dense activation {act!r} is not supported "
+            f"(supported: {', '.join(DENSE_ACTIVATIONS)})")
+    kernel = np.asarray(layer.kernel.numpy(), np.float32)
+    if kernel.shape[0] != input_dim:
+        raise UnsupportedModelError(f"layer {layer.name!r}: expects {kernel.shape[0]} inputs, gets {input_dim}")
+    bias = np.asarray(layer.bias.numpy(), np.float32) if layer.use_bias else None
+    return DenseLayer(units=int(layer.units), input_dim=input_dim, kernel=kernel, bias=bias,
+                      activation=act, name=layer.name)
+
+
+def _verify(spec: ModelSpec, model: Any, tol: float = 1e-4) -> None:
+    from edge_gru.float_ref import predict
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (4, spec.timesteps or 7, spec.features)).astype(np.float32)
+    want = np.asarray(model(x, training=False))
+    got = predict(spec, x)
+    if want.shape != got.shape or not np.allclose(want, got, atol=tol, rtol=0):
+        raise UnsupportedModelError(
+            f"model {model.name!r}: its topology is not a plain GRU stack + Dense head "
+            "(outputs differ from the imported layer chain); " + _SUPPORTED_TEXT)
+
+
+__all__ = ["SUPPORTED", "import_keras", "load_keras"]

@@ -1,0 +1,265 @@
+"""The ``edge-gru`` command line.
+
+Heavy modules (TensorFlow via :mod:`converters`, numba kernels) are imported inside
+the commands that need them, so ``edge-gru --help`` stays fast and TensorFlow-free.
+Every :class:`~edge_gru.errors.EdgeGruError` becomes one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_gru.errors import EdgeGruError, ModelFileError, OutputExistsError
+
+ENGINES = ("keras", "float", "fixed")
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"edge-gru: error: {msg}", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    """A click group that turns library errors into one line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EdgeGruError as exc:
+            _fail(str(exc))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted")
+        except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
+            if os.environ.get("EDGE_GRU_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (set EDGE_GRU_DEBUG=1 for a traceback "
+                  "and please report it)")
+
+
+def _check_output(path: Path, force: bool) -> Path:
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def artifact_kind(path: str | Path) -> str:
+    """Classify a model artifact: ``keras``, ``fixed``, ``spec``, ``tflite`` or ``c``.
+
+    Raises:
+        ModelFileError: The path does not exist or is of an unknown kind.
+    """
+    p = Path(path)
+    if p.is_dir():
+        return "c"
+    if not p.is_file():
+        raise ModelFileError(f"{p}: no such file or directory")
+    suffix = p.suffix.lower()
+    kinds = {".keras": "keras", ".egru": "fixed", ".egspec": "spec", ".tflite": "tflite"}
+    if suffix in kinds:
+        return kinds[suffix]
+    raise ModelFileError(f"{p}: unknown model file type {suffix or '(none)'!r}; "
+                         "expected .keras, .egru, .egspec or .tflite")
+
+
+def load_float_spec(path: str | Path):
+    """Load a float spec from ``.keras`` (via the Keras importer) or ``.egspec``."""
+    kind = artifact_kind(path)
+    if kind == "keras":
+        from converters.keras_import import import_keras
+
+        return import_keras(path)
+    if kind == "spec":
+        from edge_gru.spec import load_spec
+
+        return load_spec(path)
+    raise ModelFileError(f"{path}: a float model (.keras or .egspec) is needed here, got a {kind} artifact")
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[info]}"), console=_console(), transient=False)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edge-gru")
+def cli() -> None:
+    """edge-gru: take a Keras-trained GRU to microcontrollers.
+
+    Typical flow: `dataset` -> `train` -> `quantize` -> `run` / `inspect`.
+    """
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(["spoken-digits", "seed-toy"]))
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def dataset(name: str, out: Path, force: bool) -> None:
+    """Write a built-in dataset as OUT/train.npz and OUT/test.npz."""
+    from edge_gru.data import load_dataset
+
+    train, test = load_dataset(name)
+    out.mkdir(parents=True, exist_ok=True)
+    for split, ds in (("train", train), ("test", test)):
+        path = _check_output(out / f"{split}.npz", force)
+        ds.save(path)
+        click.echo(f"{path}: X {ds.X.shape}, {ds.n_classes} classes")
+
+
+@cli.command()
+@click.option("--dataset", "dataset_name", type=click.Choice(["spoken-digits", "seed-toy"]),
+              help="Train on a built-in dataset.")
+@click.option("--data", type=click.Path(path_type=Path), help="Train on an .npz file (X, y).")
+@click.option("--test-data", type=click.Path(path_type=Path), help="Optional .npz for the reported accuracy.")
+@click.option("--units", default=16, show_default=True, type=click.IntRange(1, 1024), help="GRU units per layer.")
+@click.option("--layers", default=1, show_default=True, type=click.IntRange(1, 8), help="Stacked GRU layers.")
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output .keras file.")
+@click.option("--force", is_flag=True, help="Overwrite the output.")
+def train(dataset_name: str | None, data: Path | None, test_data: Path | None, units: int, layers: int,
+          epochs: int, seed: int, out: Path, force: bool) -> None:
+    """Train a GRU classifier and save it as a .keras file."""
+    from edge_gru.data import DataError, load_data, load_dataset
+
+    if (dataset_name is None) == (data is None):
+        raise DataError("give exactly one of --dataset NAME or --data train.npz")
+    if out.suffix != ".keras":
+        raise DataError(f"{out}: the output must end in .keras")
+    _check_output(out, force)
+    if dataset_name:
+        tr, te = load_dataset(dataset_name)
+    else:
+        tr = load_data(data)
+        te = load_data(test_data, features=tr.X.shape[2]) if test_data else None
+    if tr.y is None:
+        raise DataError(f"{data}: training needs labels 'y'")
+    from converters.keras_train import save_keras, train_classifier
+
+    with _progress() as prog:
+        task = prog.add_task(f"training GRU({units})x{layers}", total=epochs, info="")
+
+        def on_epoch(epoch: int, logs: dict) -> None:
+            prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
+
+        model, acc = train_classifier(tr, te, units=units, layers=layers, epochs=epochs, seed=seed,
+                                      on_epoch=on_epoch)
+    save_keras(model, out)
+    click.echo(f"saved {out}")
+    if acc is not None:
+        click.echo(f"test accuracy: {acc * 100:.2f}%")
+
+
+@cli.command()
+@click.argument("artifact", type=click.Path(path_type=Path))
+def inspect(artifact: Path) -> None:
+    """Print a model's architecture, parameter count and MACs per sequence."""
+    kind = artifact_kind(artifact)
+    if kind == "fixed":
+        from edge_gru.fixed.model import load_fixed
+
+        fm = load_fixed(artifact)
+        for line in fm.describe():
+            click.echo(line)
+        return
+    spec = load_float_spec(artifact)
+    for line in spec.describe():
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("artifact", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--engine", type=click.Choice(ENGINES), default=None,
+              help="Implementation to run (default: chosen from the artifact).")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), help="Write outputs (N, K) as .npy.")
+@click.option("--raw", is_flag=True, help="Write the integer output tensor instead of floats (fixed engine).")
+@click.option("--force", is_flag=True, help="Overwrite the output.")
+def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: bool, force: bool) -> None:
+    """Run a model on DATA (.npz with X) and report accuracy when labels exist."""
+    import numpy as np
+
+    from edge_gru.data import DataError, accuracy, load_data
+
+    kind = artifact_kind(artifact)
+    engine = engine or {"keras": "keras", "spec": "float", "fixed": "fixed"}.get(kind, kind)
+    runners: dict[str, Callable[[], tuple[Any, Any]]] = {
+        "keras": lambda: _run_keras(artifact, kind, data),
+        "float": lambda: _run_float(artifact, data),
+        "fixed": lambda: _run_fixed(artifact, kind, data, raw),
+    }
+    if engine not in runners:
+        raise DataError(f"engine {engine!r} cannot run a {kind} artifact")
+    if raw and engine != "fixed":
+        raise DataError("--raw applies to integer engines (--engine fixed)")
+    if out is not None:
+        _check_output(out, force)
+    outputs, ds = runners[engine]()
+    if out is not None:
+        np.save(out, outputs)
+        click.echo(f"wrote {out} {outputs.shape} {outputs.dtype}")
+    click.echo(f"engine {engine}: {len(outputs)} sequences, output width {outputs.shape[1]}")
+    if ds.y is not None and not raw:
+        click.echo(f"accuracy: {accuracy(outputs, ds.y) * 100:.2f}%")
+    del load_data
+
+
+def _run_keras(artifact: Path, kind: str, data: Path) -> tuple[Any, Any]:
+    import numpy as np
+
+    from edge_gru.data import load_data
+
+    if kind != "keras":
+        raise ModelFileError(f"{artifact}: --engine keras needs a .keras file")
+    from converters.keras_import import import_keras, load_keras
+
+    model = load_keras(artifact)
+    spec = import_keras(model)
+    ds = load_data(data, features=spec.features, timesteps=spec.timesteps)
+    return np.asarray(model.predict(ds.X, verbose=0, batch_size=256), np.float32), ds
+
+
+def _run_float(artifact: Path, data: Path) -> tuple[Any, Any]:
+    from edge_gru.data import load_data
+    from edge_gru.float_ref import predict
+
+    spec = load_float_spec(artifact)
+    ds = load_data(data, features=spec.features, timesteps=spec.timesteps)
+    return predict(spec, ds.X), ds
+
+
+def _run_fixed(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:
+    from edge_gru.data import load_data
+
+    if kind != "fixed":
+        raise ModelFileError(f"{artifact}: --engine fixed needs a .egru file (make one with `edge-gru quantize`)")
+    from edge_gru.fixed.model import load_fixed
+
+    fm = load_fixed(artifact)
+    ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
+    return (fm.predict_raw(ds.X) if raw else fm.predict(ds.X)), ds
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="edge-gru")
+
+
+if __name__ == "__main__":
+    main()

