@@ -66,7 +66,10 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
         raise UnsupportedModelError(f"model input must be (batch, timesteps, features), got {shape}")
     timesteps = None if shape[1] is None else int(shape[1])
     spec = ModelSpec(features=int(shape[2]), timesteps=timesteps, grus=[], dense=[], name=str(model.name))
-    for layer in model.layers:
+    for layer in model.layers:  # name unsupported layers first, then raw ops (slicing, math)
+        if type(layer).__name__ not in SUPPORTED:
+            _add_layer(spec, layer)
+    for layer in getattr(model, "operations", model.layers):
         _add_layer(spec, layer)
     spec.check()
     if verify:
@@ -89,7 +92,8 @@ def _add_layer(spec: ModelSpec, layer: Any) -> None:
         width = spec.dense[-1].units if spec.dense else spec.grus[-1].units
         spec.dense.append(_dense(layer, width))
         return
-    raise UnsupportedModelError(f"layer {layer.name!r} of type {kind} is not supported ({_SUPPORTED_TEXT})")
+    raise UnsupportedModelError(f"layer {getattr(layer, 'name', kind)!r} of type {kind} is not supported "
+                                f"({_SUPPORTED_TEXT})")
 
 
 def _act_name(fn: Any) -> str:

@@ -167,6 +167,37 @@ def train(dataset_name: str | None, data: Path | None, test_data: Path | None, u
 
 
 @cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--calibration", type=click.Path(path_type=Path), required=True,
+              help="Calibration inputs: .npz with X (N, T, F), typically the training data.")
+@click.option("--precision", "precision_name", type=click.Choice(["w8a16", "w8a8", "w16a16"]), default="w8a16",
+              show_default=True, help="Weight/activation bit widths.")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output .egru file.")
+@click.option("--force", is_flag=True, help="Overwrite the output.")
+def quantize(model: Path, calibration: Path, precision_name: str, out: Path, force: bool) -> None:
+    """Quantize a float model (.keras or .egspec) into a fixed-point .egru model."""
+    from edge_gru.data import load_data
+    from edge_gru.fixed.model import quantize_model, save_fixed
+    from edge_gru.fixed.summary import summarize
+
+    if out.suffix != ".egru":
+        raise ModelFileError(f"{out}: the output must end in .egru")
+    _check_output(out, force)
+    spec = load_float_spec(model)
+    cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
+    fm = quantize_model(spec, cal.X, precision_name)
+    summary = summarize(spec, fm, cal.X[:2000])
+    fm.info.update(calibration_summary=summary)
+    save_fixed(fm, out)
+    for line in fm.describe():
+        click.echo(line)
+    click.echo(f"calibration check on {summary['n']} sequences: class agreement with float "
+               f"{summary['agreement'] * 100:.2f}%, output RMSE {summary['rmse']:.3g}, "
+               f"max abs error {summary['max_abs_error']:.3g}")
+    click.echo(f"saved {out}")
+
+
+@cli.command()
 @click.argument("artifact", type=click.Path(path_type=Path))
 def inspect(artifact: Path) -> None:
     """Print a model's architecture, parameter count and MACs per sequence."""
@@ -195,7 +226,7 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
     """Run a model on DATA (.npz with X) and report accuracy when labels exist."""
     import numpy as np
 
-    from edge_gru.data import DataError, accuracy, load_data
+    from edge_gru.data import DataError, accuracy
 
     kind = artifact_kind(artifact)
     engine = engine or {"keras": "keras", "spec": "float", "fixed": "fixed"}.get(kind, kind)
@@ -217,7 +248,6 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
     click.echo(f"engine {engine}: {len(outputs)} sequences, output width {outputs.shape[1]}")
     if ds.y is not None and not raw:
         click.echo(f"accuracy: {accuracy(outputs, ds.y) * 100:.2f}%")
-    del load_data
 
 
 def _run_keras(artifact: Path, kind: str, data: Path) -> tuple[Any, Any]:
@@ -254,6 +284,28 @@ def _run_fixed(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, A
     fm = load_fixed(artifact)
     ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
     return (fm.predict_raw(ds.X) if raw else fm.predict(ds.X)), ds
+
+
+@cli.command()
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
+              help="Output directory.")
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--force", is_flag=True, help="Reuse a non-empty output directory.")
+def demo(out: Path, epochs: int, force: bool) -> None:
+    """Train spoken-digits GRU(16), import, quantize at every precision, write a summary."""
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
+    from converters.demo import run_demo
+
+    with _progress() as prog:
+        task = prog.add_task("training spoken-digits GRU(16)", total=epochs, info="")
+
+        def on_epoch(epoch: int, logs: dict) -> None:
+            prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
+
+        run_demo(out, epochs=epochs, say=prog.console.print, on_epoch=on_epoch)
+    click.echo((out / "summary.md").read_text())
+    click.echo(f"results in {out}/ (summary.md, summary.json, model files)")
 
 
 def main() -> None:

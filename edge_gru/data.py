@@ -139,10 +139,10 @@ def _spoken_digits(frames: int = 48, seed: int = 0) -> tuple[Dataset, Dataset]:
                                for c in np.unique(labels)])
     is_test = np.zeros(len(labels), bool)
     is_test[test_idx] = True
-    train_frames = np.concatenate([feats[s:s + n] for s, n, t in zip(starts, lengths, is_test) if not t])
+    train_frames = np.concatenate([feats[s:s + n] for s, n, t in zip(starts, lengths, is_test, strict=False) if not t])
     mean, std = train_frames.mean(axis=0), train_frames.std(axis=0) + 1e-6
     X = np.zeros((len(labels), frames, feats.shape[1]), np.float32)
-    for i, (s, n) in enumerate(zip(starts, lengths)):
+    for i, (s, n) in enumerate(zip(starts, lengths, strict=False)):
         seq = (feats[s:s + n] - mean) / std
         seq = seq[-frames:]
         X[i, frames - len(seq):] = seq

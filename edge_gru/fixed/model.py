@@ -18,8 +18,8 @@ from edge_gru import container
 from edge_gru.errors import DataError, ModelFileError, QuantizationError
 from edge_gru.fixed import kernels as K
 from edge_gru.fixed.quantize import (
-    Precision,
     TABLE_SIZE,
+    Precision,
     acc_bits_for,
     acc_bound,
     activation_tables,

@@ -151,7 +151,7 @@ def encode_multipliers(real: np.ndarray, where: str) -> tuple[np.ndarray, np.nda
 
 def requant_bound(bound: np.ndarray, m: np.ndarray, n: np.ndarray) -> int:
     """Largest magnitude after requantization of accumulators bounded by ``bound``."""
-    return max(((int(b) * int(mm)) >> int(nn)) + 1 for b, mm, nn in zip(bound, m, n))
+    return max(((int(b) * int(mm)) >> int(nn)) + 1 for b, mm, nn in zip(bound, m, n, strict=False))
 
 
 def quantize_gru(layer: GRULayer, s_in: float, qmax_in: int, prec: Precision) -> dict:

@@ -1,0 +1,102 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXE = [sys.executable, "-m", "edge_gru.cli"]
+
+
+def run(*args, cwd=None, check_rc=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    p = subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    if check_rc is not None:
+        assert p.returncode == check_rc, p.stdout + p.stderr
+    return p
+
+
+def test_help_does_not_import_tensorflow():
+    code = ("import sys; from click.testing import CliRunner; from edge_gru.cli import cli; "
+            "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0, r.output; "
+            "[CliRunner().invoke(cli, [c, '--help']) for c in ('run', 'quantize', 'train', 'inspect', 'demo')]; "
+            "bad = [m for m in ('tensorflow', 'keras', 'numba') if m in sys.modules]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_every_command_has_help():
+    for cmd in ("dataset", "train", "quantize", "run", "inspect", "demo"):
+        p = run(cmd, "--help", check_rc=0)
+        assert "Usage:" in p.stdout
+
+
+def test_errors_exit_2_with_one_line(tmp_path):
+    (tmp_path / "junk.keras").write_bytes(b"junk")
+    (tmp_path / "junk.egru").write_bytes(b"junk")
+    np.savez(tmp_path / "nan.npz", X=np.full((2, 3, 4), np.nan, np.float32))
+    cases = [
+        ("inspect", tmp_path / "missing.keras"),
+        ("inspect", tmp_path / "junk.keras"),
+        ("inspect", tmp_path / "junk.egru"),
+        ("inspect", tmp_path / "model.onnx"),
+        ("run", tmp_path / "junk.egru", tmp_path / "nan.npz"),
+        ("train", "--data", tmp_path / "nan.npz", "-o", tmp_path / "m.keras"),
+        ("train", "-o", tmp_path / "m.keras"),
+        ("dataset", "nope", "-o", tmp_path),
+    ]
+    for args in cases:
+        p = run(*args)
+        assert p.returncode == 2, (args, p.stdout, p.stderr)
+        assert "Traceback" not in p.stderr
+        err_lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+        assert len(err_lines) >= 1 and ("error" in p.stderr.lower() or "Error" in p.stderr)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+def test_end_to_end_seed_toy(workdir):
+    run("dataset", "seed-toy", "-o", workdir / "data", check_rc=0)
+    assert run("dataset", "seed-toy", "-o", workdir / "data").returncode == 2   # no overwrite without --force
+    run("dataset", "seed-toy", "-o", workdir / "data", "--force", check_rc=0)
+    p = run("train", "--data", workdir / "data/train.npz", "--test-data", workdir / "data/test.npz", "--units", "12",
+            "--epochs", "4", "-o", workdir / "m.keras", check_rc=0)
+    assert "test accuracy" in p.stdout
+    p = run("inspect", workdir / "m.keras", check_rc=0)
+    assert "GRU" in p.stdout and "MACs per sequence: " in p.stdout
+    p = run("quantize", workdir / "m.keras", "--calibration", workdir / "data/train.npz", "-o", workdir / "m.egru",
+            check_rc=0)
+    assert "class agreement with float" in p.stdout
+    assert run("quantize", workdir / "m.keras", "--calibration", workdir / "data/train.npz",
+               "-o", workdir / "m.egru").returncode == 2
+    run("inspect", workdir / "m.egru", check_rc=0)
+    run("run", workdir / "m.keras", workdir / "data/test.npz", "--engine", "float", "-o", workdir / "f.npy",
+        check_rc=0)
+    run("run", workdir / "m.keras", workdir / "data/test.npz", "--engine", "keras", "-o", workdir / "k.npy",
+        check_rc=0)
+    p = run("run", workdir / "m.egru", workdir / "data/test.npz", "-o", workdir / "q.npy", check_rc=0)
+    assert "accuracy:" in p.stdout
+    run("run", workdir / "m.egru", workdir / "data/test.npz", "--raw", "-o", workdir / "raw.npy", check_rc=0)
+    f, k, q, raw = (np.load(workdir / n) for n in ("f.npy", "k.npy", "q.npy", "raw.npy"))
+    assert f.shape == k.shape == q.shape == (1000, 1)
+    np.testing.assert_allclose(f, k, atol=1e-5)
+    assert np.abs(f - q).max() < 0.05
+    assert raw.dtype == np.int32 and np.abs(raw).max() > 100
+    # wrong engine for the artifact, wrong feature count
+    assert run("run", workdir / "m.egru", workdir / "data/test.npz", "--engine", "keras").returncode == 2
+    np.savez(workdir / "wrong.npz", X=np.zeros((3, 10, 7), np.float32))
+    p = run("run", workdir / "m.egru", workdir / "wrong.npz")
+    assert p.returncode == 2 and "7 features" in p.stderr
+
+
+def test_demo_refuses_non_empty_dir(tmp_path):
+    (tmp_path / "x").write_text("mine")
+    p = run("demo", "-o", tmp_path)
+    assert p.returncode == 2 and "--force" in p.stderr
+    assert (tmp_path / "x").read_text() == "mine"
+    assert Path(tmp_path / "x").exists()

@@ -1,0 +1,178 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge_gru.errors import DataError, ModelFileError, QuantizationError
+from edge_gru.fixed.model import load_fixed, quantize_model, save_fixed
+from edge_gru.fixed.quantize import activation_tables, quantize_multiplier
+from edge_gru.float_ref import predict
+from edge_gru.spec import random_spec
+
+PRECS = ["w8a8", "w8a16", "w16a16"]
+# bound on |fixed - float| of a GRU state for moderate random weights
+STATE_TOL = {"w8a8": 0.15, "w8a16": 0.04, "w16a16": 0.01}
+
+
+def test_multiplier_encoding():
+    for real in [1e-9, 3.3e-4, 0.1, 0.5, 0.99999, 1.0, 7.25, 1000.0]:
+        m, n = quantize_multiplier(real, "t")
+        assert 2**14 <= m < 2**15 and 1 <= n <= 62
+        assert abs(m * 2.0**-n - real) <= real * 2**-14
+    assert quantize_multiplier(1e-20, "t") == (0, 1)
+    with pytest.raises(QuantizationError, match="too large"):
+        quantize_multiplier(2.0**20, "t")
+
+
+def test_tables_monotonic_and_symmetric():
+    sig, tanh = activation_tables()
+    assert len(sig) == 513 and np.all(np.diff(sig.astype(int)) >= 0) and np.all(np.diff(tanh.astype(int)) >= 0)
+    assert sig[256] == 16384 and tanh[256] == 0 and tanh[0] == -32767 and sig[0] == 11 and sig[-1] == 32757
+    np.testing.assert_array_equal(tanh, -tanh[::-1])
+
+
+@pytest.mark.parametrize("prec", PRECS)
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_state_error_bounded(rng, prec, reset_after):
+    spec = random_spec(rng, 13, [37], None, timesteps=20, reset_after=reset_after, scale=0.3)
+    X = rng.normal(0, 1, (64, 20, 13)).astype(np.float32)
+    fm = quantize_model(spec, X, prec)
+    err = np.abs(fm.predict(X) - predict(spec, X)).max()
+    assert err < STATE_TOL[prec], err
+
+
+def test_streaming_equals_batch(rng):
+    spec = random_spec(rng, 5, [7, 6], [(3, "relu"), (2, "softmax")], timesteps=9)
+    X = rng.normal(0, 1, (5, 9, 5)).astype(np.float32)
+    fm = quantize_model(spec, X, "w8a16")
+    stream = fm.stream(batch=5)
+    outs = list(stream.run(X))
+    np.testing.assert_array_equal(outs[-1], fm.predict_raw(X))
+    # prefixes match too
+    fm.timesteps = None
+    np.testing.assert_array_equal(outs[3], fm.predict_raw(X[:, :4]))
+    one = fm.stream()
+    for t in range(9):
+        one.step(X[2, t])
+    np.testing.assert_array_equal(one.output_raw()[0], fm.predict_raw(X)[2])
+
+
+def test_save_load_roundtrip_and_corruption(rng, tmp_path):
+    spec = random_spec(rng, 4, [6, 5], [(3, "sigmoid"), (1, "sigmoid")], timesteps=5, reset_after=False)
+    X = rng.normal(0, 1, (20, 5, 4)).astype(np.float32)
+    for prec in PRECS:
+        fm = quantize_model(spec, X, prec)
+        save_fixed(fm, tmp_path / "m.egru")
+        back = load_fixed(tmp_path / "m.egru")
+        np.testing.assert_array_equal(back.predict_raw(X), fm.predict_raw(X))
+    (tmp_path / "trunc.egru").write_bytes((tmp_path / "m.egru").read_bytes()[:300])
+    with pytest.raises(ModelFileError):
+        load_fixed(tmp_path / "trunc.egru")
+    # a tampered array shape is refused, not run
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "m.egru") as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    arrays = {n[:-4]: np.load(tmp_path / "m.egru")[n[:-4]] for n in members}
+    arrays["gru0.W"] = arrays["gru0.W"][:2]
+    np.savez((tmp_path / "bad.egru").open("wb"), **arrays)
+    with pytest.raises(ModelFileError, match="inconsistent"):
+        load_fixed(tmp_path / "bad.egru")
+    header = json.loads(bytes(arrays["__header__"]).decode())
+    header["format_version"] = 99
+    arrays["gru0.W"] = np.load(tmp_path / "m.egru")["gru0.W"]
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez((tmp_path / "new.egru").open("wb"), **arrays)
+    with pytest.raises(ModelFileError, match="format version 99"):
+        load_fixed(tmp_path / "new.egru")
+
+
+def test_bad_inputs_refused(rng):
+    spec = random_spec(rng, 3, [4], timesteps=6)
+    X = rng.normal(0, 1, (4, 6, 3)).astype(np.float32)
+    fm = quantize_model(spec, X)
+    with pytest.raises(DataError, match="shape"):
+        fm.predict(X[:, :, :2])
+    with pytest.raises(DataError, match="timesteps"):
+        fm.predict(X[:, :5])
+    X2 = X.copy()
+    X2[0, 0, 0] = np.inf
+    with pytest.raises(DataError, match="NaN"):
+        fm.predict(X2)
+    with pytest.raises(QuantizationError, match="NaN"):
+        quantize_model(spec, X2)
+    with pytest.raises(QuantizationError, match="unknown precision"):
+        quantize_model(spec, X, "w4a4")
+
+
+def test_overflow_refused_or_widened(rng):
+    spec = random_spec(rng, 600, [4], timesteps=2)
+    spec.grus[0].kernel[:] = np.sign(spec.grus[0].kernel) * 0.5
+    X = rng.normal(0, 1, (4, 2, 600)).astype(np.float32)
+    fm = quantize_model(spec, X, "w8a16")   # 600 * 127 * 32767 > 2^31: needs int64 accumulators
+    assert fm.grus[0]["acc_bits"] == 64
+    assert quantize_model(spec, X, "w8a8").grus[0]["acc_bits"] == 32
+    spec.grus[0].bias[:] = 1e12
+    with pytest.raises(QuantizationError, match="too large"):
+        quantize_model(spec, X, "w16a16")
+
+
+def test_extreme_inputs_saturate_not_wrap(rng):
+    # every weight at full scale, inputs far beyond calibration: a wrapped accumulator would flip signs
+    spec = random_spec(rng, 9, [8], None, timesteps=12)
+    spec.grus[0].kernel[:] = np.sign(spec.grus[0].kernel) * 2.0
+    X = rng.normal(0, 1, (16, 12, 9)).astype(np.float32)
+    for prec in PRECS:
+        fm = quantize_model(spec, X, prec)
+        big = X * 1e6
+        lim = fm.input_scale * fm.precision.a_qmax
+        clipped = np.clip(big, -lim, lim)
+        np.testing.assert_array_equal(fm.predict_raw(big), fm.predict_raw(clipped))
+        assert np.abs(fm.predict(big) - predict(spec, clipped)).max() < 0.05
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**31), F=st.integers(1, 9), H=st.integers(1, 12), T=st.integers(1, 12),
+       layers=st.integers(1, 2), reset_after=st.booleans(), use_bias=st.booleans(),
+       prec=st.sampled_from(PRECS), scale=st.floats(0.05, 1.5), xscale=st.floats(0.01, 100.0))
+def test_property_fixed_close_to_float(seed, F, H, T, layers, reset_after, use_bias, prec, scale, xscale):
+    r = np.random.default_rng(seed)
+    spec = random_spec(r, F, [H] * layers, None, timesteps=T, reset_after=reset_after, use_bias=use_bias,
+                       scale=scale)
+    X = (r.normal(0, 1, (8, T, F)) * xscale).astype(np.float32)
+    fm = quantize_model(spec, X, prec)
+    got = fm.predict(X)
+    assert np.all(np.abs(got) < 1.0)
+    # error grows with weight scale (Q3.12 gates, 8-bit weights); generous but catches any wrap
+    tol = {"w8a8": 0.35, "w8a16": 0.25, "w16a16": 0.05}[prec] * max(1.0, scale * np.sqrt(F + H))
+    assert np.abs(got - predict(spec, X)).max() < tol
+
+
+def test_jit_and_nojit_identical(tmp_path):
+    script = r"""
+import sys, numpy as np
+from edge_gru.spec import random_spec
+from edge_gru.fixed.model import quantize_model
+rng = np.random.default_rng(3)
+out = []
+for i in range(12):
+    prec = ["w8a8", "w8a16", "w16a16"][i % 3]
+    spec = random_spec(rng, 1 + i % 4, [2 + i % 5] * (1 + i % 2), [(3, "sigmoid"), (2, "relu")][: i % 3],
+                       timesteps=3 + i % 4, reset_after=bool(i % 2), use_bias=i % 4 != 3, scale=0.3 + 0.2 * (i % 5))
+    X = rng.normal(0, 2, (6, spec.timesteps, spec.features)).astype(np.float32)
+    fm = quantize_model(spec, X[:3], prec)
+    out.append(fm.predict_raw(X * (1 + 20 * (i % 2))).ravel())
+np.save(sys.argv[1], np.concatenate(out))
+"""
+    (tmp_path / "s.py").write_text(script)
+    for name, flag in (("jit", "0"), ("nojit", "1")):
+        env = dict(os.environ, NUMBA_DISABLE_JIT=flag)
+        subprocess.run([sys.executable, str(tmp_path / "s.py"), str(tmp_path / f"{name}.npy")], check=True, env=env)
+    a, b = np.load(tmp_path / "jit.npy"), np.load(tmp_path / "nojit.npy")
+    assert a.size > 100 and np.abs(a).max() > 0
+    np.testing.assert_array_equal(a, b)
