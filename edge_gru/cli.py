@@ -17,7 +17,7 @@ import click
 
 from edge_gru.errors import EdgeGruError, ModelFileError, OutputExistsError
 
-ENGINES = ("keras", "float", "fixed")
+ENGINES = ("keras", "float", "fixed", "litert", "litert-ref", "tflm")
 
 
 def _fail(msg: str) -> None:
@@ -198,6 +198,34 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
 
 
 @cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--calibration", type=click.Path(path_type=Path), required=True,
+              help="Calibration inputs: .npz with X (N, T, F); the first 200 sequences are used.")
+@click.option("--format", "fmt", type=click.Choice(["tflite-int8"]), default="tflite-int8", show_default=True)
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+def convert(model: Path, calibration: Path, fmt: str, out: Path, force: bool) -> None:
+    """Convert a float model to a full-integer int8 .tflite (unrolled, batch 1).
+
+    The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
+    """
+    from converters.tflite_export import export_tflite_int8
+    from edge_gru.data import load_data
+
+    spec = load_float_spec(model)
+    cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
+    target = _check_output(out / f"{_safe_stem(model)}-int8.tflite", force)
+    size = export_tflite_int8(spec, cal.X, target)
+    click.echo(f"wrote {target} ({size} bytes, {fmt}, unrolled over {spec.timesteps} steps)")
+
+
+def _safe_stem(path: Path) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem) or "model"
+
+
+@cli.command()
 @click.argument("artifact", type=click.Path(path_type=Path))
 def inspect(artifact: Path) -> None:
     """Print a model's architecture, parameter count and MACs per sequence."""
@@ -229,16 +257,18 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
     from edge_gru.data import DataError, accuracy
 
     kind = artifact_kind(artifact)
-    engine = engine or {"keras": "keras", "spec": "float", "fixed": "fixed"}.get(kind, kind)
+    engine = engine or {"keras": "keras", "spec": "float", "fixed": "fixed", "tflite": "litert"}.get(kind, kind)
     runners: dict[str, Callable[[], tuple[Any, Any]]] = {
         "keras": lambda: _run_keras(artifact, kind, data),
         "float": lambda: _run_float(artifact, data),
         "fixed": lambda: _run_fixed(artifact, kind, data, raw),
     }
+    for name in ("litert", "litert-ref", "tflm"):
+        runners[name] = lambda name=name: _run_tflite(artifact, kind, data, name, raw)
     if engine not in runners:
         raise DataError(f"engine {engine!r} cannot run a {kind} artifact")
-    if raw and engine != "fixed":
-        raise DataError("--raw applies to integer engines (--engine fixed)")
+    if raw and engine in ("keras", "float"):
+        raise DataError("--raw applies to integer engines (fixed, litert, litert-ref, tflm)")
     if out is not None:
         _check_output(out, force)
     outputs, ds = runners[engine]()
@@ -272,6 +302,18 @@ def _run_float(artifact: Path, data: Path) -> tuple[Any, Any]:
     spec = load_float_spec(artifact)
     ds = load_data(data, features=spec.features, timesteps=spec.timesteps)
     return predict(spec, ds.X), ds
+
+
+def _run_tflite(artifact: Path, kind: str, data: Path, engine: str, raw: bool) -> tuple[Any, Any]:
+    from edge_gru.data import load_data
+    from edge_gru.runtime.tflite import TFLiteRunner
+
+    if kind != "tflite":
+        raise ModelFileError(f"{artifact}: --engine {engine} needs a .tflite file (make one with `edge-gru convert`)")
+    r = TFLiteRunner(artifact, engine)
+    ds = load_data(data, features=r.input_shape[2], timesteps=r.input_shape[1])
+    out = r.predict_raw(r.quantize(ds.X))
+    return (out if raw else r.dequantize(out)), ds
 
 
 def _run_fixed(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:

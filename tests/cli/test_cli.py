@@ -20,7 +20,8 @@ def run(*args, cwd=None, check_rc=None):
 def test_help_does_not_import_tensorflow():
     code = ("import sys; from click.testing import CliRunner; from edge_gru.cli import cli; "
             "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0, r.output; "
-            "[CliRunner().invoke(cli, [c, '--help']) for c in ('run', 'quantize', 'train', 'inspect', 'demo')]; "
+            "[CliRunner().invoke(cli, [c, '--help']) "
+            "for c in ('run', 'quantize', 'convert', 'train', 'inspect', 'demo')]; "
             "bad = [m for m in ('tensorflow', 'keras', 'numba') if m in sys.modules]; print(bad); "
             "sys.exit(1 if bad else 0)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -28,7 +29,7 @@ def test_help_does_not_import_tensorflow():
 
 
 def test_every_command_has_help():
-    for cmd in ("dataset", "train", "quantize", "run", "inspect", "demo"):
+    for cmd in ("dataset", "train", "quantize", "convert", "run", "inspect", "demo"):
         p = run(cmd, "--help", check_rc=0)
         assert "Usage:" in p.stdout
 
@@ -87,6 +88,17 @@ def test_end_to_end_seed_toy(workdir):
     np.testing.assert_allclose(f, k, atol=1e-5)
     assert np.abs(f - q).max() < 0.05
     assert raw.dtype == np.int32 and np.abs(raw).max() > 100
+    # int8 TFLite: convert in a child process, run under LiteRT and TFLite Micro
+    run("convert", workdir / "m.keras", "--calibration", workdir / "data/train.npz", "-o", workdir / "tfl",
+        check_rc=0)
+    tfl = workdir / "tfl" / "m-int8.tflite"
+    for engine in ("litert", "tflm"):
+        run("run", tfl, workdir / "data/test.npz", "--engine", engine, "-o", workdir / f"{engine}.npy", check_rc=0)
+        err = np.abs(np.load(workdir / f"{engine}.npy") - f)
+        assert err.max() < 0.25 and err.mean() < 0.02
+    (workdir / "cut.tflite").write_bytes(tfl.read_bytes()[:2000])
+    p = run("run", workdir / "cut.tflite", workdir / "data/test.npz", "--engine", "tflm")
+    assert p.returncode == 2 and "corrupt" in p.stderr
     # wrong engine for the artifact, wrong feature count
     assert run("run", workdir / "m.egru", workdir / "data/test.npz", "--engine", "keras").returncode == 2
     np.savez(workdir / "wrong.npz", X=np.zeros((3, 10, 7), np.float32))

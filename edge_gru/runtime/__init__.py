@@ -1,0 +1,1 @@
+"""Runtimes: TFLite interpreters (LiteRT, TFLite Micro) behind one API; no TensorFlow import."""

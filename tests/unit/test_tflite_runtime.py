@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from edge_gru.errors import ModelFileError
+from edge_gru.runtime.tflite import TFLiteRunner, check_flatbuffer
+
+
+@pytest.mark.parametrize("data,match", [
+    (b"", "too short"),
+    (b"\x00" * 64, "not a TFLite flatbuffer"),
+    (b"\xff\xff\x00\x00TFL3" + b"\x00" * 56, "root table offset"),
+])
+def test_flatbuffer_check_refuses_garbage(data, match):
+    with pytest.raises(ModelFileError, match=match):
+        check_flatbuffer(data, "x.tflite")
+
+
+def test_int8_export_runs_under_litert_and_tflm(tmp_path, rng):
+    from converters.tflite_export import export_tflite_int8
+    from edge_gru.float_ref import predict
+    from edge_gru.spec import random_spec
+
+    spec = random_spec(rng, 3, [6], [(2, "softmax")], timesteps=5, scale=0.4)
+    X = rng.normal(0, 1, (64, 5, 3)).astype(np.float32)
+    size = export_tflite_int8(spec, X, tmp_path / "m.tflite")
+    data = (tmp_path / "m.tflite").read_bytes()
+    assert size == len(data) > 1000
+    check_flatbuffer(data, "m.tflite")
+    ref = predict(spec, X[:16])
+    for engine in ("litert", "litert-ref", "tflm"):
+        r = TFLiteRunner(tmp_path / "m.tflite", engine)
+        assert r.input_dtype == np.int8 and r.output_dtype == np.int8
+        assert np.abs(r.predict(X[:16]) - ref).max() < 0.1
+    (tmp_path / "trunc.tflite").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelFileError):
+        TFLiteRunner(tmp_path / "trunc.tflite", "tflm")
