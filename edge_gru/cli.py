@@ -17,7 +17,7 @@ import click
 
 from edge_gru.errors import EdgeGruError, ModelFileError, OutputExistsError
 
-ENGINES = ("keras", "float", "fixed", "litert", "litert-ref", "tflm")
+ENGINES = ("keras", "float", "fixed", "c", "litert", "litert-ref", "tflm")
 
 
 def _fail(msg: str) -> None:
@@ -199,19 +199,40 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--calibration", type=click.Path(path_type=Path), required=True,
-              help="Calibration inputs: .npz with X (N, T, F); the first 200 sequences are used.")
-@click.option("--format", "fmt", type=click.Choice(["tflite-int8"]), default="tflite-int8", show_default=True)
+@click.option("--calibration", type=click.Path(path_type=Path),
+              help="Calibration inputs: .npz with X (N, T, F) (TFLite uses the first 200 sequences).")
+@click.option("--format", "fmt", type=click.Choice(["tflite-int8", "c"]), default="tflite-int8", show_default=True)
+@click.option("--precision", "precision_name", type=click.Choice(["w8a16", "w8a8", "w16a16"]), default="w8a16",
+              show_default=True, help="For --format c from a float model.")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-def convert(model: Path, calibration: Path, fmt: str, out: Path, force: bool) -> None:
-    """Convert a float model to a full-integer int8 .tflite (unrolled, batch 1).
+def convert(model: Path, calibration: Path | None, fmt: str, precision_name: str, out: Path, force: bool) -> None:
+    """Convert a model: int8 .tflite (unrolled, batch 1) or a C99 runtime folder.
 
     The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
+    `--format c` takes a .egru, or a float model plus --calibration.
     """
-    from converters.tflite_export import export_tflite_int8
     from edge_gru.data import load_data
 
+    if fmt == "c":
+        from converters.c_export import export_c
+        from edge_gru.fixed.model import load_fixed, quantize_model, save_fixed
+
+        if artifact_kind(model) == "fixed":
+            fm = load_fixed(model)
+        else:
+            if calibration is None:
+                raise ModelFileError("--format c from a float model needs --calibration train.npz")
+            spec = load_float_spec(model)
+            fm = quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
+        files = export_c(fm, out, force)
+        save_fixed(fm, out / "model.egru")
+        click.echo(f"wrote {len(files)} C files to {out}/ ({fm.precision.name}, {fm.weight_bytes()} constant bytes)")
+        return
+    from converters.tflite_export import export_tflite_int8
+
+    if calibration is None:
+        raise ModelFileError("--format tflite-int8 needs --calibration train.npz")
     spec = load_float_spec(model)
     cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
     target = _check_output(out / f"{_safe_stem(model)}-int8.tflite", force)
@@ -262,6 +283,7 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
         "keras": lambda: _run_keras(artifact, kind, data),
         "float": lambda: _run_float(artifact, data),
         "fixed": lambda: _run_fixed(artifact, kind, data, raw),
+        "c": lambda: _run_c(artifact, kind, data, raw),
     }
     for name in ("litert", "litert-ref", "tflm"):
         runners[name] = lambda name=name: _run_tflite(artifact, kind, data, name, raw)
@@ -314,6 +336,19 @@ def _run_tflite(artifact: Path, kind: str, data: Path, engine: str, raw: bool) -
     ds = load_data(data, features=r.input_shape[2], timesteps=r.input_shape[1])
     out = r.predict_raw(r.quantize(ds.X))
     return (out if raw else r.dequantize(out)), ds
+
+
+def _run_c(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:
+    from edge_gru.data import load_data
+    from edge_gru.fixed.model import load_fixed
+    from edge_gru.runtime.c_host import run_host
+
+    if kind != "c" or not (artifact / "model.egru").is_file():
+        raise ModelFileError(f"{artifact}: --engine c needs a folder from `edge-gru convert --format c`")
+    fm = load_fixed(artifact / "model.egru")
+    ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
+    out = run_host(artifact, fm.quantize_input(ds.X))
+    return (out if raw else fm.dequantize(out)), ds
 
 
 def _run_fixed(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:

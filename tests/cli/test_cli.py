@@ -88,6 +88,12 @@ def test_end_to_end_seed_toy(workdir):
     np.testing.assert_allclose(f, k, atol=1e-5)
     assert np.abs(f - q).max() < 0.05
     assert raw.dtype == np.int32 and np.abs(raw).max() > 100
+    # C99 runtime: export, compile on the host, bit-exact with the integer reference
+    run("convert", workdir / "m.egru", "--format", "c", "-o", workdir / "cdir", check_rc=0)
+    assert run("convert", workdir / "m.egru", "--format", "c", "-o", workdir / "cdir").returncode == 2
+    run("run", workdir / "cdir", workdir / "data/test.npz", "--engine", "c", "--raw", "-o", workdir / "c.npy",
+        check_rc=0)
+    np.testing.assert_array_equal(np.load(workdir / "c.npy"), raw)
     # int8 TFLite: convert in a child process, run under LiteRT and TFLite Micro
     run("convert", workdir / "m.keras", "--calibration", workdir / "data/train.npz", "-o", workdir / "tfl",
         check_rc=0)

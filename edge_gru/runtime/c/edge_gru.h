@@ -1,0 +1,40 @@
+/* edge-gru on-device runtime: integer GRU inference, portable C99.
+ * No malloc, no floating point on the integer path, no global mutable state.
+ * Arithmetic is defined in edge_gru/fixed/kernels.py; this file computes the same integers. */
+#ifndef EDGE_GRU_H
+#define EDGE_GRU_H
+#include <stdint.h>
+
+typedef struct {
+    int32_t units, input_dim, reset_after, use_bias, acc64;
+    const void *W, *U;                 /* int8_t or int16_t, row-major (in, 3H), gates z, r, h */
+    const void *b_i, *b_h;             /* int32_t or int64_t (acc64), (3H) */
+    const int32_t *mx, *nx, *mh, *nh;  /* requantization to Q3.12, (3H) */
+} eg_gru_t;
+
+typedef struct {
+    int32_t units, input_dim, use_bias, acc64, mode, relu;
+    const void *W;                     /* (in, K) */
+    const void *b;                     /* int32_t or int64_t */
+    const int32_t *m, *n;
+} eg_dense_t;
+
+typedef struct {
+    int32_t w_bits, a_bits, features, n_gru, n_dense, output_dim;
+    int32_t state_len;                 /* sum of GRU units: int16 entries of the state buffer */
+    int32_t scratch_len;               /* int32 entries of the scratch buffer */
+    const eg_gru_t *gru;
+    const eg_dense_t *dense;
+    const int16_t *sig_tab, *tanh_tab; /* 513 entries, Q0.15 */
+} eg_model_t;
+
+/* Zero the state (state_len int16 entries). */
+void eg_reset(const eg_model_t *m, int16_t *state);
+/* Advance all layers by one timestep; x_q has `features` integer inputs. */
+void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch);
+/* Integer outputs (output_dim) of the dense head for the current state. */
+void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch);
+/* Reset, feed T timesteps (x_q is T * features), write the outputs. */
+void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch);
+
+#endif

@@ -1,0 +1,102 @@
+"""The C99 runtime is bit-exact with the Numba reference, compiles cleanly, and cross-compiles."""
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from converters.c_export import export_c
+from edge_gru.fixed.model import quantize_model
+from edge_gru.runtime.c_host import host_cc, run_host
+from edge_gru.spec import random_spec
+
+STRICT = ("-Wall", "-Wextra", "-Werror", "-pedantic")
+
+
+def _random_model(i, rng):
+    prec = ["w8a8", "w8a16", "w16a16"][i % 3]
+    spec = random_spec(rng, 1 + i % 13, [1 + (i * 7) % 37] * (1 + i % 2),
+                       [(3, "sigmoid"), (4, "relu"), (2, "softmax")][: i % 4], timesteps=1 + i % 9,
+                       reset_after=bool(i % 2), use_bias=i % 5 != 4, scale=0.2 + 0.3 * (i % 4))
+    X = rng.normal(0, 2, (40, spec.timesteps, spec.features)).astype(np.float32)
+    return quantize_model(spec, X[:10], prec), X
+
+
+def test_c_matches_numba_on_random_models(tmp_path):
+    rng = np.random.default_rng(2024)
+    total = 0
+    for i in range(30):
+        fm, X = _random_model(i, rng)
+        export_c(fm, tmp_path / f"m{i}")
+        xq = fm.quantize_input(X * (1 + 10 * (i % 3)))   # includes saturated inputs
+        got = run_host(tmp_path / f"m{i}", xq, STRICT)
+        np.testing.assert_array_equal(got, fm.predict_raw(xq, quantized=True), err_msg=f"model {i}")
+        total += got.size
+    assert total > 1000
+
+
+@pytest.mark.parametrize("prec", ["w8a8", "w8a16", "w16a16"])
+def test_c_matches_numba_on_spoken_digits(spoken_digits_model, spoken_digits, tmp_path, prec):
+    _, spec, _, _ = spoken_digits_model
+    train, test = spoken_digits
+    fm = quantize_model(spec, train.X, prec)
+    export_c(fm, tmp_path)
+    xq = fm.quantize_input(test.X)
+    np.testing.assert_array_equal(run_host(tmp_path, xq), fm.predict_raw(xq, quantized=True))
+
+
+def test_sanitizers_clean(tmp_path):
+    rng = np.random.default_rng(7)
+    for i in (1, 2, 5, 6):
+        fm, X = _random_model(i, rng)
+        export_c(fm, tmp_path / f"m{i}")
+        xq = fm.quantize_input(X * 5)
+        got = run_host(tmp_path / f"m{i}", xq, ("-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"))
+        np.testing.assert_array_equal(got, fm.predict_raw(xq, quantized=True))
+
+
+def _compiler(name):
+    if shutil.which(name):
+        return [name]
+    if name == "clang" and importlib.util.find_spec("ziglang") is not None:
+        return [sys.executable, "-m", "ziglang", "cc"]   # zig cc is clang
+    pytest.skip(f"{name} is not installed")
+
+
+@pytest.mark.parametrize("compiler", ["gcc", "clang"])
+def test_strict_compile(compiler, tmp_path):
+    cc = _compiler(compiler)
+    fm, _ = _random_model(3, np.random.default_rng(0))
+    export_c(fm, tmp_path)
+    for src in ("edge_gru.c", "model.c", "harness_host.c"):
+        subprocess.run([*cc, "-std=c99", *STRICT, "-c", str(tmp_path / src), "-o", str(tmp_path / "x.o")],
+                       check=True)
+
+
+@pytest.mark.parametrize("cpu", ["cortex_m0plus", "cortex_m4", "cortex_m7"])
+def test_cross_compiles_for_cortex_m(cpu, tmp_path):
+    if importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("no Arm cross-compiler (pip install ziglang)")
+    fm, _ = _random_model(4, np.random.default_rng(0))
+    export_c(fm, tmp_path)
+    for src in ("edge_gru.c", "model.c"):
+        obj = tmp_path / (src + ".o")
+        if shutil.which("arm-none-eabi-gcc"):
+            cmd = ["arm-none-eabi-gcc", f"-mcpu={cpu.replace('_', '-')}", "-mthumb"]
+        else:
+            cmd = [sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabi", f"-mcpu={cpu}"]
+        subprocess.run([*cmd, "-std=c99", "-O2", *STRICT, "-c", str(tmp_path / src), "-o", str(obj)], check=True)
+        assert obj.read_bytes()[:4] == b"\x7fELF"
+
+
+def test_export_refuses_overwrite(tmp_path):
+    fm, _ = _random_model(0, np.random.default_rng(0))
+    export_c(fm, tmp_path)
+    from edge_gru.errors import OutputExistsError
+
+    with pytest.raises(OutputExistsError):
+        export_c(fm, tmp_path)
+    assert host_cc()
