@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,6 @@ import numpy as np
 
 from converters._tf import keras
 from edge_gru.data import Dataset, accuracy, labels_of
-
-log = logging.getLogger(__name__)
 
 
 def build_classifier(timesteps: int | None, features: int, n_out: int, units: int = 16, layers: int = 1,

@@ -36,7 +36,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-Q15_ROUND = 16384          # 2^14: rounding constant of a Q0.15 product
 GATE_FRAC = 12             # gate pre-activations are Q3.12
 TAB_SHIFT = 7              # table step: 2^7 raw Q3.12 units = 1/32
 DENSE_REQUANT = 0          # dense output mode: requantize to the calibrated scale
