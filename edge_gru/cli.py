@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from edge_gru.errors import EdgeGruError, ModelFileError, OutputExistsError
+from edge_gru.errors import DataError, EdgeGruError, ModelFileError, OutputExistsError
 
-ENGINES = ("keras", "float", "fixed", "c", "litert", "litert-ref", "tflm")
+ENGINES = ("keras", "float", "fixed", "c", "emulator", "litert", "litert-ref", "tflm")
 
 
 def _fail(msg: str) -> None:
@@ -270,12 +270,20 @@ def inspect(artifact: Path) -> None:
               help="Implementation to run (default: chosen from the artifact).")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), help="Write outputs (N, K) as .npy.")
 @click.option("--raw", is_flag=True, help="Write the integer output tensor instead of floats (fixed engine).")
+@click.option("--target", "target_name", help="Target for --engine emulator (see `edge-gru targets`).")
+@click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML).")
 @click.option("--force", is_flag=True, help="Overwrite the output.")
-def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: bool, force: bool) -> None:
-    """Run a model on DATA (.npz with X) and report accuracy when labels exist."""
+def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: bool, target_name: str | None,
+        targets_file: Path | None, force: bool) -> None:
+    """Run a model on DATA (.npz with X) and report accuracy when labels exist.
+
+    Engines: keras, float (numpy reference), fixed (Numba integer reference), c (host C compiler),
+    emulator (the C runtime cross-compiled and run on an emulated Cortex-M, needs --target),
+    litert, litert-ref (LiteRT reference kernels), tflm (TFLite Micro).
+    """
     import numpy as np
 
-    from edge_gru.data import DataError, accuracy
+    from edge_gru.data import accuracy
 
     kind = artifact_kind(artifact)
     engine = engine or {"keras": "keras", "spec": "float", "fixed": "fixed", "tflite": "litert"}.get(kind, kind)
@@ -284,6 +292,7 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
         "float": lambda: _run_float(artifact, data),
         "fixed": lambda: _run_fixed(artifact, kind, data, raw),
         "c": lambda: _run_c(artifact, kind, data, raw),
+        "emulator": lambda: _run_emulator(artifact, kind, data, raw, target_name, targets_file),
     }
     for name in ("litert", "litert-ref", "tflm"):
         runners[name] = lambda name=name: _run_tflite(artifact, kind, data, name, raw)
@@ -351,6 +360,29 @@ def _run_c(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:
     return (out if raw else fm.dequantize(out)), ds
 
 
+def _run_emulator(artifact: Path, kind: str, data: Path, raw: bool, target_name: str | None,
+                  targets_file: Path | None) -> tuple[Any, Any]:
+    from edge_gru.data import load_data
+    from edge_gru.fixed.model import load_fixed
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    if target_name is None:
+        raise DataError("--engine emulator needs --target NAME (see `edge-gru targets`)")
+    target = get_target(target_name, targets_file)
+    if kind not in ("c", "fixed"):
+        raise ModelFileError(f"{artifact}: --engine emulator needs a .egru file or a folder from "
+                             "`edge-gru convert --format c`")
+    fm = load_fixed(artifact / "model.egru" if kind == "c" else artifact)
+    ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
+    with _progress() as prog:
+        task = prog.add_task(f"emulating on {target.name} ({target.core})", total=len(ds.X), info="")
+        res = simulate(artifact, target, ds.X, progress=lambda n: prog.update(task, advance=n))
+    _console().print(f"{target.name}: {res.cycles_per_sequence:,.0f} cycles/sequence, {res.latency_ms:.3f} ms at "
+                     f"{target.clock_mhz:g} MHz ({res.cycle_model}; emulated)")
+    return (res.outputs if raw else fm.dequantize(res.outputs)), ds
+
+
 def _run_fixed(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:
     from edge_gru.data import load_data
 
@@ -361,6 +393,136 @@ def _run_fixed(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, A
     fm = load_fixed(artifact)
     ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
     return (fm.predict_raw(ds.X) if raw else fm.predict(ds.X)), ds
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML, same format as ours).")
+def targets(as_json: bool, targets_file: Path | None) -> None:
+    """List the microcontroller targets (core, clock, flash, RAM)."""
+    import json
+
+    from firmware_sim.targets import load_targets
+
+    tg = load_targets(targets_file)
+    if as_json:
+        click.echo(json.dumps([t.as_dict() for t in tg.values()], indent=2))
+        return
+    click.echo(f"{'name':<12} {'core':<14} {'MHz':>5} {'flash kB':>9} {'RAM kB':>7}  part")
+    for t in tg.values():
+        click.echo(f"{t.name:<12} {t.core:<14} {t.clock_mhz:>5g} {t.flash_kb:>9} {t.ram_kb:>7}  {t.part}")
+
+
+@cli.command()
+@click.argument("artifact", type=click.Path(path_type=Path), required=False)
+@click.option("--target", "target_name", required=True, help="Target name (see `edge-gru targets`).")
+@click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML).")
+@click.option("--data", type=click.Path(path_type=Path), help="Inputs (.npz with X); default: 4 synthetic sequences.")
+@click.option("--sequences", type=click.IntRange(1), help="Emulate only the first N sequences of --data.")
+@click.option("--calibration", type=click.Path(path_type=Path), help="For a float model: calibration inputs.")
+@click.option("--precision", "precision_name", type=click.Choice(["w8a16", "w8a8", "w16a16"]), default="w8a16",
+              show_default=True, help="For a float model.")
+@click.option("--elf", type=click.Path(path_type=Path), help="Run this bare-metal ELF instead of a model.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the figures as JSON.")
+@click.option("--force", is_flag=True, help="Overwrite --json.")
+def simulate(artifact: Path | None, target_name: str, targets_file: Path | None, data: Path | None,
+             sequences: int | None, calibration: Path | None, precision_name: str, elf: Path | None,
+             json_out: Path | None, force: bool) -> None:
+    """Emulate the C runtime of ARTIFACT (.egru, C folder, or .keras/.egspec with --calibration) on a target.
+
+    Reports MACs, cycles per sequence and per step, cycles/MAC, latency at the target clock, flash, RAM
+    (with the measured peak stack), whether it fits, and checks the outputs bit for bit against the
+    Numba reference. With --elf, runs any program built with our startup code (semihosting output and
+    exit code are shown).
+    """
+    import json
+
+    from firmware_sim.targets import get_target
+
+    target = get_target(target_name, targets_file)
+    if json_out is not None:
+        _check_output(json_out, force)
+    if elf is not None:
+        if artifact is not None:
+            raise DataError("give either ARTIFACT or --elf, not both")
+        result = _simulate_elf(elf, target)
+    elif artifact is None:
+        raise DataError("give a model (ARTIFACT) or --elf PROGRAM")
+    else:
+        result = _simulate_model(artifact, target, data, sequences, calibration, precision_name)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2, default=float))
+        click.echo(f"wrote {json_out}")
+
+
+def _simulate_elf(elf: Path, target: Any) -> dict:
+    from firmware_sim.emulator import Emulator
+
+    res = Emulator(elf, target).run()
+    if res.stdout:
+        click.echo(res.stdout, nl=not res.stdout.endswith("\n"))
+    click.echo(f"{target.name} ({target.core}, {res.model}): exit code {res.exit_code}, {res.cycles:,.0f} cycles, "
+               f"{res.instructions:,} instructions, {res.cycles / (target.clock_mhz * 1e3):.3f} ms at "
+               f"{target.clock_mhz:g} MHz, peak stack {res.stack_bytes} bytes (emulated)")
+    return {"target": target.name, "core": target.core, "exit_code": res.exit_code, "cycles": res.cycles,
+            "instructions": res.instructions, "stack_bytes": res.stack_bytes, "stdout": res.stdout,
+            "cycle_model": res.model, "method": "emulated"}
+
+
+def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: int | None,
+                    calibration: Path | None, precision_name: str) -> dict:
+    import numpy as np
+
+    from edge_gru.data import load_data
+    from edge_gru.fixed.model import load_fixed, quantize_model
+    from firmware_sim.simulate import simulate
+
+    kind = artifact_kind(artifact)
+    if kind == "c":
+        if not (artifact / "model.egru").is_file():
+            raise ModelFileError(f"{artifact}: not a folder from `edge-gru convert --format c` (no model.egru)")
+        fm = load_fixed(artifact / "model.egru")
+        model: Any = artifact
+    elif kind == "fixed":
+        model = fm = load_fixed(artifact)
+    elif kind in ("keras", "spec"):
+        if calibration is None:
+            raise DataError(f"{artifact}: a float model needs --calibration train.npz to be quantized first")
+        spec = load_float_spec(artifact)
+        model = fm = quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
+    else:
+        raise ModelFileError(f"{artifact}: simulate takes a .egru, a C export folder, or a .keras/.egspec model")
+    if data is not None:
+        X = load_data(data, features=fm.features, timesteps=fm.timesteps).X
+    else:
+        X = np.random.default_rng(0).normal(size=(4, fm.timesteps or 16, fm.features)).astype(np.float32)
+    X = X[:sequences] if sequences else X
+    with _progress() as prog:
+        task = prog.add_task(f"emulating on {target.name} ({target.core})", total=len(X), info="")
+        res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n))
+    ref = fm.predict_raw(X)
+    same = int(np.sum(np.all(ref == res.outputs, axis=1)))
+    rows = [("MACs per sequence", f"{res.macs_per_sequence:,}"),
+            ("cycles per sequence", f"{res.cycles_per_sequence:,.0f} (min {res.cycles_per_sequence_min:,.0f}, "
+                                    f"max {res.cycles_per_sequence_max:,.0f})"),
+            ("cycles per timestep", f"{res.cycles_per_step:,.0f}"),
+            ("cycles per MAC", f"{res.cycles_per_mac:.2f}"),
+            ("latency", f"{res.latency_ms:.3f} ms at {target.clock_mhz:g} MHz"),
+            ("flash", f"{res.flash_bytes:,} B (.text {res.text_bytes:,} + .rodata {res.rodata_bytes:,} + "
+                      f".data {res.data_bytes:,}) of {res.flash_available:,}"),
+            ("RAM", f"{res.ram_bytes:,} B (.data {res.data_bytes:,} + .bss {res.bss_bytes:,} + stack "
+                    f"{res.stack_bytes:,}) of {res.ram_available:,}"),
+            ("fits", "yes" if res.fits else "NO"),
+            ("bit-exact vs Numba", f"{same}/{len(X)} sequences")]
+    click.echo(f"{target.name}: {target.part}, {target.core}; {res.sequences} sequences x {res.timesteps} steps; "
+               f"cycle model: {res.cycle_model}; figures emulated (zero wait-state memory, no caches)")
+    for k, v in rows:
+        click.echo(f"  {k:<20} {v}")
+    if same != len(X):
+        raise EdgeGruError(f"emulated outputs differ from the Numba reference on {len(X) - same} sequences")
+    d = res.as_dict()
+    d["bitexact_sequences"] = same
+    return d
 
 
 @cli.command()

@@ -1,4 +1,6 @@
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +23,7 @@ def test_help_does_not_import_tensorflow():
     code = ("import sys; from click.testing import CliRunner; from edge_gru.cli import cli; "
             "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0, r.output; "
             "[CliRunner().invoke(cli, [c, '--help']) "
-            "for c in ('run', 'quantize', 'convert', 'train', 'inspect', 'demo')]; "
+            "for c in ('run', 'quantize', 'convert', 'train', 'inspect', 'demo', 'simulate', 'targets')]; "
             "bad = [m for m in ('tensorflow', 'keras', 'numba') if m in sys.modules]; print(bad); "
             "sys.exit(1 if bad else 0)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -29,7 +31,7 @@ def test_help_does_not_import_tensorflow():
 
 
 def test_every_command_has_help():
-    for cmd in ("dataset", "train", "quantize", "convert", "run", "inspect", "demo"):
+    for cmd in ("dataset", "train", "quantize", "convert", "run", "inspect", "demo", "simulate", "targets"):
         p = run(cmd, "--help", check_rc=0)
         assert "Usage:" in p.stdout
 
@@ -118,3 +120,75 @@ def test_demo_refuses_non_empty_dir(tmp_path):
     assert p.returncode == 2 and "--force" in p.stderr
     assert (tmp_path / "x").read_text() == "mine"
     assert Path(tmp_path / "x").exists()
+
+
+def test_targets_command(tmp_path):
+    import json
+
+    p = run("targets", check_rc=0)
+    assert "rp2040" in p.stdout and "cortex-m55" in p.stdout
+    data = json.loads(run("targets", "--json", check_rc=0).stdout)
+    assert {t["core"] for t in data} >= {"cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33"}
+    (tmp_path / "t.toml").write_text('[board]\ncore = "cortex-m4"\nclock_mhz = 48\nflash_kb = 256\nram_kb = 32\n')
+    assert "board" in run("targets", "--targets-file", tmp_path / "t.toml", check_rc=0).stdout
+    (tmp_path / "bad.toml").write_text("[board\n")
+    p = run("targets", "--targets-file", tmp_path / "bad.toml")
+    assert p.returncode == 2 and "TOML" in p.stderr and "Traceback" not in p.stderr
+
+
+needs_sim = pytest.mark.skipif(
+    importlib.util.find_spec("unicorn") is None or importlib.util.find_spec("capstone") is None
+    or (importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None),
+    reason="needs unicorn, capstone and an Arm cross-compiler (pip install 'edge-gru[sim]')")
+
+
+@needs_sim
+def test_simulate_and_emulator_engine(workdir, tmp_path):
+    import json
+
+    from edge_gru.fixed.model import quantize_model
+    from edge_gru.spec import random_spec
+
+    rng = np.random.default_rng(3)
+    spec = random_spec(rng, 5, [10], [(3, "softmax")], timesteps=7)
+    X = rng.normal(size=(20, 7, 5)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", X=X, y=rng.integers(0, 3, 20))
+    from edge_gru.fixed.model import save_fixed
+
+    fm = quantize_model(spec, X, "w8a16")
+    save_fixed(fm, tmp_path / "m.egru")
+    p = run("simulate", tmp_path / "m.egru", "--target", "nrf52840", "--data", tmp_path / "d.npz",
+            "--json", tmp_path / "s.json", check_rc=0)
+    assert "cycles per MAC" in p.stdout and "20/20 sequences" in p.stdout
+    d = json.loads((tmp_path / "s.json").read_text())
+    assert d["bitexact_sequences"] == 20 and d["method"] == "emulated" and d["fits"] is True
+    assert d["macs_per_sequence"] == fm.macs_per_sequence(7)
+    assert d["cycles_per_mac"] == pytest.approx(d["cycles_per_sequence"] / d["macs_per_sequence"])
+    assert run("simulate", tmp_path / "m.egru", "--target", "nrf52840", "--json", tmp_path / "s.json").returncode == 2
+    run("convert", tmp_path / "m.egru", "--format", "c", "-o", tmp_path / "c", check_rc=0)
+    run("run", tmp_path / "c", tmp_path / "d.npz", "--engine", "emulator", "--target", "rp2040", "--raw",
+        "-o", tmp_path / "e.npy", check_rc=0)
+    np.testing.assert_array_equal(np.load(tmp_path / "e.npy"), fm.predict_raw(X))
+    # a tiny target the model cannot fit into
+    (tmp_path / "t.toml").write_text('[tiny]\ncore = "cortex-m0plus"\nclock_mhz = 16\nflash_kb = 4\nram_kb = 1\n')
+    p = run("simulate", tmp_path / "m.egru", "--target", "tiny", "--targets-file", tmp_path / "t.toml",
+            check_rc=0)
+    assert "fits                 NO" in p.stdout
+    for args in (("simulate", tmp_path / "m.egru", "--target", "nope"),
+                 ("run", tmp_path / "c", tmp_path / "d.npz", "--engine", "emulator"),
+                 ("simulate", "--elf", tmp_path / "d.npz", "--target", "rp2040"),
+                 ("simulate", "--target", "rp2040")):
+        p = run(*args)
+        assert p.returncode == 2 and "Traceback" not in p.stderr, (args, p.stderr)
+
+
+@needs_sim
+def test_simulate_elf_with_semihosting(tmp_path):
+    from firmware_sim.targets import get_target
+    from firmware_sim.toolchain import build_elf
+
+    (tmp_path / "p.c").write_text('void eg_puts(const char *s);\nint main(void) { eg_puts("ok from M4\\n"); '
+                                  "return 3; }\n")
+    elf = build_elf([tmp_path / "p.c"], get_target("nrf52840"), tmp_path / "b")
+    p = run("simulate", "--elf", elf, "--target", "nrf52840", check_rc=0)
+    assert "ok from M4" in p.stdout and "exit code 3" in p.stdout and "cycles" in p.stdout

@@ -1,0 +1,189 @@
+"""Run a Cortex-M ELF in unicorn with Arm semihosting and the per-block cycle model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_gru.errors import EdgeGruError, ToolMissingError
+from firmware_sim.cycles import CostModel
+from firmware_sim.elf import ElfImage, read_elf
+from firmware_sim.targets import Target
+from firmware_sim.toolchain import IO_BASE, RAM_BASE, STACK_PAINT
+
+PAGE = 0x1000
+UC_CPU = {"cortex-m0plus": "UC_CPU_ARM_CORTEX_M0", "cortex-m3": "UC_CPU_ARM_CORTEX_M3",
+          "cortex-m4": "UC_CPU_ARM_CORTEX_M4", "cortex-m7": "UC_CPU_ARM_CORTEX_M7",
+          "cortex-m33": "UC_CPU_ARM_CORTEX_M33", "cortex-m55": "UC_CPU_ARM_CORTEX_M33"}
+SYS_WRITEC, SYS_WRITE0, SYS_WRITE, SYS_EXIT, SYS_EXIT_EXTENDED = 0x03, 0x04, 0x05, 0x18, 0x20
+MARK_OFFSET = 0x10            # IO_BASE + 0x10: a write here records the cycle count (sequence boundaries)
+
+
+class EmulationError(EdgeGruError):
+    """The emulated program faulted, ran away or did not exit."""
+
+
+@dataclass
+class EmulationResult:
+    """What a run produced: exit code, semihosting output, cycles and where they went."""
+
+    exit_code: int | None
+    stdout: str
+    cycles: float
+    instructions: int
+    marks: list[float]                          # cycle count at each write to the mark register
+    by_function: dict[str, float] = field(default_factory=dict)
+    stack_bytes: int = 0
+    model: str = ""
+
+
+def _round_up(n: int) -> int:
+    return (n + PAGE - 1) // PAGE * PAGE
+
+
+def _uc():
+    try:
+        import unicorn
+        import unicorn.arm_const as arm
+    except ImportError as exc:  # pragma: no cover - exercised only without unicorn
+        raise ToolMissingError("the emulator needs unicorn: pip install 'edge-gru[sim]'") from exc
+    return unicorn, arm
+
+
+class Emulator:
+    """A target's memory map with an ELF loaded; call :meth:`run` once per program start."""
+
+    def __init__(self, elf: str | Path | ElfImage, target: Target, io_bytes: int = 0) -> None:
+        self.unicorn, self.arm = _uc()
+        self.image = elf if isinstance(elf, ElfImage) else read_elf(elf)
+        self.target = target
+        self.costs = CostModel(target.core)
+        self.io_size = _round_up(max(io_bytes, PAGE) + 0x100)
+        uc = self.unicorn.Uc(self.unicorn.UC_ARCH_ARM, self.unicorn.UC_MODE_THUMB | self.unicorn.UC_MODE_MCLASS)
+        uc.ctl_set_cpu_model(getattr(self.arm, UC_CPU[target.core]))
+        uc.mem_map(0, _round_up(target.flash_bytes))
+        uc.mem_map(RAM_BASE, _round_up(target.ram_bytes))
+        uc.mem_map(IO_BASE, self.io_size)
+        for addr, data, memsz in self.image.segments:
+            end = addr + memsz
+            in_flash = end <= target.flash_bytes
+            in_ram = RAM_BASE <= addr and end <= RAM_BASE + target.ram_bytes
+            if not (in_flash or in_ram):
+                raise EmulationError(f"ELF segment at {addr:#x} (+{memsz}) lies outside {target.name}'s memory")
+            uc.mem_write(addr, data)
+        self.uc = uc
+
+    def write_io(self, offset: int, data: bytes) -> None:
+        """Write bytes into the emulator-only I/O window at ``IO_BASE + offset``."""
+        self.uc.mem_write(IO_BASE + offset, data)
+
+    def read_io(self, offset: int, n: int) -> bytes:
+        return bytes(self.uc.mem_read(IO_BASE + offset, n))
+
+    def _paint_stack(self) -> tuple[int, int]:
+        lo = self.image.symbols.get("_ebss", RAM_BASE)
+        hi = RAM_BASE + self.target.ram_bytes
+        self.uc.mem_write(lo, STACK_PAINT.to_bytes(4, "little") * ((hi - lo) // 4))
+        return lo, hi
+
+    def _stack_used(self, lo: int, hi: int) -> int:
+        mem = bytes(self.uc.mem_read(lo, hi - lo))
+        pat = STACK_PAINT.to_bytes(4, "little")
+        i = 0
+        while i < len(mem) and mem[i:i + 4] == pat:
+            i += 4
+        return hi - (lo + i)
+
+    def run(self, max_instructions: int = 2_000_000_000, count_cycles: bool = True) -> EmulationResult:
+        """Reset the core, run until semihosting ``SYS_EXIT``; count cycles per basic block."""
+        U, A = self.unicorn, self.arm
+        uc = self.uc
+        vec = bytes(uc.mem_read(0, 8))
+        sp, pc = int.from_bytes(vec[:4], "little"), int.from_bytes(vec[4:], "little")
+        lo, hi = self._paint_stack()
+        uc.reg_write(A.UC_ARM_REG_SP, sp)
+        blocks: dict = {}
+        out: list[str] = []
+        state: dict = {"exit": None, "fault": None}
+        costs, image = self.costs, self.image
+        prev = [None]
+        sentinel = costs.block(b"", 0)
+        prev[0] = sentinel
+        marks: list[float] = []
+
+        def total() -> float:
+            return sum(b.cycles * b.count + b.refill * b.taken for b in blocks.values())
+
+        def on_block(uc_, addr, size, _ud):
+            b = blocks.get(addr)
+            if b is None:
+                b = blocks[addr] = costs.block(bytes(uc_.mem_read(addr, size)), addr, image.function_at(addr))
+            p = prev[0]
+            if addr != p.end:
+                p.taken += 1
+            b.count += 1
+            prev[0] = b
+
+        def on_mark(uc_, access, addr, size, value, _ud):
+            marks.append(total())
+
+        def on_intr(uc_, intno, _ud):
+            pc_ = uc_.reg_read(A.UC_ARM_REG_PC)
+            if intno != 7 or bytes(uc_.mem_read(pc_, 2)) != b"\xab\xbe":     # BKPT 0xAB = semihosting
+                state["fault"] = f"exception {intno} at {pc_:#x} ({image.function_at(pc_)})"
+                uc_.emu_stop()
+                return
+            op, arg = uc_.reg_read(A.UC_ARM_REG_R0), uc_.reg_read(A.UC_ARM_REG_R1)
+            ret = 0
+            if op == SYS_WRITEC:
+                out.append(chr(uc_.mem_read(arg, 1)[0]))
+            elif op == SYS_WRITE0:
+                s = bytearray()
+                while len(s) < 65536:
+                    c = uc_.mem_read(arg + len(s), 1)[0]
+                    if c == 0:
+                        break
+                    s.append(c)
+                out.append(s.decode("latin-1"))
+            elif op == SYS_WRITE:
+                words = bytes(uc_.mem_read(arg, 12))
+                ptr, n = int.from_bytes(words[4:8], "little"), int.from_bytes(words[8:12], "little")
+                out.append(bytes(uc_.mem_read(ptr, n)).decode("latin-1"))
+            elif op in (SYS_EXIT, SYS_EXIT_EXTENDED):
+                words = bytes(uc_.mem_read(arg, 8))
+                reason, code = int.from_bytes(words[:4], "little"), int.from_bytes(words[4:], "little")
+                state["exit"] = code if reason == 0x20026 else 128 + (reason & 0x7F)
+                uc_.emu_stop()
+                return
+            else:
+                ret = 0xFFFFFFFF
+            uc_.reg_write(A.UC_ARM_REG_R0, ret)
+            uc_.reg_write(A.UC_ARM_REG_PC, (pc_ + 2) | 1)
+
+        hooks = [uc.hook_add(U.UC_HOOK_INTR, on_intr),
+                 uc.hook_add(U.UC_HOOK_MEM_WRITE, on_mark, begin=IO_BASE + MARK_OFFSET, end=IO_BASE + MARK_OFFSET + 3)]
+        if count_cycles:
+            hooks.append(uc.hook_add(U.UC_HOOK_BLOCK, on_block))
+        try:
+            uc.emu_start(pc | 1, 0xFFFFFFFF, count=max_instructions)
+        except U.UcError as exc:
+            pc_ = uc.reg_read(A.UC_ARM_REG_PC)
+            raise EmulationError(f"the program faulted on {self.target.core}: {exc} at {pc_:#x} "
+                                 f"({image.function_at(pc_)})") from exc
+        finally:
+            for h in hooks:
+                uc.hook_del(h)
+        if state["fault"]:
+            raise EmulationError(f"the program faulted on {self.target.core}: {state['fault']}")
+        if state["exit"] is None:
+            raise EmulationError(f"the program did not exit within {max_instructions:,} instructions "
+                                 "(missing SYS_EXIT or an endless loop)")
+        by_fn: dict[str, float] = {}
+        for b in blocks.values():
+            by_fn[b.function] = by_fn.get(b.function, 0.0) + b.cycles * b.count + b.refill * b.taken
+        return EmulationResult(exit_code=state["exit"], stdout="".join(out), cycles=total(),
+                               instructions=sum(b.instructions * b.count for b in blocks.values()), marks=marks,
+                               by_function=by_fn, stack_bytes=self._stack_used(lo, hi), model=costs.label)
+
+
+__all__ = ["EmulationError", "EmulationResult", "Emulator", "MARK_OFFSET"]

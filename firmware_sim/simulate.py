@@ -1,0 +1,195 @@
+"""Build the C runtime for a target, emulate it on a data set, report cycles, flash and RAM."""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from edge_gru.errors import DataError, EdgeGruError, ModelFileError
+from edge_gru.fixed.model import FixedModel, load_fixed
+from firmware_sim.elf import read_elf
+from firmware_sim.emulator import EmulationResult, Emulator
+from firmware_sim.targets import Target
+from firmware_sim.toolchain import build_elf
+
+HARNESS = Path(__file__).with_name("c") / "harness_sim.c"
+IO_HEADER = 0x100
+MAGIC = 0x4F494745
+
+
+@dataclass
+class SimResult:
+    """Figures of one model on one target; cycles are emulated with the per-core model."""
+
+    target: str
+    part: str
+    core: str
+    clock_mhz: float
+    cycle_model: str
+    sequences: int
+    timesteps: int
+    macs_per_sequence: int
+    cycles_per_sequence: float
+    cycles_per_sequence_min: float
+    cycles_per_sequence_max: float
+    cycles_per_step: float
+    cycles_per_mac: float
+    latency_ms: float
+    instructions_per_sequence: float
+    text_bytes: int
+    rodata_bytes: int
+    data_bytes: int
+    bss_bytes: int
+    stack_bytes: int
+    flash_bytes: int
+    ram_bytes: int
+    flash_available: int
+    ram_available: int
+    fits: bool
+    breakdown: dict[str, float] = field(default_factory=dict)     # function -> cycles per sequence
+    outputs: np.ndarray | None = field(default=None, repr=False)  # int32 (N, K)
+    method: str = "emulated"
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("outputs")
+        return d
+
+
+def export_for_target(fm: FixedModel, folder: Path) -> Path:
+    """Write the C export of ``fm`` into ``folder`` (a scratch directory)."""
+    from converters.c_export import export_c
+
+    export_c(fm, folder, force=True)
+    return folder
+
+
+def build_firmware(c_folder: Path, target: Target, work: Path) -> Path:
+    """Cross-compile an exported C folder with the emulator harness for ``target``."""
+    c_folder = Path(c_folder)
+    missing = [n for n in ("edge_gru.c", "edge_gru.h", "model.c", "model.h") if not (c_folder / n).is_file()]
+    if missing:
+        raise ModelFileError(f"{c_folder}: not an edge-gru C export (missing {', '.join(missing)}); "
+                             "make one with `edge-gru convert MODEL --format c -o DIR`")
+    return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", HARNESS], target, work, name="edge_gru_sim",
+                     include_dirs=(c_folder,))
+
+
+def _io_block(xq: np.ndarray, out_dim: int) -> tuple[bytes, int]:
+    n, t, f = xq.shape
+    x_bytes = xq.astype("<i2").tobytes()
+    out_off = IO_HEADER + (len(x_bytes) + 15) // 16 * 16
+    header = struct.pack("<8i", MAGIC, n, t, f, -1, out_dim, IO_HEADER, out_off)
+    return header, out_off
+
+
+def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycles: bool = True, chunk: int = 50,
+            progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, EmulationResult, np.ndarray]:
+    """Run the firmware on integer inputs ``(N, T, F)`` in chunks of ``chunk`` sequences.
+
+    Returns:
+        The int32 outputs ``(N, K)``, the summed emulation result, and the cycles of every sequence.
+    """
+    xq = np.ascontiguousarray(xq, np.int16)
+    if xq.ndim != 3 or xq.shape[0] == 0 or xq.shape[1] == 0:
+        raise DataError(f"integer inputs must be a non-empty (N, T, F) array, got {xq.shape}")
+    image = read_elf(elf)
+    outs, per_seq = [], []
+    total: EmulationResult | None = None
+    for start in range(0, len(xq), chunk):
+        part = xq[start:start + chunk]
+        header, out_off = _io_block(part, out_dim)
+        emu = Emulator(image, target, io_bytes=out_off + 4 * out_dim * len(part))
+        emu.write_io(0, header)
+        emu.write_io(IO_HEADER, part.astype("<i2").tobytes())
+        res = emu.run(count_cycles=count_cycles)
+        if res.exit_code != 0:
+            why = {3: "I/O header not found", 4: "the model's feature or output size differs from the data"}
+            raise EdgeGruError(f"the firmware exited with {res.exit_code}: {why.get(res.exit_code, 'failure')}")
+        outs.append(np.frombuffer(emu.read_io(out_off, 4 * out_dim * len(part)), "<i4").reshape(len(part), out_dim))
+        if len(res.marks) == len(part) + 1:
+            per_seq.append(np.diff(np.asarray(res.marks, float)))
+        total = res if total is None else _merge(total, res)
+        if progress:
+            progress(len(part))
+    assert total is not None
+    cycles = np.concatenate(per_seq) if per_seq else np.full(len(xq), total.cycles / len(xq))
+    return np.concatenate(outs).astype(np.int32), total, cycles
+
+
+def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
+    fn = dict(a.by_function)
+    for k, v in b.by_function.items():
+        fn[k] = fn.get(k, 0.0) + v
+    return EmulationResult(exit_code=b.exit_code, stdout=a.stdout + b.stdout, cycles=a.cycles + b.cycles,
+                           instructions=a.instructions + b.instructions, marks=[], by_function=fn,
+                           stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model)
+
+
+def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
+             work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None) -> SimResult:
+    """Emulate ``model`` (a FixedModel, ``.egru`` or C export folder) on ``target`` over inputs ``X``.
+
+    Args:
+        model: The fixed-point model, or the path of a ``.egru`` file or C export folder.
+        target: The microcontroller.
+        X: Float inputs ``(N, T, F)``, or integer inputs when ``quantized``.
+        quantized: ``X`` already holds the integer inputs.
+        work_dir: Keep the build here (a temporary directory otherwise).
+        progress: Called with the number of sequences done after each chunk.
+
+    Returns:
+        Cycles, latency, memory and the integer outputs of every sequence.
+    """
+    with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
+        work = Path(work_dir) if work_dir else Path(tmp)
+        fm, c_folder = _resolve(model, work)
+        xq = np.asarray(X) if quantized else fm.quantize_input(fm.check_input(np.asarray(X), any_length=True))
+        # Build and emulate with room to spare so a model that does not fit is still measured; `fits`
+        # compares the measured flash and RAM with the real part.
+        roomy = replace(target, flash_kb=max(target.flash_kb, 16384), ram_kb=max(target.ram_kb, 4096))
+        elf = build_firmware(c_folder, roomy, work / "build")
+        image = read_elf(elf)
+        out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress)
+    n, t = xq.shape[0], xq.shape[1]
+    sizes = image.sizes()
+    macs = fm.macs_per_sequence(t)
+    cps = float(per_seq.mean())
+    flash = sizes["text"] + sizes["rodata"] + sizes["data"]
+    ram = sizes["data"] + sizes["bss"] + res.stack_bytes
+    breakdown = {k: v / n for k, v in sorted(res.by_function.items(), key=lambda kv: -kv[1])
+                 if k not in ("main", "Reset_Handler", "eg_exit", "eg_semihost", "memset", "memcpy")}
+    return SimResult(
+        target=target.name, part=target.part, core=target.core, clock_mhz=target.clock_mhz, cycle_model=res.model,
+        sequences=n, timesteps=t, macs_per_sequence=macs, cycles_per_sequence=cps,
+        cycles_per_sequence_min=float(per_seq.min()), cycles_per_sequence_max=float(per_seq.max()),
+        cycles_per_step=cps / t, cycles_per_mac=cps / macs if macs else float("nan"),
+        latency_ms=cps / (target.clock_mhz * 1e3), instructions_per_sequence=res.instructions / n,
+        text_bytes=sizes["text"], rodata_bytes=sizes["rodata"], data_bytes=sizes["data"], bss_bytes=sizes["bss"],
+        stack_bytes=res.stack_bytes, flash_bytes=flash, ram_bytes=ram, flash_available=target.flash_bytes,
+        ram_available=target.ram_bytes, fits=flash <= target.flash_bytes and ram <= target.ram_bytes,
+        breakdown=breakdown, outputs=out)
+
+
+def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Path]:
+    if isinstance(model, FixedModel):
+        return model, export_for_target(model, work / "c")
+    p = Path(model)
+    if p.is_dir():
+        egru = p / "model.egru"
+        if not egru.is_file():
+            raise ModelFileError(f"{p}: no model.egru beside the C sources; "
+                                 "re-export with `edge-gru convert --format c`")
+        return load_fixed(egru), p
+    if p.suffix == ".egru":
+        fm = load_fixed(p)
+        return fm, export_for_target(fm, work / "c")
+    raise ModelFileError(f"{p}: simulate needs a .egru file or a C export folder")
+
+
+__all__ = ["SimResult", "build_firmware", "emulate", "simulate"]

@@ -1,0 +1,86 @@
+"""Microcontroller targets, kept as data in ``targets.toml`` (users add their own file)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from edge_gru.errors import DataError, ModelFileError
+
+BUILTIN = Path(__file__).with_name("targets.toml")
+CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One microcontroller: core, clock and the memory an application may use."""
+
+    name: str
+    part: str
+    core: str
+    clock_mhz: float
+    flash_kb: int
+    ram_kb: int
+    fpu: bool = False
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.flash_kb * 1024
+
+    @property
+    def ram_bytes(self) -> int:
+        return self.ram_kb * 1024
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _parse(path: Path) -> dict[str, Target]:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"{path}: no such targets file") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path}: not a valid TOML targets file ({exc})") from exc
+    out: dict[str, Target] = {}
+    for name, t in raw.items():
+        if not isinstance(t, dict):
+            raise DataError(f"{path}: {name!r} must be a table like [name] with core, clock_mhz, flash_kb, ram_kb")
+        missing = [k for k in ("core", "clock_mhz", "flash_kb", "ram_kb") if k not in t]
+        if missing:
+            raise DataError(f"{path}: target {name!r} lacks {', '.join(missing)}")
+        if t["core"] not in CORES:
+            raise DataError(f"{path}: target {name!r} has core {t['core']!r}; known cores: {', '.join(CORES)}")
+        try:
+            tgt = Target(name=name, part=str(t.get("part", name)), core=t["core"], clock_mhz=float(t["clock_mhz"]),
+                         flash_kb=int(t["flash_kb"]), ram_kb=int(t["ram_kb"]), fpu=bool(t.get("fpu", False)))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{path}: target {name!r}: {exc}") from exc
+        if tgt.clock_mhz <= 0 or tgt.flash_kb <= 0 or tgt.ram_kb <= 0:
+            raise DataError(f"{path}: target {name!r}: clock, flash and RAM must be positive")
+        out[name] = tgt
+    return out
+
+
+def load_targets(extra: str | Path | None = None) -> dict[str, Target]:
+    """The built-in targets, updated by the targets in ``extra`` (a TOML file) when given."""
+    targets = _parse(BUILTIN)
+    if extra is not None:
+        targets.update(_parse(Path(extra)))
+    return targets
+
+
+def get_target(name: str, extra: str | Path | None = None) -> Target:
+    """Look a target up by name.
+
+    Raises:
+        DataError: No target of that name.
+    """
+    targets = load_targets(extra)
+    if name not in targets:
+        raise DataError(f"unknown target {name!r}; known: {', '.join(targets)} (see `edge-gru targets`)")
+    return targets[name]
+
+
+__all__ = ["CORES", "Target", "get_target", "load_targets"]

@@ -1,0 +1,77 @@
+"""The C runtime cross-compiled for Cortex-M cores and emulated is bit-exact with Numba."""
+
+import importlib.util
+import shutil
+
+import numpy as np
+import pytest
+
+from edge_gru.fixed.model import quantize_model
+from edge_gru.spec import random_spec
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("unicorn") is None or importlib.util.find_spec("capstone") is None
+    or (importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None),
+    reason="needs unicorn, capstone and an Arm cross-compiler (pip install 'edge-gru[sim]')")
+
+CORES = {"cortex-m0plus": "rp2040", "cortex-m3": "stm32f103", "cortex-m4": "nrf52840", "cortex-m7": "stm32h7",
+         "cortex-m33": "nrf5340", "cortex-m55": "alif-e3"}
+
+
+def _model(i, rng):
+    prec = ["w8a8", "w8a16", "w16a16"][i % 3]
+    spec = random_spec(rng, 1 + (i * 5) % 11, [1 + (i * 7) % 23] * (1 + i % 2),
+                       [(3, "sigmoid"), (4, "relu"), (2, "softmax")][: i % 4], timesteps=1 + i % 6,
+                       reset_after=bool(i % 2), use_bias=i % 5 != 4, scale=0.2 + 0.3 * (i % 4))
+    X = rng.normal(0, 2, (12, spec.timesteps, spec.features)).astype(np.float32)
+    X[0] *= 50    # saturated inputs
+    return quantize_model(spec, X[:6], prec), X
+
+
+@pytest.mark.parametrize("core", list(CORES))
+def test_emulated_matches_numba_on_random_models(core, tmp_path):
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(hash(core) % 1000)
+    target = get_target(CORES[core])
+    for i in range(4):
+        fm, X = _model(i + 4 * list(CORES).index(core), rng)
+        res = simulate(fm, target, X, work_dir=tmp_path / f"m{i}")
+        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"{core} model {i}")
+        assert res.cycles_per_sequence > 0 and res.cycles_per_sequence_min <= res.cycles_per_sequence_max
+        assert res.stack_bytes > 0 and res.flash_bytes > fm.weight_bytes()
+
+
+@pytest.mark.parametrize("target_name", ["rp2040", "nrf52840", "stm32h7"])
+def test_spoken_digits_emulated_bitexact(spoken_digits_model, spoken_digits, target_name, tmp_path):
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    _, spec, _, _ = spoken_digits_model
+    train, test = spoken_digits
+    fm = quantize_model(spec, train.X, "w8a16")
+    X = test.X[:24]
+    res = simulate(fm, get_target(target_name), X, work_dir=tmp_path)
+    np.testing.assert_array_equal(res.outputs, fm.predict_raw(X))
+    assert res.sequences == 24 and res.timesteps == 48
+    assert res.macs_per_sequence == fm.macs_per_sequence(48)
+    assert res.cycles_per_mac == pytest.approx(res.cycles_per_sequence / res.macs_per_sequence)
+    assert res.latency_ms == pytest.approx(res.cycles_per_sequence / (res.clock_mhz * 1e3))
+    assert res.flash_bytes == res.text_bytes + res.rodata_bytes + res.data_bytes
+    assert res.ram_bytes == res.data_bytes + res.bss_bytes + res.stack_bytes
+    assert res.fits
+
+
+def test_cycle_ordering_across_cores(tmp_path):
+    """Same program: M0+ (no pipelining, 2-cycle loads) needs more cycles than M4, M4 more than M7."""
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(5)
+    spec = random_spec(rng, 8, [24], [(4, "softmax")], timesteps=6)
+    X = rng.normal(0, 1, (3, 6, 8)).astype(np.float32)
+    fm = quantize_model(spec, X, "w8a16")
+    cyc = {t: simulate(fm, get_target(t), X, work_dir=tmp_path / t).cycles_per_sequence
+           for t in ("rp2040", "nrf52840", "stm32h7")}
+    assert cyc["rp2040"] > cyc["nrf52840"] > cyc["stm32h7"]
