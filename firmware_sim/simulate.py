@@ -51,6 +51,7 @@ class SimResult:
     flash_available: int
     ram_available: int
     fits: bool
+    kernel: str = "portable"                                      # "dsp" or "portable"
     breakdown: dict[str, float] = field(default_factory=dict)     # function -> cycles per sequence
     outputs: np.ndarray | None = field(default=None, repr=False)  # int32 (N, K)
     method: str = "emulated"
@@ -69,15 +70,31 @@ def export_for_target(fm: FixedModel, folder: Path) -> Path:
     return folder
 
 
-def build_firmware(c_folder: Path, target: Target, work: Path) -> Path:
-    """Cross-compile an exported C folder with the emulator harness for ``target``."""
+def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = False) -> Path:
+    """Cross-compile an exported C folder with the emulator harness for ``target``.
+
+    ``portable`` forces the portable C path even where the core has the DSP extension.
+    """
     c_folder = Path(c_folder)
     missing = [n for n in ("edge_gru.c", "edge_gru.h", "model.c", "model.h") if not (c_folder / n).is_file()]
     if missing:
         raise ModelFileError(f"{c_folder}: not an edge-gru C export (missing {', '.join(missing)}); "
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
     return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", HARNESS], target, work, name="edge_gru_sim",
-                     include_dirs=(c_folder,))
+                     include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else ())
+
+
+def kernel_path(elf: Path) -> str:
+    """``dsp`` when the matrix kernel uses SMLAD, else ``portable`` (read from the machine code)."""
+    import capstone
+
+    image = read_elf(elf)
+    md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+    for addr, data, _ in image.segments:
+        for ins in md.disasm(data, addr):
+            if ins.mnemonic.startswith("smlad"):
+                return "dsp"
+    return "portable"
 
 
 def _io_block(xq: np.ndarray, out_dim: int) -> tuple[bytes, int]:
@@ -132,7 +149,8 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
 
 
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
-             work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None) -> SimResult:
+             work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None,
+             portable: bool = False) -> SimResult:
     """Emulate ``model`` (a FixedModel, ``.egru`` or C export folder) on ``target`` over inputs ``X``.
 
     Args:
@@ -142,6 +160,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         quantized: ``X`` already holds the integer inputs.
         work_dir: Keep the build here (a temporary directory otherwise).
         progress: Called with the number of sequences done after each chunk.
+        portable: Build the portable C path even on cores with the DSP extension.
 
     Returns:
         Cycles, latency, memory and the integer outputs of every sequence.
@@ -153,7 +172,8 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         # Build and emulate with room to spare so a model that does not fit is still measured; `fits`
         # compares the measured flash and RAM with the real part.
         roomy = replace(target, flash_kb=max(target.flash_kb, 16384), ram_kb=max(target.ram_kb, 4096))
-        elf = build_firmware(c_folder, roomy, work / "build")
+        elf = build_firmware(c_folder, roomy, work / "build", portable)
+        kernel = kernel_path(elf)
         image = read_elf(elf)
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress)
     n, t = xq.shape[0], xq.shape[1]
@@ -173,7 +193,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         text_bytes=sizes["text"], rodata_bytes=sizes["rodata"], data_bytes=sizes["data"], bss_bytes=sizes["bss"],
         stack_bytes=res.stack_bytes, flash_bytes=flash, ram_bytes=ram, flash_available=target.flash_bytes,
         ram_available=target.ram_bytes, fits=flash <= target.flash_bytes and ram <= target.ram_bytes,
-        breakdown=breakdown, outputs=out)
+        kernel=kernel, breakdown=breakdown, outputs=out)
 
 
 def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Path]:

@@ -122,7 +122,9 @@ class Compiler:
         core = BUILD_CORE[core]
         if self.kind == "gcc":
             return [f"-mcpu={core}", "-mthumb", "-mfloat-abi=soft"]
-        return ["-target", "thumb-freestanding-eabi", f"-mcpu={core.replace('-', '_')}"]
+        # zig's cortex_m33 leaves out the DSP extension that every M33 part we list has
+        cpu = core.replace("-", "_") + ("+dsp" if core == "cortex-m33" else "")
+        return ["-target", "thumb-freestanding-eabi", f"-mcpu={cpu}"]
 
     def link_flags(self) -> list[str]:
         if self.kind == "gcc":

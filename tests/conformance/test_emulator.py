@@ -28,16 +28,22 @@ def _model(i, rng):
     return quantize_model(spec, X[:6], prec), X
 
 
-@pytest.mark.parametrize("core", list(CORES))
-def test_emulated_matches_numba_on_random_models(core, tmp_path):
+PATHS = [(core, False) for core in CORES] + [("cortex-m4", True), ("cortex-m7", True)]
+
+
+@pytest.mark.parametrize("core, portable", PATHS, ids=[f"{c}{'-portable' if p else ''}" for c, p in PATHS])
+def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
+    """Every code path: portable C (M0+, M3, and forced on M4/M7) and the DSP path (M4, M7, M33, M55)."""
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
 
-    rng = np.random.default_rng(hash(core) % 1000)
+    rng = np.random.default_rng(list(CORES).index(core) + 10 * portable)
     target = get_target(CORES[core])
+    expected = "dsp" if core in ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55") and not portable else "portable"
     for i in range(4):
-        fm, X = _model(i + 4 * list(CORES).index(core), rng)
-        res = simulate(fm, target, X, work_dir=tmp_path / f"m{i}")
+        fm, X = _model(i + 4 * list(CORES).index(core) + 2 * portable, rng)
+        res = simulate(fm, target, X, work_dir=tmp_path / f"m{i}", portable=portable)
+        assert res.kernel == expected
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"{core} model {i}")
         assert res.cycles_per_sequence > 0 and res.cycles_per_sequence_min <= res.cycles_per_sequence_max
         assert res.stack_bytes > 0 and res.flash_bytes > fm.weight_bytes()
@@ -75,3 +81,18 @@ def test_cycle_ordering_across_cores(tmp_path):
     cyc = {t: simulate(fm, get_target(t), X, work_dir=tmp_path / t).cycles_per_sequence
            for t in ("rp2040", "nrf52840", "stm32h7")}
     assert cyc["rp2040"] > cyc["nrf52840"] > cyc["stm32h7"]
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_int16_weights_with_int32_accumulators(portable, tmp_path):
+    """w16a16 with one input and one unit keeps int32 accumulators: the int16-weight matrix path."""
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(9)
+    spec = random_spec(rng, 1, [1, 1], [(2, "softmax")], timesteps=5)
+    X = rng.normal(0, 3, (16, 5, 1)).astype(np.float32)
+    fm = quantize_model(spec, X, "w16a16")
+    assert fm.grus[0]["b_i"].dtype == np.int32 and fm.grus[0]["W"].dtype == np.int16
+    res = simulate(fm, get_target("nrf52840"), X, work_dir=tmp_path, portable=portable)
+    np.testing.assert_array_equal(res.outputs, fm.predict_raw(X))

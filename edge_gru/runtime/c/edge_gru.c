@@ -1,87 +1,342 @@
 /* edge-gru on-device runtime. Each line names the float equation it computes
- * (edge_gru/float_ref.py); rounding and saturation rules: edge_gru/fixed/kernels.py. */
+ * (edge_gru/float_ref.py); rounding and saturation rules: edge_gru/fixed/kernels.py.
+ * The integers are those of the Numba reference; only the order of exact integer additions and
+ * the width of provably non-overflowing intermediates differ. */
 #include "edge_gru.h"
+
+#if defined(__ARM_FEATURE_DSP) && !defined(EG_PORTABLE)
+#define EG_DSP 1
+#include <arm_acle.h>
+#else
+#define EG_DSP 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define EG_NOINLINE __attribute__((noinline))   /* keeps the profile's matrix/gates/update split */
+#define EG_INLINE __attribute__((always_inline)) inline
+#else
+#define EG_NOINLINE
+#define EG_INLINE
+#endif
+
+const char *eg_kernel_path(void) { return EG_DSP ? "dsp" : "portable"; }
+
+/* ---- integer primitives (kernels.py: rshift_round, requant, sat, act, to_state) ---------------- */
 
 /* floor(v / 2^n) without relying on implementation-defined shifts of negative values */
 static int64_t eg_asr(int64_t v, int n) { return v >= 0 ? (v >> n) : ~((~v) >> n); }
+static int32_t eg_asr32(int32_t v, int n) { return v >= 0 ? (v >> n) : ~((~v) >> n); }
 static int64_t eg_rshift_round(int64_t v, int n) { return eg_asr(v + ((int64_t)1 << (n - 1)), n); }
+/* callers guarantee v + 2^(n-1) fits in 32 bits */
+static int32_t eg_rshift_round32(int32_t v, int n) { return eg_asr32(v + ((int32_t)1 << (n - 1)), n); }
 static int64_t eg_requant(int64_t acc, int32_t m, int32_t n) { return eg_rshift_round(acc * (int64_t)m, n); }
 static int64_t eg_sat(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static int32_t eg_sat32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static int32_t eg_sat16(int32_t v) { return eg_sat32(v, -32768, 32767); }
 
-static int64_t eg_act(const int16_t *tab, int64_t v)
+/* requant(acc, m, n) = floor((acc * m + 2^(n-1)) / 2^n) for an int32 accumulator.
+ * For 17 <= n <= 46 without 64-bit arithmetic: acc = a1 * 2^16 + a0 (0 <= a0 < 2^16) gives
+ * floor((a1 * m + floor(a0 * m / 2^16) + 2^(n-17)) / 2^(n-16)), every term below 2^30 (m < 2^15). */
+static int32_t eg_requant32(int32_t acc, int32_t m, int32_t n)
 {
-    int64_t u = v + 32768, idx = u >> 7, frac = u & 127;
-    int64_t t0 = tab[idx], t1 = tab[idx + 1];
-    return t0 + eg_rshift_round((t1 - t0) * frac, 7);
-}
-
-static int64_t eg_to_state(int64_t h16, int shift, int64_t qmax)
-{
-    return eg_sat(shift ? eg_rshift_round(h16, shift) : h16, -qmax, qmax);
-}
-
-static int32_t eg_w(const void *W, int w16, int32_t i) { return w16 ? ((const int16_t *)W)[i] : ((const int8_t *)W)[i]; }
-static int64_t eg_b(const void *b, int acc64, int32_t i) { return acc64 ? ((const int64_t *)b)[i] : ((const int32_t *)b)[i]; }
-
-/* out[j] = requant(bias[col0 + j] + sum_i v[i] * W[i, col0 + j]) for j < ncols (W has `stride` columns) */
-static void eg_matvec(int32_t *out, const int32_t *v, int32_t nin, const void *W, int w16, int32_t stride,
-                      int32_t col0, int32_t ncols, const void *bias, int use_bias, int acc64,
-                      const int32_t *mul, const int32_t *sh)
-{
-    int32_t i, j;
-    for (j = 0; j < ncols; ++j) {
-        int32_t c = col0 + j;
-        if (acc64) {
-            int64_t acc = use_bias ? eg_b(bias, 1, c) : 0;
-            for (i = 0; i < nin; ++i) acc += (int64_t)eg_w(W, w16, i * stride + c) * v[i];
-            out[j] = (int32_t)eg_requant(acc, mul[c], sh[c]);   /* fits: proved at quantization */
-        } else {
-            int32_t acc = use_bias ? (int32_t)eg_b(bias, 0, c) : 0;
-            for (i = 0; i < nin; ++i) acc += eg_w(W, w16, i * stride + c) * v[i];
-            out[j] = (int32_t)eg_requant(acc, mul[c], sh[c]);
-        }
+    if (n >= 17 && n <= 46) {
+        int32_t a1 = eg_asr32(acc, 16), a0 = acc & 0xFFFF;
+        return eg_asr32(a1 * m + ((a0 * m) >> 16) + ((int32_t)1 << (n - 17)), n - 16);
     }
+    return (int32_t)eg_requant(acc, m, n);   /* fits: proved at quantization */
 }
 
-/* scratch (int32): h (H) | rh (H) | z (H) | gx (3H) | gh (3H) */
-static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state, const int32_t *x, int32_t *scratch)
+/* Table activation of a Q3.12 value in int16 range -> Q0.15 (kernels.py: act) */
+static int32_t eg_act(const int16_t *tab, int32_t v)
 {
-    const int32_t H = g->units, F = g->input_dim, w16 = m->w_bits == 16;
-    const int shift = 16 - m->a_bits;
-    const int64_t qmax = (m->a_bits == 8) ? 127 : 32767;
-    int32_t *h = scratch, *rh = scratch + H, *z = scratch + 2 * H, *gx = scratch + 3 * H, *gh = scratch + 6 * H;
+    int32_t u = v + 32768, idx = u >> 7, frac = u & 127;
+    int32_t t0 = tab[idx], t1 = tab[idx + 1];
+    return t0 + eg_rshift_round32((t1 - t0) * frac, 7);
+}
+
+/* Q0.15 -> state format, saturated (kernels.py: to_state) */
+static int32_t eg_to_state(int32_t h16, int shift, int32_t qmax)
+{
+    return eg_sat32(shift ? eg_rshift_round32(h16, shift) : h16, -qmax, qmax);
+}
+
+/* ---- matrix operands ------------------------------------------------------------------------------
+ * A vector operand holds K values (K a multiple of 4, zero padded). Portable: one int32 per value.
+ * DSP: two int16 per 32-bit word, element 2i in the low half (the SMLAD operand layout). */
+#if EG_DSP
+static void eg_vset(int32_t *v, int32_t k, int32_t val)
+{
+    uint32_t *w = (uint32_t *)v + (k >> 1);
+    uint32_t u = (uint32_t)val & 0xFFFFu;
+    *w = (k & 1) ? ((*w & 0xFFFFu) | (u << 16)) : u;
+}
+static int32_t eg_vget(const int32_t *v, int32_t k)
+{
+    uint32_t w = ((const uint32_t *)v)[k >> 1];
+    uint32_t u = (k & 1) ? (w >> 16) : (w & 0xFFFFu);
+    return (int32_t)(u ^ 0x8000u) - 0x8000;
+}
+#else
+static void eg_vset(int32_t *v, int32_t k, int32_t val) { v[k] = val; }
+static int32_t eg_vget(const int32_t *v, int32_t k) { return v[k]; }
+#endif
+
+static void eg_vec_from16(int32_t *v, const int16_t *src, int32_t n, int32_t K)
+{
     int32_t k;
-    for (k = 0; k < H; ++k) h[k] = h_state[k];
-    /* x_all = x W + b_i  -> Q3.12 */
-    eg_matvec(gx, x, F, g->W, w16, 3 * H, 0, 3 * H, g->b_i, g->use_bias, g->acc64, g->mx, g->nx);
-    if (g->reset_after) {
-        /* h_all = h_tm1 U + b_h  -> Q3.12 */
-        eg_matvec(gh, h, H, g->U, w16, 3 * H, 0, 3 * H, g->b_h, g->use_bias, g->acc64, g->mh, g->nh);
-        for (k = 0; k < H; ++k) {
-            int64_t r, r_hu;
-            z[k] = (int32_t)eg_act(m->sig_tab, eg_sat((int64_t)gx[k] + gh[k], -32768, 32767)); /* z = sigmoid(x_z + h_tm1 U_z) */
-            r = eg_act(m->sig_tab, eg_sat((int64_t)gx[H + k] + gh[H + k], -32768, 32767));     /* r = sigmoid(x_r + h_tm1 U_r) */
-            r_hu = eg_rshift_round(r * eg_sat(gh[2 * H + k], -32768, 32767), 15);     /* r * (h_tm1 U_h + b_hh) */
-            gx[2 * H + k] = (int32_t)eg_sat(gx[2 * H + k] + r_hu, -32768, 32767);     /* x_h + r * (...) */
+    for (k = 0; k < n; ++k) eg_vset(v, k, src[k]);
+    for (; k < K; ++k) eg_vset(v, k, 0);
+}
+
+/* ---- matrix products: out[j] = requant(bias[j] + sum_k v[k] * W[k, j]) ---------------------------- */
+
+/* int8 weights inside a group are stored w0, w2, w1, w3: element e of the group multiplies input IN8[e] */
+static const int32_t EG_IN8[4] = {0, 2, 1, 3};
+
+static int32_t eg_bias32(const void *b, int use_bias, int32_t j) { return use_bias ? ((const int32_t *)b)[j] : 0; }
+static int64_t eg_bias64(const void *b, int use_bias, int32_t j) { return use_bias ? ((const int64_t *)b)[j] : 0; }
+
+/* One block of 4 columns j0..j0+3, 64-bit accumulators (used when int32 was not proved safe). */
+static void eg_block64(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16, int32_t j0,
+                       const void *bias, int use_bias, const int32_t *mul, const int32_t *sh)
+{
+    int32_t c, g, e;
+    for (c = 0; c < 4; ++c) {
+        int64_t acc = eg_bias64(bias, use_bias, j0 + c);
+        for (g = 0; g < K; g += 4) {
+            int32_t base = (j0 / 4) * 4 * K + g * 4 + c * 4;
+            for (e = 0; e < 4; ++e) {
+                int32_t w = w16 ? ((const int16_t *)W)[base + e] : ((const int8_t *)W)[base + e];
+                acc += (int64_t)w * eg_vget(v, g + (w16 ? e : EG_IN8[e]));
+            }
         }
-    } else {
-        eg_matvec(gh, h, H, g->U, w16, 3 * H, 0, 2 * H, g->b_h, 0, g->acc64, g->mh, g->nh);
-        for (k = 0; k < H; ++k) {
-            int64_t r;
-            z[k] = (int32_t)eg_act(m->sig_tab, eg_sat((int64_t)gx[k] + gh[k], -32768, 32767)); /* z = sigmoid(x_z + h_tm1 U_z) */
-            r = eg_act(m->sig_tab, eg_sat((int64_t)gx[H + k] + gh[H + k], -32768, 32767));     /* r = sigmoid(x_r + h_tm1 U_r) */
-            rh[k] = (int32_t)eg_rshift_round(r * h[k], 15);                           /* r * h_tm1 */
-        }
-        eg_matvec(gh + 2 * H, rh, H, g->U, w16, 3 * H, 2 * H, H, g->b_h, 0, g->acc64, g->mh, g->nh); /* (r*h_tm1) U_h */
-        for (k = 0; k < H; ++k) gx[2 * H + k] = (int32_t)eg_sat((int64_t)gx[2 * H + k] + gh[2 * H + k], -32768, 32767);
+        out[c] = (int32_t)eg_requant(acc, mul[j0 + c], sh[j0 + c]);
     }
+}
+
+/* requant(acc, m, n) for 16 <= n <= 32 given M = m * 2^(32-n) (< 2^31): floor((acc * M + 2^31) / 2^32)
+ * equals floor((acc * m + 2^(n-1)) / 2^n) exactly; one SMMULR on cores with the DSP extension. */
+#if EG_DSP
+static EG_INLINE int32_t eg_mulhr(int32_t acc, int32_t M)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(acc), "r"(M));
+    return r;
+}
+#endif
+
+/* Requantize 4 accumulators; rq holds the M of eg_mulhr when every shift of the layer is in [16, 32]. */
+static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t *mul,
+                        const int32_t *sh, const int32_t *rq)
+{
+#if EG_DSP
+    if (rq) {
+        out[0] = eg_mulhr(a0, rq[0]);
+        out[1] = eg_mulhr(a1, rq[1]);
+        out[2] = eg_mulhr(a2, rq[2]);
+        out[3] = eg_mulhr(a3, rq[3]);
+        return;
+    }
+#else
+    (void)rq;
+#endif
+    out[0] = eg_requant32(a0, mul[0], sh[0]);
+    out[1] = eg_requant32(a1, mul[1], sh[1]);
+    out[2] = eg_requant32(a2, mul[2], sh[2]);
+    out[3] = eg_requant32(a3, mul[3], sh[3]);
+}
+
+/* int8 weights, int32 accumulators (overflow ruled out at quantization): nb blocks of 4 columns. */
+static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, const int8_t *w, int32_t nb,
+                                     const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq)
+{
+    int32_t b, g;
+    for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#if EG_DSP
+        const uint32_t *x = (const uint32_t *)v;
+#pragma GCC unroll 1
+        for (g = 0; g < K; g += 4, w += 16, x += 2) {
+            uint32_t x01 = x[0], x23 = x[1], p;
+            __builtin_memcpy(&p, w, 4);
+            a0 = __smlad(__sxtb16(p), x01, a0);            /* x0 w0 + x1 w1 (bytes 0 and 2) */
+            a0 = __smlad(__sxtb16(__ror(p, 8)), x23, a0);  /* x2 w2 + x3 w3 (bytes 1 and 3) */
+            __builtin_memcpy(&p, w + 4, 4);
+            a1 = __smlad(__sxtb16(p), x01, a1);
+            a1 = __smlad(__sxtb16(__ror(p, 8)), x23, a1);
+            __builtin_memcpy(&p, w + 8, 4);
+            a2 = __smlad(__sxtb16(p), x01, a2);
+            a2 = __smlad(__sxtb16(__ror(p, 8)), x23, a2);
+            __builtin_memcpy(&p, w + 12, 4);
+            a3 = __smlad(__sxtb16(p), x01, a3);
+            a3 = __smlad(__sxtb16(__ror(p, 8)), x23, a3);
+        }
+#else
+        for (g = 0; g < K; g += 4, w += 16) {
+            int32_t x0 = v[g], x1 = v[g + 1], x2 = v[g + 2], x3 = v[g + 3];
+            a0 += w[0] * x0 + w[2] * x1 + w[1] * x2 + w[3] * x3;
+            a1 += w[4] * x0 + w[6] * x1 + w[5] * x2 + w[7] * x3;
+            a2 += w[8] * x0 + w[10] * x1 + w[9] * x2 + w[11] * x3;
+            a3 += w[12] * x0 + w[14] * x1 + w[13] * x2 + w[15] * x3;
+        }
+#endif
+        if (bias) {
+            a0 += bias[4 * b];
+            a1 += bias[4 * b + 1];
+            a2 += bias[4 * b + 2];
+            a3 += bias[4 * b + 3];
+        }
+        eg_requant4(out, a0, a1, a2, a3, mul, sh, rq);
+    }
+}
+
+/* int16 weights, int32 accumulators. */
+static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K, const int16_t *w, int32_t nb,
+                                      const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq)
+{
+    int32_t b, g;
+    for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#if EG_DSP
+        const uint32_t *x = (const uint32_t *)v;
+#pragma GCC unroll 1
+        for (g = 0; g < K; g += 4, w += 16, x += 2) {
+            uint32_t x01 = x[0], x23 = x[1], q[2];
+            __builtin_memcpy(q, w, 8);
+            a0 = __smlad(q[0], x01, a0);
+            a0 = __smlad(q[1], x23, a0);
+            __builtin_memcpy(q, w + 4, 8);
+            a1 = __smlad(q[0], x01, a1);
+            a1 = __smlad(q[1], x23, a1);
+            __builtin_memcpy(q, w + 8, 8);
+            a2 = __smlad(q[0], x01, a2);
+            a2 = __smlad(q[1], x23, a2);
+            __builtin_memcpy(q, w + 12, 8);
+            a3 = __smlad(q[0], x01, a3);
+            a3 = __smlad(q[1], x23, a3);
+        }
+#else
+        for (g = 0; g < K; g += 4, w += 16) {
+            int32_t x0 = v[g], x1 = v[g + 1], x2 = v[g + 2], x3 = v[g + 3];
+            a0 += w[0] * x0 + w[1] * x1 + w[2] * x2 + w[3] * x3;
+            a1 += w[4] * x0 + w[5] * x1 + w[6] * x2 + w[7] * x3;
+            a2 += w[8] * x0 + w[9] * x1 + w[10] * x2 + w[11] * x3;
+            a3 += w[12] * x0 + w[13] * x1 + w[14] * x2 + w[15] * x3;
+        }
+#endif
+        if (bias) {
+            a0 += bias[4 * b];
+            a1 += bias[4 * b + 1];
+            a2 += bias[4 * b + 2];
+            a3 += bias[4 * b + 3];
+        }
+        eg_requant4(out, a0, a1, a2, a3, mul, sh, rq);
+    }
+}
+
+/* Columns col0 .. col0+ncols-1 (both multiples of 4) of v W, requantized to Q3.12, into out[0..ncols). */
+static void eg_matrix(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16, int32_t col0,
+                      int32_t ncols, const void *bias, int use_bias, int acc64, const int32_t *mul, const int32_t *sh,
+                      const int32_t *rq)
+{
+    int32_t j;
+    if (acc64) {
+        for (j = col0; j < col0 + ncols; j += 4) eg_block64(out + (j - col0), v, K, W, w16, j, bias, use_bias, mul, sh);
+    } else if (w16) {
+        eg_matrix_i16(out, v, K, (const int16_t *)W + col0 * K, ncols / 4,
+                      use_bias ? (const int32_t *)bias + col0 : 0, mul + col0, sh + col0,
+                      rq ? rq + col0 : 0);
+    } else {
+        eg_matrix_i8(out, v, K, (const int8_t *)W + col0 * K, ncols / 4,
+                     use_bias ? (const int32_t *)bias + col0 : 0, mul + col0, sh + col0,
+                      rq ? rq + col0 : 0);
+    }
+}
+
+/* ---- gates ---------------------------------------------------------------------------------------- */
+
+/* reset_after: z, r and the candidate's pre-activation; gx, gh hold x W + b_i and h_tm1 U + b_h. */
+static EG_NOINLINE void eg_gates_after(const eg_model_t *m, int32_t H, int32_t Hp, int32_t *gx, const int32_t *gh,
+                                       int32_t *z)
+{
+    int32_t k;
     for (k = 0; k < H; ++k) {
-        int64_t hh = eg_act(m->tanh_tab, gx[2 * H + k]);                              /* hh = tanh(...) */
-        int64_t h_tm1 = (int64_t)h[k] * ((int64_t)1 << shift);
-        int64_t h16 = hh + eg_rshift_round((int64_t)z[k] * (h_tm1 - hh), 15);                  /* h = hh + z * (h_tm1 - hh) */
+        int32_t r, r_hu, xh;
+        z[k] = eg_act(m->sig_tab, eg_sat16(gx[k] + gh[k]));                   /* z = sigmoid(x_z + h_tm1 U_z) */
+        r = eg_act(m->sig_tab, eg_sat16(gx[Hp + k] + gh[Hp + k]));           /* r = sigmoid(x_r + h_tm1 U_r) */
+        r_hu = eg_rshift_round32(r * eg_sat16(gh[2 * Hp + k]), 15);          /* r * (h_tm1 U_h + b_hh) */
+        xh = eg_sat32(gx[2 * Hp + k], -(1 << 30), 1 << 30);                  /* exact: |r_hu| <= 2^15 */
+        gx[2 * Hp + k] = eg_sat16(xh + r_hu);                                /* x_h + r * (...) */
+    }
+}
+
+/* reset_after=False: z, and r * h_tm1 as the operand of the candidate's matrix product. */
+static EG_NOINLINE void eg_gates_before(const eg_model_t *m, int32_t H, int32_t Hp, const int32_t *gx,
+                                        const int32_t *gh, const int16_t *h_tm1, int32_t *z, int32_t *rh)
+{
+    int32_t k;
+    for (k = 0; k < H; ++k) {
+        int32_t r;
+        z[k] = eg_act(m->sig_tab, eg_sat16(gx[k] + gh[k]));                   /* z = sigmoid(x_z + h_tm1 U_z) */
+        r = eg_act(m->sig_tab, eg_sat16(gx[Hp + k] + gh[Hp + k]));           /* r = sigmoid(x_r + h_tm1 U_r) */
+        eg_vset(rh, k, eg_rshift_round32(r * h_tm1[k], 15));                  /* r * h_tm1 */
+    }
+}
+
+/* hh = tanh(...), h = hh + z * (h_tm1 - hh), written to the state in its format. */
+static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t *gxh, const int32_t *z,
+                                  int16_t *h_state)
+{
+    const int shift = 16 - m->a_bits;
+    const int32_t qmax = (m->a_bits == 8) ? 127 : 32767;
+    int32_t k;
+    for (k = 0; k < H; ++k) {
+        int32_t hh = eg_act(m->tanh_tab, gxh[k]);                              /* hh = tanh(...) */
+        int32_t h_tm1 = h_state[k] * ((int32_t)1 << shift);
+        int32_t h16 = hh + eg_rshift_round32(z[k] * (h_tm1 - hh), 15);        /* h = hh + z * (h_tm1 - hh) */
         h_state[k] = (int16_t)eg_to_state(h16, shift, qmax);
     }
 }
+
+/* work (int32): vh (kh) | gx (3 Hp) | gh (3 Hp) | z (Hp) */
+static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state, const int32_t *vx, int32_t *work)
+{
+    const int32_t H = g->units, Hp = g->units_padded, w16 = m->w_bits == 16;
+    int32_t *vh = work, *gx = work + g->kh, *gh = gx + 3 * Hp, *z = gh + 3 * Hp;
+    int32_t k;
+    eg_vec_from16(vh, h_state, H, g->kh);                                      /* h_tm1 */
+    /* x_all = x W + b_i  -> Q3.12 */
+    eg_matrix(gx, vx, g->kx, g->W, w16, 0, 3 * Hp, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx);
+    if (g->reset_after) {
+        /* h_all = h_tm1 U + b_h  -> Q3.12 */
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, 3 * Hp, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh);
+        eg_gates_after(m, H, Hp, gx, gh, z);
+    } else {
+        /* h_tm1 U_z, h_tm1 U_r -> Q3.12; then (r * h_tm1) U_h */
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, 2 * Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh);
+        eg_gates_before(m, H, Hp, gx, gh, h_state, z, vh);                     /* vh := r * h_tm1 */
+        eg_matrix(gh + 2 * Hp, vh, g->kh, g->U, w16, 2 * Hp, Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh);
+        for (k = 0; k < H; ++k) gx[2 * Hp + k] = eg_sat16(gx[2 * Hp + k] + gh[2 * Hp + k]); /* x_h + (r*h_tm1) U_h */
+    }
+    eg_update(m, H, gx + 2 * Hp, z, h_state);
+}
+
+/* ---- dense head (row-major (in, K) weights; runs once per sequence) --------------------------------- */
+
+static void eg_dense(int32_t *out, const int32_t *v, int32_t nin, const eg_dense_t *d, int w16)
+{
+    int32_t i, j;
+    for (j = 0; j < d->units; ++j) {
+        int64_t acc = d->acc64 ? eg_bias64(d->b, d->use_bias, j) : eg_bias32(d->b, d->use_bias, j);
+        for (i = 0; i < nin; ++i) {
+            int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
+            acc += (int64_t)w * v[i];
+        }
+        out[j] = (int32_t)eg_sat(eg_requant(acc, d->m[j], d->n[j]), -((int64_t)1 << 30), (int64_t)1 << 30);
+    }
+}
+
+/* ---- public API ----------------------------------------------------------------------------------- */
 
 void eg_reset(const eg_model_t *m, int16_t *state)
 {
@@ -91,39 +346,40 @@ void eg_reset(const eg_model_t *m, int16_t *state)
 
 void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch)
 {
-    int32_t l, i, off = 0, width = m->features;
-    int32_t *v = scratch;   /* scratch thirds: layer input | GRU work (9H) | spare */
-    for (i = 0; i < width; ++i) v[i] = x_q[i];
+    int32_t l, off = 0, kmax = 0;
+    int32_t *vx = scratch;                      /* scratch: layer input operand (max kx) | GRU work */
+    for (l = 0; l < m->n_gru; ++l) kmax = m->gru[l].kx > kmax ? m->gru[l].kx : kmax;
+    eg_vec_from16(vx, x_q, m->features, m->gru[0].kx);
     for (l = 0; l < m->n_gru; ++l) {
         const eg_gru_t *g = &m->gru[l];
-        eg_gru_step(m, g, state + off, v, scratch + m->scratch_len / 3);
-        for (i = 0; i < g->units; ++i) v[i] = state[off + i];
-        width = g->units;
+        eg_gru_step(m, g, state + off, vx, scratch + kmax);
+        if (l + 1 < m->n_gru) eg_vec_from16(vx, state + off, g->units, m->gru[l + 1].kx);
         off += g->units;
     }
 }
 
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch)
 {
-    int32_t l, i, width, off = m->state_len - m->gru[m->n_gru - 1].units;
-    const int64_t qmax = (m->a_bits == 8) ? 127 : 32767;
-    int32_t *v = scratch, *y = scratch + m->scratch_len / 3, *w = scratch + 2 * (m->scratch_len / 3);
-    width = m->gru[m->n_gru - 1].units;
-    for (i = 0; i < width; ++i) v[i] = state[off + i];
+    int32_t l, i, width = m->gru[m->n_gru - 1].units, D = width;
+    const int32_t qmax = (m->a_bits == 8) ? 127 : 32767;
+    int32_t *v, *y;
+    for (l = 0; l < m->n_dense; ++l) D = m->dense[l].units > D ? m->dense[l].units : D;
+    v = scratch;
+    y = scratch + D;
+    for (i = 0; i < width; ++i) v[i] = state[m->state_len - width + i];
     for (l = 0; l < m->n_dense; ++l) {
         const eg_dense_t *d = &m->dense[l];
-        eg_matvec(y, v, width, d->W, m->w_bits == 16, d->units, 0, d->units, d->b, d->use_bias, d->acc64, d->m, d->n);
+        eg_dense(y, v, width, d, m->w_bits == 16);
         for (i = 0; i < d->units; ++i) {
-            int64_t t = y[i];
+            int32_t t = y[i];
             if (d->mode == 1) {
-                t = eg_to_state(eg_act(m->sig_tab, eg_sat(t, -32768, 32767)), 16 - m->a_bits, qmax); /* sigmoid */
+                t = eg_to_state(eg_act(m->sig_tab, eg_sat16(t)), 16 - m->a_bits, qmax);   /* sigmoid */
             } else {
-                t = eg_sat(t, -qmax, qmax);
-                if (d->relu && t < 0) t = 0;                                                         /* relu */
+                t = eg_sat32(t, -qmax, qmax);
+                if (d->relu && t < 0) t = 0;                                               /* relu */
             }
-            w[i] = (int32_t)t;
+            v[i] = t;
         }
-        for (i = 0; i < d->units; ++i) v[i] = w[i];
         width = d->units;
     }
     for (i = 0; i < width; ++i) out[i] = v[i];
@@ -133,6 +389,6 @@ void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, 
 {
     int32_t t;
     eg_reset(m, state);
-    for (t = 0; t < T; ++t) eg_step(m, state, x_q + (int64_t)t * m->features, scratch);
+    for (t = 0; t < T; ++t) eg_step(m, state, x_q + (int32_t)t * m->features, scratch);
     eg_output(m, state, out, scratch);
 }

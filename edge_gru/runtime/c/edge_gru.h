@@ -1,20 +1,32 @@
 /* edge-gru on-device runtime: integer GRU inference, portable C99.
  * No malloc, no floating point on the integer path, no global mutable state.
- * Arithmetic is defined in edge_gru/fixed/kernels.py; this file computes the same integers. */
+ * Arithmetic is defined in edge_gru/fixed/kernels.py; this file computes the same integers.
+ *
+ * Code paths (same outputs bit for bit, checked by the conformance tests):
+ *   - portable C99 (any compiler, any core; define EG_PORTABLE to force it);
+ *   - Arm DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55): SMLAD, SXTB16.
+ */
 #ifndef EDGE_GRU_H
 #define EDGE_GRU_H
 #include <stdint.h>
 
+/* GRU weights are stored for the kernel (chosen at export time): the 3 gates' columns are each
+ * padded to Hp = H rounded up to 4, the inputs to K rounded up to 4; columns come in blocks of 4,
+ * and for each group of 4 inputs a block holds 4 x 4 weights (column-major inside the block).
+ * int8 weights inside a group are ordered w0, w2, w1, w3 (so SXTB16 yields the pairs (w0, w1) and
+ * (w2, w3)); int16 weights keep the natural order. Padding weights are zero. */
 typedef struct {
-    int32_t units, input_dim, reset_after, use_bias, acc64;
-    const void *W, *U;                 /* int8_t or int16_t, row-major (in, 3H), gates z, r, h */
-    const void *b_i, *b_h;             /* int32_t or int64_t (acc64), (3H) */
-    const int32_t *mx, *nx, *mh, *nh;  /* requantization to Q3.12, (3H) */
+    int32_t units, units_padded, input_dim, kx, kh;   /* H, Hp, F, F and H padded to 4 */
+    int32_t reset_after, use_bias, acc64;
+    const void *W, *U;                 /* int8_t or int16_t, layout above */
+    const void *b_i, *b_h;             /* int32_t or int64_t (acc64), (3 Hp) */
+    const int32_t *mx, *nx, *mh, *nh;  /* requantization to Q3.12, (3 Hp) */
+    const int32_t *rqx, *rqh;          /* m * 2^(32-n) when every n of the product is in [16, 32], else 0 */
 } eg_gru_t;
 
 typedef struct {
     int32_t units, input_dim, use_bias, acc64, mode, relu;
-    const void *W;                     /* (in, K) */
+    const void *W;                     /* (in, K) row-major */
     const void *b;                     /* int32_t or int64_t */
     const int32_t *m, *n;
 } eg_dense_t;
@@ -36,5 +48,7 @@ void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *s
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch);
 /* Reset, feed T timesteps (x_q is T * features), write the outputs. */
 void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch);
+/* Which code path this build uses: "dsp" or "portable". */
+const char *eg_kernel_path(void);
 
 #endif
