@@ -205,8 +205,10 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
 @click.option("--precision", "precision_name", type=click.Choice(["w8a16", "w8a8", "w16a16"]), default="w8a16",
               show_default=True, help="For --format c from a float model.")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--name", help="For --format c: model name for C identifiers (sanitised).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-def convert(model: Path, calibration: Path | None, fmt: str, precision_name: str, out: Path, force: bool) -> None:
+def convert(model: Path, calibration: Path | None, fmt: str, precision_name: str, out: Path, name: str | None,
+            force: bool) -> None:
     """Convert a model: int8 .tflite (unrolled, batch 1) or a C99 runtime folder.
 
     The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
@@ -225,9 +227,16 @@ def convert(model: Path, calibration: Path | None, fmt: str, precision_name: str
                 raise ModelFileError("--format c from a float model needs --calibration train.npz")
             spec = load_float_spec(model)
             fm = quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
-        files = export_c(fm, out, force)
+        if (out / "model.egru").exists() and not force:
+            raise OutputExistsError(f"{out}/model.egru exists; pass --force to overwrite")
+        files = export_c(fm, out, force, name=name)
         save_fixed(fm, out / "model.egru")
-        click.echo(f"wrote {len(files)} C files to {out}/ ({fm.precision.name}, {fm.weight_bytes()} constant bytes)")
+        from converters.c_export import memory_figures
+
+        mem = memory_figures(fm)
+        click.echo(f"wrote {len(files)} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes of "
+                   f"constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
+        _append_sizes(out)
         return
     from converters.tflite_export import export_tflite_int8
 
@@ -238,6 +247,25 @@ def convert(model: Path, calibration: Path | None, fmt: str, precision_name: str
     target = _check_output(out / f"{_safe_stem(model)}-int8.tflite", force)
     size = export_tflite_int8(spec, cal.X, target)
     click.echo(f"wrote {target} ({size} bytes, {fmt}, unrolled over {spec.timesteps} steps)")
+
+
+def _append_sizes(folder: Path) -> None:
+    """Cross-compile the export for a few cores and add the section sizes to its README (when a compiler exists)."""
+    from edge_gru.errors import ToolMissingError
+
+    try:
+        from firmware_sim.sizes import SIZE_CORES, object_sizes, sizes_markdown
+        from firmware_sim.toolchain import find_compiler
+
+        cc = find_compiler()
+        rows = {core: object_sizes(folder, core) for core in SIZE_CORES}
+    except (ToolMissingError, ImportError):
+        click.echo("(no Arm cross-compiler: section sizes per core not measured; pip install ziglang)")
+        return
+    table = sizes_markdown(rows, "arm-none-eabi-gcc" if cc.kind == "gcc" else "zig cc (clang)")
+    with open(folder / "README.md", "a") as fh:
+        fh.write("\n" + table)
+    click.echo(table)
 
 
 def _safe_stem(path: Path) -> str:

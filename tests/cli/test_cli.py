@@ -165,7 +165,9 @@ def test_simulate_and_emulator_engine(workdir, tmp_path):
     assert d["macs_per_sequence"] == fm.macs_per_sequence(7)
     assert d["cycles_per_mac"] == pytest.approx(d["cycles_per_sequence"] / d["macs_per_sequence"])
     assert run("simulate", tmp_path / "m.egru", "--target", "nrf52840", "--json", tmp_path / "s.json").returncode == 2
-    run("convert", tmp_path / "m.egru", "--format", "c", "-o", tmp_path / "c", check_rc=0)
+    p = run("convert", tmp_path / "m.egru", "--format", "c", "-o", tmp_path / "c", "--name", "my kws", check_rc=0)
+    assert "cortex-m4" in p.stdout and "Measured section sizes" in (tmp_path / "c" / "README.md").read_text()
+    assert "my_kws_model" in (tmp_path / "c" / "model.c").read_text()
     run("run", tmp_path / "c", tmp_path / "d.npz", "--engine", "emulator", "--target", "rp2040", "--raw",
         "-o", tmp_path / "e.npy", check_rc=0)
     np.testing.assert_array_equal(np.load(tmp_path / "e.npy"), fm.predict_raw(X))

@@ -1,6 +1,7 @@
 """The C99 runtime is bit-exact with the Numba reference, compiles cleanly, and cross-compiles."""
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -100,3 +101,55 @@ def test_export_refuses_overwrite(tmp_path):
     with pytest.raises(OutputExistsError):
         export_c(fm, tmp_path)
     assert host_cc()
+
+
+@pytest.mark.parametrize("name, ident", [
+    ('x"; system("rm -rf /"); //', "x_system_rm_rf"),
+    ("int", "int_"),
+    ("123abc", "m_123abc"),
+    ("", "model"),
+    ("Keyword Spotter v2", "keyword_spotter_v2"),
+    ("ÿ*/ #define", "define"),
+])
+def test_c_identifiers_are_sanitised(name, ident, tmp_path):
+    from converters.c_export import c_identifier
+
+    assert c_identifier(name) == ident
+    fm, _ = _random_model(1, np.random.default_rng(1))
+    export_c(fm, tmp_path, name=name)
+    for f in ("model.h", "model.c", "CMakeLists.txt"):
+        text = (tmp_path / f).read_text()
+        assert "system(" not in text and "rm -rf" not in text
+    assert f"const eg_model_t {ident}_model" in (tmp_path / "model.c").read_text()
+    subprocess.run([host_cc(), "-std=c99", *STRICT, "-c", str(tmp_path / "model.c"), "-o", str(tmp_path / "m.o")],
+                   check=True)
+
+
+def test_example_main_runs_and_matches_numba(tmp_path):
+    """The README's example program compiles cleanly and prints the reference's integers."""
+    import re
+
+    fm, _ = _random_model(7, np.random.default_rng(7))
+    export_c(fm, tmp_path)
+    exe = tmp_path / "example"
+    subprocess.run([host_cc(), "-std=c99", "-O2", *STRICT, "-o", str(exe), *(str(tmp_path / f) for f in
+                    ("example_main.c", "edge_gru.c", "model.c"))], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    got = [int(v) for v in re.findall(r"out\[\d+\] = (-?\d+)", out)]
+    t, k = np.meshgrid(np.arange(10), np.arange(fm.features), indexing="ij")
+    xq = np.clip((t * 37 + k * 11) % 200 - 100, -fm.precision.a_qmax, fm.precision.a_qmax)[None].astype(np.int16)
+    ref = fm.predict_raw(xq, quantized=True)[0]
+    assert got == ref.tolist()
+    assert f"argmax = {int(np.argmax(ref))}" in out
+    readme = (tmp_path / "README.md").read_text()
+    assert "eg_step" in readme and "constant model data" in readme
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="needs cmake (pip install cmake)")
+def test_cmake_builds_the_export(tmp_path):
+    fm, _ = _random_model(2, np.random.default_rng(2))
+    export_c(fm, tmp_path / "src", name="kws")
+    subprocess.run(["cmake", "-S", str(tmp_path / "src"), "-B", str(tmp_path / "b")], check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", str(tmp_path / "b")], check=True, capture_output=True)
+    exe = next(p for p in (tmp_path / "b").rglob("kws_example*") if p.is_file() and os.access(p, os.X_OK))
+    assert "argmax =" in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout

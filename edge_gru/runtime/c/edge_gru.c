@@ -385,6 +385,13 @@ void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t 
     for (i = 0; i < width; ++i) out[i] = v[i];
 }
 
+int32_t eg_argmax(const int32_t *out, int32_t n)
+{
+    int32_t i, best = 0;
+    for (i = 1; i < n; ++i) if (out[i] > out[best]) best = i;
+    return best;
+}
+
 void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch)
 {
     int32_t t;

@@ -48,6 +48,8 @@ void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *s
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch);
 /* Reset, feed T timesteps (x_q is T * features), write the outputs. */
 void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch);
+/* Index of the largest of n outputs (the class of a classifier; the first on ties). */
+int32_t eg_argmax(const int32_t *out, int32_t n);
 /* Which code path this build uses: "dsp" or "portable". */
 const char *eg_kernel_path(void);
 

@@ -1,0 +1,36 @@
+"""Section sizes of the C runtime + model objects per core (what the model adds to a firmware)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from firmware_sim.elf import read_elf
+from firmware_sim.toolchain import compile_object
+
+SIZE_CORES = ("cortex-m0plus", "cortex-m4", "cortex-m7")
+
+
+def object_sizes(c_folder: str | Path, core: str) -> dict[str, int]:
+    """``text``/``rodata``/``data``/``bss`` bytes of ``edge_gru.o`` + ``model.o`` compiled at -O2 for ``core``."""
+    c_folder = Path(c_folder)
+    total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        for src in ("edge_gru.c", "model.c"):
+            obj = compile_object(c_folder / src, core, Path(tmp) / (src + ".o"), include_dirs=(c_folder,))
+            for k, v in read_elf(obj).sizes().items():
+                total[k] += v
+    return total
+
+
+def sizes_markdown(rows: dict[str, dict[str, int]], compiler: str) -> str:
+    """A Markdown table of :func:`object_sizes` per core."""
+    lines = [f"## Measured section sizes (runtime + model objects, -O2, {compiler})", "",
+             "| core | .text | .rodata | .data | .bss | flash (.text+.rodata+.data) |", "|---|---|---|---|---|---|"]
+    for core, s in rows.items():
+        lines.append(f"| {core} | {s['text']:,} | {s['rodata']:,} | {s['data']:,} | {s['bss']:,} | "
+                     f"{s['text'] + s['rodata'] + s['data']:,} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["SIZE_CORES", "object_sizes", "sizes_markdown"]
