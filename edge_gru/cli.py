@@ -277,8 +277,14 @@ def _safe_stem(path: Path) -> str:
 @cli.command()
 @click.argument("artifact", type=click.Path(path_type=Path))
 def inspect(artifact: Path) -> None:
-    """Print a model's architecture, parameter count and MACs per sequence."""
+    """Print a model's architecture, parameter count and MACs per sequence (.tflite: ops, tensors, quantization)."""
     kind = artifact_kind(artifact)
+    if kind == "tflite":
+        from converters.tflite_inspect import inspect_tflite
+
+        for line in inspect_tflite(artifact).describe():
+            click.echo(line)
+        return
     if kind == "fixed":
         from edge_gru.fixed.model import load_fixed
 
@@ -553,26 +559,94 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
     return d
 
 
+DEFAULT_TARGETS = "rp2040,stm32l4r5,stm32h7"
+
+
+def _report_progress(prog: Any, total: int) -> Callable[[str, int], None]:
+    task = prog.add_task("emulating", total=total, info="")
+
+    def tick(what: str, n: int) -> None:
+        prog.update(task, advance=n, description=what)
+
+    return tick
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--calibration", type=click.Path(path_type=Path), required=True, help="Calibration inputs (.npz).")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Test data (.npz with X and y).")
+@click.option("--targets", "target_names", default=DEFAULT_TARGETS, show_default=True,
+              help="Comma-separated targets to emulate (see `edge-gru targets`); empty for none.")
+@click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML).")
+@click.option("--precisions", default="w8a8,w8a16,w16a16", show_default=True, help="Fixed-point precisions.")
+@click.option("--emulate-sequences", type=click.IntRange(1), help="Emulate only the first N test sequences.")
+@click.option("--no-tflite", is_flag=True, help="Skip the int8 TFLite rows (no TensorFlow conversion).")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--force", is_flag=True, help="Write into a non-empty output directory.")
+def report(model: Path, calibration: Path, data: Path, target_names: str, targets_file: Path | None, precisions: str,
+           emulate_sequences: int | None, no_tflite: bool, out: Path, force: bool) -> None:
+    """Accuracy-vs-latency report of every implementation: report.json, report.md, report.html, plots."""
+    from edge_gru.data import load_data
+
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
+    targets, precs = _report_choices(target_names, targets_file, precisions)
+    spec = load_float_spec(model)
+    cal = load_data(calibration, spec.features, spec.timesteps)
+    test = load_data(data, spec.features, spec.timesteps)
+    _run_report(spec, cal.X, test, targets, precs, out, emulate_sequences, not no_tflite)
+
+
+def _report_choices(target_names: str, targets_file: Path | None, precisions: str) -> tuple[list, list[str]]:
+    from edge_gru.fixed.quantize import PRECISIONS
+    from firmware_sim.targets import get_target
+
+    targets = [get_target(t.strip(), targets_file) for t in target_names.split(",") if t.strip()]
+    precs = [p.strip() for p in precisions.split(",") if p.strip()]
+    bad = [p for p in precs if p not in PRECISIONS]
+    if bad or not precs:
+        raise DataError(f"unknown precision {', '.join(bad) or '(none)'}; choose from {', '.join(PRECISIONS)}")
+    return targets, precs
+
+
+def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str], out: Path,
+                emulate_sequences: int | None, tflite: bool) -> dict:
+    from firmware_sim.report import build_report
+
+    n_emu = min(len(test.X), emulate_sequences or len(test.X))
+    with _progress() as prog:
+        tick = _report_progress(prog, max(1, len(targets) * len(precs) * n_emu))
+        rep = build_report(spec, cal_X, test, targets, precs, out, say=prog.console.print, tick=tick,
+                           emulate_sequences=emulate_sequences, tflite=tflite)
+    click.echo((out / "report.md").read_text().split("\n## Assumptions")[0])
+    click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
+    return rep
+
+
 @cli.command()
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
               help="Output directory.")
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--targets", "target_names", default=DEFAULT_TARGETS, show_default=True,
+              help="Targets to emulate on.")
+@click.option("--emulate-sequences", type=click.IntRange(1), default=200, show_default=True,
+              help="Emulate the first N test sequences per target and precision.")
 @click.option("--force", is_flag=True, help="Reuse a non-empty output directory.")
-def demo(out: Path, epochs: int, force: bool) -> None:
-    """Train spoken-digits GRU(16), import, quantize at every precision, write a summary."""
+def demo(out: Path, epochs: int, target_names: str, emulate_sequences: int | None, force: bool) -> None:
+    """Train spoken-digits GRU(16), convert to every format, emulate on a few targets, write the report."""
     if out.exists() and any(out.iterdir()) and not force:
         raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
-    from converters.demo import run_demo
+    from firmware_sim.demo import train_demo_model
 
+    targets, precs = _report_choices(target_names, None, "w8a8,w8a16,w16a16")
     with _progress() as prog:
         task = prog.add_task("training spoken-digits GRU(16)", total=epochs, info="")
 
         def on_epoch(epoch: int, logs: dict) -> None:
             prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
 
-        run_demo(out, epochs=epochs, say=prog.console.print, on_epoch=on_epoch)
-    click.echo((out / "summary.md").read_text())
-    click.echo(f"results in {out}/ (summary.md, summary.json, model files)")
+        spec, train, test = train_demo_model(out, epochs=epochs, say=prog.console.print, on_epoch=on_epoch)
+    _run_report(spec, train.X, test, targets, precs, out, emulate_sequences, True)
 
 
 def main() -> None:

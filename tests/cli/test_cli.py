@@ -194,3 +194,36 @@ def test_simulate_elf_with_semihosting(tmp_path):
     elf = build_elf([tmp_path / "p.c"], get_target("nrf52840"), tmp_path / "b")
     p = run("simulate", "--elf", elf, "--target", "nrf52840", check_rc=0)
     assert "ok from M4" in p.stdout and "exit code 3" in p.stdout and "cycles" in p.stdout
+
+
+@needs_sim
+def test_report_command(tmp_path):
+    import json
+
+    from edge_gru.spec import random_spec, save_spec
+
+    rng = np.random.default_rng(4)
+    spec = random_spec(rng, 3, [6], [(2, "softmax")], timesteps=5)
+    save_spec(spec, tmp_path / "m.egspec")
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(30, 5, 3)).astype(np.float32), y=rng.integers(0, 2, 30))
+    args = ("report", tmp_path / "m.egspec", "--calibration", tmp_path / "d.npz", "--data", tmp_path / "d.npz",
+            "--targets", "stm32h7", "--precisions", "w8a16", "--emulate-sequences", "5", "--no-tflite",
+            "-o", tmp_path / "r")
+    p = run(*args, check_rc=0)
+    assert "| implementation |" in p.stdout and "report.html" in p.stdout
+    rows = json.loads((tmp_path / "r" / "report.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["measured", "measured", "emulated"]
+    assert run(*args).returncode == 2                      # non-empty output without --force
+    bad = run("report", tmp_path / "m.egspec", "--calibration", tmp_path / "d.npz", "--data", tmp_path / "d.npz",
+              "--precisions", "w4a4", "-o", tmp_path / "r2")
+    assert bad.returncode == 2 and "unknown precision" in bad.stderr
+
+
+@needs_sim
+def test_demo_end_to_end_small(tmp_path):
+    p = run("demo", "-o", tmp_path / "demo", "--epochs", "2", "--targets", "nrf52840", "--emulate-sequences", "4",
+            check_rc=0)
+    assert "report.html" in p.stdout
+    for f in ("model.keras", "model-int8.tflite", "model-w8a16.egru", "report.json", "report.md", "report.html",
+              "accuracy-latency-nrf52840.png"):
+        assert (tmp_path / "demo" / f).is_file(), f

@@ -96,21 +96,43 @@ static const int32_t EG_IN8[4] = {0, 2, 1, 3};
 static int32_t eg_bias32(const void *b, int use_bias, int32_t j) { return use_bias ? ((const int32_t *)b)[j] : 0; }
 static int64_t eg_bias64(const void *b, int use_bias, int32_t j) { return use_bias ? ((const int64_t *)b)[j] : 0; }
 
-/* One block of 4 columns j0..j0+3, 64-bit accumulators (used when int32 was not proved safe). */
-static void eg_block64(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16, int32_t j0,
-                       const void *bias, int use_bias, const int32_t *mul, const int32_t *sh)
+/* 64-bit accumulators (used when int32 was not proved safe, typically w16a16): nb blocks of 4 columns. */
+static EG_NOINLINE void eg_matrix_64(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16, int32_t nb,
+                                     const int64_t *bias, const int32_t *mul, const int32_t *sh)
 {
-    int32_t c, g, e;
-    for (c = 0; c < 4; ++c) {
-        int64_t acc = eg_bias64(bias, use_bias, j0 + c);
-        for (g = 0; g < K; g += 4) {
-            int32_t base = (j0 / 4) * 4 * K + g * 4 + c * 4;
-            for (e = 0; e < 4; ++e) {
-                int32_t w = w16 ? ((const int16_t *)W)[base + e] : ((const int8_t *)W)[base + e];
-                acc += (int64_t)w * eg_vget(v, g + (w16 ? e : EG_IN8[e]));
+    int32_t b, g, c;
+    for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4) {
+        int64_t a[4] = {0, 0, 0, 0};
+        if (w16) {
+            const int16_t *w = (const int16_t *)W + b * 4 * K;
+#if EG_DSP
+            const uint32_t *x = (const uint32_t *)v;
+            for (g = 0; g < K; g += 4, w += 16, x += 2) {
+                uint32_t x01 = x[0], x23 = x[1], q[2];
+                for (c = 0; c < 4; ++c) {
+                    __builtin_memcpy(q, w + 4 * c, 8);
+                    a[c] = __smlald(q[0], x01, a[c]);   /* 64-bit dual MAC */
+                    a[c] = __smlald(q[1], x23, a[c]);
+                }
             }
+#else
+            for (g = 0; g < K; g += 4, w += 16)
+                for (c = 0; c < 4; ++c)
+                    a[c] += (int64_t)w[4 * c] * v[g] + (int64_t)w[4 * c + 1] * v[g + 1]
+                            + (int64_t)w[4 * c + 2] * v[g + 2] + (int64_t)w[4 * c + 3] * v[g + 3];
+#endif
+        } else {
+            const int8_t *w = (const int8_t *)W + b * 4 * K;
+            for (g = 0; g < K; g += 4, w += 16)
+                for (c = 0; c < 4; ++c) {
+                    int32_t e;
+                    for (e = 0; e < 4; ++e) a[c] += (int64_t)w[4 * c + e] * eg_vget(v, g + EG_IN8[e]);
+                }
         }
-        out[c] = (int32_t)eg_requant(acc, mul[j0 + c], sh[j0 + c]);
+        for (c = 0; c < 4; ++c) {
+            if (bias) a[c] += bias[4 * b + c];
+            out[c] = (int32_t)eg_requant(a[c], mul[c], sh[c]);   /* fits: proved at quantization */
+        }
     }
 }
 
@@ -239,9 +261,10 @@ static void eg_matrix(int32_t *out, const int32_t *v, int32_t K, const void *W, 
                       int32_t ncols, const void *bias, int use_bias, int acc64, const int32_t *mul, const int32_t *sh,
                       const int32_t *rq)
 {
-    int32_t j;
     if (acc64) {
-        for (j = col0; j < col0 + ncols; j += 4) eg_block64(out + (j - col0), v, K, W, w16, j, bias, use_bias, mul, sh);
+        const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * K) : (const void *)((const int8_t *)W + col0 * K);
+        eg_matrix_64(out, v, K, Wc, w16, ncols / 4, use_bias ? (const int64_t *)bias + col0 : 0, mul + col0,
+                     sh + col0);
     } else if (w16) {
         eg_matrix_i16(out, v, K, (const int16_t *)W + col0 * K, ncols / 4,
                       use_bias ? (const int32_t *)bias + col0 : 0, mul + col0, sh + col0,

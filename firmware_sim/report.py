@@ -1,0 +1,265 @@
+"""Accuracy-vs-latency report: every implementation of one model, on host and on emulated targets.
+
+Rows (``report.json``): float reference; int8 TFLite under LiteRT and under TFLite Micro (host runs,
+measured); each fixed-point precision (Numba, measured); the C runtime emulated on each target at
+each precision (``emulated``); TFLite Micro on each target (``estimated`` cycles, measured accuracy
+and arena). Every figure is computed in this run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from edge_gru.data import Dataset, accuracy
+from edge_gru.fixed.model import FixedModel, quantize_model, save_fixed
+from edge_gru.fixed.summary import compare_outputs
+from edge_gru.float_ref import predict
+from edge_gru.spec import ModelSpec, save_spec
+from firmware_sim.targets import Target
+
+log = logging.getLogger(__name__)
+
+KEYS = ("implementation", "precision", "target", "accuracy", "accuracy_delta", "agreement", "rmse", "mae", "l2r",
+        "cosine", "max_lsb_diff", "macs", "cycles", "cycles_per_mac", "latency_ms", "flash_bytes", "ram_bytes",
+        "fits", "method")
+Say = Callable[[str], None]
+Tick = Callable[[str, int], None]
+
+
+def _row(**kw) -> dict:
+    row = dict.fromkeys(KEYS)
+    row.update(kw)
+    return row
+
+
+def float_logits(spec: ModelSpec, X: np.ndarray) -> np.ndarray:
+    """The float network's outputs before a final sigmoid/softmax (what fixed-point raw outputs represent)."""
+    if spec.dense and spec.dense[-1].activation in ("sigmoid", "softmax"):
+        spec = dataclasses.replace(spec, dense=[*spec.dense[:-1],
+                                                dataclasses.replace(spec.dense[-1], activation="linear")])
+    return predict(spec, X)
+
+
+def _quality(y: np.ndarray, y_float: np.ndarray, labels: np.ndarray | None, acc_float: float | None) -> dict:
+    cmp = compare_outputs(y_float, y)
+    acc = accuracy(y, labels) if labels is not None else None
+    return {"accuracy": acc, "accuracy_delta": (acc - acc_float) if acc is not None and acc_float is not None
+            else None, "agreement": cmp["agreement"], "rmse": cmp["rmse"], "mae": cmp["mae"], "l2r": cmp["l2r"],
+            "cosine": cmp["cosine"]}
+
+
+def _timed(fn: Callable[[], np.ndarray], n: int) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, (time.perf_counter() - t0) / max(n, 1) * 1e6
+
+
+def _fixed_rows(spec: ModelSpec, fm: FixedModel, test: Dataset, y_float: np.ndarray, logits: np.ndarray,
+                acc_float: float | None) -> tuple[dict, np.ndarray]:
+    fm.predict_raw(test.X[:2])                                       # JIT warm-up, not timed
+    raw, us = _timed(lambda: fm.predict_raw(test.X), len(test.X))
+    ref_int = np.round(logits / fm.output_scale)
+    row = _row(implementation="fixed-point (Numba)", precision=fm.precision.name, method="measured",
+               macs=fm.macs_per_sequence(test.X.shape[1]), flash_bytes=None,
+               max_lsb_diff=float(np.abs(raw - ref_int).max()),
+               **_quality(fm.dequantize(raw), y_float, test.y, acc_float))
+    row["host_us_per_seq"] = us
+    return row, raw
+
+
+def _tflite_rows(tfl: Path, test: Dataset, y_float: np.ndarray, acc_float: float | None) -> dict[str, dict]:
+    from edge_gru.runtime.tflite import TFLiteRunner
+
+    rows = {}
+    for engine, label in (("litert", "TFLite int8 (LiteRT)"), ("tflm", "TFLite int8 (TFLite Micro)")):
+        r = TFLiteRunner(tfl, engine)
+        xq = r.quantize(test.X)
+        raw, us = _timed(lambda r=r, xq=xq: r.predict_raw(xq), len(xq))
+        y = r.dequantize(raw)
+        ref_int = np.clip(np.round(y_float / r.out_scale) + r.out_zero, -128, 127)
+        row = _row(implementation=label, precision="int8", method="measured", flash_bytes=tfl.stat().st_size,
+                   max_lsb_diff=float(np.abs(raw.astype(np.int64) - ref_int).max()),
+                   **_quality(y, y_float, test.y, acc_float))
+        row["host_us_per_seq"] = us
+        row["raw"] = raw
+        rows[engine] = row
+    a, b = rows["litert"].pop("raw"), rows["tflm"].pop("raw")
+    diff = np.abs(a.astype(np.int64) - b.astype(np.int64))
+    rows["tflm"]["litert_vs_tflm"] = {"differing_outputs": float(np.mean(diff > 0)), "max_lsb": int(diff.max())}
+    return rows
+
+
+def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndarray | None, raw_ref: np.ndarray,
+                  y_float: np.ndarray, acc_float: float | None, work: Path, tick: Tick | None) -> dict:
+    from firmware_sim.simulate import simulate
+
+    def progress(n: int) -> None:
+        if tick:
+            tick(f"emulating {fm.precision.name} on {target.name}", n)
+
+    res = simulate(fm, target, X, work_dir=work, progress=progress)
+    if labels is not None and len(X) < len(y_float):    # compare with float on the same (emulated) sequences
+        acc_float = accuracy(y_float[:len(X)], labels)
+    bitexact = float(np.mean(np.all(res.outputs == raw_ref[:len(X)], axis=1)))
+    row = _row(implementation=f"C runtime on {target.core} (emulated)", precision=fm.precision.name,
+               target=target.name, method="emulated", macs=res.macs_per_sequence, cycles=res.cycles_per_sequence,
+               cycles_per_mac=res.cycles_per_mac, latency_ms=res.latency_ms, flash_bytes=res.flash_bytes,
+               ram_bytes=res.ram_bytes, fits=res.fits, max_lsb_diff=None,
+               **_quality(fm.dequantize(res.outputs), y_float[:len(X)], labels, acc_float))
+    row.update({"sequences": len(X), "bitexact_vs_numba": bitexact, "kernel": res.kernel,
+                "stack_bytes": res.stack_bytes, "cycle_model": res.cycle_model,
+                "breakdown": {k: round(v) for k, v in list(res.breakdown.items())[:8]}})
+    return row
+
+
+def _tflm_row(tfl: Path, target: Target, tflm_row: dict, info, arena: int | None) -> dict:
+    from firmware_sim.tflm_estimate import estimate
+
+    est = estimate(tfl, target, info=info, arena=arena)
+    row = _row(**{k: tflm_row[k] for k in ("accuracy", "accuracy_delta", "agreement", "rmse", "mae", "l2r", "cosine",
+                                            "max_lsb_diff")})
+    row.update(implementation="TFLite int8 (TFLite Micro)", precision="int8", target=target.name, method="estimated",
+               macs=est.macs, cycles=est.cycles, cycles_per_mac=est.cycles_per_mac, latency_ms=est.latency_ms,
+               flash_bytes=est.flash_bytes, ram_bytes=est.ram_bytes, fits=est.fits)
+    row.update({"arena_bytes": est.arena_bytes, "assumptions": est.assumptions})
+    return row
+
+
+def pareto(rows: list[dict]) -> None:
+    """Mark ``pareto=True`` on the rows not dominated in (lower latency, higher accuracy), per target."""
+    for r in rows:
+        if r.get("latency_ms") is not None and r.get("accuracy") is not None:
+            r["pareto"] = not any(
+                o is not r and o.get("target") == r["target"] and o.get("latency_ms") is not None
+                and o["latency_ms"] <= r["latency_ms"] and o["accuracy"] >= r["accuracy"]
+                and (o["latency_ms"] < r["latency_ms"] or o["accuracy"] > r["accuracy"]) for o in rows)
+
+
+def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, targets: list[Target],
+                 precisions: list[str], out: Path, say: Say = log.info, tick: Tick | None = None,
+                 emulate_sequences: int | None = None, tflite: bool = True) -> dict:
+    """Evaluate every implementation and write ``report.json``, ``report.md``, ``report.html`` and plots.
+
+    Args:
+        spec: The float model.
+        calibration: Calibration inputs (quantization, TFLite representative data).
+        test: Test data (labels give accuracy).
+        targets: Targets to emulate on.
+        precisions: Fixed-point precisions.
+        out: Output folder.
+        say: Progress messages.
+        tick: Progress bar callback ``(what, units_done)``.
+        emulate_sequences: Emulate only the first N test sequences (default: all).
+        tflite: Include the int8 TFLite rows (needs TensorFlow for the conversion).
+
+    Returns:
+        The report dictionary written to ``report.json``.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    save_spec(spec, out / "model.egspec")
+    y_float = predict(spec, test.X)
+    logits = float_logits(spec, test.X)
+    acc_float = accuracy(y_float, test.y) if test.y is not None else None
+    _, us_float = _timed(lambda: predict(spec, test.X), len(test.X))
+    rows = [_row(implementation="float reference (numpy)", precision="float32", method="measured",
+                 macs=spec.macs_per_sequence(test.X.shape[1]), flash_bytes=4 * spec.n_params, max_lsb_diff=None,
+                 **_quality(y_float, y_float, test.y, acc_float))]
+    rows[0]["host_us_per_seq"] = us_float
+    say(f"float reference: accuracy {_pct(acc_float)}")
+    tfl_rows: dict[str, dict] = {}
+    tfl = out / "model-int8.tflite"
+    if tflite:
+        from converters.tflite_export import export_tflite_int8
+
+        say("converting to int8 TFLite (TensorFlow converter in a child process)")
+        export_tflite_int8(spec, calibration, tfl)
+        tfl_rows = _tflite_rows(tfl, test, y_float, acc_float)
+        rows += [tfl_rows["litert"], tfl_rows["tflm"]]
+        say(f"TFLite int8: LiteRT {_pct(tfl_rows['litert']['accuracy'])}, TFLite Micro "
+            f"{_pct(tfl_rows['tflm']['accuracy'])}")
+    n_emu = min(len(test.X), emulate_sequences or len(test.X))
+    fixed: dict[str, tuple[FixedModel, np.ndarray]] = {}
+    for p in precisions:
+        fm = quantize_model(spec, calibration, p)
+        save_fixed(fm, out / f"model-{p}.egru")
+        row, raw = _fixed_rows(spec, fm, test, y_float, logits, acc_float)
+        rows.append(row)
+        fixed[p] = (fm, raw)
+        say(f"fixed {p}: accuracy {_pct(row['accuracy'])}, agreement {row['agreement'] * 100:.2f}%")
+    info = arena = None
+    if tflite and targets:
+        from converters.tflite_inspect import inspect_tflite
+        from firmware_sim.tflm_estimate import tflm_arena_bytes
+
+        info, arena = inspect_tflite(tfl), tflm_arena_bytes(tfl)
+    for t in targets:
+        for p in precisions:
+            fm, raw = fixed[p]
+            labels = test.y[:n_emu] if test.y is not None else None
+            row = _emulated_row(fm, t, test.X[:n_emu], labels, raw, y_float, acc_float, out / "build" / f"{t.name}-{p}",
+                                tick)
+            rows.append(row)
+            say(f"{t.name} {p}: {row['cycles']:,.0f} cycles/sequence, {row['latency_ms']:.3f} ms, bit-exact "
+                f"{row['bitexact_vs_numba'] * 100:.1f}%")
+        if tflite:
+            rows.append(_tflm_row(tfl, t, tfl_rows["tflm"], info, arena))
+    pareto(rows)
+    report = {"model": _model_info(spec, test, tfl if tflite else None, n_emu), "rows": rows,
+              "assumptions": ASSUMPTIONS}
+    write_report(report, out)
+    return report
+
+
+ASSUMPTIONS = [
+    "measured: run on this host (accuracy and output comparisons; host_us_per_seq is wall time on one core).",
+    "emulated: the exported C runtime cross-compiled at -O2 and executed instruction by instruction in unicorn; "
+    "cycles from a per-basic-block model of the core's published instruction timings (zero wait-state memory, no "
+    "caches, no interrupts); Cortex-M7 dual issue is approximated; Cortex-M55 runs its scalar+DSP build on the "
+    "M33 model. Flash = .text + .rodata + .data of the whole firmware (runtime, model, startup, harness); "
+    "RAM = .data + .bss + measured peak stack.",
+    "estimated: TFLite Micro cycles from the .tflite operator list with per-operator costs of its reference "
+    "kernels (see firmware_sim/tflm_estimate.py); arena from TFLite Micro's own allocation report; interpreter "
+    "code size assumed. Accuracy of these rows is measured with TFLite Micro's Python interpreter.",
+    "accuracy_delta is against the float reference; agreement is the fraction of sequences whose predicted class "
+    "matches float's; rmse/mae/l2r/cosine compare the outputs with float's; max_lsb_diff counts output LSBs between "
+    "the integer output and the float output quantized with the same scale.",
+]
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v * 100:.2f}%"
+
+
+def _model_info(spec: ModelSpec, test: Dataset, tfl: Path | None, n_emu: int) -> dict:
+    return {"name": spec.name, "features": spec.features, "timesteps": spec.timesteps,
+            "parameters": spec.n_params, "macs_per_sequence": spec.macs_per_sequence(test.X.shape[1]),
+            "architecture": spec.describe(), "test_sequences": len(test.X), "emulated_sequences": n_emu,
+            "tflite_bytes": tfl.stat().st_size if tfl is not None else None}
+
+
+def write_report(report: dict, out: Path) -> None:
+    """``report.json``, ``report.md``, the PNG plots and the self-contained ``report.html``."""
+    from firmware_sim.report_render import render_html, render_markdown, render_plots
+
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=_json_default))
+    pngs = render_plots(report, out)
+    (out / "report.md").write_text(render_markdown(report))
+    (out / "report.html").write_text(render_html(report, pngs))
+
+
+def _json_default(v):
+    if isinstance(v, np.integer | np.floating):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+__all__ = ["ASSUMPTIONS", "KEYS", "build_report", "float_logits", "pareto", "write_report"]

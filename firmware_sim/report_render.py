@@ -1,0 +1,191 @@
+"""Render a report dictionary: PNG plots (matplotlib, Agg), Markdown, and self-contained HTML."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from edge_gru.errors import ToolMissingError
+
+METHOD_MARK = {"emulated": "o", "estimated": "s", "measured": "^"}
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ToolMissingError("plots need matplotlib: pip install 'edge-gru[report]'") from exc
+    return plt
+
+
+def targets_of(report: dict) -> list[str]:
+    seen: list[str] = []
+    for r in report["rows"]:
+        if r.get("target") and r["target"] not in seen:
+            seen.append(r["target"])
+    return seen
+
+
+def _label(r: dict) -> str:
+    if r["method"] == "estimated":
+        return "TFLite Micro int8 (estimated)"
+    return f"C runtime {r['precision']}"
+
+
+def render_plots(report: dict, out: Path) -> dict[str, Path]:
+    """One accuracy-vs-latency plot per target (Pareto front drawn) and a cycles-per-MAC bar chart."""
+    plt = _plt()
+    pngs: dict[str, Path] = {}
+    for t in targets_of(report):
+        rows = [r for r in report["rows"] if r.get("target") == t and r.get("latency_ms") and r.get("accuracy")
+                is not None]
+        if not rows:
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+        for r in rows:
+            ax.scatter(r["latency_ms"], r["accuracy"] * 100, marker=METHOD_MARK[r["method"]], s=60,
+                       label=f"{_label(r)} [{r['method']}]", zorder=3)
+        front = sorted((r for r in rows if r.get("pareto")), key=lambda r: r["latency_ms"])
+        if front:
+            ax.step([r["latency_ms"] for r in front], [r["accuracy"] * 100 for r in front], where="post",
+                    color="grey", linestyle="--", label="Pareto front", zorder=2)
+        float_acc = next((r["accuracy"] for r in report["rows"] if r["precision"] == "float32"), None)
+        if float_acc is not None:
+            ax.axhline(float_acc * 100, color="black", linewidth=0.8, linestyle=":", label="float reference")
+        ax.set_xscale("log")
+        ax.set_xlabel("latency per sequence (ms, log scale)")
+        ax.set_ylabel("test accuracy (%)")
+        core = rows[0]["implementation"].split(" on ")[-1].replace(" (emulated)", "") if rows else ""
+        ax.set_title(f"{t}: accuracy vs latency")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        path = out / f"accuracy-latency-{t}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        pngs[f"{t} ({core})" if core else t] = path
+    emu = [r for r in report["rows"] if r["method"] in ("emulated", "estimated") and r.get("cycles_per_mac")]
+    if emu:
+        fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+        labels = [f"{r['target']}\n{'TFLM est.' if r['method'] == 'estimated' else r['precision']}" for r in emu]
+        colors = ["#c44e52" if r["method"] == "estimated" else "#4c72b0" for r in emu]
+        ax.bar(range(len(emu)), [r["cycles_per_mac"] for r in emu], color=colors)
+        ax.set_xticks(range(len(emu)), labels, fontsize=6, rotation=90)
+        ax.set_ylabel("cycles per MAC (whole inference)")
+        ax.set_title("cycles per MAC: emulated C runtime (blue) vs TFLite Micro estimate (red)")
+        ax.title.set_fontsize(9)
+        fig.tight_layout()
+        path = out / "cycles-per-mac.png"
+        fig.savefig(path)
+        plt.close(fig)
+        pngs["cycles per MAC"] = path
+    return pngs
+
+
+def _fmt(v, kind: str = "") -> str:
+    if v is None:
+        return "–"
+    if kind == "pct":
+        return f"{v * 100:.2f}%"
+    if kind == "delta":
+        return f"{v * 100:+.2f}"
+    if kind == "int":
+        return f"{v:,.0f}"
+    if kind == "e":
+        return f"{v:.2e}"
+    if kind == "bool":
+        return "yes" if v else "NO"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+COLUMNS = [("implementation", "implementation", ""), ("precision", "precision", ""), ("target", "target", ""),
+           ("accuracy", "accuracy", "pct"), ("accuracy_delta", "Δ vs float (pts)", "delta"),
+           ("agreement", "agreement", "pct"), ("rmse", "RMSE", "e"), ("max_lsb_diff", "max LSB", ""),
+           ("cycles", "cycles/seq", "int"), ("cycles_per_mac", "cycles/MAC", ""), ("latency_ms", "latency ms", ""),
+           ("flash_bytes", "flash B", "int"), ("ram_bytes", "RAM B", "int"), ("fits", "fits", "bool"),
+           ("method", "method", "")]
+
+
+def _table_rows(report: dict) -> list[list[str]]:
+    return [[_fmt(r.get(k), kind) for k, _, kind in COLUMNS] for r in report["rows"]]
+
+
+def render_markdown(report: dict) -> str:
+    """The report as Markdown (for pull requests)."""
+    m = report["model"]
+    lines = [f"# edge-gru report: {m['name']}", "",
+             f"{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence, "
+             f"{m['test_sequences']} test sequences ({m['emulated_sequences']} emulated per target).", ""]
+    lines += ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(c) + " |" for c in _table_rows(report)]
+    tflm = next((r for r in report["rows"] if "litert_vs_tflm" in r), None)
+    if tflm:
+        d = tflm["litert_vs_tflm"]
+        lines += ["", f"LiteRT and TFLite Micro differ on {d['differing_outputs'] * 100:.2f}% of output values of the "
+                      f"same int8 file (largest difference {d['max_lsb']} LSB)."]
+    lines += ["", "## Assumptions", ""] + [f"- {a}" for a in report["assumptions"]]
+    lines += ["", "## Model", "", "```", *m["architecture"], "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>' \
+           f'{html.escape(alt)}</figcaption></figure>'
+
+
+def _summary(report: dict) -> str:
+    rows = report["rows"]
+    best = {}
+    for r in rows:
+        if r["method"] == "emulated" and r.get("fits"):
+            t = r["target"]
+            if t not in best or r["latency_ms"] < best[t]["latency_ms"]:
+                best[t] = r
+    items = []
+    for t, r in best.items():
+        est = next((o for o in rows if o.get("target") == t and o["method"] == "estimated"), None)
+        vs = f"; TFLite Micro estimated {est['latency_ms']:.3g} ms" if est else ""
+        items.append(f"<li><b>{html.escape(t)}</b>: C runtime {html.escape(r['precision'])} "
+                     f"{r['latency_ms']:.3g} ms per sequence ({r['cycles_per_mac']:.2f} cycles/MAC), accuracy "
+                     f"{_fmt(r['accuracy'], 'pct')}, flash {r['flash_bytes']:,} B, RAM {r['ram_bytes']:,} B{vs}</li>")
+    return "<ul>" + "".join(items) + "</ul>" if items else "<p>No target was emulated.</p>"
+
+
+def render_html(report: dict, pngs: dict[str, Path]) -> str:
+    """A self-contained HTML page (plots embedded as data URIs, no network needed)."""
+    m = report["model"]
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in _table_rows(report))
+    figs = "".join(_img(p, f"accuracy vs latency: {k}" if k != "cycles per MAC" else k) for k, p in pngs.items())
+    assumptions = "".join(f"<li>{html.escape(a)}</li>" for a in report["assumptions"])
+    arch = html.escape("\n".join(m["architecture"]))
+    tflm = next((r for r in report["rows"] if "litert_vs_tflm" in r), None)
+    diff = (f"<p>LiteRT and TFLite Micro differ on {tflm['litert_vs_tflm']['differing_outputs'] * 100:.2f}% of the "
+            f"output values of the same int8 file (largest difference {tflm['litert_vs_tflm']['max_lsb']} LSB): a "
+            f"host run with LiteRT does not predict the device's outputs.</p>") if tflm else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>edge-gru report: {html.escape(m['name'])}</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse;font-size:12px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
+td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:0.5em}}
+img{{max-width:560px}}pre{{background:#f6f6f6;padding:0.6em}}</style></head><body>
+<h1>edge-gru report: {html.escape(m['name'])}</h1>
+<p>{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence; {m['test_sequences']} test
+sequences, {m['emulated_sequences']} emulated per target.</p>
+<h2>Summary</h2>{_summary(report)}{diff}
+<h2>Accuracy vs latency</h2>{figs}
+<h2>All implementations</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<h2>Model</h2><pre>{arch}</pre>
+<h2>How each figure was obtained</h2><ul>{assumptions}</ul>
+</body></html>
+"""
+
+
+__all__ = ["render_html", "render_markdown", "render_plots", "targets_of"]

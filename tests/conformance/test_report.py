@@ -1,0 +1,87 @@
+"""The report: JSON schema, figures recomputed independently, self-contained HTML with plots."""
+
+import base64
+import importlib.util
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from edge_gru.data import Dataset, accuracy
+from edge_gru.fixed.model import quantize_model
+from edge_gru.spec import random_spec
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("unicorn") is None or importlib.util.find_spec("matplotlib") is None
+    or (importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None),
+    reason="needs unicorn, matplotlib and an Arm cross-compiler (pip install 'edge-gru[sim,report]')")
+
+
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory):
+    from firmware_sim.report import build_report
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(11)
+    spec = random_spec(rng, 4, [8], [(3, "softmax")], timesteps=6)
+    X = rng.normal(size=(80, 6, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 80)
+    test = Dataset(X[40:], y[40:])
+    out = tmp_path_factory.mktemp("report")
+    rep = build_report(spec, X[:40], test, [get_target("nrf52840"), get_target("rp2040")], ["w8a16", "w8a8"], out,
+                       emulate_sequences=12)
+    return spec, X[:40], test, out, rep
+
+
+def test_json_schema(small_report):
+    from firmware_sim.report import KEYS
+
+    _, _, _, out, rep = small_report
+    data = json.loads((out / "report.json").read_text())
+    assert set(data) >= {"model", "rows"} and data["model"]["macs_per_sequence"] > 0
+    methods = {r["method"] for r in data["rows"]}
+    assert methods == {"measured", "emulated", "estimated"}
+    for r in data["rows"]:
+        assert set(KEYS) <= set(r), r["implementation"]
+        if r["method"] == "measured":
+            assert r["cycles"] is None and r["latency_ms"] is None and r["target"] is None
+        else:
+            assert r["cycles"] > 0 and r["latency_ms"] > 0 and r["target"] in ("nrf52840", "rp2040")
+            assert isinstance(r["pareto"], bool)
+    kinds = [(r["method"], r["target"]) for r in data["rows"]]
+    assert kinds.count(("emulated", "rp2040")) == 2 and kinds.count(("estimated", "nrf52840")) == 1
+
+
+def test_figures_are_computed(small_report):
+    from firmware_sim.targets import get_target
+
+    spec, cal, test, _, rep = small_report
+    rows = rep["rows"]
+    fm = quantize_model(spec, cal, "w8a16")
+    fixed = next(r for r in rows if r["method"] == "measured" and r["precision"] == "w8a16")
+    assert fixed["accuracy"] == pytest.approx(accuracy(fm.predict(test.X), test.y))
+    for r in (r for r in rows if r["method"] == "emulated"):
+        t = get_target(r["target"])
+        assert r["bitexact_vs_numba"] == 1.0 and r["sequences"] == 12
+        assert r["cycles_per_mac"] == pytest.approx(r["cycles"] / r["macs"])
+        assert r["latency_ms"] == pytest.approx(r["cycles"] / (t.clock_mhz * 1e3))
+        assert r["fits"] == (r["flash_bytes"] <= t.flash_bytes and r["ram_bytes"] <= t.ram_bytes)
+    m4 = next(r for r in rows if r["method"] == "emulated" and r["target"] == "nrf52840" and r["precision"] == "w8a16")
+    m0 = next(r for r in rows if r["method"] == "emulated" and r["target"] == "rp2040" and r["precision"] == "w8a16")
+    assert m4["kernel"] == "dsp" and m0["kernel"] == "portable" and m0["cycles"] > m4["cycles"]
+    tflm = next(r for r in rows if r["method"] == "estimated" and r["target"] == "nrf52840")
+    assert tflm["arena_bytes"] > 0 and tflm["ram_bytes"] > tflm["arena_bytes"]
+
+
+def test_html_is_self_contained_with_plots(small_report):
+    _, _, _, out, _ = small_report
+    page = (out / "report.html").read_text()
+    imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(imgs) >= 3                      # one plot per target + cycles per MAC
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert (out / "accuracy-latency-nrf52840.png").read_bytes()[:4] == b"\x89PNG"
+    md = (out / "report.md").read_text()
+    assert "| implementation |" in md and "estimated" in md and "## Assumptions" in md
