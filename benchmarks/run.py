@@ -79,7 +79,61 @@ def main() -> int:
     print(f"ratios: fixed w8a16 vs LiteRT {base['LiteRT int8 (default kernels)'] / ours:.1f}x, "
           f"vs LiteRT reference {base['LiteRT int8 (reference kernels)'] / ours:.1f}x, "
           f"vs TFLite Micro {base['TFLite Micro int8 (Python interpreter)'] / ours:.1f}x")
+    cycles(spec, train, test, tfl_path)
     return 0
+
+
+BREAKDOWN = {"matrix": ("eg_matrix",), "gates": ("eg_gates",), "state update": ("eg_update",)}
+
+
+def _seed_spec():
+    from edge_gru.data import load_dataset
+    from edge_gru.spec import load_spec, save_spec
+
+    path = CACHE / "seed50.egspec"
+    train, test = load_dataset("seed-toy")
+    if not path.exists():
+        from converters.keras_import import import_keras
+        from converters.keras_train import train_classifier
+
+        model, _ = train_classifier(train, test, units=50, epochs=15, seed=0)
+        save_spec(import_keras(model), path)
+    return load_spec(path), train, test
+
+
+def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
+    """Emulated cycles per MAC of the C runtime (w8a16) per core, with the breakdown, and TFLite Micro's estimate."""
+    import importlib.util
+
+    if importlib.util.find_spec("unicorn") is None:
+        print("(emulator not installed: no cycle figures; pip install 'edge-gru[sim]')")
+        return
+    from edge_gru.fixed.model import quantize_model
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+    from firmware_sim.tflm_estimate import estimate
+
+    seed_spec, seed_train, seed_test = _seed_spec()
+    models = [("spoken-digits GRU(16)", spec, train, test, tfl_path), ("seed GRU(50)", seed_spec, seed_train, seed_test,
+                                                                       None)]
+    print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each (cycle model: per-core TRM timings)")
+    print(f"{'model':24s} {'target':10s} {'core':14s} {'kernel':9s} {'cycles/MAC':>10s} {'matrix':>7s} "
+          f"{'gates':>7s} {'update':>7s} {'other':>7s} {'latency ms':>10s}")
+    for name, sp, tr, te, tfl in models:
+        fm = quantize_model(sp, tr.X, "w8a16")
+        for t in ("rp2040", "nrf52840", "stm32h7", "nrf5340"):
+            target = get_target(t)
+            r = simulate(fm, target, te.X[:n_seq])
+            parts = {k: sum(v for f, v in r.breakdown.items() if f.startswith(pre)) / r.macs_per_sequence
+                     for k, pre in BREAKDOWN.items()}
+            other = r.cycles_per_mac - sum(parts.values())
+            print(f"{name:24s} {t:10s} {target.core:14s} {r.kernel:9s} {r.cycles_per_mac:10.2f} "
+                  f"{parts['matrix']:7.2f} {parts['gates']:7.2f} {parts['state update']:7.2f} {other:7.2f} "
+                  f"{r.latency_ms:10.3f}")
+        if tfl is not None:
+            e = estimate(tfl, get_target("stm32l4r5"))
+            print(f"{name:24s} TFLite Micro on cortex-m4 (ESTIMATED from the op list): {e.cycles_per_mac:.1f} "
+                  f"cycles/MAC, arena {e.arena_bytes:,} B")
 
 
 if __name__ == "__main__":

@@ -89,8 +89,10 @@ def _tflite_rows(tfl: Path, test: Dataset, y_float: np.ndarray, acc_float: float
                    **_quality(y, y_float, test.y, acc_float))
         row["host_us_per_seq"] = us
         row["raw"] = raw
+        row["y"] = y
         rows[engine] = row
-    a, b = rows["litert"].pop("raw"), rows["tflm"].pop("raw")
+    rows["litert"].pop("y")
+    a, b = rows["litert"].pop("raw"), rows["tflm"]["raw"]
     diff = np.abs(a.astype(np.int64) - b.astype(np.int64))
     rows["tflm"]["litert_vs_tflm"] = {"differing_outputs": float(np.mean(diff > 0)), "max_lsb": int(diff.max())}
     return rows
@@ -119,12 +121,19 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
     return row
 
 
-def _tflm_row(tfl: Path, target: Target, tflm_row: dict, info, arena: int | None) -> dict:
+def _tflm_row(tfl: Path, target: Target, tflm: dict, info, arena: int | None, y_float: np.ndarray,
+              labels: np.ndarray | None, n: int) -> dict:
+    """TFLite Micro on a target: estimated cycles; accuracy measured with TFLite Micro on the emulated subset."""
+    from edge_gru.runtime.tflite import TFLiteRunner
     from firmware_sim.tflm_estimate import estimate
 
     est = estimate(tfl, target, info=info, arena=arena)
-    row = _row(**{k: tflm_row[k] for k in ("accuracy", "accuracy_delta", "agreement", "rmse", "mae", "l2r", "cosine",
-                                            "max_lsb_diff")})
+    acc_float = accuracy(y_float[:n], labels) if labels is not None else None
+    r = TFLiteRunner(tfl, "tflm")
+    ref_int = np.clip(np.round(y_float[:n] / r.out_scale) + r.out_zero, -128, 127)
+    row = _row(max_lsb_diff=float(np.abs(tflm["raw"][:n].astype(np.int64) - ref_int).max()),
+               **_quality(tflm["y"][:n], y_float[:n], labels, acc_float))
+    row["sequences"] = n
     row.update(implementation="TFLite int8 (TFLite Micro)", precision="int8", target=target.name, method="estimated",
                macs=est.macs, cycles=est.cycles, cycles_per_mac=est.cycles_per_mac, latency_ms=est.latency_ms,
                flash_bytes=est.flash_bytes, ram_bytes=est.ram_bytes, fits=est.fits)
@@ -209,9 +218,15 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
             say(f"{t.name} {p}: {row['cycles']:,.0f} cycles/sequence, {row['latency_ms']:.3f} ms, bit-exact "
                 f"{row['bitexact_vs_numba'] * 100:.1f}%")
         if tflite:
-            rows.append(_tflm_row(tfl, t, tfl_rows["tflm"], info, arena))
+            labels = test.y[:n_emu] if test.y is not None else None
+            rows.append(_tflm_row(tfl, t, tfl_rows["tflm"], info, arena, y_float, labels, n_emu))
+    for key in ("raw", "y"):
+        tfl_rows.get("tflm", {}).pop(key, None)
     pareto(rows)
-    report = {"model": _model_info(spec, test, tfl if tflite else None, n_emu), "rows": rows,
+    info_d = _model_info(spec, test, tfl if tflite else None, n_emu)
+    if test.y is not None:
+        info_d["float_accuracy_emulated_sequences"] = accuracy(y_float[:n_emu], test.y[:n_emu])
+    report = {"model": info_d, "rows": rows,
               "assumptions": ASSUMPTIONS}
     write_report(report, out)
     return report

@@ -53,12 +53,13 @@ def render_plots(report: dict, out: Path) -> dict[str, Path]:
         if front:
             ax.step([r["latency_ms"] for r in front], [r["accuracy"] * 100 for r in front], where="post",
                     color="grey", linestyle="--", label="Pareto front", zorder=2)
-        float_acc = next((r["accuracy"] for r in report["rows"] if r["precision"] == "float32"), None)
+        float_acc = report["model"].get("float_accuracy_emulated_sequences")
         if float_acc is not None:
-            ax.axhline(float_acc * 100, color="black", linewidth=0.8, linestyle=":", label="float reference")
+            ax.axhline(float_acc * 100, color="black", linewidth=0.8, linestyle=":",
+                       label=f"float reference (same {report['model']['emulated_sequences']} sequences)")
         ax.set_xscale("log")
         ax.set_xlabel("latency per sequence (ms, log scale)")
-        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylabel(f"accuracy on {report['model']['emulated_sequences']} test sequences (%)")
         core = rows[0]["implementation"].split(" on ")[-1].replace(" (emulated)", "") if rows else ""
         ax.set_title(f"{t}: accuracy vs latency")
         ax.grid(True, which="both", alpha=0.3)
@@ -121,7 +122,8 @@ def render_markdown(report: dict) -> str:
     m = report["model"]
     lines = [f"# edge-gru report: {m['name']}", "",
              f"{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence, "
-             f"{m['test_sequences']} test sequences ({m['emulated_sequences']} emulated per target).", ""]
+             f"{m['test_sequences']} test sequences; rows with a target are evaluated on the first "
+             f"{m['emulated_sequences']} (emulated per target).", ""]
     lines += ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(c) + " |" for c in _table_rows(report)]
     tflm = next((r for r in report["rows"] if "litert_vs_tflm" in r), None)
@@ -178,7 +180,7 @@ td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;mar
 img{{max-width:560px}}pre{{background:#f6f6f6;padding:0.6em}}</style></head><body>
 <h1>edge-gru report: {html.escape(m['name'])}</h1>
 <p>{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence; {m['test_sequences']} test
-sequences, {m['emulated_sequences']} emulated per target.</p>
+sequences; rows with a target (and the plots) use the first {m['emulated_sequences']}, emulated per target.</p>
 <h2>Summary</h2>{_summary(report)}{diff}
 <h2>Accuracy vs latency</h2>{figs}
 <h2>All implementations</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>

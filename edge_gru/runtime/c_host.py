@@ -55,4 +55,67 @@ def run_host(folder: str | Path, xq: np.ndarray, extra_flags: tuple[str, ...] = 
     return out.reshape(len(xq), -1)
 
 
-__all__ = ["build_host", "host_cc", "run_host"]
+class CStream:
+    """The exported C runtime loaded as a host shared library, fed one timestep at a time.
+
+    Mirrors :class:`edge_gru.fixed.model.FixedStream`: ``reset()``, ``step(x_q)``, ``output_raw()``.
+    The library is compiled from the folder's sources with the host C compiler (``-fPIC -shared``).
+
+    Args:
+        folder: A folder written by ``edge-gru convert --format c``.
+        features: Inputs per timestep (checked against the model).
+    """
+
+    def __init__(self, folder: str | Path, features: int) -> None:
+        import ctypes
+
+        folder = Path(folder)
+        missing = [n for n in ("edge_gru.c", "model.c", "model.h") if not (folder / n).is_file()]
+        if missing:
+            raise ModelFileError(f"{folder}: not an edge-gru C export (missing {', '.join(missing)})")
+        self._tmp = tempfile.TemporaryDirectory(prefix="edge-gru-cstream-")
+        shim = Path(self._tmp.name) / "shim.c"
+        shim.write_text('#include "model.h"\nconst eg_model_t *eg_the_model(void) { return &EG_MODEL; }\n'
+                        "int32_t eg_the_sizes(int32_t *s) { s[0] = EG_MODEL_FEATURES; s[1] = EG_MODEL_OUTPUT_DIM; "
+                        "s[2] = EG_MODEL_STATE_LEN; s[3] = EG_MODEL_SCRATCH_LEN; return 0; }\n")
+        lib = Path(self._tmp.name) / "libedgegru.so"
+        cmd = [host_cc(), "-std=c99", "-O2", "-fPIC", "-shared", f"-I{folder}", "-o", str(lib), str(shim),
+               str(folder / "edge_gru.c"), str(folder / "model.c")]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise EdgeGruError(f"C compilation failed: {p.stderr.strip()[-300:]}")
+        self._lib = ctypes.CDLL(str(lib))
+        sizes = (ctypes.c_int32 * 4)()
+        self._lib.eg_the_sizes(sizes)
+        self.features, self.output_dim, state_len, scratch_len = (int(v) for v in sizes)
+        if features != self.features:
+            raise DataError(f"the C model takes {self.features} features, not {features}")
+        self._lib.eg_the_model.restype = ctypes.c_void_p
+        self._model = ctypes.c_void_p(self._lib.eg_the_model())
+        self._state = np.zeros(state_len, np.int16)
+        self._scratch = np.zeros(scratch_len, np.int32)
+        self._ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new sequence (zero state)."""
+        self._lib.eg_reset(self._model, self._ptr(self._state))
+
+    def step(self, x_q: np.ndarray) -> None:
+        """Feed one timestep of integer inputs (``features`` values)."""
+        x = np.ascontiguousarray(x_q, np.int16).reshape(-1)
+        if x.size != self.features:
+            raise DataError(f"a timestep has {self.features} inputs, got {x.size}")
+        self._lib.eg_step(self._model, self._ptr(self._state), self._ptr(x), self._ptr(self._scratch))
+
+    def output_raw(self) -> np.ndarray:
+        """Integer outputs for the current state."""
+        out = np.zeros(self.output_dim, np.int32)
+        self._lib.eg_output(self._model, self._ptr(self._state), self._ptr(out), self._ptr(self._scratch))
+        return out
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+
+__all__ = ["CStream", "build_host", "host_cc", "run_host"]

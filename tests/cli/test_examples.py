@@ -13,3 +13,26 @@ def test_seed_quickstart_runs(tmp_path):
     assert float(line.split()[-1]) < 1e-5
     assert "GRU 'gru'" in p.stdout and "units=50" in p.stdout
     assert (tmp_path / "seed.egru").stat().st_size > 8000
+
+
+def test_streaming_example_python_and_c_agree(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT / "examples/streaming.py"), "--epochs", "1", "--sequences", "20",
+                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "200 timesteps over 20 sequences: Python and C outputs differ after 0 steps" in p.stdout
+    assert "whole-sequence inference: True" in p.stdout
+
+
+def test_keyword_spotting_example(tmp_path):
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("unicorn") is None or (importlib.util.find_spec("ziglang") is None
+                                                       and shutil.which("arm-none-eabi-gcc") is None):
+        import pytest
+
+        pytest.skip("needs the emulator (pip install 'edge-gru[sim]')")
+    p = subprocess.run([sys.executable, str(ROOT / "examples/keyword_spotting.py"), "--epochs", "2", "--emulate", "6",
+                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "bit-exact on 600 sequences: True" in p.stdout and "6 sequences emulated, bit-exact True" in p.stdout
