@@ -1,9 +1,16 @@
-"""Spec -> full-integer int8 ``.tflite`` (unrolled layout, batch 1).
+"""Spec -> full-integer ``.tflite``: int8 or 16x8 (int16 activations, int8 weights), two layouts.
 
-TensorFlow's converter can crash the whole process on GRU graphs (DESIGN.md section 2), so
-the conversion runs in a child process (``python -m converters.tflite_export``); a crash
-becomes a :class:`~edge_gru.errors.EdgeGruError`. The Keras model is rebuilt from the
-spec's weights with ``unroll=True`` and a fixed batch of 1, the form that converts.
+* ``unrolled``: the whole sequence per invoke (``unroll=True``, batch 1; the form TFLite Micro runs
+  and the only form TensorFlow converts for a Keras GRU). The file grows with the sequence length.
+* ``step``: one timestep per invoke, GRU states as explicit inputs ``h0, h1, ...`` and outputs
+  (signature keys ``x, h*`` -> ``y, h*``); the file size does not depend on the sequence length.
+  Calibrated with the states the float reference produces on the calibration data.
+
+TensorFlow's converter can crash the whole process on GRU graphs (DESIGN.md section 2), so the
+conversion runs in a child process (``python -m converters.tflite_export``); a crash becomes an
+:class:`~edge_gru.errors.EdgeGruError`. After conversion the file is checked: no float operator may
+remain, and its outputs under LiteRT must follow the float reference (a converter that silently
+produces a broken model is reported, not shipped).
 """
 
 from __future__ import annotations
@@ -20,21 +27,82 @@ from edge_gru.errors import EdgeGruError, ToolMissingError
 from edge_gru.spec import ModelSpec, load_spec, save_spec
 
 CALIBRATION_SAMPLES = 200
+STEP_CALIBRATION_SEQUENCES = 40
+QUANTS = ("int8", "16x8")
+LAYOUTS = ("unrolled", "step")
 
 
 def export_tflite_int8(spec: ModelSpec, calibration: np.ndarray, out: str | Path, timeout: float = 900) -> int:
-    """Convert ``spec`` to an int8 ``.tflite`` at ``out`` in a child process; returns its size in bytes.
+    """Convert ``spec`` to an int8 unrolled ``.tflite`` (see :func:`export_tflite`)."""
+    return export_tflite(spec, calibration, out, "int8", "unrolled", timeout)
+
+
+def export_tflite(spec: ModelSpec, calibration: np.ndarray, out: str | Path, quant: str = "int8",
+                  layout: str = "unrolled", timeout: float = 900) -> int:
+    """Convert ``spec`` to a full-integer ``.tflite`` at ``out`` in a child process, then check it.
+
+    Args:
+        spec: The float model.
+        calibration: Calibration inputs ``(N, T, F)``.
+        out: The ``.tflite`` to write.
+        quant: ``int8`` or ``16x8``.
+        layout: ``unrolled`` or ``step``.
+        timeout: Seconds before the converter is given up.
+
+    Returns:
+        The file size in bytes.
 
     Raises:
-        EdgeGruError: The converter failed or crashed.
+        EdgeGruError: The converter failed, crashed, left float operators, or produced a model whose
+            outputs do not follow the float reference.
     """
-    if spec.timesteps is None:
-        raise EdgeGruError("the unrolled TFLite layout needs a fixed number of timesteps in the model input")
+    if quant not in QUANTS or layout not in LAYOUTS:
+        raise EdgeGruError(f"unknown TFLite variant {quant}/{layout}; choose {QUANTS} and {LAYOUTS}")
+    if layout == "unrolled" and spec.timesteps is None:
+        raise EdgeGruError("the unrolled TFLite layout needs a fixed number of timesteps in the model input; "
+                           "use --layout step")
+    _convert_in_child(spec, calibration, out, quant, layout, timeout)
+    verify_tflite(out, spec, np.asarray(calibration[:50], np.float32))
+    return Path(out).stat().st_size
+
+
+def verify_tflite(path: str | Path, spec: ModelSpec, X: np.ndarray) -> float:
+    """Refuse a ``.tflite`` with float operators or outputs that ignore the float reference.
+
+    Returns:
+        Class agreement with the float reference on ``X`` under LiteRT.
+    """
+    from converters.tflite_inspect import inspect_tflite
+    from edge_gru.data import predicted_class
+    from edge_gru.float_ref import predict
+    from edge_gru.runtime.tflite import TFLiteRunner
+
+    info = inspect_tflite(path)
+    if info.float_ops:
+        Path(path).unlink()
+        raise EdgeGruError(f"the converted model still has float operators ({', '.join(info.float_ops)}); "
+                           "not a full-integer model, file removed")
+    got = TFLiteRunner(path, "litert").predict(X)
+    ref = predict(spec, X)
+    agreement = float(np.mean(predicted_class(got) == predicted_class(ref)))
+    constant = np.ptp(got, axis=0).max() == 0 and np.ptp(ref, axis=0).max() > 1e-3
+    if constant or agreement < 0.5:
+        Path(path).unlink()
+        why = "its outputs do not depend on the input" if constant else f"class agreement {agreement:.0%}"
+        raise EdgeGruError(f"the TensorFlow converter produced a broken model ({why} against the float reference "
+                           "under LiteRT); file removed. Use another --format/--layout or the edge-gru fixed-point "
+                           "runtime")
+    return agreement
+
+
+def _convert_in_child(spec: ModelSpec, calibration: np.ndarray, out: str | Path, quant: str, layout: str,
+                      timeout: float) -> None:
+    n_cal = STEP_CALIBRATION_SEQUENCES if layout == "step" else CALIBRATION_SAMPLES
     with tempfile.TemporaryDirectory() as tmp:
         save_spec(spec, Path(tmp) / "m.egspec")
-        Dataset(np.asarray(calibration[:CALIBRATION_SAMPLES], np.float32)).save(Path(tmp) / "cal.npz")
+        Dataset(np.asarray(calibration[:n_cal], np.float32)).save(Path(tmp) / "cal.npz")
         cmd = [sys.executable, "-m", "converters.tflite_export", str(Path(tmp) / "m.egspec"),
-               str(Path(tmp) / "cal.npz"), str(out)]
+               str(Path(tmp) / "cal.npz"), str(out), quant, layout]
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -46,7 +114,6 @@ def export_tflite_int8(spec: ModelSpec, calibration: np.ndarray, out: str | Path
         if "ToolMissing" in p.stderr:
             raise ToolMissingError("TensorFlow is needed to convert to TFLite: pip install 'edge-gru[tf]'")
         raise EdgeGruError(f"the TensorFlow converter failed: {last[0][:300]}")
-    return Path(out).stat().st_size
 
 
 def _build_unrolled(spec: ModelSpec):
@@ -67,18 +134,59 @@ def _build_unrolled(spec: ModelSpec):
     return k.Model(inp, v)
 
 
-def _child(spec_path: str, cal_path: str, out: str) -> None:
+def _build_step(spec: ModelSpec):
+    """One timestep: inputs ``x (1, F)`` and ``h<i> (1, H_i)``; outputs ``h<i>`` and ``y`` (head of the last)."""
+    from converters._tf import keras
+
+    k = keras()
+    x = k.Input((spec.features,), batch_size=1, name="x")
+    hs = [k.Input((g.units,), batch_size=1, name=f"h{i}") for i, g in enumerate(spec.grus)]
+    v, outs = x, {}
+    for i, g in enumerate(spec.grus):
+        cell = k.layers.GRUCell(g.units, reset_after=g.reset_after, use_bias=g.bias is not None, name=g.name)
+        v, _ = cell(v, [hs[i]])
+        cell.set_weights([g.kernel, g.recurrent_kernel] + ([g.bias] if g.bias is not None else []))
+        outs[f"h{i}"] = v
+    for d in spec.dense:
+        layer = k.layers.Dense(d.units, activation=d.activation, use_bias=d.bias is not None, name=d.name)
+        v = layer(v)
+        layer.set_weights([d.kernel] + ([d.bias] if d.bias is not None else []))
+    outs["y"] = v
+    return k.Model([x, *hs], outs)
+
+
+def step_calibration(spec: ModelSpec, cal: np.ndarray):
+    """Representative samples for the step layout: ``{x, h0, h1, ...}`` with the float reference's states."""
+    from edge_gru.float_ref import gru_step
+
+    for xs in cal:
+        hs = [np.zeros((1, g.units), np.float32) for g in spec.grus]
+        for t in range(xs.shape[0]):
+            yield {"x": xs[t:t + 1].astype(np.float32), **{f"h{i}": h for i, h in enumerate(hs)}}
+            v = xs[t:t + 1]
+            for i, g in enumerate(spec.grus):
+                hs[i] = gru_step(g, v, hs[i]).astype(np.float32)
+                v = hs[i]
+
+
+def _child(spec_path: str, cal_path: str, out: str, quant: str = "int8", layout: str = "unrolled") -> None:
     import tensorflow as tf
 
     spec = load_spec(spec_path)
     cal = np.load(cal_path)["X"]
-    model = _build_unrolled(spec)
+    model = _build_step(spec) if layout == "step" else _build_unrolled(spec)
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([cal[i:i + 1]] for i in range(len(cal)))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
+    if layout == "step":
+        conv.representative_dataset = lambda: step_calibration(spec, cal)
+    else:
+        conv.representative_dataset = lambda: ([cal[i:i + 1]] for i in range(len(cal)))
+    if quant == "16x8":
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        conv.inference_input_type = conv.inference_output_type = tf.int16
+    else:
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = conv.inference_output_type = tf.int8
     Path(out).write_bytes(conv.convert())
 
 
@@ -86,4 +194,4 @@ if __name__ == "__main__":
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _child(*sys.argv[1:4])
+    _child(*sys.argv[1:6])

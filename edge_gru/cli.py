@@ -201,15 +201,18 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--calibration", type=click.Path(path_type=Path),
               help="Calibration inputs: .npz with X (N, T, F) (TFLite uses the first 200 sequences).")
-@click.option("--format", "fmt", type=click.Choice(["tflite-int8", "c"]), default="tflite-int8", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["tflite-int8", "tflite-16x8", "c"]), default="tflite-int8",
+              show_default=True, help="int8 or 16x8 (int16 activations, int8 weights) TFLite, or the C runtime.")
+@click.option("--layout", type=click.Choice(["unrolled", "step"]), default="unrolled", show_default=True,
+              help="TFLite: whole sequence per invoke, or one timestep per invoke with explicit states.")
 @click.option("--precision", "precision_name", type=click.Choice(["w8a16", "w8a8", "w16a16"]), default="w8a16",
               show_default=True, help="For --format c from a float model.")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--name", help="For --format c: model name for C identifiers (sanitised).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-def convert(model: Path, calibration: Path | None, fmt: str, precision_name: str, out: Path, name: str | None,
-            force: bool) -> None:
-    """Convert a model: int8 .tflite (unrolled, batch 1) or a C99 runtime folder.
+def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precision_name: str, out: Path,
+            name: str | None, force: bool) -> None:
+    """Convert a model: full-integer .tflite (int8 or 16x8, unrolled or step layout) or a C99 runtime folder.
 
     The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
     `--format c` takes a .egru, or a float model plus --calibration.
@@ -238,15 +241,20 @@ def convert(model: Path, calibration: Path | None, fmt: str, precision_name: str
                    f"constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
         _append_sizes(out)
         return
-    from converters.tflite_export import export_tflite_int8
+    from converters.tflite_export import export_tflite
+    from converters.tflite_inspect import inspect_tflite
 
     if calibration is None:
-        raise ModelFileError("--format tflite-int8 needs --calibration train.npz")
+        raise ModelFileError(f"--format {fmt} needs --calibration train.npz")
     spec = load_float_spec(model)
     cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
-    target = _check_output(out / f"{_safe_stem(model)}-int8.tflite", force)
-    size = export_tflite_int8(spec, cal.X, target)
-    click.echo(f"wrote {target} ({size} bytes, {fmt}, unrolled over {spec.timesteps} steps)")
+    quant = fmt.split("-")[1]
+    suffix = f"-{quant}" + ("-step" if layout == "step" else "")
+    target = _check_output(out / f"{_safe_stem(model)}{suffix}.tflite", force)
+    size = export_tflite(spec, cal.X, target, quant, layout)
+    info = inspect_tflite(target)
+    how = f"unrolled over {spec.timesteps} steps" if layout == "unrolled" else "one timestep per invoke"
+    click.echo(f"wrote {target} ({size:,} bytes, {quant}, {how}; {len(info.ops)} operators, no float operators)")
 
 
 def _append_sizes(folder: Path) -> None:
@@ -376,7 +384,7 @@ def _run_tflite(artifact: Path, kind: str, data: Path, engine: str, raw: bool) -
     if kind != "tflite":
         raise ModelFileError(f"{artifact}: --engine {engine} needs a .tflite file (make one with `edge-gru convert`)")
     r = TFLiteRunner(artifact, engine)
-    ds = load_data(data, features=r.input_shape[2], timesteps=r.input_shape[1])
+    ds = load_data(data, features=r.features, timesteps=r.input_shape[1] if r.layout == "unrolled" else None)
     out = r.predict_raw(r.quantize(ds.X))
     return (out if raw else r.dequantize(out)), ds
 

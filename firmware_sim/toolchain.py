@@ -153,8 +153,8 @@ def find_compiler() -> Compiler:
     raise ToolMissingError("no Arm cross-compiler: install arm-none-eabi-gcc or `pip install ziglang`")
 
 
-COMMON_FLAGS = ("-std=c99", "-O2", "-ffreestanding", "-fno-common", "-ffunction-sections", "-fdata-sections",
-                "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-Wall", "-Wextra")
+COMMON_FLAGS = ("-std=c99", "-O2", "-fomit-frame-pointer", "-ffreestanding", "-fno-common", "-ffunction-sections",
+                "-fdata-sections", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-Wall", "-Wextra")
 
 
 def _run(cmd: list[str], what: str) -> None:

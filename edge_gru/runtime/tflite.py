@@ -1,4 +1,8 @@
-"""Run a full-integer ``.tflite`` (unrolled layout, batch 1) under LiteRT or TFLite Micro.
+"""Run a full-integer ``.tflite`` (int8 or 16x8) under LiteRT or TFLite Micro, either layout.
+
+* unrolled: one input ``(1, T, F)``, one output; one invoke per sequence.
+* step: signature inputs ``x (1, F)``, ``h0, h1, ...`` and outputs ``y``, ``h0, ...``; one invoke per
+  timestep, the runtime feeds the states back (requantizing when the output and input scales differ).
 
 Inputs are quantized and outputs dequantized with the model's own tensor parameters.
 The file is checked to be a TFLite flatbuffer before any interpreter sees it
@@ -70,6 +74,27 @@ def _walk_model(data: bytes, where: str) -> None:
             raise ModelFileError(f"{where}: corrupt model (buffer outside the file)")
 
 
+def _signature(data: bytes) -> tuple[dict[str, int], dict[str, int]] | None:
+    """Signature names -> positions among the subgraph's inputs and outputs (None without a signature)."""
+    from ai_edge_litert import schema_py_generated as fb
+
+    model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
+    if not model.signatureDefs:
+        return None
+    sd, sg = model.signatureDefs[0], model.subgraphs[0]
+    ins, outs = list(sg.inputs), list(sg.outputs)
+
+    def names(maps, order) -> dict[str, int]:
+        out = {}
+        for t in maps or []:
+            name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
+            if t.tensorIndex in order:
+                out[name] = order.index(t.tensorIndex)
+        return out
+
+    return names(sd.inputs, ins), names(sd.outputs, outs)
+
+
 def _litert_interpreter(data: bytes, reference: bool):
     try:
         from ai_edge_litert import interpreter as lite
@@ -110,11 +135,26 @@ class TFLiteRunner:
                 raise ToolMissingError("TFLite Micro's Python interpreter is missing: "
                                        "pip install tflite-micro") from None
             self._tflm = tflm.Interpreter.from_bytes(data)
-            inp, out = self._tflm.get_input_details(0), self._tflm.get_output_details(0)
+            n_in = len(_input_positions(data))
+            in_det = [self._tflm.get_input_details(i) for i in range(n_in)]
+            out_det = [self._tflm.get_output_details(i) for i in range(len(_output_positions(data)))]
         else:
             self._lite = _litert_interpreter(data, engine == "litert-ref")
-            inp, out = self._lite.get_input_details()[0], self._lite.get_output_details()[0]
-            self._in_index, self._out_index = inp["index"], out["index"]
+            in_det, out_det = self._lite.get_input_details(), self._lite.get_output_details()
+        self._in_det, self._out_det = in_det, out_det
+        sig = _signature(data)
+        if sig is not None and "x" in sig[0] and any(n.startswith("h") for n in sig[0]) and "y" in sig[1]:
+            self.layout = "step"
+            self._x_pos, self._y_pos = sig[0]["x"], sig[1]["y"]
+            names = sorted((n for n in sig[0] if n.startswith("h")), key=lambda n: int(n[1:]))
+            self._states = [(sig[0][n], sig[1][n]) for n in names]
+        else:
+            if len(in_det) != 1 or len(out_det) != 1:
+                raise ModelFileError(f"{p}: expected one input and one output (unrolled layout) or the step "
+                                     "layout's signature (x, h0.. -> y, h0..)")
+            self.layout = "unrolled"
+            self._x_pos, self._y_pos, self._states = 0, 0, []
+        inp, out = in_det[self._x_pos], out_det[self._y_pos]
         self.input_shape = tuple(int(v) for v in inp["shape"])
         self.input_dtype = np.dtype(inp["dtype"])
         self.output_dtype = np.dtype(out["dtype"])
@@ -131,28 +171,101 @@ class TFLiteRunner:
         """Integer outputs -> float."""
         return ((raw.astype(np.float64) - self.out_zero) * self.out_scale).astype(np.float32)
 
+    @property
+    def features(self) -> int:
+        return self.input_shape[-1]
+
     def predict_raw(self, Xq: np.ndarray) -> np.ndarray:
-        """Run integer inputs ``(N, T, F)`` one sequence per invoke; integer outputs ``(N, K)``."""
+        """Run integer inputs ``(N, T, F)``; integer outputs ``(N, K)`` (step layout: after the last step)."""
+        if self.layout == "step":
+            if Xq.ndim != 3 or Xq.shape[2] != self.features:
+                raise DataError(f"input has shape {Xq.shape[1:]}, the step .tflite expects (T, {self.features})")
+            outs = []
+            for x in Xq:
+                s = self.stream()
+                for x_t in x:
+                    s.step(x_t)
+                outs.append(s.output_raw())
+            return np.stack(outs) if outs else np.zeros((0, 0), self.output_dtype)
         if tuple(Xq.shape[1:]) != self.input_shape[1:]:
             raise DataError(f"input has shape {Xq.shape[1:]}, the .tflite expects {self.input_shape[1:]}")
-        outs = []
-        for x in Xq:
-            outs.append(self.invoke(x[None]).reshape(-1))
+        outs = [self.invoke({0: x[None]})[0].reshape(-1) for x in Xq]
         return np.stack(outs) if outs else np.zeros((0, 0), self.output_dtype)
 
-    def invoke(self, xq: np.ndarray) -> np.ndarray:
-        """One invoke on an integer input tensor; returns the integer output tensor."""
+    def stream(self) -> TFLiteStream:
+        """One timestep at a time (step layout only)."""
+        if self.layout != "step":
+            raise DataError("streaming needs a step-layout .tflite (edge-gru convert --layout step)")
+        return TFLiteStream(self)
+
+    def invoke(self, inputs: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """One invoke: integer tensors by input position; returns every output by position."""
         if self.engine == "tflm":
-            self._tflm.set_input(xq, 0)
+            for pos, v in inputs.items():
+                self._tflm.set_input(v, pos)
             self._tflm.invoke()
-            return np.array(self._tflm.get_output(0))
-        self._lite.set_tensor(self._in_index, xq)
+            return {i: np.array(self._tflm.get_output(i)) for i in range(len(self._out_det))}
+        for pos, v in inputs.items():
+            self._lite.set_tensor(self._in_det[pos]["index"], v)
         self._lite.invoke()
-        return self._lite.get_tensor(self._out_index).copy()
+        return {i: self._lite.get_tensor(d["index"]).copy() for i, d in enumerate(self._out_det)}
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Float inputs -> float outputs ``(N, K)``."""
         return self.dequantize(self.predict_raw(self.quantize(X)))
+
+
+class TFLiteStream:
+    """Feed a step-layout ``.tflite`` one timestep at a time; the states live here between invokes."""
+
+    def __init__(self, runner: TFLiteRunner) -> None:
+        self.r = runner
+        self._req = []
+        for in_pos, out_pos in runner._states:
+            si, zi = _qparams(runner._in_det[in_pos])
+            so, zo = _qparams(runner._out_det[out_pos])
+            self._req.append((in_pos, out_pos, si, zi, so, zo, np.dtype(runner._in_det[in_pos]["dtype"]),
+                              tuple(int(v) for v in runner._in_det[in_pos]["shape"])))
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero states (the quantized value of 0.0 is the zero point)."""
+        self.h = {in_pos: np.full(shape, zi, dt) for in_pos, _, _, zi, _, _, dt, shape in self._req}
+        self._y: np.ndarray | None = None
+
+    def step(self, x_q: np.ndarray) -> None:
+        """One timestep of integer inputs (the ``x`` tensor's type)."""
+        r = self.r
+        x = np.asarray(x_q, r.input_dtype).reshape(r.input_shape)
+        outs = r.invoke({r._x_pos: x, **self.h})
+        for in_pos, out_pos, si, zi, so, zo, dt, _ in self._req:
+            h = outs[out_pos]
+            if si != so or zi != zo:          # requantize the state output to the state input's parameters
+                info = np.iinfo(dt)
+                h = np.clip(np.round((h.astype(np.float64) - zo) * (so / si)) + zi, info.min, info.max)
+            self.h[in_pos] = h.astype(dt).reshape(self.h[in_pos].shape)
+        self._y = outs[r._y_pos].reshape(-1)
+
+    def output_raw(self) -> np.ndarray:
+        """Integer outputs after the last step."""
+        if self._y is None:
+            raise DataError("no timestep fed yet")
+        return self._y
+
+    def output(self) -> np.ndarray:
+        return self.r.dequantize(self.output_raw())
+
+
+def _input_positions(data: bytes) -> list[int]:
+    from ai_edge_litert import schema_py_generated as fb
+
+    return list(fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0)).subgraphs[0].inputs)
+
+
+def _output_positions(data: bytes) -> list[int]:
+    from ai_edge_litert import schema_py_generated as fb
+
+    return list(fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0)).subgraphs[0].outputs)
 
 
 def _qparams(detail: dict) -> tuple[float, int]:
@@ -167,4 +280,4 @@ def _qparams(detail: dict) -> tuple[float, int]:
     return float(scale), int(zero)
 
 
-__all__ = ["ENGINES", "TFLiteRunner", "check_flatbuffer"]
+__all__ = ["ENGINES", "TFLiteRunner", "TFLiteStream", "check_flatbuffer"]

@@ -104,6 +104,16 @@ def test_end_to_end_seed_toy(workdir):
         run("run", tfl, workdir / "data/test.npz", "--engine", engine, "-o", workdir / f"{engine}.npy", check_rc=0)
         err = np.abs(np.load(workdir / f"{engine}.npy") - f)
         assert err.max() < 0.25 and err.mean() < 0.02
+    p = run("convert", workdir / "m.keras", "--calibration", workdir / "data/train.npz", "--format", "tflite-16x8",
+            "--layout", "step", "-o", workdir / "tfl", check_rc=0)
+    assert "no float operators" in p.stdout
+    step = workdir / "tfl" / "m-16x8-step.tflite"
+    assert step.stat().st_size < tfl.stat().st_size
+    p = run("inspect", step, check_rc=0)
+    assert "INT16" in p.stdout and "FULLY_CONNECTED" in p.stdout
+    for engine in ("litert", "tflm"):
+        run("run", step, workdir / "data/test.npz", "--engine", engine, "-o", workdir / f"s{engine}.npy", check_rc=0)
+        assert np.abs(np.load(workdir / f"s{engine}.npy") - f).max() < 0.1
     (workdir / "cut.tflite").write_bytes(tfl.read_bytes()[:2000])
     p = run("run", workdir / "cut.tflite", workdir / "data/test.npz", "--engine", "tflm")
     assert p.returncode == 2 and "corrupt" in p.stderr

@@ -176,10 +176,11 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
     for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
 #if EG_DSP
-        const uint32_t *x = (const uint32_t *)v;
+        const uint32_t *x = (const uint32_t *)v, *xend = x + K / 2;
+        (void)g;
 #pragma GCC unroll 1
-        for (g = 0; g < K; g += 4, w += 16, x += 2) {
-            uint32_t x01 = x[0], x23 = x[1], p;
+        while (x < xend) {
+            uint32_t x01 = *x++, x23 = *x++, p;
             __builtin_memcpy(&p, w, 4);
             a0 = __smlad(__sxtb16(p), x01, a0);            /* x0 w0 + x1 w1 (bytes 0 and 2) */
             a0 = __smlad(__sxtb16(__ror(p, 8)), x23, a0);  /* x2 w2 + x3 w3 (bytes 1 and 3) */
@@ -192,6 +193,7 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
             __builtin_memcpy(&p, w + 12, 4);
             a3 = __smlad(__sxtb16(p), x01, a3);
             a3 = __smlad(__sxtb16(__ror(p, 8)), x23, a3);
+            w += 16;
         }
 #else
         for (g = 0; g < K; g += 4, w += 16) {

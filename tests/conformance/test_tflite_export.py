@@ -1,0 +1,91 @@
+"""Full-integer TFLite export in both layouts and both precisions, checked under LiteRT and TFLite Micro."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from converters.tflite_export import export_tflite
+from converters.tflite_inspect import inspect_tflite
+from edge_gru.data import accuracy
+from edge_gru.errors import EdgeGruError
+from edge_gru.float_ref import predict
+from edge_gru.runtime.tflite import TFLiteRunner
+from edge_gru.spec import random_spec
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tflite_micro")
+
+
+@pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "step")])
+def test_spoken_digits_accuracy_within_one_point(spoken_digits_model, spoken_digits, tmp_path, quant, layout):
+    _, spec, _, _ = spoken_digits_model
+    train, test = spoken_digits
+    path = tmp_path / f"m-{quant}-{layout}.tflite"
+    export_tflite(spec, train.X, path, quant, layout)
+    info = inspect_tflite(path)
+    assert not info.float_ops and info.inputs[0]["type"] == ("INT8" if quant == "int8" else "INT16")
+    acc_float = accuracy(predict(spec, test.X), test.y)
+    for engine in ("litert", "tflm"):
+        r = TFLiteRunner(path, engine)
+        assert r.layout == layout
+        acc = accuracy(r.predict(test.X), test.y)
+        assert abs(acc - acc_float) <= 0.01, (engine, acc, acc_float)
+
+
+def _odd_models(rng):
+    stacked = random_spec(rng, 7, [13, 9], [(3, "softmax")], timesteps=6, reset_after=False, scale=0.5)
+    nobias = random_spec(rng, 5, [11], [(1, "sigmoid")], timesteps=8, use_bias=False, scale=0.5)
+    return {"stacked-reset_before": stacked, "no-bias-odd": nobias}
+
+
+@pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "step")])
+def test_odd_models_follow_float(tmp_path, quant, layout):
+    rng = np.random.default_rng(21)
+    for name, spec in _odd_models(rng).items():
+        X = rng.normal(size=(60, spec.timesteps, spec.features)).astype(np.float32)
+        path = tmp_path / f"{name}.tflite"
+        export_tflite(spec, X[:40], path, quant, layout)
+        ref = predict(spec, X[40:])
+        outs = {}
+        for engine in ("litert", "tflm"):
+            outs[engine] = TFLiteRunner(path, engine).predict(X[40:])
+            err = np.abs(outs[engine] - ref)
+            assert err.mean() < (0.03 if quant == "int8" else 0.01) and err.max() < 0.2, (name, engine, err.max())
+
+
+def test_step_layout_streams_and_size_is_independent_of_length(tmp_path):
+    rng = np.random.default_rng(3)
+    spec = random_spec(rng, 4, [12], [(2, "softmax")], timesteps=10)
+    X = rng.normal(size=(30, 10, 4)).astype(np.float32)
+    export_tflite(spec, X, tmp_path / "s10.tflite", "int8", "step")
+    long = dataclasses.replace(spec, timesteps=40)
+    export_tflite(long, rng.normal(size=(30, 40, 4)).astype(np.float32), tmp_path / "s40.tflite", "int8", "step")
+    export_tflite(spec, X, tmp_path / "u10.tflite", "int8", "unrolled")
+    sizes = [(tmp_path / f).stat().st_size for f in ("s10.tflite", "s40.tflite", "u10.tflite")]
+    assert abs(sizes[0] - sizes[1]) < 0.05 * sizes[0] and sizes[2] > 3 * sizes[0]
+    for engine in ("litert", "tflm"):
+        r = TFLiteRunner(tmp_path / "s10.tflite", engine)
+        xq = r.quantize(X[:5])
+        whole = r.predict_raw(xq)
+        for i, seq in enumerate(xq):
+            s = r.stream()
+            for x_t in seq:
+                s.step(x_t)
+            np.testing.assert_array_equal(s.output_raw(), whole[i])
+    with pytest.raises(EdgeGruError, match="step-layout"):
+        TFLiteRunner(tmp_path / "u10.tflite", "litert").stream()
+
+
+def test_16x8_unrolled_converts_or_is_refused_clearly(spoken_digits_model, spoken_digits, tmp_path):
+    """TensorFlow 2.21 produces an input-independent 16x8 unrolled GRU; we must never ship such a file."""
+    _, spec, _, _ = spoken_digits_model
+    train, test = spoken_digits
+    path = tmp_path / "m.tflite"
+    try:
+        export_tflite(spec, train.X, path, "16x8", "unrolled")
+    except EdgeGruError as exc:
+        assert "broken model" in str(exc) and not path.exists()
+    else:
+        acc = accuracy(TFLiteRunner(path, "litert").predict(test.X), test.y)
+        assert acc > 0.9
