@@ -116,22 +116,78 @@ def _convert_in_child(spec: ModelSpec, calibration: np.ndarray, out: str | Path,
         raise EdgeGruError(f"the TensorFlow converter failed: {last[0][:300]}")
 
 
-def _build_unrolled(spec: ModelSpec):
-    from converters._tf import keras
+class _GateGraph:
+    """One GRU layer as plain Keras layers (one Dense per gate and matrix, Add/Multiply/Subtract, sigmoid,
+    tanh), weights shared across timesteps. It spells out the Keras GRU equations without the fused
+    kernel's SPLIT, which TensorFlow 2.21 leaves in float for ``reset_after=False`` stacks."""
 
-    k = keras()
-    inp = k.Input((spec.timesteps, spec.features), batch_size=1, name="x")
-    v = inp
-    for g in spec.grus:
-        layer = k.layers.GRU(g.units, reset_after=g.reset_after, use_bias=g.bias is not None,
-                             return_sequences=g.return_sequences, unroll=True, name=g.name)
-        v = layer(v)
-        layer.set_weights([g.kernel, g.recurrent_kernel] + ([g.bias] if g.bias is not None else []))
+    def __init__(self, k, g) -> None:
+        H = g.units
+        self.k, self.g = k, g
+        b_i = b_h = None
+        if g.bias is not None:
+            b_i, b_h = (g.bias[0], g.bias[1]) if g.reset_after else (g.bias, None)
+        names = ("z", "r", "h")
+
+        def dense(name, kernel, bias):
+            layer = k.layers.Dense(H, use_bias=bias is not None, name=f"{g.name}_{name}")
+            layer.build((None, kernel.shape[0]))
+            layer.set_weights([kernel] + ([bias] if bias is not None else []))
+            return layer
+
+        def cols(a, j):
+            return None if a is None else a[..., j * H:(j + 1) * H]
+
+        self.wx = [dense(f"x{n}", cols(g.kernel, j), cols(b_i, j)) for j, n in enumerate(names)]
+        self.uh = [dense(f"u{n}", cols(g.recurrent_kernel, j), cols(b_h, j)) for j, n in enumerate(names)]
+        # the recurrent product of the zero state is the recurrent bias alone (first unrolled step)
+        zero_k = np.zeros((g.input_dim, H), np.float32)
+        self.bh0 = [dense(f"b{n}0", zero_k, cols(b_h, j)) if b_h is not None else None for j, n in enumerate(names)]
+
+    def step(self, x, h_tm1=None):
+        """New state from input ``x`` and state ``h_tm1`` (None: the zero state)."""
+        L, g = self.k.layers, self.g
+        x_z, x_r, x_h = (w(x) for w in self.wx)
+        if h_tm1 is None:
+            rec = [b(x) if b is not None else None for b in self.bh0] if g.reset_after else [None, None, None]
+        else:
+            rec = [self.uh[0](h_tm1), self.uh[1](h_tm1), self.uh[2](h_tm1) if g.reset_after else None]
+        z = L.Activation("sigmoid")(x_z if rec[0] is None else L.Add()([x_z, rec[0]]))     # z = sigmoid(x_z + h U_z)
+        r = L.Activation("sigmoid")(x_r if rec[1] is None else L.Add()([x_r, rec[1]]))     # r = sigmoid(x_r + h U_r)
+        if g.reset_after:
+            cand = x_h if rec[2] is None else L.Add()([x_h, L.Multiply()([r, rec[2]])])   # x_h + r * (h U_h + b_hh)
+        elif h_tm1 is None:
+            cand = x_h
+        else:
+            cand = L.Add()([x_h, self.uh[2](L.Multiply()([r, h_tm1]))])                   # x_h + (r * h) U_h
+        hh = L.Activation("tanh")(cand)
+        if h_tm1 is None:
+            return L.Subtract()([hh, L.Multiply()([z, hh])])                               # h = hh - z * hh
+        return L.Add()([hh, L.Multiply()([z, L.Subtract()([h_tm1, hh])])])                 # h = hh + z * (h_tm1 - hh)
+
+
+def _head(k, spec: ModelSpec, v):
     for d in spec.dense:
         layer = k.layers.Dense(d.units, activation=d.activation, use_bias=d.bias is not None, name=d.name)
         v = layer(v)
         layer.set_weights([d.kernel] + ([d.bias] if d.bias is not None else []))
-    return k.Model(inp, v)
+    return v
+
+
+def _build_unrolled(spec: ModelSpec):
+    """The whole sequence, unrolled over the timesteps, batch 1."""
+    from converters._tf import keras
+
+    k = keras()
+    inp = k.Input((spec.timesteps, spec.features), batch_size=1, name="x")
+    layers = [_GateGraph(k, g) for g in spec.grus]
+    hs: list = [None] * len(layers)
+    v = inp
+    for t in range(spec.timesteps):
+        v = k.layers.Reshape((spec.features,))(k.layers.Cropping1D((t, spec.timesteps - t - 1))(inp))
+        for i, layer in enumerate(layers):
+            hs[i] = v = layer.step(v, hs[i])
+    return k.Model(inp, _head(k, spec, v))
 
 
 def _build_step(spec: ModelSpec):
@@ -143,15 +199,9 @@ def _build_step(spec: ModelSpec):
     hs = [k.Input((g.units,), batch_size=1, name=f"h{i}") for i, g in enumerate(spec.grus)]
     v, outs = x, {}
     for i, g in enumerate(spec.grus):
-        cell = k.layers.GRUCell(g.units, reset_after=g.reset_after, use_bias=g.bias is not None, name=g.name)
-        v, _ = cell(v, [hs[i]])
-        cell.set_weights([g.kernel, g.recurrent_kernel] + ([g.bias] if g.bias is not None else []))
+        v = _GateGraph(k, g).step(v, hs[i])
         outs[f"h{i}"] = v
-    for d in spec.dense:
-        layer = k.layers.Dense(d.units, activation=d.activation, use_bias=d.bias is not None, name=d.name)
-        v = layer(v)
-        layer.set_weights([d.kernel] + ([d.bias] if d.bias is not None else []))
-    outs["y"] = v
+    outs["y"] = _head(k, spec, v)
     return k.Model([x, *hs], outs)
 
 

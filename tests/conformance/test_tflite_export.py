@@ -89,3 +89,14 @@ def test_16x8_unrolled_converts_or_is_refused_clearly(spoken_digits_model, spoke
     else:
         acc = accuracy(TFLiteRunner(path, "litert").predict(test.X), test.y)
         assert acc > 0.9
+
+
+@pytest.mark.parametrize("layout", ["unrolled", "step"])
+def test_seed_gru50_int8_both_layouts(seed_model, tmp_path, layout):
+    _, spec, train, test, _ = seed_model
+    path = tmp_path / f"seed-{layout}.tflite"
+    export_tflite(spec, train.X, path, "int8", layout)
+    acc_float = accuracy(predict(spec, test.X), test.y)
+    for engine in ("litert", "tflm"):
+        acc = accuracy(TFLiteRunner(path, engine).predict(test.X), test.y)
+        assert abs(acc - acc_float) <= 0.01, (engine, layout, acc, acc_float)
