@@ -32,7 +32,7 @@ static int32_t eg_rshift_round32(int32_t v, int n) { return eg_asr32(v + ((int32
 static int64_t eg_requant(int64_t acc, int32_t m, int32_t n) { return eg_rshift_round(acc * (int64_t)m, n); }
 static int64_t eg_sat(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 static int32_t eg_sat32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
-static int32_t eg_sat16(int32_t v) { return eg_sat32(v, -32768, 32767); }
+static int32_t eg_sat16(int32_t v) { return eg_sat32(v, -32768, 32767); }   /* compilers emit SSAT */
 
 /* requant(acc, m, n) = floor((acc * m + 2^(n-1)) / 2^n) for an int32 accumulator.
  * For 17 <= n <= 46 without 64-bit arithmetic: acc = a1 * 2^16 + a0 (0 <= a0 < 2^16) gives
@@ -83,8 +83,12 @@ static int32_t eg_vget(const int32_t *v, int32_t k) { return v[k]; }
 
 static void eg_vec_from16(int32_t *v, const int16_t *src, int32_t n, int32_t K)
 {
-    int32_t k;
-    for (k = 0; k < n; ++k) eg_vset(v, k, src[k]);
+    int32_t k = 0;
+#if EG_DSP
+    uint32_t *w = (uint32_t *)v;
+    for (; k + 1 < n; k += 2) *w++ = ((uint32_t)src[k] & 0xFFFFu) | ((uint32_t)src[k + 1] << 16);
+#endif
+    for (; k < n; ++k) eg_vset(v, k, src[k]);
     for (; k < K; ++k) eg_vset(v, k, 0);
 }
 
