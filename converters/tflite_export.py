@@ -219,6 +219,20 @@ def step_calibration(spec: ModelSpec, cal: np.ndarray):
                 v = hs[i]
 
 
+def unrolled_calibration(cal: np.ndarray) -> np.ndarray:
+    """Calibration sequences for the unrolled graph, where every timestep gets its own quantization range.
+
+    A timestep that is zero in every calibration sequence (e.g. front padding) would get an empty range,
+    which breaks 16x8 models; time-rolled copies of some sequences give such steps realistic values.
+    """
+    dead = [t for t in range(cal.shape[1]) if not np.any(cal[:, t, :])]
+    if not dead:
+        return cal
+    n = min(len(cal), 50)
+    rolled = np.stack([np.roll(cal[i], -(dead[-1] + 1 + 3 * i) % cal.shape[1], axis=0) for i in range(n)])
+    return np.concatenate([cal, rolled]).astype(np.float32)
+
+
 def _child(spec_path: str, cal_path: str, out: str, quant: str = "int8", layout: str = "unrolled") -> None:
     import tensorflow as tf
 
@@ -230,6 +244,7 @@ def _child(spec_path: str, cal_path: str, out: str, quant: str = "int8", layout:
     if layout == "step":
         conv.representative_dataset = lambda: step_calibration(spec, cal)
     else:
+        cal = unrolled_calibration(cal)
         conv.representative_dataset = lambda: ([cal[i:i + 1]] for i in range(len(cal)))
     if quant == "16x8":
         conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
