@@ -40,7 +40,8 @@ def _odd_models(rng):
     return {"stacked-reset_before": stacked, "no-bias-odd": nobias}
 
 
-@pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "step")])
+@pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "unrolled"),
+                                           ("16x8", "step")])
 def test_odd_models_follow_float(tmp_path, quant, layout):
     rng = np.random.default_rng(21)
     for name, spec in _odd_models(rng).items():
@@ -105,11 +106,12 @@ def test_a_model_that_does_not_follow_float_is_refused(tmp_path):
     assert not path.exists()
 
 
-@pytest.mark.parametrize("layout", ["unrolled", "step"])
-def test_seed_gru50_int8_both_layouts(seed_model, tmp_path, layout):
+@pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "unrolled"),
+                                           ("16x8", "step")])
+def test_seed_gru50_both_layouts_and_precisions(seed_model, tmp_path, quant, layout):
     _, spec, train, test, _ = seed_model
-    path = tmp_path / f"seed-{layout}.tflite"
-    export_tflite(spec, train.X, path, "int8", layout)
+    path = tmp_path / f"seed-{quant}-{layout}.tflite"
+    export_tflite(spec, train.X, path, quant, layout)
     acc_float = accuracy(predict(spec, test.X), test.y)
     for engine in ("litert", "tflm"):
         acc = accuracy(TFLiteRunner(path, engine).predict(test.X), test.y)
