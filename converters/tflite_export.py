@@ -10,9 +10,10 @@ TensorFlow's converter can crash the whole process on GRU graphs (DESIGN.md sect
 conversion runs in a child process (``python -m converters.tflite_export``); a crash becomes an
 :class:`~edge_gru.errors.EdgeGruError`. The model is first rebuilt with Keras' own GRU layers (fused
 kernels: fewer operators, faster under the interpreters); if that file fails the checks below, it
-is rebuilt gate by gate (one Dense per gate and matrix), which TensorFlow converts cleanly. After conversion the file is checked: no float operator may
-remain, and its outputs under LiteRT must follow the float reference (a converter that silently
-produces a broken model is reported, not shipped).
+is rebuilt gate by gate (one Dense per gate and matrix), which TensorFlow converts cleanly.
+After conversion the file is checked: no float operator may remain, and its outputs under LiteRT
+must follow the float reference (a converter that silently produces a broken model is reported,
+not shipped).
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ class Emulator:
         self.uc.mem_write(IO_BASE + offset, data)
 
     def read_io(self, offset: int, n: int) -> bytes:
+        """Read ``n`` bytes of the I/O window at ``IO_BASE + offset``."""
         return bytes(self.uc.mem_read(IO_BASE + offset, n))
 
     def _paint_stack(self) -> tuple[int, int]:

@@ -23,6 +23,7 @@ def _plt():
 
 
 def targets_of(report: dict) -> list[str]:
+    """The targets of a report's rows, in order of first appearance."""
     seen: list[str] = []
     for r in report["rows"]:
         if r.get("target") and r["target"] not in seen:

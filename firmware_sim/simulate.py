@@ -57,6 +57,7 @@ class SimResult:
     method: str = "emulated"
 
     def as_dict(self) -> dict:
+        """The figures as a JSON-ready dictionary (without the outputs)."""
         d = asdict(self)
         d.pop("outputs")
         return d

@@ -33,6 +33,7 @@ class Target:
         return self.ram_kb * 1024
 
     def as_dict(self) -> dict:
+        """The target as a JSON-ready dictionary."""
         return asdict(self)
 
 

@@ -56,6 +56,7 @@ class TFLMEstimate:
                         f"{INTERPRETER_CODE_BYTES // 1000} kB, arena from TFLite Micro's allocation report")
 
     def as_dict(self) -> dict:
+        """The estimate as a JSON-ready dictionary."""
         return asdict(self)
 
 

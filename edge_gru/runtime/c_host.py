@@ -115,6 +115,7 @@ class CStream:
         return out
 
     def close(self) -> None:
+        """Remove the compiled library's temporary folder."""
         self._tmp.cleanup()
 
 

@@ -173,6 +173,7 @@ class TFLiteRunner:
 
     @property
     def features(self) -> int:
+        """Inputs per timestep."""
         return self.input_shape[-1]
 
     def predict_raw(self, Xq: np.ndarray) -> np.ndarray:
@@ -253,6 +254,7 @@ class TFLiteStream:
         return self._y
 
     def output(self) -> np.ndarray:
+        """Dequantized outputs after the last step."""
         return self.r.dequantize(self.output_raw())
 
 
