@@ -201,21 +201,17 @@ def _build_unrolled_keras(spec: ModelSpec):
     return k.Model(inp, _head(k, spec, v))
 
 
-def _build_step_keras(spec: ModelSpec):
-    """Keras' GRUCell for one timestep (fused kernels)."""
-    from converters._tf import keras
+def _keras_cell_step(k, g, v, h):
+    """One step of Keras' own GRUCell (fused kernels) with the layer's weights."""
+    cell = k.layers.GRUCell(g.units, reset_after=g.reset_after, use_bias=g.bias is not None, name=g.name)
+    out, _ = cell(v, [h])
+    cell.set_weights([g.kernel, g.recurrent_kernel] + ([g.bias] if g.bias is not None else []))
+    return out
 
-    k = keras()
-    x = k.Input((spec.features,), batch_size=1, name="x")
-    hs = [k.Input((g.units,), batch_size=1, name=f"h{i}") for i, g in enumerate(spec.grus)]
-    v, outs = x, {}
-    for i, g in enumerate(spec.grus):
-        cell = k.layers.GRUCell(g.units, reset_after=g.reset_after, use_bias=g.bias is not None, name=g.name)
-        v, _ = cell(v, [hs[i]])
-        cell.set_weights([g.kernel, g.recurrent_kernel] + ([g.bias] if g.bias is not None else []))
-        outs[f"h{i}"] = v
-    outs["y"] = _head(k, spec, v)
-    return k.Model([x, *hs], outs)
+
+def _build_step_keras(spec: ModelSpec):
+    """One timestep with Keras' GRUCell (see :func:`_build_step`)."""
+    return _build_step(spec, _keras_cell_step)
 
 
 def _build_unrolled(spec: ModelSpec):
@@ -234,7 +230,11 @@ def _build_unrolled(spec: ModelSpec):
     return k.Model(inp, _head(k, spec, v))
 
 
-def _build_step(spec: ModelSpec):
+def _gate_graph_step(k, g, v, h):
+    return _GateGraph(k, g).step(v, h)
+
+
+def _build_step(spec: ModelSpec, cell_step=_gate_graph_step):
     """One timestep: inputs ``x (1, F)`` and ``h<i> (1, H_i)``; outputs ``h<i>`` and ``y`` (head of the last)."""
     from converters._tf import keras
 
@@ -243,7 +243,7 @@ def _build_step(spec: ModelSpec):
     hs = [k.Input((g.units,), batch_size=1, name=f"h{i}") for i, g in enumerate(spec.grus)]
     v, outs = x, {}
     for i, g in enumerate(spec.grus):
-        v = _GateGraph(k, g).step(v, hs[i])
+        v = cell_step(k, g, v, hs[i])
         outs[f"h{i}"] = v
     outs["y"] = _head(k, spec, v)
     return k.Model([x, *hs], outs)
