@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_gru.errors import ModelFileError, ToolMissingError
-from edge_gru.runtime.tflite import check_flatbuffer
+from edge_gru.errors import ModelFileError
+from edge_gru.runtime.tflite import check_flatbuffer, schema
 
 INTEGER_TYPES = {"INT8", "INT16", "INT32", "INT64", "UINT8", "BOOL"}
 
@@ -60,14 +60,6 @@ class TFLiteInfo:
         return lines
 
 
-def _schema():
-    try:
-        from ai_edge_litert import schema_py_generated as fb
-    except ImportError:
-        raise ToolMissingError("ai-edge-litert is needed to read .tflite files: pip install ai-edge-litert") from None
-    return fb
-
-
 def inspect_tflite(path: str | Path) -> TFLiteInfo:
     """Parse a ``.tflite`` (validated first).
 
@@ -79,7 +71,7 @@ def inspect_tflite(path: str | Path) -> TFLiteInfo:
         raise ModelFileError(f"{p}: no such file")
     data = p.read_bytes()
     check_flatbuffer(data, str(p))
-    fb = _schema()
+    fb = schema()
     model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
     op_names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
     type_names = {v: k for k, v in vars(fb.TensorType).items() if not k.startswith("_")}

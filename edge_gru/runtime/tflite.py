@@ -44,12 +44,31 @@ def check_flatbuffer(data: bytes, where: str) -> None:
     _walk_model(data, where)
 
 
+def schema():
+    """The TFLite flatbuffer schema module: from ai-edge-litert, tflite-micro, or TensorFlow's copy."""
+    import importlib
+    import importlib.util
+
+    for name in ("ai_edge_litert.schema_py_generated",
+                 "tflite_micro.tensorflow.lite.micro.python.schema_py_generated"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    tf_spec = importlib.util.find_spec("tensorflow")
+    if tf_spec is not None and tf_spec.submodule_search_locations:
+        path = Path(list(tf_spec.submodule_search_locations)[0]) / "lite" / "python" / "schema_py_generated.py"
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("edge_gru_tflite_schema", path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            return mod
+    raise ToolMissingError("reading .tflite files needs ai-edge-litert: pip install ai-edge-litert")
+
+
 def _walk_model(data: bytes, where: str) -> None:
     """Decode every table of the model (the schema's object API) and check cross references."""
-    try:
-        from ai_edge_litert import schema_py_generated as fb
-    except ImportError:
-        raise ToolMissingError("ai-edge-litert is needed to read .tflite files: pip install ai-edge-litert") from None
+    fb = schema()
     try:
         model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
     except Exception as exc:  # noqa: BLE001 - any decoding failure means a corrupt file
@@ -76,8 +95,7 @@ def _walk_model(data: bytes, where: str) -> None:
 
 def _signature(data: bytes) -> tuple[dict[str, int], dict[str, int]] | None:
     """Signature names -> positions among the subgraph's inputs and outputs (None without a signature)."""
-    from ai_edge_litert import schema_py_generated as fb
-
+    fb = schema()
     model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
     if not model.signatureDefs:
         return None
@@ -102,10 +120,16 @@ def _litert_interpreter(data: bytes, reference: bool):
         try:
             from tflite_runtime import interpreter as lite  # type: ignore[no-redef]
         except ImportError:
-            raise ToolMissingError("no TFLite runtime: pip install ai-edge-litert") from None
+            try:        # last resort: TensorFlow's own interpreter (imports TensorFlow)
+                import tensorflow as tf
+
+                lite = tf.lite  # type: ignore[assignment]
+            except ImportError:
+                raise ToolMissingError("no TFLite runtime: pip install ai-edge-litert") from None
     kwargs = {"num_threads": 1}
     if reference:
-        kwargs["experimental_op_resolver_type"] = lite.OpResolverType.BUILTIN_REF
+        resolver = getattr(lite, "OpResolverType", None) or lite.experimental.OpResolverType
+        kwargs["experimental_op_resolver_type"] = resolver.BUILTIN_REF
     it = lite.Interpreter(model_content=data, **kwargs)
     it.allocate_tensors()
     return it
@@ -259,14 +283,12 @@ class TFLiteStream:
 
 
 def _input_positions(data: bytes) -> list[int]:
-    from ai_edge_litert import schema_py_generated as fb
-
+    fb = schema()
     return list(fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0)).subgraphs[0].inputs)
 
 
 def _output_positions(data: bytes) -> list[int]:
-    from ai_edge_litert import schema_py_generated as fb
-
+    fb = schema()
     return list(fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0)).subgraphs[0].outputs)
 
 
@@ -282,4 +304,4 @@ def _qparams(detail: dict) -> tuple[float, int]:
     return float(scale), int(zero)
 
 
-__all__ = ["ENGINES", "TFLiteRunner", "TFLiteStream", "check_flatbuffer"]
+__all__ = ["ENGINES", "TFLiteRunner", "TFLiteStream", "check_flatbuffer", "schema"]

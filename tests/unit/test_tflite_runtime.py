@@ -34,3 +34,31 @@ def test_int8_export_runs_under_litert_and_tflm(tmp_path, rng):
     (tmp_path / "trunc.tflite").write_bytes(data[: len(data) // 3])
     with pytest.raises(ModelFileError):
         TFLiteRunner(tmp_path / "trunc.tflite", "tflm")
+
+
+def test_falls_back_to_tensorflow_when_litert_is_missing(tmp_path):
+    """Without ai-edge-litert and tflite_runtime, TensorFlow's interpreter and schema copy are used."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("tensorflow")
+    from converters.tflite_export import export_tflite
+    from edge_gru.runtime.tflite import TFLiteRunner
+    from edge_gru.spec import random_spec
+
+    rng = np.random.default_rng(2)
+    spec = random_spec(rng, 3, [5], [(2, "softmax")], timesteps=4)
+    X = rng.normal(size=(20, 4, 3)).astype(np.float32)
+    export_tflite(spec, X, tmp_path / "m.tflite")
+    np.save(tmp_path / "x.npy", X)
+    ref = TFLiteRunner(tmp_path / "m.tflite", "litert").predict_raw(TFLiteRunner(tmp_path / "m.tflite").quantize(X))
+    code = ("import sys, numpy as np\n"
+            "for m in ('ai_edge_litert', 'ai_edge_litert.interpreter', 'ai_edge_litert.schema_py_generated',"
+            " 'tflite_runtime', 'tflite_micro'): sys.modules[m] = None\n"
+            "from edge_gru.runtime.tflite import TFLiteRunner\n"
+            f"r = TFLiteRunner({str(tmp_path / 'm.tflite')!r}, 'litert')\n"
+            f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
+            f"np.save({str(tmp_path / 'out.npy')!r}, r.predict_raw(r.quantize(x)))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), ref)
