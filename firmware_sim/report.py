@@ -83,15 +83,16 @@ def _tflite_rows(tfl: Path, test: Dataset, y_float: np.ndarray, acc_float: float
         xq = r.quantize(test.X)
         raw, us = _timed(lambda r=r, xq=xq: r.predict_raw(xq), len(xq))
         y = r.dequantize(raw)
-        ref_int = np.clip(np.round(y_float / r.out_scale) + r.out_zero, -128, 127)
+        lsb = _lsb_diff(raw, y_float, r.out_scale, r.out_zero)
         row = _row(implementation=label, precision="int8", method="measured", flash_bytes=tfl.stat().st_size,
-                   max_lsb_diff=float(np.abs(raw.astype(np.int64) - ref_int).max()),
-                   **_quality(y, y_float, test.y, acc_float))
+                   max_lsb_diff=float(lsb.max()), **_quality(y, y_float, test.y, acc_float))
         row["host_us_per_seq"] = us
         row["raw"] = raw
         row["y"] = y
+        row["lsb"] = lsb
         rows[engine] = row
     rows["litert"].pop("y")
+    rows["litert"].pop("lsb")
     a, b = rows["litert"].pop("raw"), rows["tflm"]["raw"]
     diff = np.abs(a.astype(np.int64) - b.astype(np.int64))
     rows["tflm"]["litert_vs_tflm"] = {"differing_outputs": float(np.mean(diff > 0)), "max_lsb": int(diff.max())}
@@ -121,18 +122,20 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
     return row
 
 
+def _lsb_diff(raw: np.ndarray, y_float: np.ndarray, scale: float, zero: int) -> np.ndarray:
+    """Per-sequence largest |integer output - float output quantized with the same scale| (int8 outputs)."""
+    ref_int = np.clip(np.round(y_float / scale) + zero, -128, 127)
+    return np.abs(raw.astype(np.int64) - ref_int).max(axis=1)
+
+
 def _tflm_row(tfl: Path, target: Target, tflm: dict, info, arena: int | None, y_float: np.ndarray,
               labels: np.ndarray | None, n: int) -> dict:
     """TFLite Micro on a target: estimated cycles; accuracy measured with TFLite Micro on the emulated subset."""
-    from edge_gru.runtime.tflite import TFLiteRunner
     from firmware_sim.tflm_estimate import estimate
 
     est = estimate(tfl, target, info=info, arena=arena)
     acc_float = accuracy(y_float[:n], labels) if labels is not None else None
-    r = TFLiteRunner(tfl, "tflm")
-    ref_int = np.clip(np.round(y_float[:n] / r.out_scale) + r.out_zero, -128, 127)
-    row = _row(max_lsb_diff=float(np.abs(tflm["raw"][:n].astype(np.int64) - ref_int).max()),
-               **_quality(tflm["y"][:n], y_float[:n], labels, acc_float))
+    row = _row(max_lsb_diff=float(tflm["lsb"][:n].max()), **_quality(tflm["y"][:n], y_float[:n], labels, acc_float))
     row["sequences"] = n
     row.update(implementation="TFLite int8 (TFLite Micro)", precision="int8", target=target.name, method="estimated",
                macs=est.macs, cycles=est.cycles, cycles_per_mac=est.cycles_per_mac, latency_ms=est.latency_ms,
@@ -220,7 +223,7 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
         if tflite:
             labels = test.y[:n_emu] if test.y is not None else None
             rows.append(_tflm_row(tfl, t, tfl_rows["tflm"], info, arena, y_float, labels, n_emu))
-    for key in ("raw", "y"):
+    for key in ("raw", "y", "lsb"):
         tfl_rows.get("tflm", {}).pop(key, None)
     pareto(rows)
     info_d = _model_info(spec, test, tfl if tflite else None, n_emu)

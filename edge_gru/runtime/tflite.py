@@ -93,14 +93,15 @@ def _walk_model(data: bytes, where: str) -> None:
             raise ModelFileError(f"{where}: corrupt model (buffer outside the file)")
 
 
-def _signature(data: bytes) -> tuple[dict[str, int], dict[str, int]] | None:
-    """Signature names -> positions among the subgraph's inputs and outputs (None without a signature)."""
+def _graph_io(data: bytes) -> tuple[int, int, tuple[dict[str, int], dict[str, int]] | None]:
+    """Number of graph inputs and outputs, and signature names -> positions among them (None without one)."""
     fb = schema()
     model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
-    if not model.signatureDefs:
-        return None
-    sd, sg = model.signatureDefs[0], model.subgraphs[0]
+    sg = model.subgraphs[0]
     ins, outs = list(sg.inputs), list(sg.outputs)
+    if not model.signatureDefs:
+        return len(ins), len(outs), None
+    sd = model.signatureDefs[0]
 
     def names(maps, order) -> dict[str, int]:
         out = {}
@@ -110,7 +111,7 @@ def _signature(data: bytes) -> tuple[dict[str, int], dict[str, int]] | None:
                 out[name] = order.index(t.tensorIndex)
         return out
 
-    return names(sd.inputs, ins), names(sd.outputs, outs)
+    return len(ins), len(outs), (names(sd.inputs, ins), names(sd.outputs, outs))
 
 
 def _litert_interpreter(data: bytes, reference: bool):
@@ -152,6 +153,7 @@ class TFLiteRunner:
         data = p.read_bytes()
         check_flatbuffer(data, str(p))
         self.engine = engine
+        n_in, n_out, sig = _graph_io(data)
         if engine == "tflm":
             try:
                 from tflite_micro.python.tflite_micro import runtime as tflm
@@ -159,14 +161,12 @@ class TFLiteRunner:
                 raise ToolMissingError("TFLite Micro's Python interpreter is missing: "
                                        "pip install tflite-micro") from None
             self._tflm = tflm.Interpreter.from_bytes(data)
-            n_in = len(_input_positions(data))
             in_det = [self._tflm.get_input_details(i) for i in range(n_in)]
-            out_det = [self._tflm.get_output_details(i) for i in range(len(_output_positions(data)))]
+            out_det = [self._tflm.get_output_details(i) for i in range(n_out)]
         else:
             self._lite = _litert_interpreter(data, engine == "litert-ref")
             in_det, out_det = self._lite.get_input_details(), self._lite.get_output_details()
         self._in_det, self._out_det = in_det, out_det
-        sig = _signature(data)
         if sig is not None and "x" in sig[0] and any(n.startswith("h") for n in sig[0]) and "y" in sig[1]:
             self.layout = "step"
             self._x_pos, self._y_pos = sig[0]["x"], sig[1]["y"]
@@ -280,16 +280,6 @@ class TFLiteStream:
     def output(self) -> np.ndarray:
         """Dequantized outputs after the last step."""
         return self.r.dequantize(self.output_raw())
-
-
-def _input_positions(data: bytes) -> list[int]:
-    fb = schema()
-    return list(fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0)).subgraphs[0].inputs)
-
-
-def _output_positions(data: bytes) -> list[int]:
-    fb = schema()
-    return list(fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0)).subgraphs[0].outputs)
 
 
 def _qparams(detail: dict) -> tuple[float, int]:
