@@ -234,8 +234,9 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         H = g["units"]
         arrays = {"W": kernel_layout(g["W"], H), "U": kernel_layout(g["U"], H),
                   "b_i": pad_gates(g["b_i"], H), "b_h": pad_gates(g["b_h"], H),
-                  "mx": pad_gates(g["mx"], H), "nx": pad_gates(g["nx"], H, fill=16),
-                  "mh": pad_gates(g["mh"], H), "nh": pad_gates(g["nh"], H, fill=16)}
+                  "mx": pad_gates(g["mx"], H), "nx": pad_gates(g["nx"], H, fill=17),
+                  "mh": pad_gates(g["mh"], H), "nh": pad_gates(g["nh"], H, fill=17)}
+        # padding columns: m = 0 and n = 17, inside the 32-bit requantization's range (any n gives 0)
         rq = {}
         for part in ("x", "h"):
             n, m = arrays["n" + part], arrays["m" + part]

@@ -51,7 +51,7 @@ class SimResult:
     flash_available: int
     ram_available: int
     fits: bool
-    kernel: str = "portable"                                      # "dsp" or "portable"
+    kernel: str = "portable"                                      # "dsp", "armv6m" or "portable"
     breakdown: dict[str, float] = field(default_factory=dict)     # function -> cycles per sequence
     outputs: np.ndarray | None = field(default=None, repr=False)  # int32 (N, K)
     method: str = "emulated"
@@ -86,10 +86,15 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
 
 
 def kernel_path(elf: Path) -> str:
-    """``dsp`` when the matrix kernel uses SMLAD, else ``portable`` (read from the machine code)."""
+    """The matrix kernel in ``elf``, read from its machine code and symbols.
+
+    ``dsp`` when it uses SMLAD, ``armv6m`` for the Thumb-1 assembly kernel, else ``portable``.
+    """
     import capstone
 
     image = read_elf(elf)
+    if "eg_matrix_v6m_dot" in image.symbols:
+        return "armv6m"
     md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
     for addr, data, _ in image.segments:
         for ins in md.disasm(data, addr):

@@ -28,18 +28,20 @@ def _model(i, rng):
     return quantize_model(spec, X[:6], prec), X
 
 
-PATHS = [(core, False) for core in CORES] + [("cortex-m4", True), ("cortex-m7", True)]
+PATHS = [(core, False) for core in CORES] + [("cortex-m0plus", True), ("cortex-m4", True), ("cortex-m7", True)]
+KERNELS = {"cortex-m0plus": "armv6m", "cortex-m4": "dsp", "cortex-m7": "dsp", "cortex-m33": "dsp", "cortex-m55": "dsp"}
 
 
 @pytest.mark.parametrize("core, portable", PATHS, ids=[f"{c}{'-portable' if p else ''}" for c, p in PATHS])
 def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
-    """Every code path: portable C (M0+, M3, and forced on M4/M7) and the DSP path (M4, M7, M33, M55)."""
+    """Every code path: portable C (M3, and forced on M0+/M4/M7), the ARMv6-M assembly kernel (M0+) and the
+    DSP path (M4, M7, M33, M55)."""
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
 
     rng = np.random.default_rng(list(CORES).index(core) + 10 * portable)
     target = get_target(CORES[core])
-    expected = "dsp" if core in ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55") and not portable else "portable"
+    expected = "portable" if portable else KERNELS.get(core, "portable")
     for i in range(4):
         fm, X = _model(i + 4 * list(CORES).index(core) + 2 * portable, rng)
         res = simulate(fm, target, X, work_dir=tmp_path / f"m{i}", portable=portable)

@@ -11,6 +11,13 @@
 #define EG_DSP 0
 #endif
 
+/* ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel is a Thumb-1 assembly function below. */
+#if !EG_DSP && !defined(EG_PORTABLE) && defined(__ARM_ARCH_6M__) && (defined(__GNUC__) || defined(__clang__))
+#define EG_V6M 1
+#else
+#define EG_V6M 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define EG_NOINLINE __attribute__((noinline))   /* keeps the profile's matrix/gates/update split */
 #define EG_INLINE __attribute__((always_inline)) inline
@@ -19,13 +26,19 @@
 #define EG_INLINE
 #endif
 
-const char *eg_kernel_path(void) { return EG_DSP ? "dsp" : "portable"; }
+const char *eg_kernel_path(void) { return EG_DSP ? "dsp" : (EG_V6M ? "armv6m" : "portable"); }
 
 /* ---- integer primitives (kernels.py: rshift_round, requant, sat, act, to_state) ---------------- */
 
-/* floor(v / 2^n) without relying on implementation-defined shifts of negative values */
+/* floor(v / 2^n). GCC and clang define >> of a negative value as the arithmetic shift; other
+ * compilers get a form that does not rely on the implementation-defined behaviour. */
+#if defined(__GNUC__) || defined(__clang__)
+static int64_t eg_asr(int64_t v, int n) { return v >> n; }
+static int32_t eg_asr32(int32_t v, int n) { return v >> n; }
+#else
 static int64_t eg_asr(int64_t v, int n) { return v >= 0 ? (v >> n) : ~((~v) >> n); }
 static int32_t eg_asr32(int32_t v, int n) { return v >= 0 ? (v >> n) : ~((~v) >> n); }
+#endif
 static int64_t eg_rshift_round(int64_t v, int n) { return eg_asr(v + ((int64_t)1 << (n - 1)), n); }
 /* callers guarantee v + 2^(n-1) fits in 32 bits */
 static int32_t eg_rshift_round32(int32_t v, int n) { return eg_asr32(v + ((int32_t)1 << (n - 1)), n); }
@@ -172,49 +185,194 @@ static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t 
     out[3] = eg_requant32(a3, mul[3], sh[3]);
 }
 
+#if EG_DSP
+/* One group of 4 inputs for one block of 4 columns, Thumb-2 DSP (inline assembly, so that the six
+ * loads issue back to back and pipeline, which compilers do not schedule for): x01, x23 = 2 int16
+ * pairs of v; p0, p1 = 4 int8 weights of a column (w0, w2, w1, w3); SXTB16 yields (w0, w1), then with
+ * ROR #8 (w2, w3); SMLAD adds both products to the accumulator. 12 registers, none fixed. */
+#define EG_I8_COL(p, a)                                                                              \
+    "sxtb16 %[t], %[" p "]\n\t"                                                                      \
+    "smlad %[" a "], %[t], %[x01], %[" a "]\n\t"      /* a += x0 w0 + x1 w1 */                      \
+    "sxtb16 %[t], %[" p "], ror #8\n\t"                                                              \
+    "smlad %[" a "], %[t], %[x23], %[" a "]\n\t"      /* a += x2 w2 + x3 w3 */
+#define EG_I8_GROUP                                                                                  \
+    "ldr %[x01], [%[x]], #4\n\t"                                                                     \
+    "ldr %[x23], [%[x]], #4\n\t"                                                                     \
+    "ldr %[p0], [%[w]], #4\n\t"                                                                      \
+    "ldr %[p1], [%[w]], #4\n\t"                                                                      \
+    EG_I8_COL("p0", "a0") EG_I8_COL("p1", "a1")                                                     \
+    "ldr %[p0], [%[w]], #4\n\t"                                                                      \
+    "ldr %[p1], [%[w]], #4\n\t"                                                                      \
+    EG_I8_COL("p0", "a2") EG_I8_COL("p1", "a3")
+
+/* a_c += sum_k v[k] W[k, c] for the block at *w (K a multiple of 4); advances *w past the block. */
+static EG_INLINE void eg_block_i8(int32_t *acc, const uint32_t *x, int32_t K, const int8_t **wp)
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *w = *wp;
+    const uint32_t *xend = x + K / 2;
+    uint32_t x01, x23, p0, p1, t;
+    if (K & 4) {   /* odd number of groups: one before the two-group loop */
+        __asm__(EG_I8_GROUP
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+                  [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
+                : : "memory");
+    }
+    if (x < xend) {
+        __asm__("1:\n\t" EG_I8_GROUP EG_I8_GROUP
+                "cmp %[x], %[xe]\n\t"
+                "bne 1b\n\t"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+                  [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
+                : [xe] "r"(xend) : "cc", "memory");
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    *wp = w;
+}
+#endif
+
+#if EG_DSP
+/* The common case (bias, every shift in [16, 32]): nb blocks, bias-initialised accumulators, the
+ * inputs in groups of 4 (one group first when their number is odd), SMMULR requantization. */
+static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
+                                        const int32_t *bias, const int32_t *rq, int odd)
+{
+    const uint32_t *xend = v + K / 2;
+    const int32_t *end = out + 4 * nb;
+    for (; out < end; out += 4, bias += 4, rq += 4) {
+        int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+        const uint32_t *x = v;
+        uint32_t x01, x23, p0, p1, t;
+        if (odd) {
+            __asm__(EG_I8_GROUP
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+                      [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
+                    : : "memory");
+        }
+        if (x != xend) {
+            __asm__("1:\n\t" EG_I8_GROUP EG_I8_GROUP
+                    "cmp %[x], %[xe]\n\t"
+                    "bne 1b\n\t"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+                      [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
+                    : [xe] "r"(xend) : "cc", "memory");
+        }
+        out[0] = eg_mulhr(a0, rq[0]);   /* requant(acc, m, n) */
+        out[1] = eg_mulhr(a1, rq[1]);
+        out[2] = eg_mulhr(a2, rq[2]);
+        out[3] = eg_mulhr(a3, rq[3]);
+    }
+}
+#endif
+
+#if EG_V6M
+/* acc[4b + c] += sum_k v[k] W[k, c] for nb blocks of 4 columns (v: one int32 per value, K a multiple
+ * of 4). Thumb-1 has 8 low registers: x0..x3 = r0..r3 (one group of inputs), r4 = 4 weights of a
+ * column (bytes w0, w2, w1, w3), r5 = product, r6 = weights, r7 = inputs; the accumulators live in
+ * r8..r11 (ADD reaches them), the end of v in r12, the acc pointer in lr. Per group of 16 MACs:
+ * LDM of the inputs, then per column LDM of 4 weights, 4 byte extractions, MULS, ADD. Written as a
+ * whole function so that no compiler setting (frame pointer, -O0) can leave it short of registers. */
+void eg_matrix_v6m_dot(int32_t *acc, const int32_t *v, int32_t K, const int8_t *w, int32_t nb);
+#define EG_V6M_COL(a)                                                                               \
+    "    ldm r6!, {r4}\n"                                                                           \
+    "    sxtb r5, r4\n    muls r5, r0, r5\n    add " a ", r5\n"             /* x0 w0 */              \
+    "    lsls r5, r4, #16\n    asrs r5, r5, #24\n    muls r5, r2, r5\n    add " a ", r5\n" /* x2 w2 */ \
+    "    lsls r5, r4, #8\n    asrs r5, r5, #24\n    muls r5, r1, r5\n    add " a ", r5\n"  /* x1 w1 */ \
+    "    asrs r5, r4, #24\n    muls r5, r3, r5\n    add " a ", r5\n"         /* x3 w3 */
+__asm__(
+    "    .pushsection .text.eg_matrix_v6m_dot,\"ax\",%progbits\n"
+    "    .balign 4\n"
+    "    .global eg_matrix_v6m_dot\n"
+    "    .hidden eg_matrix_v6m_dot\n"
+    "    .thumb\n"
+    "    .thumb_func\n"
+    "    .type eg_matrix_v6m_dot, %function\n"
+    "eg_matrix_v6m_dot:\n"
+    "    push {r4, r5, r6, r7, lr}\n"
+    "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n"
+    "    push {r4, r5, r6, r7}\n"
+    "    ldr r4, [sp, #36]\n"                  /* nb (fifth argument) */
+    "    cmp r4, #0\n"
+    "    ble 9f\n"
+    "    lsls r2, r2, #2\n    adds r2, r1, r2\n    mov r12, r2\n"   /* end of v */
+    "    sub sp, #8\n"
+    "    str r4, [sp, #0]\n"                   /* blocks left */
+    "    str r1, [sp, #4]\n"                   /* v */
+    "    mov r6, r3\n"
+    "    mov lr, r0\n"
+    "2:\n"
+    "    mov r0, lr\n    ldm r0!, {r1, r2, r3, r4}\n"
+    "    mov r8, r1\n    mov r9, r2\n    mov r10, r3\n    mov r11, r4\n"
+    "    ldr r7, [sp, #4]\n"
+    "1:\n"
+    "    ldm r7!, {r0, r1, r2, r3}\n"
+    EG_V6M_COL("r8") EG_V6M_COL("r9") EG_V6M_COL("r10") EG_V6M_COL("r11")
+    "    cmp r7, r12\n"
+    "    bne 1b\n"
+    "    mov r0, lr\n    mov r1, r8\n    mov r2, r9\n    mov r3, r10\n    mov r4, r11\n"
+    "    stm r0!, {r1, r2, r3, r4}\n"
+    "    mov lr, r0\n"
+    "    ldr r0, [sp, #0]\n    subs r0, #1\n    str r0, [sp, #0]\n"
+    "    bne 2b\n"
+    "    add sp, #8\n"
+    "9:\n"
+    "    pop {r4, r5, r6, r7}\n"
+    "    mov r8, r4\n    mov r9, r5\n    mov r10, r6\n    mov r11, r7\n"
+    "    pop {r4, r5, r6, r7, pc}\n"
+    "    .size eg_matrix_v6m_dot, .-eg_matrix_v6m_dot\n"
+    "    .popsection\n");
+#endif
+
 /* int8 weights, int32 accumulators (overflow ruled out at quantization): nb blocks of 4 columns. */
 static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, const int8_t *w, int32_t nb,
                                      const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq)
 {
-    int32_t b, g;
-    for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t b;
+#if EG_V6M
+    (void)rq;
+    if (bias)
+        for (b = 0; b < 4 * nb; ++b) out[b] = bias[b];
+    else
+        for (b = 0; b < 4 * nb; ++b) out[b] = 0;
+    eg_matrix_v6m_dot(out, v, K, w, nb);
+    for (b = 0; b < 4 * nb; ++b) out[b] = eg_requant32(out[b], mul[b], sh[b]);
+    return;
+#endif
 #if EG_DSP
-        const uint32_t *x = (const uint32_t *)v, *xend = x + K / 2;
-        (void)g;
-#pragma GCC unroll 1
-        while (x < xend) {
-            uint32_t x01 = *x++, x23 = *x++, p;
-            __builtin_memcpy(&p, w, 4);
-            a0 = __smlad(__sxtb16(p), x01, a0);            /* x0 w0 + x1 w1 (bytes 0 and 2) */
-            a0 = __smlad(__sxtb16(__ror(p, 8)), x23, a0);  /* x2 w2 + x3 w3 (bytes 1 and 3) */
-            __builtin_memcpy(&p, w + 4, 4);
-            a1 = __smlad(__sxtb16(p), x01, a1);
-            a1 = __smlad(__sxtb16(__ror(p, 8)), x23, a1);
-            __builtin_memcpy(&p, w + 8, 4);
-            a2 = __smlad(__sxtb16(p), x01, a2);
-            a2 = __smlad(__sxtb16(__ror(p, 8)), x23, a2);
-            __builtin_memcpy(&p, w + 12, 4);
-            a3 = __smlad(__sxtb16(p), x01, a3);
-            a3 = __smlad(__sxtb16(__ror(p, 8)), x23, a3);
-            w += 16;
+    if (bias && rq) {
+        if (K & 4)
+            eg_matrix_i8_fast(out, (const uint32_t *)v, K, w, nb, bias, rq, 1);
+        else
+            eg_matrix_i8_fast(out, (const uint32_t *)v, K, w, nb, bias, rq, 0);
+        return;
+    }
+#endif
+    for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
+        int32_t a[4] = {0, 0, 0, 0};
+        if (bias) {
+            a[0] = bias[4 * b];
+            a[1] = bias[4 * b + 1];
+            a[2] = bias[4 * b + 2];
+            a[3] = bias[4 * b + 3];
         }
+#if EG_DSP
+        eg_block_i8(a, (const uint32_t *)v, K, &w);
 #else
-        for (g = 0; g < K; g += 4, w += 16) {
-            int32_t x0 = v[g], x1 = v[g + 1], x2 = v[g + 2], x3 = v[g + 3];
-            a0 += w[0] * x0 + w[2] * x1 + w[1] * x2 + w[3] * x3;
-            a1 += w[4] * x0 + w[6] * x1 + w[5] * x2 + w[7] * x3;
-            a2 += w[8] * x0 + w[10] * x1 + w[9] * x2 + w[11] * x3;
-            a3 += w[12] * x0 + w[14] * x1 + w[13] * x2 + w[15] * x3;
+        {
+            int32_t g;
+            for (g = 0; g < K; g += 4, w += 16) {
+                int32_t x0 = v[g], x1 = v[g + 1], x2 = v[g + 2], x3 = v[g + 3];
+                a[0] += w[0] * x0 + w[2] * x1 + w[1] * x2 + w[3] * x3;
+                a[1] += w[4] * x0 + w[6] * x1 + w[5] * x2 + w[7] * x3;
+                a[2] += w[8] * x0 + w[10] * x1 + w[9] * x2 + w[11] * x3;
+                a[3] += w[12] * x0 + w[14] * x1 + w[13] * x2 + w[15] * x3;
+            }
         }
 #endif
-        if (bias) {
-            a0 += bias[4 * b];
-            a1 += bias[4 * b + 1];
-            a2 += bias[4 * b + 2];
-            a3 += bias[4 * b + 3];
-        }
-        eg_requant4(out, a0, a1, a2, a3, mul, sh, rq);
+        eg_requant4(out, a[0], a[1], a[2], a[3], mul, sh, rq);
     }
 }
 

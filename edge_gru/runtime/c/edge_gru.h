@@ -4,7 +4,9 @@
  *
  * Code paths (same outputs bit for bit, checked by the conformance tests):
  *   - portable C99 (any compiler, any core; define EG_PORTABLE to force it);
- *   - Arm DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55): SMLAD, SXTB16.
+ *   - Arm DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55): SMLAD, SXTB16, SMMULR, with the
+ *     inner loop in inline assembly (loads grouped so that they pipeline);
+ *   - ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel is a Thumb-1 assembly function.
  */
 #ifndef EDGE_GRU_H
 #define EDGE_GRU_H
@@ -50,7 +52,7 @@ void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t 
 void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch);
 /* Index of the largest of n outputs (the class of a classifier; the first on ties). */
 int32_t eg_argmax(const int32_t *out, int32_t n);
-/* Which code path this build uses: "dsp" or "portable". */
+/* Which code path this build uses: "dsp", "armv6m" or "portable". */
 const char *eg_kernel_path(void);
 
 #endif
