@@ -100,9 +100,15 @@ static void eg_vec_from16(int32_t *v, const int16_t *src, int32_t n, int32_t K)
 #if EG_DSP
     uint32_t *w = (uint32_t *)v;
     for (; k + 1 < n; k += 2) *w++ = ((uint32_t)src[k] & 0xFFFFu) | ((uint32_t)src[k + 1] << 16);
-#endif
+    if (k < n) {
+        *w++ = (uint32_t)src[k] & 0xFFFFu;   /* last value of an odd count, zero above it */
+        k += 2;
+    }
+    for (; k < K; k += 2) *w++ = 0;
+#else
     for (; k < n; ++k) eg_vset(v, k, src[k]);
     for (; k < K; ++k) eg_vset(v, k, 0);
+#endif
 }
 
 /* ---- matrix products: out[j] = requant(bias[j] + sum_k v[k] * W[k, j]) ---------------------------- */
@@ -338,6 +344,7 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
     else
         for (b = 0; b < 4 * nb; ++b) out[b] = 0;
     eg_matrix_v6m_dot(out, v, K, w, nb);
+#pragma GCC unroll 1
     for (b = 0; b < 4 * nb; ++b) out[b] = eg_requant32(out[b], mul[b], sh[b]);
     return;
 #endif
@@ -452,7 +459,7 @@ static EG_NOINLINE void eg_gates_after(const eg_model_t *m, int32_t H, int32_t H
         z[k] = eg_act(m->sig_tab, eg_sat16(gx[k] + gh[k]));                   /* z = sigmoid(x_z + h_tm1 U_z) */
         r = eg_act(m->sig_tab, eg_sat16(gx[Hp + k] + gh[Hp + k]));           /* r = sigmoid(x_r + h_tm1 U_r) */
         r_hu = eg_rshift_round32(r * eg_sat16(gh[2 * Hp + k]), 15);          /* r * (h_tm1 U_h + b_hh) */
-        xh = eg_sat32(gx[2 * Hp + k], -(1 << 30), 1 << 30);                  /* exact: |r_hu| <= 2^15 */
+        xh = eg_sat32(gx[2 * Hp + k], -(1 << 20), (1 << 20) - 1);            /* exact: |r_hu| <= 2^15 */
         gx[2 * Hp + k] = eg_sat16(xh + r_hu);                                /* x_h + r * (...) */
     }
 }
@@ -470,18 +477,27 @@ static EG_NOINLINE void eg_gates_before(const eg_model_t *m, int32_t H, int32_t 
     }
 }
 
-/* hh = tanh(...), h = hh + z * (h_tm1 - hh), written to the state in its format. */
+/* hh = tanh(...), h = hh + z * (h_tm1 - hh), written to the state in its format (one loop per state
+ * format, so that the shift and the bounds are constants). */
 static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t *gxh, const int32_t *z,
                                   int16_t *h_state)
 {
-    const int shift = 16 - m->a_bits;
-    const int32_t qmax = (m->a_bits == 8) ? 127 : 32767;
+    const int16_t *tab = m->tanh_tab;
     int32_t k;
-    for (k = 0; k < H; ++k) {
-        int32_t hh = eg_act(m->tanh_tab, gxh[k]);                              /* hh = tanh(...) */
-        int32_t h_tm1 = h_state[k] * ((int32_t)1 << shift);
-        int32_t h16 = hh + eg_rshift_round32(z[k] * (h_tm1 - hh), 15);        /* h = hh + z * (h_tm1 - hh) */
-        h_state[k] = (int16_t)eg_to_state(h16, shift, qmax);
+    if (m->a_bits == 8) {
+        for (k = 0; k < H; ++k) {
+            int32_t hh = eg_act(tab, gxh[k]);                                  /* hh = tanh(...) */
+            int32_t h_tm1 = h_state[k] * 256;
+            int32_t h16 = hh + eg_rshift_round32(z[k] * (h_tm1 - hh), 15);    /* h = hh + z * (h_tm1 - hh) */
+            h_state[k] = (int16_t)eg_sat32(eg_rshift_round32(h16, 8), -127, 127);
+        }
+    } else {
+        for (k = 0; k < H; ++k) {
+            int32_t hh = eg_act(tab, gxh[k]);                                  /* hh = tanh(...) */
+            int32_t h_tm1 = h_state[k];
+            int32_t h16 = hh + eg_rshift_round32(z[k] * (h_tm1 - hh), 15);    /* h = hh + z * (h_tm1 - hh) */
+            h_state[k] = (int16_t)eg_sat32(h16, -32767, 32767);
+        }
     }
 }
 
