@@ -161,8 +161,10 @@ bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
 
 ## Files
 - `edge_gru.h`, `edge_gru.c`: the runtime (same for every model). On cores with the DSP extension
-  (`__ARM_FEATURE_DSP`: Cortex-M4/M7/M33/M55) it uses SMLAD/SXTB16/SMMULR; `-DEG_PORTABLE` forces
-  the portable path. Both give the same integers.
+  (`__ARM_FEATURE_DSP`: Cortex-M4/M7/M33/M55) the matrix kernel is inline assembly with
+  SMLAD/SXTB16 and SMMULR requantization; on ARMv6-M (Cortex-M0/M0+) a Thumb-1 assembly function;
+  `-DEG_PORTABLE` forces the portable C path. All give the same integers; `eg_kernel_path()` says
+  which one a build uses.
 - `model.h`, `model.c`: this model (`{ident}_model`, also reachable as `EG_MODEL`).
 - `example_main.c`: a minimal program; `CMakeLists.txt`: a static library `{ident}` (+ the example).
 - `harness_host.c`: batch runner used by `edge-gru run DIR DATA.npz --engine c`.

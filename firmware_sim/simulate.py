@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import tempfile
 from collections.abc import Callable
@@ -83,6 +84,12 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
     return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", HARNESS], target, work, name="edge_gru_sim",
                      include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else ())
+
+
+def reported_kernel(stdout: str) -> str | None:
+    """The code path the firmware printed (``edge-gru kernel: NAME``), None when it printed none."""
+    m = re.search(r"edge-gru kernel: (\w+)", stdout)
+    return m.group(1) if m else None
 
 
 def kernel_path(elf: Path) -> str:
@@ -179,9 +186,9 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         # compares the measured flash and RAM with the real part.
         roomy = replace(target, flash_kb=max(target.flash_kb, 16384), ram_kb=max(target.ram_kb, 4096))
         elf = build_firmware(c_folder, roomy, work / "build", portable)
-        kernel = kernel_path(elf)
         image = read_elf(elf)
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress)
+        kernel = reported_kernel(res.stdout) or kernel_path(elf)
     n, t = xq.shape[0], xq.shape[1]
     sizes = image.sizes()
     macs = fm.macs_per_sequence(t)
@@ -189,7 +196,8 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     flash = sizes["text"] + sizes["rodata"] + sizes["data"]
     ram = sizes["data"] + sizes["bss"] + res.stack_bytes
     breakdown = {k: v / n for k, v in sorted(res.by_function.items(), key=lambda kv: -kv[1])
-                 if k not in ("main", "Reset_Handler", "eg_exit", "eg_semihost", "memset", "memcpy")}
+                 if k not in ("main", "Reset_Handler", "eg_exit", "eg_semihost", "eg_puts", "eg_kernel_path", "memset",
+                              "memcpy")}
     return SimResult(
         target=target.name, part=target.part, core=target.core, clock_mhz=target.clock_mhz, cycle_model=res.model,
         sequences=n, timesteps=t, macs_per_sequence=macs, cycles_per_sequence=cps,

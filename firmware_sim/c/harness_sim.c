@@ -2,7 +2,7 @@
  * I/O window (emulator-only memory, not counted as target RAM), 32-bit words:
  *   [0] magic 0x4F494745 "EGIO"  [1] N  [2] T  [3] F  [4] mark register (written before each
  *   sequence and at the end)  [5] output_dim  [6] byte offset of int16 inputs  [7] byte offset of
- *   int32 outputs. */
+ *   int32 outputs. At the end the runtime's code path is printed through semihosting. */
 #include <stdint.h>
 #include "edge_gru.h"
 #include "model.h"
@@ -10,6 +10,8 @@
 #ifndef EG_IO_BASE
 #define EG_IO_BASE 0x60000000u
 #endif
+
+void eg_puts(const char *s);   /* semihosting SYS_WRITE0, in the generated startup code */
 
 static int16_t state[EG_MODEL_STATE_LEN];
 static int32_t scratch[EG_MODEL_SCRATCH_LEN];
@@ -32,5 +34,8 @@ int main(void)
         eg_run(&EG_MODEL, state, x + n * T * F, T, out + n * EG_MODEL_OUTPUT_DIM, scratch);
     }
     io[4] = N;
+    eg_puts("edge-gru kernel: ");
+    eg_puts(eg_kernel_path());
+    eg_puts("\n");
     return 0;
 }
