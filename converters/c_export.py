@@ -239,9 +239,10 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
                   "mx": pad_gates(g["mx"], H), "nx": pad_gates(g["nx"], H, fill=17),
                   "mh": pad_gates(g["mh"], H), "nh": pad_gates(g["nh"], H, fill=17)}
         # padding columns: m = 0 and n = 17, inside the 32-bit requantization's range (any n gives 0)
-        rq = {}
+        rq, r32 = {}, {}
         for part in ("x", "h"):
             n, m = arrays["n" + part], arrays["m" + part]
+            r32[part] = int(g["b_i"].dtype == np.int32 and n.min() >= 17 and n.max() <= 46)
             if g["b_i"].dtype == np.int32 and n.min() >= 16 and n.max() <= 32:
                 arrays["rq" + part] = (m.astype(np.int64) << (32 - n.astype(np.int64))).astype(np.int32)
                 rq[part] = f"gru{i}_rq{part}.v"
@@ -253,7 +254,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         gru_inits.append(f"    {{{H}, {_pad4(H)}, {g['input_dim']}, {_pad4(g['input_dim'])}, {_pad4(H)}, "
                          f"{int(g['reset_after'])}, {int(g['use_bias'])}, {acc64}, gru{i}_W.v, gru{i}_U.v, "
                          f"gru{i}_b_i.v, gru{i}_b_h.v, gru{i}_mx.v, gru{i}_nx.v, gru{i}_mh.v, gru{i}_nh.v, "
-                         f"{rq['x']}, {rq['h']}}}")
+                         f"{rq['x']}, {rq['h']}, {r32['x']}, {r32['h']}}}")
     dense_inits = []
     for i, d in enumerate(fm.dense):
         for k in ("W", "b", "m", "n"):

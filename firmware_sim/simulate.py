@@ -100,7 +100,7 @@ def kernel_path(elf: Path) -> str:
     import capstone
 
     image = read_elf(elf)
-    if "eg_matrix_v6m_dot" in image.symbols:
+    if "eg_matrix_v6m" in image.symbols:
         return "armv6m"
     md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
     for addr, data, _ in image.segments:

@@ -52,6 +52,29 @@ def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
         assert res.stack_bytes > 0 and res.flash_bytes > fm.weight_bytes()
 
 
+@pytest.mark.parametrize("target_name", ["rp2040", "nrf52840"])
+def test_assembly_kernels_edge_cases(target_name, tmp_path):
+    """The assembly kernels without biases, with an odd and an even number of input groups, and with
+    shifts outside the range of their fast requantization (which must fall back to C)."""
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(7)
+    # (features, units, bias, weight scale, input scale): no bias with 2 and 3 input groups; input
+    # shifts in [33, 46] (no SMMULR form) and below 17 (no 32-bit split), the latter on small inputs
+    cases = [(5, 6, False, 0.5, 1.0), (9, 13, False, 0.3, 1.0), (6, 5, True, 0.02, 1e-3), (12, 4, True, 4.0, 1e3)]
+    for i, (features, units, use_bias, scale, x_scale) in enumerate(cases):
+        spec = random_spec(rng, features, [units], [(3, "sigmoid")], timesteps=3, reset_after=bool(i % 2),
+                           use_bias=use_bias, scale=scale)
+        X = (rng.normal(0, 2, (8, 3, features)) * x_scale).astype(np.float32)
+        fm = quantize_model(spec, X, "w8a16")
+        n = fm.grus[0]["nx"]
+        assert fm.grus[0]["b_i"].dtype == np.int32 and (i < 2 or (n.min() > 32 if i == 2 else n.max() < 17))
+        res = simulate(fm, get_target(target_name), X, work_dir=tmp_path / f"m{i}")
+        assert res.kernel == KERNELS[get_target(target_name).core]
+        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"model {i}")
+
+
 @pytest.mark.parametrize("target_name", ["rp2040", "nrf52840", "stm32h7"])
 def test_spoken_digits_emulated_bitexact(spoken_digits_model, spoken_digits, target_name, tmp_path):
     from firmware_sim.simulate import simulate

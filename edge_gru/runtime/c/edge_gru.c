@@ -275,78 +275,100 @@ static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t
 #endif
 
 #if EG_V6M
-/* acc[4b + c] += sum_k v[k] W[k, c] for nb blocks of 4 columns (v: one int32 per value, K a multiple
- * of 4). Thumb-1 has 8 low registers: x0..x3 = r0..r3 (one group of inputs), r4 = 4 weights of a
- * column (bytes w0, w2, w1, w3), r5 = product, r6 = weights, r7 = inputs; the accumulators live in
- * r8..r11 (ADD reaches them), the end of v in r12, the acc pointer in lr. Per group of 16 MACs:
- * LDM of the inputs, then per column LDM of 4 weights, 4 byte extractions, MULS, ADD. Written as a
- * whole function so that no compiler setting (frame pointer, -O0) can leave it short of registers. */
-void eg_matrix_v6m_dot(int32_t *acc, const int32_t *v, int32_t K, const int8_t *w, int32_t nb);
+/* out[j] = requant(bias[j] + sum_k v[k] W[k, j]) for nb blocks of 4 columns (v: one int32 per value,
+ * K a multiple of 4), every shift n in [17, 46] (the split of eg_requant32). Thumb-1 has 8 low
+ * registers: x0..x3 = r0..r3 (one group of inputs), r4 = 4 weights of a column (bytes w0, w2, w1,
+ * w3), r5 = product, r6 = weights, r7 = inputs; the accumulators live in r8..r11 (ADD reaches them),
+ * the end of v in r12, the arguments in lr. Per group of 16 MACs: LDM of the inputs, then per column
+ * LDM of 4 weights, 4 byte extractions, MULS, ADD. Written as a whole function so that no compiler
+ * setting (frame pointer, -O0) can leave it short of registers. */
+typedef struct {
+    int32_t *out;
+    const int32_t *v;
+    const int8_t *w;
+    const int32_t *bias, *mul, *sh;    /* bias may be 0 */
+    int32_t K, nb;
+} eg_v6m_args_t;
+void eg_matrix_v6m(eg_v6m_args_t *a);
 #define EG_V6M_COL(a)                                                                               \
     "    ldm r6!, {r4}\n"                                                                           \
     "    sxtb r5, r4\n    muls r5, r0, r5\n    add " a ", r5\n"             /* x0 w0 */              \
     "    lsls r5, r4, #16\n    asrs r5, r5, #24\n    muls r5, r2, r5\n    add " a ", r5\n" /* x2 w2 */ \
     "    lsls r5, r4, #8\n    asrs r5, r5, #24\n    muls r5, r1, r5\n    add " a ", r5\n"  /* x1 w1 */ \
     "    asrs r5, r4, #24\n    muls r5, r3, r5\n    add " a ", r5\n"         /* x3 w3 */
+/* requant(acc, m, n) = (a1 m + floor(a0 m / 2^16) + 2^(n-17)) >> (n-16), acc = a1 2^16 + a0 (eg_requant32);
+ * r4 = mul, r5 = sh, r7 = out */
+#define EG_V6M_REQ(a)                                                                               \
+    "    mov r0, " a "\n    ldm r4!, {r1}\n    ldm r5!, {r2}\n"                                     \
+    "    asrs r3, r0, #16\n    muls r3, r1, r3\n"                       /* a1 m */                  \
+    "    uxth r0, r0\n    muls r0, r1, r0\n    lsrs r0, r0, #16\n"      /* floor(a0 m / 2^16) */   \
+    "    adds r0, r0, r3\n    subs r2, #17\n    movs r1, #1\n    lsls r1, r2\n    adds r0, r0, r1\n" \
+    "    adds r2, #1\n    asrs r0, r2\n    stm r7!, {r0}\n"
 __asm__(
-    "    .pushsection .text.eg_matrix_v6m_dot,\"ax\",%progbits\n"
+    "    .pushsection .text.eg_matrix_v6m,\"ax\",%progbits\n"
     "    .balign 4\n"
-    "    .global eg_matrix_v6m_dot\n"
-    "    .hidden eg_matrix_v6m_dot\n"
+    "    .global eg_matrix_v6m\n"
+    "    .hidden eg_matrix_v6m\n"
     "    .thumb\n"
     "    .thumb_func\n"
-    "    .type eg_matrix_v6m_dot, %function\n"
-    "eg_matrix_v6m_dot:\n"
+    "    .type eg_matrix_v6m, %function\n"
+    "eg_matrix_v6m:\n"
     "    push {r4, r5, r6, r7, lr}\n"
     "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n"
     "    push {r4, r5, r6, r7}\n"
-    "    ldr r4, [sp, #36]\n"                  /* nb (fifth argument) */
-    "    cmp r4, #0\n"
-    "    ble 9f\n"
-    "    lsls r2, r2, #2\n    adds r2, r1, r2\n    mov r12, r2\n"   /* end of v */
-    "    sub sp, #8\n"
-    "    str r4, [sp, #0]\n"                   /* blocks left */
-    "    str r1, [sp, #4]\n"                   /* v */
-    "    mov r6, r3\n"
     "    mov lr, r0\n"
-    "2:\n"
-    "    mov r0, lr\n    ldm r0!, {r1, r2, r3, r4}\n"
+    "    ldr r1, [r0, #4]\n    ldr r2, [r0, #24]\n    lsls r2, r2, #2\n    adds r2, r1, r2\n"
+    "    mov r12, r2\n"                        /* end of v */
+    "    ldr r6, [r0, #8]\n"                   /* weights */
+    "2:\n"                                      /* next block: accumulators = bias */
+    "    mov r0, lr\n    ldr r5, [r0, #12]\n"
+    "    movs r1, #0\n    movs r2, #0\n    movs r3, #0\n    movs r4, #0\n"
+    "    cmp r5, #0\n    beq 3f\n"
+    "    ldm r5!, {r1, r2, r3, r4}\n    str r5, [r0, #12]\n"
+    "3:\n"
     "    mov r8, r1\n    mov r9, r2\n    mov r10, r3\n    mov r11, r4\n"
-    "    ldr r7, [sp, #4]\n"
+    "    ldr r7, [r0, #4]\n"
     "1:\n"
     "    ldm r7!, {r0, r1, r2, r3}\n"
     EG_V6M_COL("r8") EG_V6M_COL("r9") EG_V6M_COL("r10") EG_V6M_COL("r11")
     "    cmp r7, r12\n"
     "    bne 1b\n"
-    "    mov r0, lr\n    mov r1, r8\n    mov r2, r9\n    mov r3, r10\n    mov r4, r11\n"
-    "    stm r0!, {r1, r2, r3, r4}\n"
-    "    mov lr, r0\n"
-    "    ldr r0, [sp, #0]\n    subs r0, #1\n    str r0, [sp, #0]\n"
-    "    bne 2b\n"
-    "    add sp, #8\n"
-    "9:\n"
+    "    mov r0, lr\n    ldr r4, [r0, #16]\n    ldr r5, [r0, #20]\n    ldr r7, [r0, #0]\n"
+    EG_V6M_REQ("r8") EG_V6M_REQ("r9") EG_V6M_REQ("r10") EG_V6M_REQ("r11")
+    "    mov r0, lr\n    str r4, [r0, #16]\n    str r5, [r0, #20]\n    str r7, [r0, #0]\n"
+    "    ldr r1, [r0, #28]\n    subs r1, #1\n    str r1, [r0, #28]\n"
+    "    beq 4f\n"
+    "    b 2b\n"                                  /* beyond a conditional branch's reach */
+    "4:\n"
     "    pop {r4, r5, r6, r7}\n"
     "    mov r8, r4\n    mov r9, r5\n    mov r10, r6\n    mov r11, r7\n"
     "    pop {r4, r5, r6, r7, pc}\n"
-    "    .size eg_matrix_v6m_dot, .-eg_matrix_v6m_dot\n"
+    "    .size eg_matrix_v6m, .-eg_matrix_v6m\n"
     "    .popsection\n");
 #endif
 
 /* int8 weights, int32 accumulators (overflow ruled out at quantization): nb blocks of 4 columns. */
 static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, const int8_t *w, int32_t nb,
-                                     const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq)
+                                     const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq,
+                                     int r32)
 {
     int32_t b;
 #if EG_V6M
-    (void)rq;
-    if (bias)
-        for (b = 0; b < 4 * nb; ++b) out[b] = bias[b];
-    else
-        for (b = 0; b < 4 * nb; ++b) out[b] = 0;
-    eg_matrix_v6m_dot(out, v, K, w, nb);
-#pragma GCC unroll 1
-    for (b = 0; b < 4 * nb; ++b) out[b] = eg_requant32(out[b], mul[b], sh[b]);
-    return;
+    if (r32 && nb > 0) {
+        eg_v6m_args_t a;
+        a.out = out;
+        a.v = v;
+        a.w = w;
+        a.bias = bias;
+        a.mul = mul;
+        a.sh = sh;
+        a.K = K;
+        a.nb = nb;
+        eg_matrix_v6m(&a);
+        return;
+    }
+#else
+    (void)r32;
 #endif
 #if EG_DSP
     if (bias && rq) {
@@ -430,7 +452,7 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
 /* Columns col0 .. col0+ncols-1 (both multiples of 4) of v W, requantized to Q3.12, into out[0..ncols). */
 static void eg_matrix(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16, int32_t col0,
                       int32_t ncols, const void *bias, int use_bias, int acc64, const int32_t *mul, const int32_t *sh,
-                      const int32_t *rq)
+                      const int32_t *rq, int r32)
 {
     if (acc64) {
         const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * K) : (const void *)((const int8_t *)W + col0 * K);
@@ -443,7 +465,7 @@ static void eg_matrix(int32_t *out, const int32_t *v, int32_t K, const void *W, 
     } else {
         eg_matrix_i8(out, v, K, (const int8_t *)W + col0 * K, ncols / 4,
                      use_bias ? (const int32_t *)bias + col0 : 0, mul + col0, sh + col0,
-                      rq ? rq + col0 : 0);
+                     rq ? rq + col0 : 0, r32);
     }
 }
 
@@ -509,16 +531,16 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
     int32_t k;
     eg_vec_from16(vh, h_state, H, g->kh);                                      /* h_tm1 */
     /* x_all = x W + b_i  -> Q3.12 */
-    eg_matrix(gx, vx, g->kx, g->W, w16, 0, 3 * Hp, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx);
+    eg_matrix(gx, vx, g->kx, g->W, w16, 0, 3 * Hp, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x);
     if (g->reset_after) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, 3 * Hp, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh);
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, 3 * Hp, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
         eg_gates_after(m, H, Hp, gx, gh, z);
     } else {
         /* h_tm1 U_z, h_tm1 U_r -> Q3.12; then (r * h_tm1) U_h */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, 2 * Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh);
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, 2 * Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
         eg_gates_before(m, H, Hp, gx, gh, h_state, z, vh);                     /* vh := r * h_tm1 */
-        eg_matrix(gh + 2 * Hp, vh, g->kh, g->U, w16, 2 * Hp, Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh);
+        eg_matrix(gh + 2 * Hp, vh, g->kh, g->U, w16, 2 * Hp, Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
         for (k = 0; k < H; ++k) gx[2 * Hp + k] = eg_sat16(gx[2 * Hp + k] + gh[2 * Hp + k]); /* x_h + (r*h_tm1) U_h */
     }
     eg_update(m, H, gx + 2 * Hp, z, h_state);

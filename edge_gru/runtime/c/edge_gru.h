@@ -24,6 +24,7 @@ typedef struct {
     const void *b_i, *b_h;             /* int32_t or int64_t (acc64), (3 Hp) */
     const int32_t *mx, *nx, *mh, *nh;  /* requantization to Q3.12, (3 Hp) */
     const int32_t *rqx, *rqh;          /* m * 2^(32-n) when every n of the product is in [16, 32], else 0 */
+    int32_t r32x, r32h;                /* 1 when every n of the product is in [17, 46] (32-bit requantization) */
 } eg_gru_t;
 
 typedef struct {
