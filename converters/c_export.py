@@ -75,6 +75,12 @@ def scratch_len(fm: FixedModel) -> int:
     return max(step, 2 * max(widths))
 
 
+def kernel_macs(fm: FixedModel, timesteps: int) -> int:
+    """Multiply-accumulates the C kernels execute per sequence, the layout's zero padding included."""
+    step = sum(3 * _pad4(g["units"]) * (_pad4(g["input_dim"]) + _pad4(g["units"])) for g in fm.grus)
+    return timesteps * step + sum(d["units"] * d["input_dim"] for d in fm.dense)
+
+
 def layout_bytes(fm: FixedModel) -> int:
     """Bytes of constant model data in the C export (kernel layout, padding included, and tables)."""
     total = fm.sig_tab.nbytes + fm.tanh_tab.nbytes
@@ -275,5 +281,5 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     return [out / n for n in names]
 
 
-__all__ = ["c_identifier", "export_c", "kernel_layout", "layout_bytes", "memory_figures", "pad_gates",
+__all__ = ["c_identifier", "export_c", "kernel_layout", "kernel_macs", "layout_bytes", "memory_figures", "pad_gates",
            "scratch_len"]

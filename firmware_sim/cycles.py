@@ -61,6 +61,11 @@ def _is_dsp(name: str) -> bool:
                             "shadd", "uhadd", "qasx", "qsax", "sasx", "ssax", "usad"))
 
 
+def _is_multiply(name: str) -> bool:
+    return name in _MUL or name in _MLA or name in _MULL or name in _MLAL or name.startswith(
+        ("smla", "smul", "smua", "smmul", "smmla"))
+
+
 @dataclass
 class Block:
     """One basic block: static cycles, refill when its last branch is taken, end address, counters."""
@@ -72,6 +77,7 @@ class Block:
     function: str
     count: int = 0
     taken: int = 0
+    multiplies: int = 0        # multiply / multiply-accumulate instructions in the block
 
 
 class CostModel:
@@ -97,10 +103,11 @@ class CostModel:
         cycles = 0.0
         refill = 0.0
         prev_mem_dest: int | None = None     # register loaded by the previous load/store, None if not a ld/st
-        n = 0
+        n = mults = 0
         for ins in self._cs.disasm(code, addr):
             n += 1
             name = ins.insn_name()
+            mults += _is_multiply(name)
             written = ins.regs_access()[1]
             writes_pc = self._pc in written
             refill = 0.0
@@ -146,7 +153,7 @@ class CostModel:
                 cycles += t["alu"]
                 if writes_pc:
                     refill = t["pc_write"]
-        return Block(cycles, refill, addr + len(code), n, function)
+        return Block(cycles, refill, addr + len(code), n, function, multiplies=mults)
 
 
 __all__ = ["Block", "CORE_MODELS", "CostModel"]

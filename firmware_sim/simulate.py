@@ -53,9 +53,15 @@ class SimResult:
     ram_available: int
     fits: bool
     kernel: str = "portable"                                      # "dsp", "armv6m" or "portable"
+    padded_macs_per_sequence: int = 0                             # MACs the kernel executes (layout padding)
+    mac_loop_cycles_per_sequence: float = 0.0                     # cycles in the matrix kernels' MAC loops
     breakdown: dict[str, float] = field(default_factory=dict)     # function -> cycles per sequence
     outputs: np.ndarray | None = field(default=None, repr=False)  # int32 (N, K)
     method: str = "emulated"
+
+    def breakdown_total(self, prefix: str) -> float:
+        """Cycles per sequence of the functions whose names start with ``prefix``."""
+        return sum(v for k, v in self.breakdown.items() if k.startswith(prefix))
 
     def as_dict(self) -> dict:
         """The figures as a JSON-ready dictionary (without the outputs)."""
@@ -158,7 +164,8 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
         fn[k] = fn.get(k, 0.0) + v
     return EmulationResult(exit_code=b.exit_code, stdout=a.stdout + b.stdout, cycles=a.cycles + b.cycles,
                            instructions=a.instructions + b.instructions, marks=[], by_function=fn,
-                           stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model)
+                           stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model,
+                           mac_loop_cycles=a.mac_loop_cycles + b.mac_loop_cycles)
 
 
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
@@ -189,6 +196,8 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         image = read_elf(elf)
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
+    from converters.c_export import kernel_macs
+
     n, t = xq.shape[0], xq.shape[1]
     sizes = image.sizes()
     macs = fm.macs_per_sequence(t)
@@ -207,7 +216,8 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         text_bytes=sizes["text"], rodata_bytes=sizes["rodata"], data_bytes=sizes["data"], bss_bytes=sizes["bss"],
         stack_bytes=res.stack_bytes, flash_bytes=flash, ram_bytes=ram, flash_available=target.flash_bytes,
         ram_available=target.ram_bytes, fits=flash <= target.flash_bytes and ram <= target.ram_bytes,
-        kernel=kernel, breakdown=breakdown, outputs=out)
+        kernel=kernel, breakdown=breakdown, outputs=out, padded_macs_per_sequence=kernel_macs(fm, t),
+        mac_loop_cycles_per_sequence=res.mac_loop_cycles / n)
 
 
 def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Path]:

@@ -50,6 +50,8 @@ def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"{core} model {i}")
         assert res.cycles_per_sequence > 0 and res.cycles_per_sequence_min <= res.cycles_per_sequence_max
         assert res.stack_bytes > 0 and res.flash_bytes > fm.weight_bytes()
+        assert res.padded_macs_per_sequence >= res.macs_per_sequence
+        assert 0 <= res.mac_loop_cycles_per_sequence < res.cycles_per_sequence
 
 
 @pytest.mark.parametrize("target_name", ["rp2040", "nrf52840"])
@@ -93,6 +95,15 @@ def test_spoken_digits_emulated_bitexact(spoken_digits_model, spoken_digits, tar
     assert res.flash_bytes == res.text_bytes + res.rodata_bytes + res.data_bytes
     assert res.ram_bytes == res.data_bytes + res.bss_bytes + res.stack_bytes
     assert res.fits
+    # 13 features and 16 units are padded to 16 and 16: 3 * 16 * 32 MACs per step, plus the dense head
+    assert res.padded_macs_per_sequence == 48 * 3 * 16 * 32 + 16 * 10
+    # the assembly MAC loops take most of the matrix time, at no less than the instruction count allows:
+    # 8 SMLAD + 8 SXTB16 + 7 load cycles per 16 MACs on M4 (M7: dual issue, 14), 16 MULS + 16 ADD + 24
+    # byte extractions + 13 load cycles on M0+
+    floor = {"rp2040": 69 / 16, "nrf52840": 23 / 16, "stm32h7": 14 / 16}[target_name]
+    loop = res.mac_loop_cycles_per_sequence / res.padded_macs_per_sequence
+    assert floor <= loop < 1.25 * floor
+    assert res.mac_loop_cycles_per_sequence > 0.5 * res.breakdown_total("eg_matrix")
 
 
 def test_cycle_ordering_across_cores(tmp_path):
