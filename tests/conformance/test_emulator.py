@@ -133,3 +133,82 @@ def test_int16_weights_with_int32_accumulators(portable, tmp_path):
     assert fm.grus[0]["b_i"].dtype == np.int32 and fm.grus[0]["W"].dtype == np.int16
     res = simulate(fm, get_target("nrf52840"), X, work_dir=tmp_path, portable=portable)
     np.testing.assert_array_equal(res.outputs, fm.predict_raw(X))
+
+
+ARMV6M_GATES_HARNESS = r"""
+#include <stdint.h>
+void eg_gates_v6m_sig(int32_t *out, const int32_t *a, const int32_t *b, int32_t n, const int16_t *tab);
+void eg_gates_v6m_cand(int32_t *gxh, const int32_t *gxr, const int32_t *ghr, const int32_t *ghh, int32_t n,
+                       const int16_t *tab);
+void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n, const int16_t *tab);
+int main(void)
+{
+    volatile int32_t *io = (volatile int32_t *)0x60000000u;
+    char *base = (char *)0x60000000u;
+    int32_t n = io[0];
+#define P(i, T) ((T *)(base + io[i]))
+    eg_gates_v6m_sig(P(1, int32_t), P(2, int32_t), P(3, int32_t), n, P(4, int16_t));
+    eg_gates_v6m_cand(P(5, int32_t), P(6, int32_t), P(7, int32_t), P(8, int32_t), n, P(4, int16_t));
+    eg_update_v6m16(P(9, int16_t), P(10, int32_t), P(11, int32_t), n, P(12, int16_t));
+    return 0;
+}
+"""
+
+
+def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
+    """The Thumb-1 gate and update loops against kernels.py on values that take every saturation path."""
+    from converters.c_export import RUNTIME_DIR
+    from edge_gru.fixed.kernels import act, rshift_round, sat
+    from firmware_sim.emulator import Emulator
+    from firmware_sim.targets import get_target
+    from firmware_sim.toolchain import build_elf
+
+    rng = np.random.default_rng(11)
+    n = 400
+    fm = quantize_model(random_spec(rng, 3, [4], timesteps=2), rng.normal(0, 1, (4, 2, 3)).astype(np.float32), "w8a16")
+    sig, tanh = fm.sig_tab.astype(np.int16), fm.tanh_tab.astype(np.int16)
+
+    def mixed(lo, hi):   # half small values, half anywhere in [lo, hi]
+        small = rng.integers(-40000, 40000, n)
+        return np.where(rng.random(n) < 0.5, small, rng.integers(lo, hi, n)).astype(np.int32)
+
+    a, b = mixed(-2**30, 2**30), mixed(-2**30, 2**30)
+    gxh, gxr, ghr, ghh = mixed(-2**31, 2**31 - 1), mixed(-2**30, 2**30), mixed(-2**30, 2**30), mixed(-2**31, 2**31 - 1)
+    h = rng.integers(-32768, 32768, n).astype(np.int16)
+    ugx = rng.integers(-32768, 32768, n).astype(np.int32)
+    z = rng.integers(0, 32769, n).astype(np.int32)
+    h[:4], ugx[:4], z[:4] = [-32768, 32767, -32768, 32767], [32767, -32768, -32768, 32767], [0, 0, 32768, 32768]
+
+    arrays = [np.zeros(n, np.int32), a, b, sig, gxh, gxr, ghr, ghh, h, ugx, z, tanh]
+    offsets, blob = [], b""
+    for arr in arrays:
+        offsets.append(64 + len(blob))
+        blob += arr.tobytes() + b"\0" * (-arr.nbytes % 16)
+    src = tmp_path / "harness.c"
+    src.write_text(ARMV6M_GATES_HARNESS)
+    target = get_target("rp2040")
+    emu = Emulator(build_elf([RUNTIME_DIR / "edge_gru.c", src], target, tmp_path, include_dirs=(RUNTIME_DIR,)),
+                   target, io_bytes=64 + len(blob))
+    emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
+    emu.write_io(64, blob)
+    assert emu.run(count_cycles=False).exit_code == 0
+
+    def read(i, dtype):
+        return np.frombuffer(emu.read_io(offsets[i], n * np.dtype(dtype).itemsize), dtype)
+
+    exp_z = [act(sig, sat(int(x) + int(y), -32768, 32767)) for x, y in zip(a, b, strict=True)]
+    exp_c = []
+    for x_h, x_r, h_r, h_h in zip(gxh, gxr, ghr, ghh, strict=True):
+        r = act(sig, sat(int(x_r) + int(h_r), -32768, 32767))
+        r_hu = rshift_round(r * sat(int(h_h), -32768, 32767), 15)
+        exp_c.append(sat(sat(int(x_h), -2**20, 2**20 - 1) + r_hu, -32768, 32767))
+    exp_h = []
+    for h_tm1, v, zz in zip(h, ugx, z, strict=True):
+        hh = act(tanh, int(v))
+        exp_h.append(sat(hh + rshift_round(int(zz) * (int(h_tm1) - hh), 15), -32767, 32767))
+    np.testing.assert_array_equal(read(0, np.int32), exp_z)
+    np.testing.assert_array_equal(read(4, np.int32), exp_c)
+    np.testing.assert_array_equal(read(8, np.int16), exp_h)
+    # every slow path was taken
+    assert (np.abs(a.astype(np.int64) + b) > 32767).any() and (np.abs(gxh.astype(np.int64)) >= 2**20).any()
+    assert (np.abs(np.array(exp_h)) == 32767).any()

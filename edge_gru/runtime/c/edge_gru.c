@@ -471,6 +471,103 @@ static void eg_matrix(int32_t *out, const int32_t *v, int32_t K, const void *W, 
 
 /* ---- gates ---------------------------------------------------------------------------------------- */
 
+#if EG_V6M
+/* The gate and state-update loops in Thumb-1 assembly (C compilers spill the 8 low registers and
+ * branch around every saturation there). Common registers: r0..r3 temporaries, r8 = 32768,
+ * r9 = the activation table, r10 = 2^14, r11 = end of the output; out-of-range values leave the
+ * loop for a few instructions (labels 3x) and come back.
+ * eg_gates_v6m_sig:  out[k] = act(tab, sat16(a[k] + b[k]))                  (z = sigmoid(x_z + h_tm1 U_z))
+ * eg_gates_v6m_cand: gxh[k] = sat16(clamp20(gxh[k]) + r_hu), r = act(sig, sat16(gxr[k] + ghr[k])),
+ *                    r_hu = (r * sat16(ghh[k]) + 2^14) >> 15               (x_h + r * (h_tm1 U_h + b_hh))
+ * eg_update_v6m16:   h[k] = clamp(hh + ((z[k] * (h[k] - hh) + 2^14) >> 15), +-32767), hh = act(tanh, gxh[k])
+ *                                                                           (h = hh + z * (h_tm1 - hh)) */
+void eg_gates_v6m_sig(int32_t *out, const int32_t *a, const int32_t *b, int32_t n, const int16_t *tab);
+void eg_gates_v6m_cand(int32_t *gxh, const int32_t *gxr, const int32_t *ghr, const int32_t *ghh, int32_t n,
+                       const int16_t *tab);
+void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n, const int16_t *tab);
+/* r0 = act(tab, r0) for r0 in int16 range (kernels.py: act): table interpolation, Q0.15 */
+#define EG_V6M_ACT                                                                                   \
+    "    mov r1, r8\n    adds r0, r0, r1\n"                           /* u = v + 32768 */          \
+    "    lsrs r2, r0, #7\n    lsls r2, r2, #1\n    mov r3, r9\n"                                   \
+    "    ldrsh r1, [r3, r2]\n    adds r2, #2\n    ldrsh r2, [r3, r2]\n" /* t0, t1 */               \
+    "    subs r2, r2, r1\n    lsls r0, r0, #25\n    lsrs r0, r0, #25\n" /* t1 - t0, frac */        \
+    "    muls r0, r2, r0\n    adds r0, #64\n    asrs r0, r0, #7\n    adds r0, r0, r1\n"
+/* reg = sat16(reg), tmp clobbered only out of line (label 3N) */
+#define EG_V6M_SAT16(reg, tmp, N) "    sxth " tmp ", " reg "\n    cmp " tmp ", " reg "\n    bne 3" N "f\n4" N ":\n"
+#define EG_V6M_SAT16_SLOW(reg, tmp, N)                                                               \
+    "3" N ":\n    asrs " reg ", " reg ", #31\n    movs " tmp ", #1\n    lsls " tmp ", " tmp ", #15\n"      \
+    "    subs " tmp ", #1\n    eors " reg ", " tmp "\n    b 4" N "b\n"
+#define EG_V6M_PROLOGUE(tab_off)                                                                     \
+    "    push {r4, r5, r6, r7, lr}\n"                                                               \
+    "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n    push {r4, r5, r6, r7}\n"     \
+    "    ldr r4, [sp, #" tab_off "]\n    mov r9, r4\n"                                             \
+    "    movs r4, #1\n    lsls r4, r4, #15\n    mov r8, r4\n    lsrs r4, r4, #1\n    mov r10, r4\n"
+#define EG_V6M_EPILOGUE                                                                              \
+    "    pop {r4, r5, r6, r7}\n    mov r8, r4\n    mov r9, r5\n    mov r10, r6\n    mov r11, r7\n"     \
+    "    pop {r4, r5, r6, r7, pc}\n"
+#define EG_V6M_FUNC(name) "    .pushsection .text." name ",\"ax\",%progbits\n    .balign 4\n    .global " name "\n" \
+    "    .hidden " name "\n    .thumb\n    .thumb_func\n    .type " name ", %function\n" name ":\n"
+#define EG_V6M_END(name) "    .size " name ", .-" name "\n    .popsection\n"
+__asm__(
+    EG_V6M_FUNC("eg_gates_v6m_sig")
+    EG_V6M_PROLOGUE("36")
+    "    lsls r3, r3, #2\n    adds r3, r0, r3\n    mov r11, r3\n"
+    "    mov r4, r0\n    mov r5, r1\n    mov r6, r2\n"
+    "1:\n"
+    "    ldm r5!, {r0}\n    ldm r6!, {r1}\n    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "0")
+    EG_V6M_ACT
+    "    stm r4!, {r0}\n"
+    "    cmp r4, r11\n    bne 1b\n"
+    EG_V6M_EPILOGUE
+    EG_V6M_SAT16_SLOW("r0", "r1", "0")
+    EG_V6M_END("eg_gates_v6m_sig"));
+__asm__(   /* one statement per function: C99 string literals stay under 4095 characters */
+    EG_V6M_FUNC("eg_gates_v6m_cand")
+    EG_V6M_PROLOGUE("40")
+    "    ldr r4, [sp, #36]\n    lsls r4, r4, #2\n    adds r4, r0, r4\n    mov r11, r4\n"
+    "    mov r4, r0\n    mov r5, r1\n    mov r6, r2\n    mov r7, r3\n"
+    "1:\n"
+    "    ldm r5!, {r0}\n    ldm r6!, {r1}\n    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "0")
+    EG_V6M_ACT                                                          /* r = sigmoid(x_r + h_tm1 U_r) */
+    "    ldm r7!, {r1}\n"
+    EG_V6M_SAT16("r1", "r2", "1")
+    "    muls r1, r0, r1\n    mov r0, r10\n    adds r1, r1, r0\n    asrs r1, r1, #15\n"   /* r_hu */
+    "    ldr r0, [r4]\n"
+    "    lsls r2, r0, #11\n    asrs r2, r2, #11\n    cmp r2, r0\n    bne 32f\n42:\n"   /* clamp to [-2^20, 2^20) */
+    "    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "3")
+    "    stm r4!, {r0}\n"
+    "    cmp r4, r11\n    bne 1b\n"
+    EG_V6M_EPILOGUE
+    EG_V6M_SAT16_SLOW("r0", "r1", "0")
+    EG_V6M_SAT16_SLOW("r1", "r2", "1")
+    "32:\n    asrs r0, r0, #31\n    movs r2, #1\n    lsls r2, r2, #20\n    subs r2, #1\n    eors r0, r2\n    b 42b\n"
+    EG_V6M_SAT16_SLOW("r0", "r1", "3")
+    EG_V6M_END("eg_gates_v6m_cand"));
+__asm__(
+    EG_V6M_FUNC("eg_update_v6m16")
+    EG_V6M_PROLOGUE("36")
+    "    lsls r3, r3, #1\n    adds r3, r0, r3\n    mov r11, r3\n"
+    "    mov r4, r0\n    mov r5, r1\n    mov r6, r2\n"
+    "    movs r7, #1\n    lsls r7, r7, #15\n    subs r7, #1\n"                  /* 32767 */
+    "1:\n"
+    "    ldm r5!, {r0}\n"
+    EG_V6M_ACT                                                          /* hh = tanh(...) */
+    "    ldrh r1, [r4]\n    sxth r1, r1\n    subs r1, r1, r0\n"             /* h_tm1 - hh */
+    "    ldm r6!, {r2}\n    muls r1, r2, r1\n    mov r2, r10\n    adds r1, r1, r2\n    asrs r1, r1, #15\n"
+    "    adds r0, r0, r1\n"                                                 /* h = hh + z * (h_tm1 - hh) */
+    "    sxth r1, r0\n    cmp r1, r0\n    bne 35f\n    adds r1, r0, r7\n    bmi 35f\n45:\n"  /* |h| <= 32767 */
+    "    strh r0, [r4]\n    adds r4, #2\n"
+    "    cmp r4, r11\n    bne 1b\n"
+    EG_V6M_EPILOGUE
+    "35:\n    mov r1, r0\n    mov r0, r7\n    cmp r1, #0\n    bgt 45b\n    negs r0, r7\n    b 45b\n"
+    EG_V6M_END("eg_update_v6m16"));
+#endif
+
+
+#if !EG_V6M
 /* reset_after: z, r and the candidate's pre-activation; gx, gh hold x W + b_i and h_tm1 U + b_h. */
 static EG_NOINLINE void eg_gates_after(const eg_model_t *m, int32_t H, int32_t Hp, int32_t *gx, const int32_t *gh,
                                        int32_t *z)
@@ -485,6 +582,7 @@ static EG_NOINLINE void eg_gates_after(const eg_model_t *m, int32_t H, int32_t H
         gx[2 * Hp + k] = eg_sat16(xh + r_hu);                                /* x_h + r * (...) */
     }
 }
+#endif
 
 /* reset_after=False: z, and r * h_tm1 as the operand of the candidate's matrix product. */
 static EG_NOINLINE void eg_gates_before(const eg_model_t *m, int32_t H, int32_t Hp, const int32_t *gx,
@@ -535,7 +633,12 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
     if (g->reset_after) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
         eg_matrix(gh, vh, g->kh, g->U, w16, 0, 3 * Hp, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
+#if EG_V6M
+        eg_gates_v6m_sig(z, gx, gh, H, m->sig_tab);
+        eg_gates_v6m_cand(gx + 2 * Hp, gx + Hp, gh + Hp, gh + 2 * Hp, H, m->sig_tab);
+#else
         eg_gates_after(m, H, Hp, gx, gh, z);
+#endif
     } else {
         /* h_tm1 U_z, h_tm1 U_r -> Q3.12; then (r * h_tm1) U_h */
         eg_matrix(gh, vh, g->kh, g->U, w16, 0, 2 * Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
@@ -543,6 +646,12 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         eg_matrix(gh + 2 * Hp, vh, g->kh, g->U, w16, 2 * Hp, Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
         for (k = 0; k < H; ++k) gx[2 * Hp + k] = eg_sat16(gx[2 * Hp + k] + gh[2 * Hp + k]); /* x_h + (r*h_tm1) U_h */
     }
+#if EG_V6M
+    if (m->a_bits == 16) {
+        eg_update_v6m16(h_state, gx + 2 * Hp, z, H, m->tanh_tab);
+        return;
+    }
+#endif
     eg_update(m, H, gx + 2 * Hp, z, h_state);
 }
 
