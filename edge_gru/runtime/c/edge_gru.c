@@ -661,12 +661,23 @@ static void eg_dense(int32_t *out, const int32_t *v, int32_t nin, const eg_dense
 {
     int32_t i, j;
     for (j = 0; j < d->units; ++j) {
-        int64_t acc = d->acc64 ? eg_bias64(d->b, d->use_bias, j) : eg_bias32(d->b, d->use_bias, j);
-        for (i = 0; i < nin; ++i) {
-            int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
-            acc += (int64_t)w * v[i];
+        int64_t y;
+        if (d->acc64) {
+            int64_t acc = eg_bias64(d->b, d->use_bias, j);
+            for (i = 0; i < nin; ++i) {
+                int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
+                acc += (int64_t)w * v[i];
+            }
+            y = eg_requant(acc, d->m[j], d->n[j]);
+        } else {   /* int32 accumulation proved safe at quantization: no 64-bit multiplies on small cores */
+            int32_t acc = eg_bias32(d->b, d->use_bias, j);
+            for (i = 0; i < nin; ++i) {
+                int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
+                acc += w * v[i];
+            }
+            y = eg_requant32(acc, d->m[j], d->n[j]);
         }
-        out[j] = (int32_t)eg_sat(eg_requant(acc, d->m[j], d->n[j]), -((int64_t)1 << 30), (int64_t)1 << 30);
+        out[j] = (int32_t)eg_sat(y, -((int64_t)1 << 30), (int64_t)1 << 30);
     }
 }
 
