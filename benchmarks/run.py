@@ -117,12 +117,11 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     models = [("spoken-digits GRU(16)", spec, train, test, tfl_path), ("seed GRU(50)", seed_spec, seed_train, seed_test,
                                                                        None)]
     print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each (cycle model: per-core TRM timings)")
-    print("cycles/MAC = cycles per model MAC for the whole inference, split into matrix (of which the MAC loop "
-          "bodies), gates, state update and other;\nloop/exec = MAC-loop cycles per MAC the kernel executes "
-          "(the layout pads to multiples of 4: 'padding' more MACs)")
+    print("cycles/MAC: per model MAC for the whole inference, split into matrix, gates, state update and other; "
+          "loop: cycles per MAC of the matrix kernel's inner-loop turns;\npadding: extra MACs the weight layout "
+          "executes (columns padded to 4 per gate, inputs to 2)")
     print(f"{'model':24s} {'target':10s} {'core':14s} {'kernel':9s} {'cycles/MAC':>10s} {'matrix':>7s} "
-          f"{'(loop)':>7s} {'gates':>7s} {'update':>7s} {'other':>7s} {'loop/exec':>9s} {'padding':>8s} "
-          f"{'latency ms':>10s}")
+          f"{'gates':>7s} {'update':>7s} {'other':>7s} {'loop':>6s} {'padding':>8s} {'latency ms':>10s}")
     for name, sp, tr, te, tfl in models:
         fm = quantize_model(sp, tr.X, "w8a16")
         for t in ("rp2040", "nrf52840", "stm32h7", "nrf5340"):
@@ -131,11 +130,10 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
             parts = {k: sum(v for f, v in r.breakdown.items() if f.startswith(pre)) / r.macs_per_sequence
                      for k, pre in BREAKDOWN.items()}
             other = r.cycles_per_mac - sum(parts.values())
-            loop = r.mac_loop_cycles_per_sequence
+            loop = f"{r.loop_cycles_per_mac:6.2f}" if r.loop_cycles_per_mac else f"{'-':>6s}"
             print(f"{name:24s} {t:10s} {target.core:14s} {r.kernel:9s} {r.cycles_per_mac:10.2f} "
-                  f"{parts['matrix']:7.2f} {loop / r.macs_per_sequence:7.2f} {parts['gates']:7.2f} "
-                  f"{parts['state update']:7.2f} {other:7.2f} {loop / r.padded_macs_per_sequence:9.2f} "
-                  f"{r.padded_macs_per_sequence / r.macs_per_sequence - 1:8.1%} {r.latency_ms:10.3f}")
+                  f"{parts['matrix']:7.2f} {parts['gates']:7.2f} {parts['state update']:7.2f} {other:7.2f} "
+                  f"{loop} {r.padded_macs_per_sequence / r.macs_per_sequence - 1:8.1%} {r.latency_ms:10.3f}")
         if tfl is not None:
             e = estimate(tfl, get_target("stm32l4r5"))
             print(f"{name:24s} TFLite Micro on cortex-m4 (ESTIMATED from the op list): {e.cycles_per_mac:.1f} "

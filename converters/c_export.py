@@ -51,33 +51,45 @@ def pad_gates(a: np.ndarray, H: int, fill: int = 0) -> np.ndarray:
     return out
 
 
+def _pad2(n: int) -> int:
+    return (n + 1) // 2 * 2
+
+
 def kernel_layout(W: np.ndarray, H: int) -> np.ndarray:
     """GRU weights ``(in, 3H)`` -> the kernel's flat layout (see edge_gru.h).
 
-    Blocks of 4 columns; in each block, groups of 4 inputs; a group holds 4 columns x 4 weights.
-    int8 weights inside a group are ordered w0, w2, w1, w3 for SXTB16.
+    Blocks of 4 columns; the inputs, padded to an even count K, in groups of 4: a group holds 4 columns
+    x 4 weights (int8 ordered w0, w2, w1, w3 for SXTB16); when K = 2 mod 4 a last half group holds
+    4 columns x 2 weights (int8: c0w0, c1w0, c0w1, c1w1, c2w0, ...; int16: c0w0, c0w1, c1w0, ...).
     """
     Wp = pad_gates(W, H)
-    K = _pad4(W.shape[0])
+    K, nb = _pad2(W.shape[0]), Wp.shape[1] // 4
+    K4 = K // 4 * 4
     Wk = np.zeros((K, Wp.shape[1]), W.dtype)
     Wk[:W.shape[0]] = Wp
-    blocks = Wk.reshape(K // 4, 4, Wp.shape[1] // 4, 4).transpose(2, 0, 3, 1)   # (block, group, column, element)
+    blocks = Wk[:K4].reshape(K4 // 4, 4, nb, 4).transpose(2, 0, 3, 1)   # (block, group, column, element)
     if W.dtype == np.int8:
         blocks = blocks[..., [0, 2, 1, 3]]
-    return np.ascontiguousarray(blocks).ravel()
+    parts = [blocks.reshape(nb, -1)]
+    if K > K4:
+        half = Wk[K4:].reshape(2, nb, 4).transpose(1, 2, 0)               # (block, column, element)
+        if W.dtype == np.int8:                                           # (block, pair, element, column)
+            half = half.reshape(nb, 2, 2, 2).transpose(0, 1, 3, 2)
+        parts.append(half.reshape(nb, -1))
+    return np.ascontiguousarray(np.concatenate(parts, axis=1)).ravel()
 
 
 def scratch_len(fm: FixedModel) -> int:
     """int32 entries of the scratch buffer (see eg_step and eg_output in edge_gru.c)."""
-    kx = [_pad4(g["input_dim"]) for g in fm.grus]
-    step = max(kx) + max(_pad4(g["units"]) + 7 * _pad4(g["units"]) for g in fm.grus)
+    kx = [_pad2(g["input_dim"]) for g in fm.grus]
+    step = max(kx) + max(_pad2(g["units"]) + 7 * _pad4(g["units"]) for g in fm.grus)
     widths = [fm.grus[-1]["units"]] + [d["units"] for d in fm.dense]
     return max(step, 2 * max(widths))
 
 
 def kernel_macs(fm: FixedModel, timesteps: int) -> int:
     """Multiply-accumulates the C kernels execute per sequence, the layout's zero padding included."""
-    step = sum(3 * _pad4(g["units"]) * (_pad4(g["input_dim"]) + _pad4(g["units"])) for g in fm.grus)
+    step = sum(3 * _pad4(g["units"]) * (_pad2(g["input_dim"]) + _pad2(g["units"])) for g in fm.grus)
     return timesteps * step + sum(d["units"] * d["input_dim"] for d in fm.dense)
 
 
@@ -257,7 +269,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         for k, arr in arrays.items():
             c.append(_c_array(_ctype(arr), f"gru{i}_{k}", arr))
         acc64 = int(g["b_i"].dtype == np.int64)
-        gru_inits.append(f"    {{{H}, {_pad4(H)}, {g['input_dim']}, {_pad4(g['input_dim'])}, {_pad4(H)}, "
+        gru_inits.append(f"    {{{H}, {_pad4(H)}, {g['input_dim']}, {_pad2(g['input_dim'])}, {_pad2(H)}, "
                          f"{int(g['reset_after'])}, {int(g['use_bias'])}, {acc64}, gru{i}_W.v, gru{i}_U.v, "
                          f"gru{i}_b_i.v, gru{i}_b_h.v, gru{i}_mx.v, gru{i}_nx.v, gru{i}_mh.v, gru{i}_nh.v, "
                          f"{rq['x']}, {rq['h']}, {r32['x']}, {r32['h']}}}")

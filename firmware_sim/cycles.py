@@ -61,9 +61,12 @@ def _is_dsp(name: str) -> bool:
                             "shadd", "uhadd", "qasx", "qsax", "sasx", "ssax", "usad"))
 
 
-def _is_multiply(name: str) -> bool:
-    return name in _MUL or name in _MLA or name in _MULL or name in _MLAL or name.startswith(
-        ("smla", "smul", "smua", "smmul", "smmla"))
+def _macs(name: str) -> int:
+    """Multiply-accumulates of one instruction: the dual 16-bit MACs count 2, other multiplies 1."""
+    if name.startswith(("smlad", "smlald", "smuad")):
+        return 2
+    return int(name in _MUL or name in _MLA or name in _MULL or name in _MLAL
+               or name.startswith(("smla", "smul", "smmul", "smmla")))
 
 
 @dataclass
@@ -77,7 +80,8 @@ class Block:
     function: str
     count: int = 0
     taken: int = 0
-    multiplies: int = 0        # multiply / multiply-accumulate instructions in the block
+    macs: int = 0              # multiply-accumulates its instructions perform (SMLAD: 2, MULS/MLA: 1)
+    loops_to_self: bool = False  # ends with a branch back to its own start: the body of a loop
 
 
 class CostModel:
@@ -103,11 +107,13 @@ class CostModel:
         cycles = 0.0
         refill = 0.0
         prev_mem_dest: int | None = None     # register loaded by the previous load/store, None if not a ld/st
-        n = mults = 0
+        n = macs = 0
+        loops = False
         for ins in self._cs.disasm(code, addr):
             n += 1
             name = ins.insn_name()
-            mults += _is_multiply(name)
+            macs += _macs(name)
+            loops = name == "b" and bool(ins.operands) and ins.operands[0].type == 2 and ins.operands[0].imm == addr
             written = ins.regs_access()[1]
             writes_pc = self._pc in written
             refill = 0.0
@@ -153,7 +159,7 @@ class CostModel:
                 cycles += t["alu"]
                 if writes_pc:
                     refill = t["pc_write"]
-        return Block(cycles, refill, addr + len(code), n, function, multiplies=mults)
+        return Block(cycles, refill, addr + len(code), n, function, macs=macs, loops_to_self=loops)
 
 
 __all__ = ["Block", "CORE_MODELS", "CostModel"]

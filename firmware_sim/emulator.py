@@ -23,15 +23,10 @@ class EmulationError(EdgeGruError):
     """The emulated program faulted, ran away or did not exit."""
 
 
-# A basic block with at least MAC_LOOP_MULTIPLIES multiplies making at least a fifth of its
-# instructions is a MAC loop body (the kernels' groups: 8 SMLAD of 22 instructions, 16 MULS of 71);
-# requantization blocks (4-8 multiplies among 40-70 instructions), gates and control are not.
-MAC_LOOP_MULTIPLIES = 8
-
-
-def is_mac_loop(multiplies: int, instructions: int) -> bool:
-    """Whether a basic block counts as a matrix kernel's multiply-accumulate loop body."""
-    return multiplies >= MAC_LOOP_MULTIPLIES and 5 * multiplies >= instructions
+# A basic block that ends with a branch back to its own start and performs at least MAC_LOOP_MACS
+# multiply-accumulates is the body of a matrix kernel's inner loop (ours do 16 or 32 per turn); its
+# cost per turn (taken back-branch included) per MAC is the loop's steady-state cycles per MAC.
+MAC_LOOP_MACS = 8
 
 
 @dataclass
@@ -46,7 +41,8 @@ class EmulationResult:
     by_function: dict[str, float] = field(default_factory=dict)
     stack_bytes: int = 0
     model: str = ""
-    mac_loop_cycles: float = 0.0                # cycles in multiply-accumulate loop bodies (is_mac_loop)
+    # function -> (inner-loop body executions x (cycles + back-branch refill), their multiply-accumulates)
+    mac_loops: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
 def _round_up(n: int) -> int:
@@ -192,15 +188,16 @@ class Emulator:
             raise EmulationError(f"the program did not exit within {max_instructions:,} instructions "
                                  "(missing SYS_EXIT or an endless loop)")
         by_fn: dict[str, float] = {}
-        mac_loop = 0.0
+        loops: dict[str, tuple[float, int]] = {}
         for b in blocks.values():
             by_fn[b.function] = by_fn.get(b.function, 0.0) + b.cycles * b.count + b.refill * b.taken
-            if is_mac_loop(b.multiplies, b.instructions):
-                mac_loop += b.cycles * b.count + b.refill * b.taken
+            if b.macs >= MAC_LOOP_MACS and b.loops_to_self:
+                c, m = loops.get(b.function, (0.0, 0))
+                loops[b.function] = (c + (b.cycles + b.refill) * b.count, m + b.macs * b.count)
         return EmulationResult(exit_code=state["exit"], stdout="".join(out), cycles=total(),
                                instructions=sum(b.instructions * b.count for b in blocks.values()), marks=marks,
                                by_function=by_fn, stack_bytes=self._stack_used(lo, hi), model=costs.label,
-                               mac_loop_cycles=mac_loop)
+                               mac_loops=loops)
 
 
-__all__ = ["MAC_LOOP_MULTIPLIES", "is_mac_loop", "EmulationError", "EmulationResult", "Emulator", "MARK_OFFSET"]
+__all__ = ["MAC_LOOP_MACS", "EmulationError", "EmulationResult", "Emulator", "MARK_OFFSET"]

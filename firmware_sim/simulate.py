@@ -54,7 +54,7 @@ class SimResult:
     fits: bool
     kernel: str = "portable"                                      # "dsp", "armv6m" or "portable"
     padded_macs_per_sequence: int = 0                             # MACs the kernel executes (layout padding)
-    mac_loop_cycles_per_sequence: float = 0.0                     # cycles in the matrix kernels' MAC loops
+    loop_cycles_per_mac: float | None = None                      # steady-state inner-loop turns, per MAC
     breakdown: dict[str, float] = field(default_factory=dict)     # function -> cycles per sequence
     outputs: np.ndarray | None = field(default=None, repr=False)  # int32 (N, K)
     method: str = "emulated"
@@ -90,6 +90,13 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
     return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", HARNESS], target, work, name="edge_gru_sim",
                      include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else ())
+
+
+def _matrix_loop_cost(res: EmulationResult) -> float | None:
+    """Cycles per MAC of the runtime's matrix inner-loop turns (functions eg_matrix*), None without one."""
+    loops = [v for k, v in res.mac_loops.items() if k.startswith("eg_matrix")]
+    macs = sum(m for _, m in loops)
+    return sum(c for c, _ in loops) / macs if macs else None
 
 
 def reported_kernel(stdout: str) -> str | None:
@@ -165,7 +172,9 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
     return EmulationResult(exit_code=b.exit_code, stdout=a.stdout + b.stdout, cycles=a.cycles + b.cycles,
                            instructions=a.instructions + b.instructions, marks=[], by_function=fn,
                            stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model,
-                           mac_loop_cycles=a.mac_loop_cycles + b.mac_loop_cycles)
+                           mac_loops={k: (a.mac_loops.get(k, (0.0, 0))[0] + b.mac_loops.get(k, (0.0, 0))[0],
+                                          a.mac_loops.get(k, (0.0, 0))[1] + b.mac_loops.get(k, (0.0, 0))[1])
+                                      for k in {*a.mac_loops, *b.mac_loops}})
 
 
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
@@ -217,7 +226,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         stack_bytes=res.stack_bytes, flash_bytes=flash, ram_bytes=ram, flash_available=target.flash_bytes,
         ram_available=target.ram_bytes, fits=flash <= target.flash_bytes and ram <= target.ram_bytes,
         kernel=kernel, breakdown=breakdown, outputs=out, padded_macs_per_sequence=kernel_macs(fm, t),
-        mac_loop_cycles_per_sequence=res.mac_loop_cycles / n)
+        loop_cycles_per_mac=_matrix_loop_cost(res))
 
 
 def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Path]:

@@ -130,7 +130,7 @@ static EG_NOINLINE void eg_matrix_64(int32_t *out, const int32_t *v, int32_t K, 
             const int16_t *w = (const int16_t *)W + b * 4 * K;
 #if EG_DSP
             const uint32_t *x = (const uint32_t *)v;
-            for (g = 0; g < K; g += 4, w += 16, x += 2) {
+            for (g = 0; g + 4 <= K; g += 4, w += 16, x += 2) {
                 uint32_t x01 = x[0], x23 = x[1], q[2];
                 for (c = 0; c < 4; ++c) {
                     __builtin_memcpy(q, w + 4 * c, 8);
@@ -139,18 +139,25 @@ static EG_NOINLINE void eg_matrix_64(int32_t *out, const int32_t *v, int32_t K, 
                 }
             }
 #else
-            for (g = 0; g < K; g += 4, w += 16)
+            for (g = 0; g + 4 <= K; g += 4, w += 16)
                 for (c = 0; c < 4; ++c)
                     a[c] += (int64_t)w[4 * c] * v[g] + (int64_t)w[4 * c + 1] * v[g + 1]
                             + (int64_t)w[4 * c + 2] * v[g + 2] + (int64_t)w[4 * c + 3] * v[g + 3];
 #endif
+            if (K & 2)   /* c0w0, c0w1, c1w0, c1w1, ... */
+                for (c = 0; c < 4; ++c)
+                    a[c] += (int64_t)w[2 * c] * eg_vget(v, g) + (int64_t)w[2 * c + 1] * eg_vget(v, g + 1);
         } else {
             const int8_t *w = (const int8_t *)W + b * 4 * K;
-            for (g = 0; g < K; g += 4, w += 16)
+            for (g = 0; g + 4 <= K; g += 4, w += 16)
                 for (c = 0; c < 4; ++c) {
                     int32_t e;
                     for (e = 0; e < 4; ++e) a[c] += (int64_t)w[4 * c + e] * eg_vget(v, g + EG_IN8[e]);
                 }
+            if (K & 2)   /* c0w0, c1w0, c0w1, c1w1, c2w0, c3w0, c2w1, c3w1 */
+                for (c = 0; c < 4; ++c)
+                    a[c] += (int64_t)w[4 * (c >> 1) + (c & 1)] * eg_vget(v, g)
+                            + (int64_t)w[4 * (c >> 1) + 2 + (c & 1)] * eg_vget(v, g + 1);
         }
         for (c = 0; c < 4; ++c) {
             if (bias) a[c] += bias[4 * b + c];
@@ -210,28 +217,37 @@ static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t 
     "ldr %[p0], [%[w]], #4\n\t"                                                                      \
     "ldr %[p1], [%[w]], #4\n\t"                                                                      \
     EG_I8_COL("p0", "a2") EG_I8_COL("p1", "a3")
+/* the last 2 inputs when K = 2 mod 4: one word per column pair (c0w0, c1w0, c0w1, c1w1) */
+#define EG_I8_HALF                                                                                   \
+    "ldr %[x01], [%[x]], #4\n\t"                                                                     \
+    "ldr %[p0], [%[w]], #4\n\t"                                                                      \
+    "ldr %[p1], [%[w]], #4\n\t"                                                                      \
+    "sxtb16 %[t], %[p0]\n\t"                                                                        \
+    "smlad %[a0], %[t], %[x01], %[a0]\n\t"                                                           \
+    "sxtb16 %[t], %[p0], ror #8\n\t"                                                                \
+    "smlad %[a1], %[t], %[x01], %[a1]\n\t"                                                           \
+    "sxtb16 %[t], %[p1]\n\t"                                                                        \
+    "smlad %[a2], %[t], %[x01], %[a2]\n\t"                                                           \
+    "sxtb16 %[t], %[p1], ror #8\n\t"                                                                \
+    "smlad %[a3], %[t], %[x01], %[a3]\n\t"
+#define EG_I8_OUTPUTS                                                                                \
+    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),                \
+    [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
 
-/* a_c += sum_k v[k] W[k, c] for the block at *w (K a multiple of 4); advances *w past the block. */
+/* a_c += sum_k v[k] W[k, c] for the block at *w (K even); advances *w past the block. */
 static EG_INLINE void eg_block_i8(int32_t *acc, const uint32_t *x, int32_t K, const int8_t **wp)
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *w = *wp;
-    const uint32_t *xend = x + K / 2;
+    const uint32_t *xend = x + (K & ~3) / 2;
     uint32_t x01, x23, p0, p1, t;
-    if (K & 4) {   /* odd number of groups: one before the two-group loop */
-        __asm__(EG_I8_GROUP
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
-                  [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
-                : : "memory");
-    }
-    if (x < xend) {
-        __asm__("1:\n\t" EG_I8_GROUP EG_I8_GROUP
-                "cmp %[x], %[xe]\n\t"
-                "bne 1b\n\t"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
-                  [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
-                : [xe] "r"(xend) : "cc", "memory");
-    }
+    if (K & 4)   /* odd number of groups: one before the two-group loop */
+        __asm__(EG_I8_GROUP : EG_I8_OUTPUTS : : "memory");
+    if (x != xend)
+        __asm__("1:\n\t" EG_I8_GROUP EG_I8_GROUP "cmp %[x], %[xe]\n\tbne 1b\n\t"
+                : EG_I8_OUTPUTS : [xe] "r"(xend) : "cc", "memory");
+    if (K & 2)
+        __asm__(EG_I8_HALF : EG_I8_OUTPUTS : : "memory");
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
@@ -242,30 +258,24 @@ static EG_INLINE void eg_block_i8(int32_t *acc, const uint32_t *x, int32_t K, co
 
 #if EG_DSP
 /* The common case (bias, every shift in [16, 32]): nb blocks, bias-initialised accumulators, the
- * inputs in groups of 4 (one group first when their number is odd), SMMULR requantization. */
+ * inputs in groups of 4 (one group first when their number is odd, a half group last when K = 2 mod 4),
+ * SMMULR requantization. */
 static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
-                                        const int32_t *bias, const int32_t *rq, int odd)
+                                        const int32_t *bias, const int32_t *rq, int odd, int half)
 {
-    const uint32_t *xend = v + K / 2;
+    const uint32_t *xend = v + (K & ~3) / 2;
     const int32_t *end = out + 4 * nb;
     for (; out < end; out += 4, bias += 4, rq += 4) {
         int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
         const uint32_t *x = v;
         uint32_t x01, x23, p0, p1, t;
-        if (odd) {
-            __asm__(EG_I8_GROUP
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
-                      [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
-                    : : "memory");
-        }
-        if (x != xend) {
-            __asm__("1:\n\t" EG_I8_GROUP EG_I8_GROUP
-                    "cmp %[x], %[xe]\n\t"
-                    "bne 1b\n\t"
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
-                      [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
-                    : [xe] "r"(xend) : "cc", "memory");
-        }
+        if (odd)
+            __asm__(EG_I8_GROUP : EG_I8_OUTPUTS : : "memory");
+        if (x != xend)
+            __asm__("1:\n\t" EG_I8_GROUP EG_I8_GROUP "cmp %[x], %[xe]\n\tbne 1b\n\t"
+                    : EG_I8_OUTPUTS : [xe] "r"(xend) : "cc", "memory");
+        if (half)
+            __asm__(EG_I8_HALF : EG_I8_OUTPUTS : : "memory");
         out[0] = eg_mulhr(a0, rq[0]);   /* requant(acc, m, n) */
         out[1] = eg_mulhr(a1, rq[1]);
         out[2] = eg_mulhr(a2, rq[2]);
@@ -276,7 +286,7 @@ static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t
 
 #if EG_V6M
 /* out[j] = requant(bias[j] + sum_k v[k] W[k, j]) for nb blocks of 4 columns (v: one int32 per value,
- * K a multiple of 4), every shift n in [17, 46] (the split of eg_requant32). Thumb-1 has 8 low
+ * K even), every shift n in [17, 46] (the split of eg_requant32). Thumb-1 has 8 low
  * registers: x0..x3 = r0..r3 (one group of inputs), r4 = 4 weights of a column (bytes w0, w2, w1,
  * w3), r5 = product, r6 = weights, r7 = inputs; the accumulators live in r8..r11 (ADD reaches them),
  * the end of v in r12, the arguments in lr. Per group of 16 MACs: LDM of the inputs, then per column
@@ -287,64 +297,77 @@ typedef struct {
     const int32_t *v;
     const int8_t *w;
     const int32_t *bias, *mul, *sh;    /* bias may be 0 */
-    int32_t K, nb;
+    int32_t K, nb;                     /* K even; K & 2: a last half group of 2 inputs */
 } eg_v6m_args_t;
 void eg_matrix_v6m(eg_v6m_args_t *a);
 #define EG_V6M_COL(a)                                                                               \
-    "    ldm r6!, {r4}\n"                                                                           \
-    "    sxtb r5, r4\n    muls r5, r0, r5\n    add " a ", r5\n"             /* x0 w0 */              \
-    "    lsls r5, r4, #16\n    asrs r5, r5, #24\n    muls r5, r2, r5\n    add " a ", r5\n" /* x2 w2 */ \
-    "    lsls r5, r4, #8\n    asrs r5, r5, #24\n    muls r5, r1, r5\n    add " a ", r5\n"  /* x1 w1 */ \
-    "    asrs r5, r4, #24\n    muls r5, r3, r5\n    add " a ", r5\n"         /* x3 w3 */
+    " ldm r6!, {r4}\n"                                                                        \
+    " sxtb r5, r4\n muls r5, r0, r5\n add " a ", r5\n"          /* x0 w0 */              \
+    " lsls r5, r4, #16\n asrs r5, r5, #24\n muls r5, r2, r5\n add " a ", r5\n" /* x2 w2 */ \
+    " lsls r5, r4, #8\n asrs r5, r5, #24\n muls r5, r1, r5\n add " a ", r5\n"  /* x1 w1 */ \
+    " asrs r5, r4, #24\n muls r5, r3, r5\n add " a ", r5\n"      /* x3 w3 */
+/* last 2 inputs x0, x1 = r0, r1 for a column pair: bytes c0w0, c1w0, c0w1, c1w1 */
+#define EG_V6M_HALF(a, b)                                                                           \
+    " ldm r6!, {r4}\n"                                                                        \
+    " sxtb r5, r4\n muls r5, r0, r5\n add " a ", r5\n"                                 \
+    " lsls r5, r4, #8\n asrs r5, r5, #24\n muls r5, r1, r5\n add " a ", r5\n"         \
+    " lsls r5, r4, #16\n asrs r5, r5, #24\n muls r5, r0, r5\n add " b ", r5\n"        \
+    " asrs r5, r4, #24\n muls r5, r1, r5\n add " b ", r5\n"
 /* requant(acc, m, n) = (a1 m + floor(a0 m / 2^16) + 2^(n-17)) >> (n-16), acc = a1 2^16 + a0 (eg_requant32);
  * r4 = mul, r5 = sh, r7 = out */
 #define EG_V6M_REQ(a)                                                                               \
-    "    mov r0, " a "\n    ldm r4!, {r1}\n    ldm r5!, {r2}\n"                                     \
-    "    asrs r3, r0, #16\n    muls r3, r1, r3\n"                       /* a1 m */                  \
-    "    uxth r0, r0\n    muls r0, r1, r0\n    lsrs r0, r0, #16\n"      /* floor(a0 m / 2^16) */   \
-    "    adds r0, r0, r3\n    subs r2, #17\n    movs r1, #1\n    lsls r1, r2\n    adds r0, r0, r1\n" \
-    "    adds r2, #1\n    asrs r0, r2\n    stm r7!, {r0}\n"
+    " mov r0, " a "\n ldm r4!, {r1}\n ldm r5!, {r2}\n"                                  \
+    " asrs r3, r0, #16\n muls r3, r1, r3\n"                    /* a1 m */                  \
+    " uxth r0, r0\n muls r0, r1, r0\n lsrs r0, r0, #16\n"   /* floor(a0 m / 2^16) */   \
+    " adds r0, r0, r3\n subs r2, #17\n movs r1, #1\n lsls r1, r2\n adds r0, r0, r1\n" \
+    " adds r2, #1\n asrs r0, r2\n stm r7!, {r0}\n"
 __asm__(
-    "    .pushsection .text.eg_matrix_v6m,\"ax\",%progbits\n"
-    "    .balign 4\n"
-    "    .global eg_matrix_v6m\n"
-    "    .hidden eg_matrix_v6m\n"
-    "    .thumb\n"
-    "    .thumb_func\n"
-    "    .type eg_matrix_v6m, %function\n"
+    " .pushsection .text.eg_matrix_v6m,\"ax\",%progbits\n"
+    " .balign 4\n"
+    " .global eg_matrix_v6m\n"
+    " .hidden eg_matrix_v6m\n"
+    " .thumb\n"
+    " .thumb_func\n"
+    " .type eg_matrix_v6m, %function\n"
     "eg_matrix_v6m:\n"
-    "    push {r4, r5, r6, r7, lr}\n"
-    "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n"
-    "    push {r4, r5, r6, r7}\n"
-    "    mov lr, r0\n"
-    "    ldr r1, [r0, #4]\n    ldr r2, [r0, #24]\n    lsls r2, r2, #2\n    adds r2, r1, r2\n"
-    "    mov r12, r2\n"                        /* end of v */
-    "    ldr r6, [r0, #8]\n"                   /* weights */
-    "2:\n"                                      /* next block: accumulators = bias */
-    "    mov r0, lr\n    ldr r5, [r0, #12]\n"
-    "    movs r1, #0\n    movs r2, #0\n    movs r3, #0\n    movs r4, #0\n"
-    "    cmp r5, #0\n    beq 3f\n"
-    "    ldm r5!, {r1, r2, r3, r4}\n    str r5, [r0, #12]\n"
+    " push {r4, r5, r6, r7, lr}\n"
+    " mov r4, r8\n mov r5, r9\n mov r6, r10\n mov r7, r11\n"
+    " push {r4, r5, r6, r7}\n"
+    " mov lr, r0\n"
+    " ldr r1, [r0, #4]\n ldr r2, [r0, #24]\n lsrs r2, r2, #2\n lsls r2, r2, #4\n adds r2, r1, r2\n"
+    " mov r12, r2\n"                     /* end of the groups of 4 inputs in v */
+    " ldr r6, [r0, #8]\n"                /* weights */
+    "2:\n"                                   /* next block: accumulators = bias */
+    " mov r0, lr\n ldr r5, [r0, #12]\n"
+    " movs r1, #0\n movs r2, #0\n movs r3, #0\n movs r4, #0\n"
+    " cmp r5, #0\n beq 3f\n"
+    " ldm r5!, {r1, r2, r3, r4}\n str r5, [r0, #12]\n"
     "3:\n"
-    "    mov r8, r1\n    mov r9, r2\n    mov r10, r3\n    mov r11, r4\n"
-    "    ldr r7, [r0, #4]\n"
+    " mov r8, r1\n mov r9, r2\n mov r10, r3\n mov r11, r4\n"
+    " ldr r7, [r0, #4]\n"
+    " cmp r7, r12\n beq 5f\n"         /* fewer than 4 inputs */
     "1:\n"
-    "    ldm r7!, {r0, r1, r2, r3}\n"
+    " ldm r7!, {r0, r1, r2, r3}\n"
     EG_V6M_COL("r8") EG_V6M_COL("r9") EG_V6M_COL("r10") EG_V6M_COL("r11")
-    "    cmp r7, r12\n"
-    "    bne 1b\n"
-    "    mov r0, lr\n    ldr r4, [r0, #16]\n    ldr r5, [r0, #20]\n    ldr r7, [r0, #0]\n"
+    " cmp r7, r12\n"
+    " bne 1b\n"
+    "5:\n"
+    " mov r0, lr\n ldr r0, [r0, #24]\n lsrs r0, r0, #2\n bcc 6f\n"   /* K & 2: last 2 inputs */
+    " ldm r7!, {r0, r1}\n"
+    EG_V6M_HALF("r8", "r9") EG_V6M_HALF("r10", "r11")
+    "6:\n"
+    " mov r0, lr\n ldr r4, [r0, #16]\n ldr r5, [r0, #20]\n ldr r7, [r0, #0]\n"
     EG_V6M_REQ("r8") EG_V6M_REQ("r9") EG_V6M_REQ("r10") EG_V6M_REQ("r11")
-    "    mov r0, lr\n    str r4, [r0, #16]\n    str r5, [r0, #20]\n    str r7, [r0, #0]\n"
-    "    ldr r1, [r0, #28]\n    subs r1, #1\n    str r1, [r0, #28]\n"
-    "    beq 4f\n"
-    "    b 2b\n"                                  /* beyond a conditional branch's reach */
+    " mov r0, lr\n str r4, [r0, #16]\n str r5, [r0, #20]\n str r7, [r0, #0]\n"
+    " ldr r1, [r0, #28]\n subs r1, #1\n str r1, [r0, #28]\n"
+    " beq 4f\n"
+    " b 2b\n"                               /* beyond a conditional branch's reach */
     "4:\n"
-    "    pop {r4, r5, r6, r7}\n"
-    "    mov r8, r4\n    mov r9, r5\n    mov r10, r6\n    mov r11, r7\n"
-    "    pop {r4, r5, r6, r7, pc}\n"
-    "    .size eg_matrix_v6m, .-eg_matrix_v6m\n"
-    "    .popsection\n");
+    " pop {r4, r5, r6, r7}\n"
+    " mov r8, r4\n mov r9, r5\n mov r10, r6\n mov r11, r7\n"
+    " pop {r4, r5, r6, r7, pc}\n"
+    " .size eg_matrix_v6m, .-eg_matrix_v6m\n"
+    " .popsection\n");
 #endif
 
 /* int8 weights, int32 accumulators (overflow ruled out at quantization): nb blocks of 4 columns. */
@@ -372,10 +395,14 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
 #endif
 #if EG_DSP
     if (bias && rq) {
-        if (K & 4)
-            eg_matrix_i8_fast(out, (const uint32_t *)v, K, w, nb, bias, rq, 1);
-        else
-            eg_matrix_i8_fast(out, (const uint32_t *)v, K, w, nb, bias, rq, 0);
+        /* constant odd/half flags: four copies, so that none of them keeps K live in the block loop */
+        const uint32_t *x = (const uint32_t *)v;
+        switch (K & 6) {
+        case 0: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 0, 0); break;
+        case 2: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 0, 1); break;
+        case 4: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 1, 0); break;
+        default: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 1, 1); break;
+        }
         return;
     }
 #endif
@@ -392,12 +419,20 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
 #else
         {
             int32_t g;
-            for (g = 0; g < K; g += 4, w += 16) {
+            for (g = 0; g + 4 <= K; g += 4, w += 16) {
                 int32_t x0 = v[g], x1 = v[g + 1], x2 = v[g + 2], x3 = v[g + 3];
                 a[0] += w[0] * x0 + w[2] * x1 + w[1] * x2 + w[3] * x3;
                 a[1] += w[4] * x0 + w[6] * x1 + w[5] * x2 + w[7] * x3;
                 a[2] += w[8] * x0 + w[10] * x1 + w[9] * x2 + w[11] * x3;
                 a[3] += w[12] * x0 + w[14] * x1 + w[13] * x2 + w[15] * x3;
+            }
+            if (K & 2) {   /* c0w0, c1w0, c0w1, c1w1, c2w0, c3w0, c2w1, c3w1 */
+                int32_t x0 = v[g], x1 = v[g + 1];
+                a[0] += w[0] * x0 + w[2] * x1;
+                a[1] += w[1] * x0 + w[3] * x1;
+                a[2] += w[4] * x0 + w[6] * x1;
+                a[3] += w[5] * x0 + w[7] * x1;
+                w += 8;
             }
         }
 #endif
@@ -415,7 +450,7 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
 #if EG_DSP
         const uint32_t *x = (const uint32_t *)v;
 #pragma GCC unroll 1
-        for (g = 0; g < K; g += 4, w += 16, x += 2) {
+        for (g = 0; g + 4 <= K; g += 4, w += 16, x += 2) {
             uint32_t x01 = x[0], x23 = x[1], q[2];
             __builtin_memcpy(q, w, 8);
             a0 = __smlad(q[0], x01, a0);
@@ -430,13 +465,30 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
             a3 = __smlad(q[0], x01, a3);
             a3 = __smlad(q[1], x23, a3);
         }
+        if (K & 2) {   /* c0w0, c0w1, c1w0, c1w1, ...: one SMLAD per column */
+            uint32_t x01 = x[0], q[4];
+            __builtin_memcpy(q, w, 16);
+            a0 = __smlad(q[0], x01, a0);
+            a1 = __smlad(q[1], x01, a1);
+            a2 = __smlad(q[2], x01, a2);
+            a3 = __smlad(q[3], x01, a3);
+            w += 8;
+        }
 #else
-        for (g = 0; g < K; g += 4, w += 16) {
+        for (g = 0; g + 4 <= K; g += 4, w += 16) {
             int32_t x0 = v[g], x1 = v[g + 1], x2 = v[g + 2], x3 = v[g + 3];
             a0 += w[0] * x0 + w[1] * x1 + w[2] * x2 + w[3] * x3;
             a1 += w[4] * x0 + w[5] * x1 + w[6] * x2 + w[7] * x3;
             a2 += w[8] * x0 + w[9] * x1 + w[10] * x2 + w[11] * x3;
             a3 += w[12] * x0 + w[13] * x1 + w[14] * x2 + w[15] * x3;
+        }
+        if (K & 2) {
+            int32_t x0 = v[g], x1 = v[g + 1];
+            a0 += w[0] * x0 + w[1] * x1;
+            a1 += w[2] * x0 + w[3] * x1;
+            a2 += w[4] * x0 + w[5] * x1;
+            a3 += w[6] * x0 + w[7] * x1;
+            w += 8;
         }
 #endif
         if (bias) {
