@@ -119,7 +119,7 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each (cycle model: per-core TRM timings)")
     print("cycles/MAC: per model MAC for the whole inference, split into matrix, gates, state update and other; "
           "loop: cycles per MAC of the matrix kernel's inner-loop turns;\npadding: extra MACs the weight layout "
-          "executes (columns padded to 4 per gate, inputs to 2)")
+          "executes (gate columns padded to a multiple of 4, inputs to an even count)")
     print(f"{'model':24s} {'target':10s} {'core':14s} {'kernel':9s} {'cycles/MAC':>10s} {'matrix':>7s} "
           f"{'gates':>7s} {'update':>7s} {'other':>7s} {'loop':>6s} {'padding':>8s} {'latency ms':>10s}")
     for name, sp, tr, te, tfl in models:

@@ -42,12 +42,19 @@ def _pad4(n: int) -> int:
     return (n + 3) // 4 * 4
 
 
-def pad_gates(a: np.ndarray, H: int, fill: int = 0) -> np.ndarray:
-    """``(..., 3H)`` -> ``(..., 3Hp)``: each gate's H columns padded to a multiple of 4."""
-    Hp = _pad4(H)
-    out = np.full((*a.shape[:-1], 3 * Hp), fill, a.dtype)
-    for g in range(3):
-        out[..., g * Hp:g * Hp + H] = a[..., g * H:(g + 1) * H]
+def gate_columns(H: int, reset_after: bool) -> tuple[int, int]:
+    """``(cols, hoff)``: padded column count and the candidate gate's first column (see edge_gru.h)."""
+    if reset_after:
+        return _pad4(3 * H), 2 * H
+    return _pad4(2 * H) + _pad4(H), _pad4(2 * H)
+
+
+def pad_gates(a: np.ndarray, H: int, reset_after: bool, fill: int = 0) -> np.ndarray:
+    """``(..., 3H)`` -> ``(..., cols)``: z, r, h columns placed as the kernel expects, padding = ``fill``."""
+    cols, hoff = gate_columns(H, reset_after)
+    out = np.full((*a.shape[:-1], cols), fill, a.dtype)
+    out[..., :2 * H] = a[..., :2 * H]
+    out[..., hoff:hoff + H] = a[..., 2 * H:3 * H]
     return out
 
 
@@ -55,14 +62,14 @@ def _pad2(n: int) -> int:
     return (n + 1) // 2 * 2
 
 
-def kernel_layout(W: np.ndarray, H: int) -> np.ndarray:
+def kernel_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray:
     """GRU weights ``(in, 3H)`` -> the kernel's flat layout (see edge_gru.h).
 
     Blocks of 4 columns; the inputs, padded to an even count K, in groups of 4: a group holds 4 columns
     x 4 weights (int8 ordered w0, w2, w1, w3 for SXTB16); when K = 2 mod 4 a last half group holds
     4 columns x 2 weights (int8: c0w0, c1w0, c0w1, c1w1, c2w0, ...; int16: c0w0, c0w1, c1w0, ...).
     """
-    Wp = pad_gates(W, H)
+    Wp = pad_gates(W, H, reset_after)
     K, nb = _pad2(W.shape[0]), Wp.shape[1] // 4
     K4 = K // 4 * 4
     Wk = np.zeros((K, Wp.shape[1]), W.dtype)
@@ -82,14 +89,16 @@ def kernel_layout(W: np.ndarray, H: int) -> np.ndarray:
 def scratch_len(fm: FixedModel) -> int:
     """int32 entries of the scratch buffer (see eg_step and eg_output in edge_gru.c)."""
     kx = [_pad2(g["input_dim"]) for g in fm.grus]
-    step = max(kx) + max(_pad2(g["units"]) + 7 * _pad4(g["units"]) for g in fm.grus)
+    step = max(kx) + max(_pad2(g["units"]) + 2 * gate_columns(g["units"], g["reset_after"])[0] + g["units"]
+                         for g in fm.grus)
     widths = [fm.grus[-1]["units"]] + [d["units"] for d in fm.dense]
     return max(step, 2 * max(widths))
 
 
 def kernel_macs(fm: FixedModel, timesteps: int) -> int:
     """Multiply-accumulates the C kernels execute per sequence, the layout's zero padding included."""
-    step = sum(3 * _pad4(g["units"]) * (_pad2(g["input_dim"]) + _pad2(g["units"])) for g in fm.grus)
+    step = sum(gate_columns(g["units"], g["reset_after"])[0] * (_pad2(g["input_dim"]) + _pad2(g["units"]))
+               for g in fm.grus)
     return timesteps * step + sum(d["units"] * d["input_dim"] for d in fm.dense)
 
 
@@ -98,8 +107,9 @@ def layout_bytes(fm: FixedModel) -> int:
     total = fm.sig_tab.nbytes + fm.tanh_tab.nbytes
     for g in fm.grus:
         H, wb = g["units"], g["W"].itemsize
-        total += (kernel_layout(g["W"], H).size + kernel_layout(g["U"], H).size) * wb
-        total += 3 * _pad4(H) * (2 * g["b_i"].itemsize + 4 * 4)
+        ra, cols = g["reset_after"], gate_columns(H, g["reset_after"])[0]
+        total += (kernel_layout(g["W"], H, ra).size + kernel_layout(g["U"], H, ra).size) * wb
+        total += cols * (2 * g["b_i"].itemsize + 4 * 4)
     for d in fm.dense:
         total += d["W"].nbytes + d["b"].nbytes + d["m"].nbytes + d["n"].nbytes
     return total
@@ -252,10 +262,12 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     gru_inits = []
     for i, g in enumerate(fm.grus):
         H = g["units"]
-        arrays = {"W": kernel_layout(g["W"], H), "U": kernel_layout(g["U"], H),
-                  "b_i": pad_gates(g["b_i"], H), "b_h": pad_gates(g["b_h"], H),
-                  "mx": pad_gates(g["mx"], H), "nx": pad_gates(g["nx"], H, fill=17),
-                  "mh": pad_gates(g["mh"], H), "nh": pad_gates(g["nh"], H, fill=17)}
+        ra = bool(g["reset_after"])
+        cols, hoff = gate_columns(H, ra)
+        arrays = {"W": kernel_layout(g["W"], H, ra), "U": kernel_layout(g["U"], H, ra),
+                  "b_i": pad_gates(g["b_i"], H, ra), "b_h": pad_gates(g["b_h"], H, ra),
+                  "mx": pad_gates(g["mx"], H, ra), "nx": pad_gates(g["nx"], H, ra, fill=17),
+                  "mh": pad_gates(g["mh"], H, ra), "nh": pad_gates(g["nh"], H, ra, fill=17)}
         # padding columns: m = 0 and n = 17, inside the 32-bit requantization's range (any n gives 0)
         rq, r32 = {}, {}
         for part in ("x", "h"):
@@ -269,7 +281,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         for k, arr in arrays.items():
             c.append(_c_array(_ctype(arr), f"gru{i}_{k}", arr))
         acc64 = int(g["b_i"].dtype == np.int64)
-        gru_inits.append(f"    {{{H}, {_pad4(H)}, {g['input_dim']}, {_pad2(g['input_dim'])}, {_pad2(H)}, "
+        gru_inits.append(f"    {{{H}, {cols}, {hoff}, {g['input_dim']}, {_pad2(g['input_dim'])}, {_pad2(H)}, "
                          f"{int(g['reset_after'])}, {int(g['use_bias'])}, {acc64}, gru{i}_W.v, gru{i}_U.v, "
                          f"gru{i}_b_i.v, gru{i}_b_h.v, gru{i}_mx.v, gru{i}_nx.v, gru{i}_mh.v, gru{i}_nh.v, "
                          f"{rq['x']}, {rq['h']}, {r32['x']}, {r32['h']}}}")
@@ -293,5 +305,5 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     return [out / n for n in names]
 
 
-__all__ = ["c_identifier", "export_c", "kernel_layout", "kernel_macs", "layout_bytes", "memory_figures", "pad_gates",
-           "scratch_len"]
+__all__ = ["c_identifier", "export_c", "gate_columns", "kernel_layout", "kernel_macs", "layout_bytes",
+           "memory_figures", "pad_gates", "scratch_len"]

@@ -621,30 +621,30 @@ __asm__(
 
 #if !EG_V6M
 /* reset_after: z, r and the candidate's pre-activation; gx, gh hold x W + b_i and h_tm1 U + b_h. */
-static EG_NOINLINE void eg_gates_after(const eg_model_t *m, int32_t H, int32_t Hp, int32_t *gx, const int32_t *gh,
+static EG_NOINLINE void eg_gates_after(const eg_model_t *m, int32_t H, int32_t hoff, int32_t *gx, const int32_t *gh,
                                        int32_t *z)
 {
     int32_t k;
     for (k = 0; k < H; ++k) {
         int32_t r, r_hu, xh;
         z[k] = eg_act(m->sig_tab, eg_sat16(gx[k] + gh[k]));                   /* z = sigmoid(x_z + h_tm1 U_z) */
-        r = eg_act(m->sig_tab, eg_sat16(gx[Hp + k] + gh[Hp + k]));           /* r = sigmoid(x_r + h_tm1 U_r) */
-        r_hu = eg_rshift_round32(r * eg_sat16(gh[2 * Hp + k]), 15);          /* r * (h_tm1 U_h + b_hh) */
-        xh = eg_sat32(gx[2 * Hp + k], -(1 << 20), (1 << 20) - 1);            /* exact: |r_hu| <= 2^15 */
-        gx[2 * Hp + k] = eg_sat16(xh + r_hu);                                /* x_h + r * (...) */
+        r = eg_act(m->sig_tab, eg_sat16(gx[H + k] + gh[H + k]));             /* r = sigmoid(x_r + h_tm1 U_r) */
+        r_hu = eg_rshift_round32(r * eg_sat16(gh[hoff + k]), 15);            /* r * (h_tm1 U_h + b_hh) */
+        xh = eg_sat32(gx[hoff + k], -(1 << 20), (1 << 20) - 1);              /* exact: |r_hu| <= 2^15 */
+        gx[hoff + k] = eg_sat16(xh + r_hu);                                  /* x_h + r * (...) */
     }
 }
 #endif
 
 /* reset_after=False: z, and r * h_tm1 as the operand of the candidate's matrix product. */
-static EG_NOINLINE void eg_gates_before(const eg_model_t *m, int32_t H, int32_t Hp, const int32_t *gx,
+static EG_NOINLINE void eg_gates_before(const eg_model_t *m, int32_t H, const int32_t *gx,
                                         const int32_t *gh, const int16_t *h_tm1, int32_t *z, int32_t *rh)
 {
     int32_t k;
     for (k = 0; k < H; ++k) {
         int32_t r;
         z[k] = eg_act(m->sig_tab, eg_sat16(gx[k] + gh[k]));                   /* z = sigmoid(x_z + h_tm1 U_z) */
-        r = eg_act(m->sig_tab, eg_sat16(gx[Hp + k] + gh[Hp + k]));           /* r = sigmoid(x_r + h_tm1 U_r) */
+        r = eg_act(m->sig_tab, eg_sat16(gx[H + k] + gh[H + k]));             /* r = sigmoid(x_r + h_tm1 U_r) */
         eg_vset(rh, k, eg_rshift_round32(r * h_tm1[k], 15));                  /* r * h_tm1 */
     }
 }
@@ -673,38 +673,39 @@ static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t 
     }
 }
 
-/* work (int32): vh (kh) | gx (3 Hp) | gh (3 Hp) | z (Hp) */
+/* work (int32): vh (kh) | gx (cols) | gh (cols) | z (H). Columns: z at 0, r at H, the candidate at hoff. */
 static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state, const int32_t *vx, int32_t *work)
 {
-    const int32_t H = g->units, Hp = g->units_padded, w16 = m->w_bits == 16;
-    int32_t *vh = work, *gx = work + g->kh, *gh = gx + 3 * Hp, *z = gh + 3 * Hp;
+    const int32_t H = g->units, C = g->cols, hoff = g->hoff, w16 = m->w_bits == 16;
+    int32_t *vh = work, *gx = work + g->kh, *gh = gx + C, *z = gh + C;
     int32_t k;
     eg_vec_from16(vh, h_state, H, g->kh);                                      /* h_tm1 */
     /* x_all = x W + b_i  -> Q3.12 */
-    eg_matrix(gx, vx, g->kx, g->W, w16, 0, 3 * Hp, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x);
+    eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x);
     if (g->reset_after) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, 3 * Hp, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
 #if EG_V6M
         eg_gates_v6m_sig(z, gx, gh, H, m->sig_tab);
-        eg_gates_v6m_cand(gx + 2 * Hp, gx + Hp, gh + Hp, gh + 2 * Hp, H, m->sig_tab);
+        eg_gates_v6m_cand(gx + hoff, gx + H, gh + H, gh + hoff, H, m->sig_tab);
 #else
-        eg_gates_after(m, H, Hp, gx, gh, z);
+        eg_gates_after(m, H, hoff, gx, gh, z);
 #endif
     } else {
-        /* h_tm1 U_z, h_tm1 U_r -> Q3.12; then (r * h_tm1) U_h */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, 2 * Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
-        eg_gates_before(m, H, Hp, gx, gh, h_state, z, vh);                     /* vh := r * h_tm1 */
-        eg_matrix(gh + 2 * Hp, vh, g->kh, g->U, w16, 2 * Hp, Hp, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
-        for (k = 0; k < H; ++k) gx[2 * Hp + k] = eg_sat16(gx[2 * Hp + k] + gh[2 * Hp + k]); /* x_h + (r*h_tm1) U_h */
+        /* h_tm1 U_z, h_tm1 U_r -> Q3.12 (columns before hoff); then (r * h_tm1) U_h */
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
+        eg_gates_before(m, H, gx, gh, h_state, z, vh);                          /* vh := r * h_tm1 */
+        eg_matrix(gh + hoff, vh, g->kh, g->U, w16, hoff, C - hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh,
+                  g->r32h);
+        for (k = 0; k < H; ++k) gx[hoff + k] = eg_sat16(gx[hoff + k] + gh[hoff + k]);   /* x_h + (r*h_tm1) U_h */
     }
 #if EG_V6M
     if (m->a_bits == 16) {
-        eg_update_v6m16(h_state, gx + 2 * Hp, z, H, m->tanh_tab);
+        eg_update_v6m16(h_state, gx + hoff, z, H, m->tanh_tab);
         return;
     }
 #endif
-    eg_update(m, H, gx + 2 * Hp, z, h_state);
+    eg_update(m, H, gx + hoff, z, h_state);
 }
 
 /* ---- dense head (row-major (in, K) weights; runs once per sequence) --------------------------------- */

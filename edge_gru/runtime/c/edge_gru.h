@@ -12,19 +12,22 @@
 #define EDGE_GRU_H
 #include <stdint.h>
 
-/* GRU weights are stored for the kernel (chosen at export time): the 3 gates' columns are each
- * padded to Hp = H rounded up to 4, the inputs to K rounded up to 2; columns come in blocks of 4,
+/* GRU weights are stored for the kernel (chosen at export time): the gates' columns z, r, h follow
+ * each other (z at 0, r at H, h at hoff) and are padded to a multiple of 4 together (reset_after) or
+ * as z, r then h (reset_after=False: the candidate's product starts a block, hoff = 2H rounded up to 4);
+ * the inputs are padded to K rounded up to 2; columns come in blocks of 4,
  * and for each group of 4 inputs a block holds 4 x 4 weights (column-major inside the block).
  * int8 weights inside a group are ordered w0, w2, w1, w3 (so SXTB16 yields the pairs (w0, w1) and
  * (w2, w3)); int16 weights keep the natural order. When K = 2 mod 4 a block ends with a half group
  * of 4 x 2 weights: int8 c0w0, c1w0, c0w1, c1w1, c2w0, c3w0, c2w1, c3w1 (SXTB16 yields a column's
  * pair), int16 c0w0, c0w1, c1w0, ... Padding weights are zero. */
 typedef struct {
-    int32_t units, units_padded, input_dim, kx, kh;   /* H, Hp (H padded to 4), F, F and H padded to 2 */
+    int32_t units, cols, hoff, input_dim, kx, kh;   /* H, padded columns, candidate's first column, F,
+                                                       F and H padded to 2 */
     int32_t reset_after, use_bias, acc64;
     const void *W, *U;                 /* int8_t or int16_t, layout above */
-    const void *b_i, *b_h;             /* int32_t or int64_t (acc64), (3 Hp) */
-    const int32_t *mx, *nx, *mh, *nh;  /* requantization to Q3.12, (3 Hp) */
+    const void *b_i, *b_h;             /* int32_t or int64_t (acc64), (cols) */
+    const int32_t *mx, *nx, *mh, *nh;  /* requantization to Q3.12, (cols) */
     const int32_t *rqx, *rqh;          /* m * 2^(32-n) when every n of the product is in [16, 32], else 0 */
     int32_t r32x, r32h;                /* 1 when every n of the product is in [17, 46] (32-bit requantization) */
 } eg_gru_t;
