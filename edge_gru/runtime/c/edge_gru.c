@@ -49,13 +49,16 @@ static int32_t eg_sat16(int32_t v) { return eg_sat32(v, -32768, 32767); }   /* c
 
 /* requant(acc, m, n) = floor((acc * m + 2^(n-1)) / 2^n) for an int32 accumulator.
  * For 17 <= n <= 46 without 64-bit arithmetic: acc = a1 * 2^16 + a0 (0 <= a0 < 2^16) gives
- * floor((a1 * m + floor(a0 * m / 2^16) + 2^(n-17)) / 2^(n-16)), every term below 2^30 (m < 2^15). */
+ * floor((a1 * m + floor(a0 * m / 2^16) + 2^(n-17)) / 2^(n-16)), every term below 2^30 (m < 2^15).
+ * For 1 <= n <= 16, 2^n divides a1 * m * 2^16: a1 * m * 2^(16-n) + floor((a0 * m + 2^(n-1)) / 2^n),
+ * summed modulo 2^32 (a0 * m + 2^15 < 2^31; the result fits int32, proved at quantization). */
 static int32_t eg_requant32(int32_t acc, int32_t m, int32_t n)
 {
-    if (n >= 17 && n <= 46) {
-        int32_t a1 = eg_asr32(acc, 16), a0 = acc & 0xFFFF;
+    int32_t a1 = eg_asr32(acc, 16), a0 = acc & 0xFFFF;
+    if (n >= 17 && n <= 46)
         return eg_asr32(a1 * m + ((a0 * m) >> 16) + ((int32_t)1 << (n - 17)), n - 16);
-    }
+    if (!EG_DSP && n >= 1 && n <= 16)   /* (the DSP cores' 64-bit SMULL form is faster) 2^n divides a1 m 2^16: a1 m 2^(16-n) + floor((a0 m + 2^(n-1)) / 2^n), mod 2^32 */
+        return (int32_t)(((uint32_t)(a1 * m) << (16 - n)) + (uint32_t)((a0 * m + ((int32_t)1 << (n - 1))) >> n));
     return (int32_t)eg_requant(acc, m, n);   /* fits: proved at quantization */
 }
 
@@ -298,6 +301,7 @@ typedef struct {
     const int8_t *w;
     const int32_t *bias, *mul, *sh;    /* bias may be 0 */
     int32_t K, nb;                     /* K even; K & 2: a last half group of 2 inputs */
+    int32_t raw;                       /* 1: store the accumulators (C requantizes), 0: requantize */
 } eg_v6m_args_t;
 void eg_matrix_v6m(eg_v6m_args_t *a);
 #define EG_V6M_COL(a)                                                                               \
@@ -356,9 +360,11 @@ __asm__(
     " ldm r7!, {r0, r1}\n"
     EG_V6M_HALF("r8", "r9") EG_V6M_HALF("r10", "r11")
     "6:\n"
-    " mov r0, lr\n ldr r4, [r0, #16]\n ldr r5, [r0, #20]\n ldr r7, [r0, #0]\n"
+    " mov r0, lr\n ldr r1, [r0, #32]\n cmp r1, #0\n bne 7f\n"      /* raw: the accumulators, for C */
+    " ldr r4, [r0, #16]\n ldr r5, [r0, #20]\n ldr r7, [r0, #0]\n"
     EG_V6M_REQ("r8") EG_V6M_REQ("r9") EG_V6M_REQ("r10") EG_V6M_REQ("r11")
     " mov r0, lr\n str r4, [r0, #16]\n str r5, [r0, #20]\n str r7, [r0, #0]\n"
+    "8:\n"
     " ldr r1, [r0, #28]\n subs r1, #1\n str r1, [r0, #28]\n"
     " beq 4f\n"
     " b 2b\n"                               /* beyond a conditional branch's reach */
@@ -366,6 +372,9 @@ __asm__(
     " pop {r4, r5, r6, r7}\n"
     " mov r8, r4\n mov r9, r5\n mov r10, r6\n mov r11, r7\n"
     " pop {r4, r5, r6, r7, pc}\n"
+    "7:\n"
+    " ldr r7, [r0, #0]\n mov r1, r8\n mov r2, r9\n mov r3, r10\n mov r4, r11\n stm r7!, {r1, r2, r3, r4}\n"
+    " str r7, [r0, #0]\n b 8b\n"
     " .size eg_matrix_v6m, .-eg_matrix_v6m\n"
     " .popsection\n");
 #endif
@@ -377,7 +386,7 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
 {
     int32_t b;
 #if EG_V6M
-    if (r32 && nb > 0) {
+    if (nb > 0) {
         eg_v6m_args_t a;
         a.out = out;
         a.v = v;
@@ -387,7 +396,10 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
         a.sh = sh;
         a.K = K;
         a.nb = nb;
+        a.raw = !r32;
         eg_matrix_v6m(&a);
+        if (!r32)
+            for (b = 0; b < 4 * nb; ++b) out[b] = eg_requant32(out[b], mul[b], sh[b]);
         return;
     }
 #else
