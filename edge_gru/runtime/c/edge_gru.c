@@ -142,25 +142,25 @@ static EG_NOINLINE void eg_matrix_64(int32_t *out, const int32_t *v, int32_t K, 
                 }
             }
 #else
+            /* products of two 16-bit values, and sums of two, fit int32: 32-bit multiplies, 64-bit adds */
             for (g = 0; g + 4 <= K; g += 4, w += 16)
                 for (c = 0; c < 4; ++c)
-                    a[c] += (int64_t)w[4 * c] * v[g] + (int64_t)w[4 * c + 1] * v[g + 1]
-                            + (int64_t)w[4 * c + 2] * v[g + 2] + (int64_t)w[4 * c + 3] * v[g + 3];
+                    a[c] += (int64_t)(w[4 * c] * v[g] + w[4 * c + 1] * v[g + 1])
+                            + (int64_t)(w[4 * c + 2] * v[g + 2] + w[4 * c + 3] * v[g + 3]);
 #endif
             if (K & 2)   /* c0w0, c0w1, c1w0, c1w1, ... */
                 for (c = 0; c < 4; ++c)
-                    a[c] += (int64_t)w[2 * c] * eg_vget(v, g) + (int64_t)w[2 * c + 1] * eg_vget(v, g + 1);
+                    a[c] += (int64_t)(w[2 * c] * eg_vget(v, g) + w[2 * c + 1] * eg_vget(v, g + 1));
         } else {
             const int8_t *w = (const int8_t *)W + b * 4 * K;
             for (g = 0; g + 4 <= K; g += 4, w += 16)
                 for (c = 0; c < 4; ++c) {
                     int32_t e;
-                    for (e = 0; e < 4; ++e) a[c] += (int64_t)w[4 * c + e] * eg_vget(v, g + EG_IN8[e]);
+                    for (e = 0; e < 4; ++e) a[c] += w[4 * c + e] * eg_vget(v, g + EG_IN8[e]);
                 }
             if (K & 2)   /* c0w0, c1w0, c0w1, c1w1, c2w0, c3w0, c2w1, c3w1 */
                 for (c = 0; c < 4; ++c)
-                    a[c] += (int64_t)w[4 * (c >> 1) + (c & 1)] * eg_vget(v, g)
-                            + (int64_t)w[4 * (c >> 1) + 2 + (c & 1)] * eg_vget(v, g + 1);
+                    a[c] += w[4 * (c >> 1) + (c & 1)] * eg_vget(v, g) + w[4 * (c >> 1) + 2 + (c & 1)] * eg_vget(v, g + 1);
         }
         for (c = 0; c < 4; ++c) {
             if (bias) a[c] += bias[4 * b + c];
