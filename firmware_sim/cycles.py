@@ -81,7 +81,8 @@ class Block:
     count: int = 0
     taken: int = 0
     macs: int = 0              # multiply-accumulates its instructions perform (SMLAD: 2, MULS/MLA: 1)
-    loops_to_self: bool = False  # ends with a branch back to its own start: the body of a loop
+    back_target: int | None = None  # target of a backward branch ending the block: a loop from there
+    start: int = 0
 
 
 class CostModel:
@@ -108,12 +109,13 @@ class CostModel:
         refill = 0.0
         prev_mem_dest: int | None = None     # register loaded by the previous load/store, None if not a ld/st
         n = macs = 0
-        loops = False
+        back: int | None = None
         for ins in self._cs.disasm(code, addr):
             n += 1
             name = ins.insn_name()
             macs += _macs(name)
-            loops = name == "b" and bool(ins.operands) and ins.operands[0].type == 2 and ins.operands[0].imm == addr
+            back = (ins.operands[0].imm if name == "b" and ins.operands and ins.operands[0].type == 2
+                    and ins.operands[0].imm <= ins.address else None)
             written = ins.regs_access()[1]
             writes_pc = self._pc in written
             refill = 0.0
@@ -159,7 +161,7 @@ class CostModel:
                 cycles += t["alu"]
                 if writes_pc:
                     refill = t["pc_write"]
-        return Block(cycles, refill, addr + len(code), n, function, macs=macs, loops_to_self=loops)
+        return Block(cycles, refill, addr + len(code), n, function, macs=macs, back_target=back, start=addr)
 
 
 __all__ = ["Block", "CORE_MODELS", "CostModel"]

@@ -23,10 +23,27 @@ class EmulationError(EdgeGruError):
     """The emulated program faulted, ran away or did not exit."""
 
 
-# A basic block that ends with a branch back to its own start and performs at least MAC_LOOP_MACS
-# multiply-accumulates is the body of a matrix kernel's inner loop (ours do 16 or 32 per turn); its
-# cost per turn (taken back-branch included) per MAC is the loop's steady-state cycles per MAC.
+# An innermost loop whose body (the executed blocks from a backward branch's target to the branch) performs at
+# least MAC_LOOP_MACS multiply-accumulates per turn is a matrix kernel's inner loop (ours do 16 or 32);
+# its static cost per turn (the taken back-branch's refill included) per MAC is the loop's
+# steady-state cycles per MAC. Bodies may span several emulator blocks (they split at 1 KB pages).
 MAC_LOOP_MACS = 8
+
+
+def _mac_loops(blocks: dict) -> list[tuple[str, int, float, int]]:
+    """Executed innermost MAC loops: (function, MACs per turn, static cycles per turn, times the branch ran)."""
+    loops: list[tuple[str, int, float, int]] = []
+    for b in blocks.values():
+        t = b.back_target
+        if t is None or not b.count:
+            continue
+        body = [o for o in blocks.values() if o.start >= t and o.end <= b.end]
+        if not any(o.start == t for o in body) or any(o.back_target is not None for o in body if o is not b):
+            continue   # never repeated, or an outer loop
+        macs = sum(o.macs for o in body)
+        if macs >= MAC_LOOP_MACS:
+            loops.append((b.function, macs, sum(o.cycles for o in body) + b.refill, b.count))
+    return loops
 
 
 @dataclass
@@ -41,8 +58,7 @@ class EmulationResult:
     by_function: dict[str, float] = field(default_factory=dict)
     stack_bytes: int = 0
     model: str = ""
-    # function -> (inner-loop body executions x (cycles + back-branch refill), their multiply-accumulates)
-    mac_loops: dict[str, tuple[float, int]] = field(default_factory=dict)
+    mac_loops: list[tuple[str, int, float, int]] = field(default_factory=list)   # see _mac_loops
 
 
 def _round_up(n: int) -> int:
@@ -188,16 +204,12 @@ class Emulator:
             raise EmulationError(f"the program did not exit within {max_instructions:,} instructions "
                                  "(missing SYS_EXIT or an endless loop)")
         by_fn: dict[str, float] = {}
-        loops: dict[str, tuple[float, int]] = {}
         for b in blocks.values():
             by_fn[b.function] = by_fn.get(b.function, 0.0) + b.cycles * b.count + b.refill * b.taken
-            if b.macs >= MAC_LOOP_MACS and b.loops_to_self:
-                c, m = loops.get(b.function, (0.0, 0))
-                loops[b.function] = (c + (b.cycles + b.refill) * b.count, m + b.macs * b.count)
         return EmulationResult(exit_code=state["exit"], stdout="".join(out), cycles=total(),
                                instructions=sum(b.instructions * b.count for b in blocks.values()), marks=marks,
                                by_function=by_fn, stack_bytes=self._stack_used(lo, hi), model=costs.label,
-                               mac_loops=loops)
+                               mac_loops=_mac_loops(blocks))
 
 
 __all__ = ["MAC_LOOP_MACS", "EmulationError", "EmulationResult", "Emulator", "MARK_OFFSET"]

@@ -93,10 +93,13 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
 
 
 def _matrix_loop_cost(res: EmulationResult) -> float | None:
-    """Cycles per MAC of the runtime's matrix inner-loop turns (functions eg_matrix*), None without one."""
-    loops = [v for k, v in res.mac_loops.items() if k.startswith("eg_matrix")]
-    macs = sum(m for _, m in loops)
-    return sum(c for c, _ in loops) / macs if macs else None
+    """Cycles per MAC of a turn of the matrix kernel's inner loop (the executed loop of eg_matrix* with the
+    most MACs per turn), None without one."""
+    loops = [loop for loop in res.mac_loops if loop[0].startswith("eg_matrix")]
+    if not loops:
+        return None
+    _, macs, cycles, _ = max(loops, key=lambda loop: (loop[1], loop[3]))
+    return cycles / macs
 
 
 def reported_kernel(stdout: str) -> str | None:
@@ -172,9 +175,7 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
     return EmulationResult(exit_code=b.exit_code, stdout=a.stdout + b.stdout, cycles=a.cycles + b.cycles,
                            instructions=a.instructions + b.instructions, marks=[], by_function=fn,
                            stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model,
-                           mac_loops={k: (a.mac_loops.get(k, (0.0, 0))[0] + b.mac_loops.get(k, (0.0, 0))[0],
-                                          a.mac_loops.get(k, (0.0, 0))[1] + b.mac_loops.get(k, (0.0, 0))[1])
-                                      for k in {*a.mac_loops, *b.mac_loops}})
+                           mac_loops=a.mac_loops + b.mac_loops)
 
 
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,

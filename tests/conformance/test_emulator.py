@@ -54,7 +54,7 @@ def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
         assert res.loop_cycles_per_mac is None or 0 < res.loop_cycles_per_mac < res.cycles_per_mac
 
 
-@pytest.mark.parametrize("target_name", ["rp2040", "nrf52840"])
+@pytest.mark.parametrize("target_name", ["rp2040", "nrf52840", "stm32f103"])
 def test_assembly_kernels_edge_cases(target_name, tmp_path):
     """The assembly kernels without biases, with an odd and an even number of input groups, and with
     shifts outside the range of their fast requantization (which must fall back to C)."""
@@ -73,8 +73,20 @@ def test_assembly_kernels_edge_cases(target_name, tmp_path):
         n = fm.grus[0]["nx"]
         assert fm.grus[0]["b_i"].dtype == np.int32 and (i < 2 or (n.min() > 32 if i == 2 else n.max() < 17))
         res = simulate(fm, get_target(target_name), X, work_dir=tmp_path / f"m{i}")
-        assert res.kernel == KERNELS[get_target(target_name).core]
+        assert res.kernel == KERNELS.get(get_target(target_name).core, "portable")
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"model {i}")
+    # 16-bit weights with 32-bit accumulators (provable when one weight dominates each column): one group
+    # and a half group, a two-group loop turn and a half group
+    for i, (features, units) in enumerate([(6, 4), (10, 8)]):
+        spec = random_spec(rng, features, [units], [(3, "sigmoid")], timesteps=3, use_bias=False)
+        for M in (spec.grus[0].kernel, spec.grus[0].recurrent_kernel):
+            M *= 0.02
+            M[np.arange(M.shape[1]) % M.shape[0], np.arange(M.shape[1])] = 1.0
+        X = rng.normal(0, 1, (8, 3, features)).astype(np.float32)
+        fm = quantize_model(spec, X, "w16a16")
+        assert fm.grus[0]["b_i"].dtype == np.int32
+        res = simulate(fm, get_target(target_name), X, work_dir=tmp_path / f"w16-{i}")
+        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"w16 model {i}")
 
 
 @pytest.mark.parametrize("target_name", ["rp2040", "nrf52840", "stm32h7"])
@@ -101,8 +113,11 @@ def test_spoken_digits_emulated_bitexact(spoken_digits_model, spoken_digits, tar
     # of 16 MACs 4 pipelined loads (5) + 8 DSP + 2 loads (3) + 8 DSP, two groups per turn + CMP, BNE and
     # its refill (4); M7 (dual issue approximated) 2 x (6 + 8) + 2; M0+ one group: LDM 5 + 4 x (LDM 2 +
     # 6 byte extractions + 4 MULS + 4 ADD) + CMP + BNE + refill 1
+    # (+1 cycle per turn at most where the emulator splits the body at a 1 KB page: the cost model does not
+    # carry load pipelining across its blocks)
     expected = {"rp2040": 72 / 16, "nrf52840": 52 / 32, "stm32h7": 30 / 32}[target_name]
-    assert res.loop_cycles_per_mac == pytest.approx(expected, rel=1e-9)
+    turn_macs = {"rp2040": 16, "nrf52840": 32, "stm32h7": 32}[target_name]
+    assert expected - 1e-9 <= res.loop_cycles_per_mac <= expected + 1 / turn_macs + 1e-9
 
 
 def test_cycle_ordering_across_cores(tmp_path):

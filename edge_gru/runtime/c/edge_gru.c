@@ -452,6 +452,45 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
     }
 }
 
+#if EG_DSP
+/* int16 weights (w16 precisions with int32 accumulators): per group of 4 inputs x 4 columns,
+ * 2 words of inputs and 2 words of weights per column, loads in runs of 5, 3 and 2 so that they
+ * pipeline, 8 SMLAD; 12 registers. */
+#define EG_I16_GROUP                                                                                 \
+    "ldr %[x01], [%[x]], #4\n\t"                                                                     \
+    "ldr %[x23], [%[x]], #4\n\t"                                                                     \
+    "ldr %[q0], [%[w]], #4\n\t"                                                                      \
+    "ldr %[q1], [%[w]], #4\n\t"                                                                      \
+    "ldr %[q2], [%[w]], #4\n\t"                                                                      \
+    "smlad %[a0], %[q0], %[x01], %[a0]\n\t"                                                          \
+    "smlad %[a0], %[q1], %[x23], %[a0]\n\t"                                                          \
+    "smlad %[a1], %[q2], %[x01], %[a1]\n\t"                                                          \
+    "ldr %[q0], [%[w]], #4\n\t"                                                                      \
+    "ldr %[q1], [%[w]], #4\n\t"                                                                      \
+    "ldr %[q2], [%[w]], #4\n\t"                                                                      \
+    "smlad %[a1], %[q0], %[x23], %[a1]\n\t"                                                          \
+    "smlad %[a2], %[q1], %[x01], %[a2]\n\t"                                                          \
+    "smlad %[a2], %[q2], %[x23], %[a2]\n\t"                                                          \
+    "ldr %[q0], [%[w]], #4\n\t"                                                                      \
+    "ldr %[q1], [%[w]], #4\n\t"                                                                      \
+    "smlad %[a3], %[q0], %[x01], %[a3]\n\t"                                                          \
+    "smlad %[a3], %[q1], %[x23], %[a3]\n\t"
+/* the last 2 inputs: one word (c w0, c w1) per column */
+#define EG_I16_HALF                                                                                  \
+    "ldr %[x01], [%[x]], #4\n\t"                                                                     \
+    "ldr %[q0], [%[w]], #4\n\t"                                                                      \
+    "ldr %[q1], [%[w]], #4\n\t"                                                                      \
+    "ldr %[q2], [%[w]], #4\n\t"                                                                      \
+    "ldr %[x23], [%[w]], #4\n\t"                                                                     \
+    "smlad %[a0], %[q0], %[x01], %[a0]\n\t"                                                          \
+    "smlad %[a1], %[q1], %[x01], %[a1]\n\t"                                                          \
+    "smlad %[a2], %[q2], %[x01], %[a2]\n\t"                                                          \
+    "smlad %[a3], %[x23], %[x01], %[a3]\n\t"
+#define EG_I16_OUTPUTS                                                                               \
+    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),                \
+    [x01] "=&r"(x01), [x23] "=&r"(x23), [q0] "=&r"(q0), [q1] "=&r"(q1), [q2] "=&r"(q2)
+#endif
+
 /* int16 weights, int32 accumulators. */
 static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K, const int16_t *w, int32_t nb,
                                       const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq)
@@ -459,32 +498,24 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
     int32_t b, g;
     for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-#if EG_DSP
-        const uint32_t *x = (const uint32_t *)v;
-#pragma GCC unroll 1
-        for (g = 0; g + 4 <= K; g += 4, w += 16, x += 2) {
-            uint32_t x01 = x[0], x23 = x[1], q[2];
-            __builtin_memcpy(q, w, 8);
-            a0 = __smlad(q[0], x01, a0);
-            a0 = __smlad(q[1], x23, a0);
-            __builtin_memcpy(q, w + 4, 8);
-            a1 = __smlad(q[0], x01, a1);
-            a1 = __smlad(q[1], x23, a1);
-            __builtin_memcpy(q, w + 8, 8);
-            a2 = __smlad(q[0], x01, a2);
-            a2 = __smlad(q[1], x23, a2);
-            __builtin_memcpy(q, w + 12, 8);
-            a3 = __smlad(q[0], x01, a3);
-            a3 = __smlad(q[1], x23, a3);
+        if (bias) {
+            a0 = bias[4 * b];
+            a1 = bias[4 * b + 1];
+            a2 = bias[4 * b + 2];
+            a3 = bias[4 * b + 3];
         }
-        if (K & 2) {   /* c0w0, c0w1, c1w0, c1w1, ...: one SMLAD per column */
-            uint32_t x01 = x[0], q[4];
-            __builtin_memcpy(q, w, 16);
-            a0 = __smlad(q[0], x01, a0);
-            a1 = __smlad(q[1], x01, a1);
-            a2 = __smlad(q[2], x01, a2);
-            a3 = __smlad(q[3], x01, a3);
-            w += 8;
+#if EG_DSP
+        {
+            const uint32_t *x = (const uint32_t *)v, *xend = x + (K & ~3) / 2;
+            uint32_t x01, x23, q0, q1, q2;
+            (void)g;
+            if (K & 4)   /* odd number of groups: one before the two-group loop */
+                __asm__(EG_I16_GROUP : EG_I16_OUTPUTS : : "memory");
+            if (x != xend)
+                __asm__("1:\n\t" EG_I16_GROUP EG_I16_GROUP "cmp %[x], %[xe]\n\tbne 1b\n\t"
+                        : EG_I16_OUTPUTS : [xe] "r"(xend) : "cc", "memory");
+            if (K & 2)
+                __asm__(EG_I16_HALF : EG_I16_OUTPUTS : : "memory");
         }
 #else
         for (g = 0; g + 4 <= K; g += 4, w += 16) {
@@ -494,7 +525,7 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
             a2 += w[8] * x0 + w[9] * x1 + w[10] * x2 + w[11] * x3;
             a3 += w[12] * x0 + w[13] * x1 + w[14] * x2 + w[15] * x3;
         }
-        if (K & 2) {
+        if (K & 2) {   /* c0w0, c0w1, c1w0, c1w1, ... */
             int32_t x0 = v[g], x1 = v[g + 1];
             a0 += w[0] * x0 + w[1] * x1;
             a1 += w[2] * x0 + w[3] * x1;
@@ -503,12 +534,6 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
             w += 8;
         }
 #endif
-        if (bias) {
-            a0 += bias[4 * b];
-            a1 += bias[4 * b + 1];
-            a2 += bias[4 * b + 2];
-            a3 += bias[4 * b + 3];
-        }
         eg_requant4(out, a0, a1, a2, a3, mul, sh, rq);
     }
 }
