@@ -111,12 +111,13 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
     if labels is not None and len(X) < len(y_float):    # compare with float on the same (emulated) sequences
         acc_float = accuracy(y_float[:len(X)], labels)
     bitexact = float(np.mean(np.all(res.outputs == raw_ref[:len(X)], axis=1)))
-    row = _row(implementation=f"C runtime on {target.core} (emulated)", precision=fm.precision.name,
+    row = _row(implementation=f"C runtime ({res.kernel}) on {target.core} (emulated)", precision=fm.precision.name,
                target=target.name, method="emulated", macs=res.macs_per_sequence, cycles=res.cycles_per_sequence,
                cycles_per_mac=res.cycles_per_mac, latency_ms=res.latency_ms, flash_bytes=res.flash_bytes,
                ram_bytes=res.ram_bytes, fits=res.fits, max_lsb_diff=None,
                **_quality(fm.dequantize(res.outputs), y_float[:len(X)], labels, acc_float))
     row.update({"sequences": len(X), "bitexact_vs_numba": bitexact, "kernel": res.kernel,
+                "loop_cycles_per_mac": res.loop_cycles_per_mac, "executed_macs": res.padded_macs_per_sequence,
                 "stack_bytes": res.stack_bytes, "cycle_model": res.cycle_model,
                 "breakdown": {k: round(v) for k, v in list(res.breakdown.items())[:8]}})
     return row
