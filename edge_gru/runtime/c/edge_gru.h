@@ -6,7 +6,8 @@
  *   - portable C99 (any compiler, any core; define EG_PORTABLE to force it);
  *   - Arm DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55): SMLAD, SXTB16, SMMULR, with the
  *     inner loop in inline assembly (loads grouped so that they pipeline);
- *   - ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel is a Thumb-1 assembly function.
+ *   - ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel, the gates and the w8a16 state update are
+ *     Thumb-1 assembly functions.
  */
 #ifndef EDGE_GRU_H
 #define EDGE_GRU_H
