@@ -4,14 +4,16 @@
  * the width of provably non-overflowing intermediates differ. */
 #include "edge_gru.h"
 
-#if defined(__ARM_FEATURE_DSP) && !defined(EG_PORTABLE)
+/* The DSP path uses GNU inline assembly and ACLE intrinsics (gcc, clang, armclang). */
+#if defined(__ARM_FEATURE_DSP) && !defined(EG_PORTABLE) && (defined(__GNUC__) || defined(__clang__))
 #define EG_DSP 1
 #include <arm_acle.h>
 #else
 #define EG_DSP 0
 #endif
 
-/* ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel is a Thumb-1 assembly function below. */
+/* ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel, gates and state update are Thumb-1 assembly below
+ * (unified syntax, as gcc >= 6 and clang emit it). */
 #if !EG_DSP && !defined(EG_PORTABLE) && defined(__ARM_ARCH_6M__) && (defined(__GNUC__) || defined(__clang__))
 #define EG_V6M 1
 #else
@@ -326,7 +328,7 @@ void eg_matrix_v6m(eg_v6m_args_t *a);
     " adds r0, r0, r3\n subs r2, #17\n movs r1, #1\n lsls r1, r2\n adds r0, r0, r1\n" \
     " adds r2, #1\n asrs r0, r2\n stm r7!, {r0}\n"
 __asm__(
-    " .pushsection .text.eg_matrix_v6m,\"ax\",%progbits\n"
+    " .syntax unified\n .pushsection .text.eg_matrix_v6m,\"ax\",%progbits\n"
     " .balign 4\n"
     " .global eg_matrix_v6m\n"
     " .hidden eg_matrix_v6m\n"
@@ -594,7 +596,7 @@ void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n
 #define EG_V6M_EPILOGUE                                                                              \
     "    pop {r4, r5, r6, r7}\n    mov r8, r4\n    mov r9, r5\n    mov r10, r6\n    mov r11, r7\n"     \
     "    pop {r4, r5, r6, r7, pc}\n"
-#define EG_V6M_FUNC(name) "    .pushsection .text." name ",\"ax\",%progbits\n    .balign 4\n    .global " name "\n" \
+#define EG_V6M_FUNC(name) "    .syntax unified\n    .pushsection .text." name ",\"ax\",%progbits\n    .balign 4\n    .global " name "\n" \
     "    .hidden " name "\n    .thumb\n    .thumb_func\n    .type " name ", %function\n" name ":\n"
 #define EG_V6M_END(name) "    .size " name ", .-" name "\n    .popsection\n"
 __asm__(
