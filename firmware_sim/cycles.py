@@ -83,6 +83,23 @@ class Block:
     macs: int = 0              # multiply-accumulates its instructions perform (SMLAD: 2, MULS/MLA: 1)
     back_target: int | None = None  # target of a backward branch ending the block: a loop from there
     start: int = 0
+    # load/store pipelining across a fall-through into this block (the emulator splits blocks at 1 KB
+    # pages, the core does not): register loaded by the block's last instruction (-1 after a store, None if
+    # it is no load/store), base register of its first load/store and the cycles saved when that one
+    # pipelines with the previous block's last
+    tail_mem_dest: int | None = None
+    head_base: int | None = None
+    head_saving: float = 0.0
+    pipelined_entries: int = 0
+
+    def pipelines_after(self, prev: Block) -> bool:
+        """Whether this block's first load/store pipelines with ``prev``'s last when ``prev`` falls through."""
+        return (prev.end == self.start and self.head_saving > 0 and prev.tail_mem_dest is not None
+                and self.head_base != prev.tail_mem_dest)
+
+    def total(self) -> float:
+        """Cycles of all its executions."""
+        return self.cycles * self.count + self.refill * self.taken - self.head_saving * self.pipelined_entries
 
 
 class CostModel:
@@ -110,6 +127,8 @@ class CostModel:
         prev_mem_dest: int | None = None     # register loaded by the previous load/store, None if not a ld/st
         n = macs = 0
         back: int | None = None
+        head_base: int | None = None
+        head_saving = 0.0
         for ins in self._cs.disasm(code, addr):
             n += 1
             name = ins.insn_name()
@@ -131,6 +150,8 @@ class CostModel:
                 base = ins.operands[-1].mem.base if ins.operands and ins.operands[-1].type == 3 else None
                 pipelined = prev_mem_dest is not None and base != prev_mem_dest
                 kind = "load" if name.startswith("ldr") else "store"
+                if n == 1:
+                    head_base, head_saving = base, t[kind] - t["load_pipelined"]
                 cycles += (t["load_pipelined"] if pipelined else t[kind]) + (1 if pair else 0)
                 prev_mem_dest = ins.operands[0].reg if name.startswith("ldr") and ins.operands else -1
                 if writes_pc:
@@ -161,7 +182,8 @@ class CostModel:
                 cycles += t["alu"]
                 if writes_pc:
                     refill = t["pc_write"]
-        return Block(cycles, refill, addr + len(code), n, function, macs=macs, back_target=back, start=addr)
+        return Block(cycles, refill, addr + len(code), n, function, macs=macs, back_target=back, start=addr,
+                     tail_mem_dest=prev_mem_dest, head_base=head_base, head_saving=max(head_saving, 0.0))
 
 
 __all__ = ["Block", "CORE_MODELS", "CostModel"]

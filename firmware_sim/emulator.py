@@ -42,7 +42,10 @@ def _mac_loops(blocks: dict) -> list[tuple[str, int, float, int]]:
             continue   # never repeated, or an outer loop
         macs = sum(o.macs for o in body)
         if macs >= MAC_LOOP_MACS:
-            loops.append((b.function, macs, sum(o.cycles for o in body) + b.refill, b.count))
+            body.sort(key=lambda o: o.start)
+            turn = sum(o.cycles for o in body) + b.refill - sum(
+                o.head_saving for p, o in zip(body, body[1:], strict=False) if o.pipelines_after(p))
+            loops.append((b.function, macs, turn, b.count))
     return loops
 
 
@@ -137,7 +140,7 @@ class Emulator:
         marks: list[float] = []
 
         def total() -> float:
-            return sum(b.cycles * b.count + b.refill * b.taken for b in blocks.values())
+            return sum(b.total() for b in blocks.values())
 
         def on_block(uc_, addr, size, _ud):
             b = blocks.get(addr)
@@ -146,6 +149,8 @@ class Emulator:
             p = prev[0]
             if addr != p.end:
                 p.taken += 1
+            elif b.pipelines_after(p):
+                b.pipelined_entries += 1
             b.count += 1
             prev[0] = b
 
@@ -205,7 +210,7 @@ class Emulator:
                                  "(missing SYS_EXIT or an endless loop)")
         by_fn: dict[str, float] = {}
         for b in blocks.values():
-            by_fn[b.function] = by_fn.get(b.function, 0.0) + b.cycles * b.count + b.refill * b.taken
+            by_fn[b.function] = by_fn.get(b.function, 0.0) + b.total()
         return EmulationResult(exit_code=state["exit"], stdout="".join(out), cycles=total(),
                                instructions=sum(b.instructions * b.count for b in blocks.values()), marks=marks,
                                by_function=by_fn, stack_bytes=self._stack_used(lo, hi), model=costs.label,

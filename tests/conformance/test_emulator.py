@@ -113,11 +113,8 @@ def test_spoken_digits_emulated_bitexact(spoken_digits_model, spoken_digits, tar
     # of 16 MACs 4 pipelined loads (5) + 8 DSP + 2 loads (3) + 8 DSP, two groups per turn + CMP, BNE and
     # its refill (4); M7 (dual issue approximated) 2 x (6 + 8) + 2; M0+ one group: LDM 5 + 4 x (LDM 2 +
     # 6 byte extractions + 4 MULS + 4 ADD) + CMP + BNE + refill 1
-    # (+1 cycle per turn at most where the emulator splits the body at a 1 KB page: the cost model does not
-    # carry load pipelining across its blocks)
     expected = {"rp2040": 72 / 16, "nrf52840": 52 / 32, "stm32h7": 30 / 32}[target_name]
-    turn_macs = {"rp2040": 16, "nrf52840": 32, "stm32h7": 32}[target_name]
-    assert expected - 1e-9 <= res.loop_cycles_per_mac <= expected + 1 / turn_macs + 1e-9
+    assert res.loop_cycles_per_mac == pytest.approx(expected, rel=1e-9)
 
 
 def test_cycle_ordering_across_cores(tmp_path):

@@ -108,6 +108,24 @@ def test_multiply_accumulates_are_counted(tmp_path):
 
 
 @needs_sim
+def test_load_pipelining_crosses_a_block_split(tmp_path):
+    """The emulator splits blocks at 1 KB pages; 4 back-to-back LDRs split 2 + 2 still cost 5 on M4 (8 on M0+)."""
+    from firmware_sim.cycles import CostModel
+
+    first, second = "ldr r0, [r4]\nldr r1, [r4, #4]", "ldr r2, [r4, #8]\nldr r3, [r4, #12]"
+    for core, whole in (("cortex-m4", 5), ("cortex-m0plus", 8)):
+        model = CostModel(core)
+        a = model.block(_assemble(first, core, tmp_path), 0x3F8)
+        b = model.block(_assemble(second, core, tmp_path), a.end)
+        saving = b.head_saving if b.pipelines_after(a) else 0
+        assert a.cycles + b.cycles - saving == whole, core
+    # after a branch (not a load) nothing is credited
+    m4 = CostModel("cortex-m4")
+    a = m4.block(_assemble("ldr r0, [r4]\ncmp r0, #0", "cortex-m4", tmp_path), 0x3F8)
+    assert not m4.block(_assemble(second, "cortex-m4", tmp_path), a.end).pipelines_after(a)
+
+
+@needs_sim
 def test_taken_branch_pays_the_refill(tmp_path):
     """A counted loop: the backward branch is taken N-1 times (M4 TRM: 1 + P, P = 2 here)."""
     from firmware_sim.emulator import Emulator
