@@ -235,6 +235,18 @@ static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t 
     "smlad %[a2], %[t], %[x01], %[a2]\n\t"                                                           \
     "sxtb16 %[t], %[p1], ror #8\n\t"                                                                \
     "smlad %[a3], %[t], %[x01], %[a3]\n\t"
+/* A block's inputs x .. from its weights w ..: an odd group first, then two-group loop turns up to xend,
+ * then the half group; the groups are one of the EG_*_GROUP/HALF bodies with their operand list. */
+#define EG_RUN_GROUPS(GROUP, HALF, OUTPUTS, odd, half)                                               \
+    do {                                                                                             \
+        if (odd)                                                                                     \
+            __asm__(GROUP : OUTPUTS : : "memory");                                                   \
+        if (x != xend)                                                                               \
+            __asm__("1:\n\t" GROUP GROUP "cmp %[x], %[xe]\n\tbne 1b\n\t"                              \
+                    : OUTPUTS : [xe] "r"(xend) : "cc", "memory");                                    \
+        if (half)                                                                                    \
+            __asm__(HALF : OUTPUTS : : "memory");                                                    \
+    } while (0)
 #define EG_I8_OUTPUTS                                                                                \
     [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),                \
     [x01] "=&r"(x01), [x23] "=&r"(x23), [p0] "=&r"(p0), [p1] "=&r"(p1), [t] "=&r"(t)
@@ -246,13 +258,7 @@ static EG_INLINE void eg_block_i8(int32_t *acc, const uint32_t *x, int32_t K, co
     const int8_t *w = *wp;
     const uint32_t *xend = x + (K & ~3) / 2;
     uint32_t x01, x23, p0, p1, t;
-    if (K & 4)   /* odd number of groups: one before the two-group loop */
-        __asm__(EG_I8_GROUP : EG_I8_OUTPUTS : : "memory");
-    if (x != xend)
-        __asm__("1:\n\t" EG_I8_GROUP EG_I8_GROUP "cmp %[x], %[xe]\n\tbne 1b\n\t"
-                : EG_I8_OUTPUTS : [xe] "r"(xend) : "cc", "memory");
-    if (K & 2)
-        __asm__(EG_I8_HALF : EG_I8_OUTPUTS : : "memory");
+    EG_RUN_GROUPS(EG_I8_GROUP, EG_I8_HALF, EG_I8_OUTPUTS, K & 4, K & 2);
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
@@ -274,13 +280,7 @@ static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t
         int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
         const uint32_t *x = v;
         uint32_t x01, x23, p0, p1, t;
-        if (odd)
-            __asm__(EG_I8_GROUP : EG_I8_OUTPUTS : : "memory");
-        if (x != xend)
-            __asm__("1:\n\t" EG_I8_GROUP EG_I8_GROUP "cmp %[x], %[xe]\n\tbne 1b\n\t"
-                    : EG_I8_OUTPUTS : [xe] "r"(xend) : "cc", "memory");
-        if (half)
-            __asm__(EG_I8_HALF : EG_I8_OUTPUTS : : "memory");
+        EG_RUN_GROUPS(EG_I8_GROUP, EG_I8_HALF, EG_I8_OUTPUTS, odd, half);
         out[0] = eg_mulhr(a0, rq[0]);   /* requant(acc, m, n) */
         out[1] = eg_mulhr(a1, rq[1]);
         out[2] = eg_mulhr(a2, rq[2]);
@@ -511,13 +511,7 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
             const uint32_t *x = (const uint32_t *)v, *xend = x + (K & ~3) / 2;
             uint32_t x01, x23, q0, q1, q2;
             (void)g;
-            if (K & 4)   /* odd number of groups: one before the two-group loop */
-                __asm__(EG_I16_GROUP : EG_I16_OUTPUTS : : "memory");
-            if (x != xend)
-                __asm__("1:\n\t" EG_I16_GROUP EG_I16_GROUP "cmp %[x], %[xe]\n\tbne 1b\n\t"
-                        : EG_I16_OUTPUTS : [xe] "r"(xend) : "cc", "memory");
-            if (K & 2)
-                __asm__(EG_I16_HALF : EG_I16_OUTPUTS : : "memory");
+            EG_RUN_GROUPS(EG_I16_GROUP, EG_I16_HALF, EG_I16_OUTPUTS, K & 4, K & 2);
         }
 #else
         for (g = 0; g + 4 <= K; g += 4, w += 16) {
