@@ -1,0 +1,105 @@
+"""Shared pieces of the ``edge-gru`` command line: the command group, error handling, artifact kinds,
+output checks and progress display.
+
+Heavy modules (TensorFlow via :mod:`converters`, numba kernels) are imported inside the commands that
+need them, so ``edge-gru --help`` stays fast and TensorFlow-free. Every
+:class:`~edge_gru.errors.EdgeGruError` becomes one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_gru.errors import EdgeGruError, ModelFileError, OutputExistsError
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"edge-gru: error: {msg}", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    """A click group that turns library errors into one line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EdgeGruError as exc:
+            _fail(str(exc))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted")
+        except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
+            if os.environ.get("EDGE_GRU_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (set EDGE_GRU_DEBUG=1 for a traceback "
+                  "and please report it)")
+
+
+def _check_output(path: Path, force: bool) -> Path:
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def artifact_kind(path: str | Path) -> str:
+    """Classify a model artifact: ``keras``, ``fixed``, ``spec``, ``tflite`` or ``c``.
+
+    Raises:
+        ModelFileError: The path does not exist or is of an unknown kind.
+    """
+    p = Path(path)
+    if p.is_dir():
+        return "c"
+    if not p.is_file():
+        raise ModelFileError(f"{p}: no such file or directory")
+    suffix = p.suffix.lower()
+    kinds = {".keras": "keras", ".egru": "fixed", ".egspec": "spec", ".tflite": "tflite"}
+    if suffix in kinds:
+        return kinds[suffix]
+    raise ModelFileError(f"{p}: unknown model file type {suffix or '(none)'!r}; "
+                         "expected .keras, .egru, .egspec or .tflite")
+
+
+def load_float_spec(path: str | Path):
+    """Load a float spec from ``.keras`` (via the Keras importer) or ``.egspec``."""
+    kind = artifact_kind(path)
+    if kind == "keras":
+        from converters.keras_import import import_keras
+
+        return import_keras(path)
+    if kind == "spec":
+        from edge_gru.spec import load_spec
+
+        return load_spec(path)
+    raise ModelFileError(f"{path}: a float model (.keras or .egspec) is needed here, got a {kind} artifact")
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[info]}"), console=_console(), transient=False)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edge-gru")
+def cli() -> None:
+    """edge-gru: take a Keras-trained GRU to microcontrollers.
+
+    Typical flow: `dataset` -> `train` -> `quantize` -> `run` / `inspect`.
+    """
+

@@ -1,0 +1,210 @@
+"""Commands that make and look at models: dataset, train, quantize, convert, inspect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edge_gru.cli._common import _check_output, _progress, artifact_kind, cli, load_float_spec
+from edge_gru.errors import DataError, ModelFileError, OutputExistsError
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(["spoken-digits", "seed-toy"]))
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def dataset(name: str, out: Path, force: bool) -> None:
+    """Write a built-in dataset as OUT/train.npz and OUT/test.npz."""
+    from edge_gru.data import load_dataset
+
+    train, test = load_dataset(name)
+    out.mkdir(parents=True, exist_ok=True)
+    for split, ds in (("train", train), ("test", test)):
+        path = _check_output(out / f"{split}.npz", force)
+        ds.save(path)
+        click.echo(f"{path}: X {ds.X.shape}, {ds.n_classes} classes")
+
+
+@cli.command()
+@click.option("--dataset", "dataset_name", type=click.Choice(["spoken-digits", "seed-toy"]),
+              help="Train on a built-in dataset.")
+@click.option("--data", type=click.Path(path_type=Path), help="Train on an .npz file (X, y).")
+@click.option("--test-data", type=click.Path(path_type=Path), help="Optional .npz for the reported accuracy.")
+@click.option("--units", default=16, show_default=True, type=click.IntRange(1, 1024), help="GRU units per layer.")
+@click.option("--layers", default=1, show_default=True, type=click.IntRange(1, 8), help="Stacked GRU layers.")
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output .keras file.")
+@click.option("--force", is_flag=True, help="Overwrite the output.")
+def train(dataset_name: str | None, data: Path | None, test_data: Path | None, units: int, layers: int,
+          epochs: int, seed: int, out: Path, force: bool) -> None:
+    """Train a GRU classifier and save it as a .keras file."""
+    from edge_gru.data import load_data, load_dataset
+
+    if (dataset_name is None) == (data is None):
+        raise DataError("give exactly one of --dataset NAME or --data train.npz")
+    if out.suffix != ".keras":
+        raise DataError(f"{out}: the output must end in .keras")
+    _check_output(out, force)
+    if dataset_name:
+        tr, te = load_dataset(dataset_name)
+    else:
+        tr = load_data(data)
+        te = load_data(test_data, features=tr.X.shape[2]) if test_data else None
+    if tr.y is None:
+        raise DataError(f"{data}: training needs labels 'y'")
+    from converters.keras_train import save_keras, train_classifier
+
+    with _progress() as prog:
+        task = prog.add_task(f"training GRU({units})x{layers}", total=epochs, info="")
+
+        def on_epoch(epoch: int, logs: dict) -> None:
+            prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
+
+        model, acc = train_classifier(tr, te, units=units, layers=layers, epochs=epochs, seed=seed,
+                                      on_epoch=on_epoch)
+    save_keras(model, out)
+    click.echo(f"saved {out}")
+    if acc is not None:
+        click.echo(f"test accuracy: {acc * 100:.2f}%")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--calibration", type=click.Path(path_type=Path), required=True,
+              help="Calibration inputs: .npz with X (N, T, F), typically the training data.")
+@click.option("--precision", "precision_name", type=click.Choice(["w8a16", "w8a8", "w16a16"]), default="w8a16",
+              show_default=True, help="Weight/activation bit widths.")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output .egru file.")
+@click.option("--force", is_flag=True, help="Overwrite the output.")
+def quantize(model: Path, calibration: Path, precision_name: str, out: Path, force: bool) -> None:
+    """Quantize a float model (.keras or .egspec) into a fixed-point .egru model."""
+    from edge_gru.data import load_data
+    from edge_gru.fixed.model import quantize_model, save_fixed
+    from edge_gru.fixed.summary import summarize
+
+    if out.suffix != ".egru":
+        raise ModelFileError(f"{out}: the output must end in .egru")
+    _check_output(out, force)
+    spec = load_float_spec(model)
+    cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
+    fm = quantize_model(spec, cal.X, precision_name)
+    summary = summarize(spec, fm, cal.X[:2000])
+    fm.info.update(calibration_summary=summary)
+    save_fixed(fm, out)
+    for line in fm.describe():
+        click.echo(line)
+    click.echo(f"calibration check on {summary['n']} sequences: class agreement with float "
+               f"{summary['agreement'] * 100:.2f}%, output RMSE {summary['rmse']:.3g}, "
+               f"max abs error {summary['max_abs_error']:.3g}")
+    click.echo(f"saved {out}")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--calibration", type=click.Path(path_type=Path),
+              help="Calibration inputs: .npz with X (N, T, F) (TFLite uses the first 200 sequences).")
+@click.option("--format", "fmt", type=click.Choice(["tflite-int8", "tflite-16x8", "c"]), default="tflite-int8",
+              show_default=True, help="int8 or 16x8 (int16 activations, int8 weights) TFLite, or the C runtime.")
+@click.option("--layout", type=click.Choice(["unrolled", "step"]), default="unrolled", show_default=True,
+              help="TFLite: whole sequence per invoke, or one timestep per invoke with explicit states.")
+@click.option("--precision", "precision_name", type=click.Choice(["w8a16", "w8a8", "w16a16"]), default="w8a16",
+              show_default=True, help="For --format c from a float model.")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--name", help="For --format c: model name for C identifiers (sanitised).")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precision_name: str, out: Path,
+            name: str | None, force: bool) -> None:
+    """Convert a model: full-integer .tflite (int8 or 16x8, unrolled or step layout) or a C99 runtime folder.
+
+    The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
+    `--format c` takes a .egru, or a float model plus --calibration.
+    """
+    from edge_gru.data import load_data
+
+    if fmt == "c":
+        from converters.c_export import export_c
+        from edge_gru.fixed.model import load_fixed, quantize_model, save_fixed
+
+        if artifact_kind(model) == "fixed":
+            fm = load_fixed(model)
+        else:
+            if calibration is None:
+                raise ModelFileError("--format c from a float model needs --calibration train.npz")
+            spec = load_float_spec(model)
+            fm = quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
+        if (out / "model.egru").exists() and not force:
+            raise OutputExistsError(f"{out}/model.egru exists; pass --force to overwrite")
+        files = export_c(fm, out, force, name=name)
+        save_fixed(fm, out / "model.egru")
+        from converters.c_export import memory_figures
+
+        mem = memory_figures(fm)
+        click.echo(f"wrote {len(files)} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes of "
+                   f"constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
+        _append_sizes(out)
+        return
+    from converters.tflite_export import export_tflite
+    from converters.tflite_inspect import inspect_tflite
+
+    if calibration is None:
+        raise ModelFileError(f"--format {fmt} needs --calibration train.npz")
+    spec = load_float_spec(model)
+    cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
+    quant = fmt.split("-")[1]
+    suffix = f"-{quant}" + ("-step" if layout == "step" else "")
+    target = _check_output(out / f"{_safe_stem(model)}{suffix}.tflite", force)
+    size = export_tflite(spec, cal.X, target, quant, layout)
+    info = inspect_tflite(target)
+    how = f"unrolled over {spec.timesteps} steps" if layout == "unrolled" else "one timestep per invoke"
+    click.echo(f"wrote {target} ({size:,} bytes, {quant}, {how}; {len(info.ops)} operators, no float operators)")
+
+
+def _append_sizes(folder: Path) -> None:
+    """Cross-compile the export for a few cores and add the section sizes to its README (when a compiler exists)."""
+    from edge_gru.errors import ToolMissingError
+
+    try:
+        from firmware_sim.sizes import SIZE_CORES, object_sizes, sizes_markdown
+        from firmware_sim.toolchain import find_compiler
+
+        cc = find_compiler()
+        rows = {core: object_sizes(folder, core) for core in SIZE_CORES}
+    except (ToolMissingError, ImportError):
+        click.echo("(no Arm cross-compiler: section sizes per core not measured; pip install ziglang)")
+        return
+    table = sizes_markdown(rows, "arm-none-eabi-gcc" if cc.kind == "gcc" else "zig cc (clang)")
+    with open(folder / "README.md", "a") as fh:
+        fh.write("\n" + table)
+    click.echo(table)
+
+
+def _safe_stem(path: Path) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem) or "model"
+
+
+@cli.command()
+@click.argument("artifact", type=click.Path(path_type=Path))
+def inspect(artifact: Path) -> None:
+    """Print a model's architecture, parameter count and MACs per sequence (.tflite: ops, tensors, quantization)."""
+    kind = artifact_kind(artifact)
+    if kind == "tflite":
+        from converters.tflite_inspect import inspect_tflite
+
+        for line in inspect_tflite(artifact).describe():
+            click.echo(line)
+        return
+    if kind == "fixed":
+        from edge_gru.fixed.model import load_fixed
+
+        fm = load_fixed(artifact)
+        for line in fm.describe():
+            click.echo(line)
+        return
+    spec = load_float_spec(artifact)
+    for line in spec.describe():
+        click.echo(line)
+

@@ -1,0 +1,233 @@
+"""Commands about targets: targets, simulate, report, demo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_gru.cli._common import _check_output, _progress, artifact_kind, cli, load_float_spec
+from edge_gru.errors import DataError, EdgeGruError, ModelFileError, OutputExistsError
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML, same format as ours).")
+def targets(as_json: bool, targets_file: Path | None) -> None:
+    """List the microcontroller targets (core, clock, flash, RAM)."""
+    import json
+
+    from firmware_sim.targets import load_targets
+
+    tg = load_targets(targets_file)
+    if as_json:
+        click.echo(json.dumps([t.as_dict() for t in tg.values()], indent=2))
+        return
+    click.echo(f"{'name':<12} {'core':<14} {'MHz':>5} {'flash kB':>9} {'RAM kB':>7}  part")
+    for t in tg.values():
+        click.echo(f"{t.name:<12} {t.core:<14} {t.clock_mhz:>5g} {t.flash_kb:>9} {t.ram_kb:>7}  {t.part}")
+
+
+@cli.command()
+@click.argument("artifact", type=click.Path(path_type=Path), required=False)
+@click.option("--target", "target_name", required=True, help="Target name (see `edge-gru targets`).")
+@click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML).")
+@click.option("--data", type=click.Path(path_type=Path), help="Inputs (.npz with X); default: 4 synthetic sequences.")
+@click.option("--sequences", type=click.IntRange(1), help="Emulate only the first N sequences of --data.")
+@click.option("--calibration", type=click.Path(path_type=Path), help="For a float model: calibration inputs.")
+@click.option("--precision", "precision_name", type=click.Choice(["w8a16", "w8a8", "w16a16"]), default="w8a16",
+              show_default=True, help="For a float model.")
+@click.option("--elf", type=click.Path(path_type=Path), help="Run this bare-metal ELF instead of a model.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the figures as JSON.")
+@click.option("--force", is_flag=True, help="Overwrite --json.")
+def simulate(artifact: Path | None, target_name: str, targets_file: Path | None, data: Path | None,
+             sequences: int | None, calibration: Path | None, precision_name: str, elf: Path | None,
+             json_out: Path | None, force: bool) -> None:
+    """Emulate the C runtime of ARTIFACT (.egru, C folder, or .keras/.egspec with --calibration) on a target.
+
+    Reports MACs, cycles per sequence and per step, cycles/MAC, latency at the target clock, flash, RAM
+    (with the measured peak stack), whether it fits, and checks the outputs bit for bit against the
+    Numba reference. With --elf, runs any program built with our startup code (semihosting output and
+    exit code are shown).
+    """
+    import json
+
+    from firmware_sim.targets import get_target
+
+    target = get_target(target_name, targets_file)
+    if json_out is not None:
+        _check_output(json_out, force)
+    if elf is not None:
+        if artifact is not None:
+            raise DataError("give either ARTIFACT or --elf, not both")
+        result = _simulate_elf(elf, target)
+    elif artifact is None:
+        raise DataError("give a model (ARTIFACT) or --elf PROGRAM")
+    else:
+        result = _simulate_model(artifact, target, data, sequences, calibration, precision_name)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2, default=float))
+        click.echo(f"wrote {json_out}")
+
+
+def _simulate_elf(elf: Path, target: Any) -> dict:
+    from firmware_sim.emulator import Emulator
+
+    res = Emulator(elf, target).run()
+    if res.stdout:
+        click.echo(res.stdout, nl=not res.stdout.endswith("\n"))
+    click.echo(f"{target.name} ({target.core}, {res.model}): exit code {res.exit_code}, {res.cycles:,.0f} cycles, "
+               f"{res.instructions:,} instructions, {res.cycles / (target.clock_mhz * 1e3):.3f} ms at "
+               f"{target.clock_mhz:g} MHz, peak stack {res.stack_bytes} bytes (emulated)")
+    return {"target": target.name, "core": target.core, "exit_code": res.exit_code, "cycles": res.cycles,
+            "instructions": res.instructions, "stack_bytes": res.stack_bytes, "stdout": res.stdout,
+            "cycle_model": res.model, "method": "emulated"}
+
+
+def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: int | None,
+                    calibration: Path | None, precision_name: str) -> dict:
+    import numpy as np
+
+    from edge_gru.data import load_data
+    from edge_gru.fixed.model import load_fixed, quantize_model
+    from firmware_sim.simulate import simulate
+
+    kind = artifact_kind(artifact)
+    if kind == "c":
+        if not (artifact / "model.egru").is_file():
+            raise ModelFileError(f"{artifact}: not a folder from `edge-gru convert --format c` (no model.egru)")
+        fm = load_fixed(artifact / "model.egru")
+        model: Any = artifact
+    elif kind == "fixed":
+        model = fm = load_fixed(artifact)
+    elif kind in ("keras", "spec"):
+        if calibration is None:
+            raise DataError(f"{artifact}: a float model needs --calibration train.npz to be quantized first")
+        spec = load_float_spec(artifact)
+        model = fm = quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
+    else:
+        raise ModelFileError(f"{artifact}: simulate takes a .egru, a C export folder, or a .keras/.egspec model")
+    if data is not None:
+        X = load_data(data, features=fm.features, timesteps=fm.timesteps).X
+    else:
+        X = np.random.default_rng(0).normal(size=(4, fm.timesteps or 16, fm.features)).astype(np.float32)
+    X = X[:sequences] if sequences else X
+    with _progress() as prog:
+        task = prog.add_task(f"emulating on {target.name} ({target.core})", total=len(X), info="")
+        res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n))
+    ref = fm.predict_raw(X)
+    same = int(np.sum(np.all(ref == res.outputs, axis=1)))
+    rows = [("MACs per sequence", f"{res.macs_per_sequence:,}"),
+            ("cycles per sequence", f"{res.cycles_per_sequence:,.0f} (min {res.cycles_per_sequence_min:,.0f}, "
+                                    f"max {res.cycles_per_sequence_max:,.0f})"),
+            ("cycles per timestep", f"{res.cycles_per_step:,.0f}"),
+            ("cycles per MAC", f"{res.cycles_per_mac:.2f}"),
+            ("latency", f"{res.latency_ms:.3f} ms at {target.clock_mhz:g} MHz"),
+            ("flash", f"{res.flash_bytes:,} B (.text {res.text_bytes:,} + .rodata {res.rodata_bytes:,} + "
+                      f".data {res.data_bytes:,}) of {res.flash_available:,}"),
+            ("RAM", f"{res.ram_bytes:,} B (.data {res.data_bytes:,} + .bss {res.bss_bytes:,} + stack "
+                    f"{res.stack_bytes:,}) of {res.ram_available:,}"),
+            ("fits", "yes" if res.fits else "NO"),
+            ("bit-exact vs Numba", f"{same}/{len(X)} sequences")]
+    click.echo(f"{target.name}: {target.part}, {target.core}; {res.sequences} sequences x {res.timesteps} steps; "
+               f"cycle model: {res.cycle_model}; figures emulated (zero wait-state memory, no caches)")
+    for k, v in rows:
+        click.echo(f"  {k:<20} {v}")
+    if same != len(X):
+        raise EdgeGruError(f"emulated outputs differ from the Numba reference on {len(X) - same} sequences")
+    d = res.as_dict()
+    d["bitexact_sequences"] = same
+    return d
+
+
+DEFAULT_TARGETS = "rp2040,stm32l4r5,stm32h7"
+
+
+def _report_progress(prog: Any, total: int) -> Callable[[str, int], None]:
+    task = prog.add_task("emulating", total=total, info="")
+
+    def tick(what: str, n: int) -> None:
+        prog.update(task, advance=n, description=what)
+
+    return tick
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--calibration", type=click.Path(path_type=Path), required=True, help="Calibration inputs (.npz).")
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Test data (.npz with X and y).")
+@click.option("--targets", "target_names", default=DEFAULT_TARGETS, show_default=True,
+              help="Comma-separated targets to emulate (see `edge-gru targets`); empty for none.")
+@click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML).")
+@click.option("--precisions", default="w8a8,w8a16,w16a16", show_default=True, help="Fixed-point precisions.")
+@click.option("--emulate-sequences", type=click.IntRange(1), help="Emulate only the first N test sequences.")
+@click.option("--no-tflite", is_flag=True, help="Skip the int8 TFLite rows (no TensorFlow conversion).")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--force", is_flag=True, help="Write into a non-empty output directory.")
+def report(model: Path, calibration: Path, data: Path, target_names: str, targets_file: Path | None, precisions: str,
+           emulate_sequences: int | None, no_tflite: bool, out: Path, force: bool) -> None:
+    """Accuracy-vs-latency report of every implementation: report.json, report.md, report.html, plots."""
+    from edge_gru.data import load_data
+
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
+    targets, precs = _report_choices(target_names, targets_file, precisions)
+    spec = load_float_spec(model)
+    cal = load_data(calibration, spec.features, spec.timesteps)
+    test = load_data(data, spec.features, spec.timesteps)
+    _run_report(spec, cal.X, test, targets, precs, out, emulate_sequences, not no_tflite)
+
+
+def _report_choices(target_names: str, targets_file: Path | None, precisions: str) -> tuple[list, list[str]]:
+    from edge_gru.fixed.quantize import PRECISIONS
+    from firmware_sim.targets import get_target
+
+    targets = [get_target(t.strip(), targets_file) for t in target_names.split(",") if t.strip()]
+    precs = [p.strip() for p in precisions.split(",") if p.strip()]
+    bad = [p for p in precs if p not in PRECISIONS]
+    if bad or not precs:
+        raise DataError(f"unknown precision {', '.join(bad) or '(none)'}; choose from {', '.join(PRECISIONS)}")
+    return targets, precs
+
+
+def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str], out: Path,
+                emulate_sequences: int | None, tflite: bool) -> dict:
+    from firmware_sim.report import build_report
+
+    n_emu = min(len(test.X), emulate_sequences or len(test.X))
+    with _progress() as prog:
+        tick = _report_progress(prog, max(1, len(targets) * len(precs) * n_emu))
+        rep = build_report(spec, cal_X, test, targets, precs, out, say=prog.console.print, tick=tick,
+                           emulate_sequences=emulate_sequences, tflite=tflite)
+    click.echo((out / "report.md").read_text().split("\n## Assumptions")[0])
+    click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
+    return rep
+
+
+@cli.command()
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
+              help="Output directory.")
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--targets", "target_names", default=DEFAULT_TARGETS, show_default=True,
+              help="Targets to emulate on.")
+@click.option("--emulate-sequences", type=click.IntRange(1), default=200, show_default=True,
+              help="Emulate the first N test sequences per target and precision.")
+@click.option("--force", is_flag=True, help="Reuse a non-empty output directory.")
+def demo(out: Path, epochs: int, target_names: str, emulate_sequences: int | None, force: bool) -> None:
+    """Train spoken-digits GRU(16), convert to every format, emulate on a few targets, write the report."""
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
+    from firmware_sim.demo import train_demo_model
+
+    targets, precs = _report_choices(target_names, None, "w8a8,w8a16,w16a16")
+    with _progress() as prog:
+        task = prog.add_task("training spoken-digits GRU(16)", total=epochs, info="")
+
+        def on_epoch(epoch: int, logs: dict) -> None:
+            prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
+
+        spec, train, test = train_demo_model(out, epochs=epochs, say=prog.console.print, on_epoch=on_epoch)
+    _run_report(spec, train.X, test, targets, precs, out, emulate_sequences, True)
+
