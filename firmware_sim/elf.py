@@ -17,6 +17,7 @@ class ElfImage:
     symbols: dict[str, int]                           # every named symbol -> address
     functions: list[tuple[int, int, str]]             # (start, size, name), sorted
     sections: dict[str, int] = field(default_factory=dict)   # section name -> size (allocated only)
+    comment: str = ""                                 # the .comment section: which compiler(s) built it
     _starts: list[int] = field(default_factory=list, repr=False)
 
     def function_at(self, addr: int) -> str:
@@ -84,12 +85,16 @@ def read_elf(path: str | Path) -> ElfImage:
                 symbols[sym.name] = sym["st_value"]
                 if sym["st_info"]["type"] == "STT_FUNC":
                     functions.append((sym["st_value"] & ~1, sym["st_size"], sym.name))
+            note = elf.get_section_by_name(".comment")
+            comment = "; ".join(dict.fromkeys(
+                c.decode("latin-1").strip() for c in (note.data().split(b"\0") if note is not None else ())
+                if c.strip()))
     except ELFError as exc:
         raise ModelFileError(f"{path}: not a valid ELF file ({exc})") from exc
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: cannot read ELF ({exc})") from exc
     functions.sort()
-    return ElfImage(segments, symbols, functions, sections)
+    return ElfImage(segments, symbols, functions, sections, comment)
 
 
 __all__ = ["ElfImage", "read_elf"]

@@ -58,6 +58,7 @@ class EmulationResult:
     cycles: float
     instructions: int
     marks: list[float]                          # cycle count at each write to the mark register
+    mark_values: list[int] = field(default_factory=list)   # the value written at each mark
     by_function: dict[str, float] = field(default_factory=dict)
     stack_bytes: int = 0
     model: str = ""
@@ -138,6 +139,7 @@ class Emulator:
         sentinel = costs.block(b"", 0)
         prev[0] = sentinel
         marks: list[float] = []
+        mark_values: list[int] = []
 
         def total() -> float:
             return sum(b.total() for b in blocks.values())
@@ -156,6 +158,7 @@ class Emulator:
 
         def on_mark(uc_, access, addr, size, value, _ud):
             marks.append(total())
+            mark_values.append(value & 0xFFFFFFFF)
 
         def on_intr(uc_, intno, _ud):
             pc_ = uc_.reg_read(A.UC_ARM_REG_PC)
@@ -213,6 +216,7 @@ class Emulator:
             by_fn[b.function] = by_fn.get(b.function, 0.0) + b.total()
         return EmulationResult(exit_code=state["exit"], stdout="".join(out), cycles=total(),
                                instructions=sum(b.instructions * b.count for b in blocks.values()), marks=marks,
+                               mark_values=mark_values,
                                by_function=by_fn, stack_bytes=self._stack_used(lo, hi), model=costs.label,
                                mac_loops=_mac_loops(blocks))
 

@@ -100,14 +100,14 @@ def _tflite_rows(tfl: Path, test: Dataset, y_float: np.ndarray, acc_float: float
 
 
 def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndarray | None, raw_ref: np.ndarray,
-                  y_float: np.ndarray, acc_float: float | None, work: Path, tick: Tick | None) -> dict:
+                  y_float: np.ndarray, acc_float: float | None, work: Path, tick: Tick | None, cc=None) -> dict:
     from firmware_sim.simulate import simulate
 
     def progress(n: int) -> None:
         if tick:
             tick(f"emulating {fm.precision.name} on {target.name}", n)
 
-    res = simulate(fm, target, X, work_dir=work, progress=progress)
+    res = simulate(fm, target, X, work_dir=work, progress=progress, cc=cc)
     if labels is not None and len(X) < len(y_float):    # compare with float on the same (emulated) sequences
         acc_float = accuracy(y_float[:len(X)], labels)
     bitexact = float(np.mean(np.all(res.outputs == raw_ref[:len(X)], axis=1)))
@@ -118,7 +118,7 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
                **_quality(fm.dequantize(res.outputs), y_float[:len(X)], labels, acc_float))
     row.update({"sequences": len(X), "bitexact_vs_numba": bitexact, "kernel": res.kernel,
                 "loop_cycles_per_mac": res.loop_cycles_per_mac, "executed_macs": res.padded_macs_per_sequence,
-                "stack_bytes": res.stack_bytes, "cycle_model": res.cycle_model,
+                "stack_bytes": res.stack_bytes, "cycle_model": res.cycle_model, "compiler": res.compiler,
                 "breakdown": {k: round(v) for k, v in list(res.breakdown.items())[:8]}})
     return row
 
@@ -157,7 +157,7 @@ def pareto(rows: list[dict]) -> None:
 
 def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, targets: list[Target],
                  precisions: list[str], out: Path, say: Say = log.info, tick: Tick | None = None,
-                 emulate_sequences: int | None = None, tflite: bool = True) -> dict:
+                 emulate_sequences: int | None = None, tflite: bool = True, cc=None) -> dict:
     """Evaluate every implementation and write ``report.json``, ``report.md``, ``report.html`` and plots.
 
     Args:
@@ -171,10 +171,14 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
         tick: Progress bar callback ``(what, units_done)``.
         emulate_sequences: Emulate only the first N test sequences (default: all).
         tflite: Include the int8 TFLite rows (needs TensorFlow for the conversion).
+        cc: The cross-compiler for the emulated rows (a ``Compiler`` or a ``--cc`` choice; default zig's clang).
 
     Returns:
         The report dictionary written to ``report.json``.
     """
+    from firmware_sim.toolchain import Compiler, resolve_compiler
+
+    cc = cc if isinstance(cc, Compiler) else resolve_compiler(cc) if targets else None
     out.mkdir(parents=True, exist_ok=True)
     save_spec(spec, out / "model.egspec")
     y_float = predict(spec, test.X)
@@ -217,7 +221,7 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
             fm, raw = fixed[p]
             labels = test.y[:n_emu] if test.y is not None else None
             row = _emulated_row(fm, t, test.X[:n_emu], labels, raw, y_float, acc_float, out / "build" / f"{t.name}-{p}",
-                                tick)
+                                tick, cc)
             rows.append(row)
             say(f"{t.name} {p}: {row['cycles']:,.0f} cycles/sequence, {row['latency_ms']:.3f} ms, bit-exact "
                 f"{row['bitexact_vs_numba'] * 100:.1f}%")
@@ -230,8 +234,8 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
     info_d = _model_info(spec, test, tfl if tflite else None, n_emu)
     if test.y is not None:
         info_d["float_accuracy_emulated_sequences"] = accuracy(y_float[:n_emu], test.y[:n_emu])
-    report = {"model": info_d, "rows": rows,
-              "assumptions": ASSUMPTIONS}
+    report = {"model": info_d, "rows": rows, "assumptions": ASSUMPTIONS,
+              "compiler": cc.describe() if cc is not None else None}
     write_report(report, out)
     return report
 

@@ -118,6 +118,15 @@ def _table_rows(report: dict) -> list[list[str]]:
     return [[_fmt(r.get(k), kind) for k, _, kind in COLUMNS] for r in report["rows"]]
 
 
+def compiler_line(report: dict) -> str:
+    """Which compiler built the emulated rows (empty when nothing was emulated)."""
+    cc = report.get("compiler")
+    if not cc:
+        return ""
+    return (f"Emulated rows: firmware built with {cc['version']} ({cc['kind']}, chosen by {cc['source']}), "
+            f"flags `{cc['flags']}` plus the core's -mcpu flags.")
+
+
 def render_markdown(report: dict) -> str:
     """The report as Markdown (for pull requests)."""
     m = report["model"]
@@ -125,6 +134,8 @@ def render_markdown(report: dict) -> str:
              f"{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence, "
              f"{m['test_sequences']} test sequences; rows with a target are evaluated on the first "
              f"{m['emulated_sequences']} (emulated per target).", ""]
+    if compiler_line(report):
+        lines += [compiler_line(report), ""]
     lines += ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(c) + " |" for c in _table_rows(report)]
     tflm = next((r for r in report["rows"] if "litert_vs_tflm" in r), None)
@@ -182,6 +193,7 @@ img{{max-width:560px}}pre{{background:#f6f6f6;padding:0.6em}}</style></head><bod
 <h1>edge-gru report: {html.escape(m['name'])}</h1>
 <p>{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence; {m['test_sequences']} test
 sequences; rows with a target (and the plots) use the first {m['emulated_sequences']}, emulated per target.</p>
+<p>{html.escape(compiler_line(report).replace('`', ''))}</p>
 <h2>Summary</h2>{_summary(report)}{diff}
 <h2>Accuracy vs latency</h2>{figs}
 <h2>All implementations</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
@@ -191,4 +203,4 @@ sequences; rows with a target (and the plots) use the first {m['emulated_sequenc
 """
 
 
-__all__ = ["render_html", "render_markdown", "render_plots", "targets_of"]
+__all__ = ["compiler_line", "render_html", "render_markdown", "render_plots", "targets_of"]

@@ -16,7 +16,7 @@ from edge_gru.fixed.model import FixedModel, load_fixed
 from firmware_sim.elf import read_elf
 from firmware_sim.emulator import EmulationResult, Emulator
 from firmware_sim.targets import Target
-from firmware_sim.toolchain import build_elf
+from firmware_sim.toolchain import Compiler, build_elf, resolve_compiler
 
 HARNESS = Path(__file__).with_name("c") / "harness_sim.c"
 IO_HEADER = 0x100
@@ -58,6 +58,7 @@ class SimResult:
     breakdown: dict[str, float] = field(default_factory=dict)     # function -> cycles per sequence
     outputs: np.ndarray | None = field(default=None, repr=False)  # int32 (N, K)
     method: str = "emulated"
+    compiler: dict = field(default_factory=dict)                  # what built the firmware (Compiler.describe)
 
     def breakdown_total(self, prefix: str) -> float:
         """Cycles per sequence of the functions whose names start with ``prefix``."""
@@ -78,10 +79,12 @@ def export_for_target(fm: FixedModel, folder: Path) -> Path:
     return folder
 
 
-def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = False) -> Path:
+def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = False,
+                   cc: Compiler | None = None) -> Path:
     """Cross-compile an exported C folder with the emulator harness for ``target``.
 
-    ``portable`` forces the portable C path even where the core has the DSP extension.
+    ``portable`` forces the portable C path even where the core has the DSP extension; ``cc`` is the
+    compiler (default: :func:`~firmware_sim.toolchain.resolve_compiler`).
     """
     c_folder = Path(c_folder)
     missing = [n for n in ("edge_gru.c", "edge_gru.h", "model.c", "model.h") if not (c_folder / n).is_file()]
@@ -89,7 +92,7 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
         raise ModelFileError(f"{c_folder}: not an edge-gru C export (missing {', '.join(missing)}); "
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
     return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", HARNESS], target, work, name="edge_gru_sim",
-                     include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else ())
+                     include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else (), cc=cc)
 
 
 def _matrix_loop_cost(res: EmulationResult) -> float | None:
@@ -180,7 +183,7 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
 
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
              work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None,
-             portable: bool = False) -> SimResult:
+             portable: bool = False, cc: Compiler | str | None = None) -> SimResult:
     """Emulate ``model`` (a FixedModel, ``.egru`` or C export folder) on ``target`` over inputs ``X``.
 
     Args:
@@ -191,10 +194,12 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         work_dir: Keep the build here (a temporary directory otherwise).
         progress: Called with the number of sequences done after each chunk.
         portable: Build the portable C path even on cores with the DSP extension.
+        cc: The cross-compiler, or a ``--cc`` choice (``gcc``, ``zig``, a command); default zig's clang.
 
     Returns:
         Cycles, latency, memory and the integer outputs of every sequence.
     """
+    cc = cc if isinstance(cc, Compiler) else resolve_compiler(cc)
     with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
         fm, c_folder = _resolve(model, work)
@@ -202,7 +207,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         # Build and emulate with room to spare so a model that does not fit is still measured; `fits`
         # compares the measured flash and RAM with the real part.
         roomy = replace(target, flash_kb=max(target.flash_kb, 16384), ram_kb=max(target.ram_kb, 4096))
-        elf = build_firmware(c_folder, roomy, work / "build", portable)
+        elf = build_firmware(c_folder, roomy, work / "build", portable, cc)
         image = read_elf(elf)
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
@@ -227,7 +232,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         stack_bytes=res.stack_bytes, flash_bytes=flash, ram_bytes=ram, flash_available=target.flash_bytes,
         ram_available=target.ram_bytes, fits=flash <= target.flash_bytes and ram <= target.ram_bytes,
         kernel=kernel, breakdown=breakdown, outputs=out, padded_macs_per_sequence=kernel_macs(fm, t),
-        loop_cycles_per_mac=_matrix_loop_cost(res))
+        loop_cycles_per_mac=_matrix_loop_cost(res), compiler=cc.describe(target.core))
 
 
 def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Path]:

@@ -6,18 +6,18 @@ import tempfile
 from pathlib import Path
 
 from firmware_sim.elf import read_elf
-from firmware_sim.toolchain import compile_object
+from firmware_sim.toolchain import Compiler, compile_object
 
 SIZE_CORES = ("cortex-m0plus", "cortex-m4", "cortex-m7")
 
 
-def object_sizes(c_folder: str | Path, core: str) -> dict[str, int]:
+def object_sizes(c_folder: str | Path, core: str, cc: Compiler | None = None) -> dict[str, int]:
     """``text``/``rodata``/``data``/``bss`` bytes of ``edge_gru.o`` + ``model.o`` compiled at -O2 for ``core``."""
     c_folder = Path(c_folder)
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     with tempfile.TemporaryDirectory() as tmp:
         for src in ("edge_gru.c", "model.c"):
-            obj = compile_object(c_folder / src, core, Path(tmp) / (src + ".o"), include_dirs=(c_folder,))
+            obj = compile_object(c_folder / src, core, Path(tmp) / (src + ".o"), include_dirs=(c_folder,), cc=cc)
             for k, v in read_elf(obj).sizes().items():
                 total[k] += v
     return total

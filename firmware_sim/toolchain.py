@@ -1,13 +1,18 @@
 """Cross-compile C sources for a Cortex-M core: startup code, linker script, ELF.
 
-Uses ``arm-none-eabi-gcc`` when it is on PATH, else the pip-installable ``ziglang`` clang
-(``python -m ziglang cc``), so ``pip install`` alone is enough.
+One compiler builds every emulated figure, and it is named wherever the figure appears. The default
+is the same on every machine: the clang inside the pip package ``ziglang`` (its version pinned in
+``pyproject.toml``), run as ``python -m ziglang cc``. Another compiler is used only when asked for:
+``--cc gcc|zig|COMMAND`` on the commands that build firmware, or ``$EDGE_GRU_ARM_CC`` (a command line,
+split like a shell would). Whatever is on PATH never decides a figure silently.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -65,28 +70,69 @@ __attribute__((section(".isr_vector"), used)) void (*const eg_vectors[16])(void)
     Default_Handler, Default_Handler, 0, 0, 0, 0, Default_Handler, Default_Handler, 0,
     Default_Handler, Default_Handler};
 
-/* The compiler may emit calls to these even in freestanding code. */
+/* The compiler may emit calls to these even in freestanding code. Word-wise where the pointers
+ * allow it (same alignment), so a program's copies are not charged byte loops it would not have
+ * with a C library. The empty asm keeps the compiler from turning a loop back into a call. */
+typedef uint32_t __attribute__((may_alias)) eg_word;
+#define EG_BARRIER() __asm__ volatile("")
+
 void *memcpy(void *dst, const void *src, size_t n)
 {
     unsigned char *a = dst;
     const unsigned char *b = src;
-    while (n--) *a++ = *b++;
+    if ((((uintptr_t)a ^ (uintptr_t)b) & 3u) == 0) {
+        while (n && ((uintptr_t)a & 3u)) { *a++ = *b++; --n; EG_BARRIER(); }
+        eg_word *wa = (eg_word *)(void *)a;
+        const eg_word *wb = (const eg_word *)(const void *)b;
+        for (; n >= 16; n -= 16) {
+            eg_word w0 = wb[0], w1 = wb[1], w2 = wb[2], w3 = wb[3];
+            wa[0] = w0; wa[1] = w1; wa[2] = w2; wa[3] = w3;
+            wa += 4; wb += 4;
+            EG_BARRIER();
+        }
+        for (; n >= 4; n -= 4) { *wa++ = *wb++; EG_BARRIER(); }
+        a = (unsigned char *)wa;
+        b = (const unsigned char *)wb;
+    }
+    while (n--) { *a++ = *b++; EG_BARRIER(); }
     return dst;
 }
+
 void *memset(void *dst, int c, size_t n)
 {
     unsigned char *a = dst;
-    while (n--) *a++ = (unsigned char)c;
+    uint32_t w = (unsigned char)c * 0x01010101u;
+    while (n && ((uintptr_t)a & 3u)) { *a++ = (unsigned char)c; --n; EG_BARRIER(); }
+    eg_word *wa = (eg_word *)(void *)a;
+    for (; n >= 16; n -= 16) { wa[0] = w; wa[1] = w; wa[2] = w; wa[3] = w; wa += 4; EG_BARRIER(); }
+    for (; n >= 4; n -= 4) { *wa++ = w; EG_BARRIER(); }
+    a = (unsigned char *)wa;
+    while (n--) { *a++ = (unsigned char)c; EG_BARRIER(); }
     return dst;
 }
+
 void *memmove(void *dst, const void *src, size_t n)
 {
     unsigned char *a = dst;
     const unsigned char *b = src;
-    if (a < b) { while (n--) *a++ = *b++; }
-    else { while (n--) a[n] = b[n]; }
+    if (a <= b || a >= b + n) return memcpy(dst, src, n);
+    a += n;
+    b += n;
+    if ((((uintptr_t)a ^ (uintptr_t)b) & 3u) == 0) {
+        while (n && ((uintptr_t)a & 3u)) { *--a = *--b; --n; EG_BARRIER(); }
+        eg_word *wa = (eg_word *)(void *)a;
+        const eg_word *wb = (const eg_word *)(const void *)b;
+        for (; n >= 4; n -= 4) { *--wa = *--wb; EG_BARRIER(); }
+        a = (unsigned char *)wa;
+        b = (const unsigned char *)wb;
+    }
+    while (n--) { *--a = *--b; EG_BARRIER(); }
     return dst;
 }
+
+/* Cycle marks: each call records the emulated cycle count (simulate --elf --json lists them with
+ * the cycles between consecutive marks), so a program can time a region of itself. */
+void eg_mark(uint32_t id) { *(volatile uint32_t *)0x60000010u = id; }
 """
 
 
@@ -113,12 +159,14 @@ SECTIONS {{
 
 @dataclass(frozen=True)
 class Compiler:
-    """A cross compiler command line prefix and its kind (``gcc`` or ``zig``)."""
+    """A cross compiler: its kind (``gcc`` or ``zig``), command line prefix and where the choice came from."""
 
     kind: str
     argv: tuple[str, ...]
+    source: str = "default"          # "default", "--cc" or "EDGE_GRU_ARM_CC"
 
     def cpu_flags(self, core: str) -> list[str]:
+        """Flags selecting ``core`` (the M55 builds for the M33, see ``BUILD_CORE``)."""
         core = BUILD_CORE[core]
         if self.kind == "gcc":
             return [f"-mcpu={core}", "-mthumb", "-mfloat-abi=soft"]
@@ -127,30 +175,106 @@ class Compiler:
         return ["-target", "thumb-freestanding-eabi", f"-mcpu={cpu}"]
 
     def link_flags(self) -> list[str]:
+        """Flags for linking a bare-metal image with our startup code."""
         if self.kind == "gcc":
             return ["-nostdlib", "-nostartfiles"]
         return []
 
     def link_libs(self) -> list[str]:
+        """Libraries after the objects (gcc's helper library; zig links its own compiler-rt)."""
         return ["-lgcc"] if self.kind == "gcc" else []
+
+    @property
+    def version(self) -> str:
+        """The compiler's own version line (``zig 0.17.1 (clang 20.1.2)``, ``arm-none-eabi-gcc 12.2.1 ...``)."""
+        return _version(self.kind, self.argv)
+
+    def describe(self, core: str | None = None) -> dict:
+        """What built a figure: kind, version, command, the flags used for ``core`` and the choice's source."""
+        flags = [*(self.cpu_flags(core) if core else []), *COMMON_FLAGS]
+        return {"kind": self.kind, "version": self.version, "command": shlex.join(self.argv),
+                "flags": shlex.join(flags), "source": self.source}
+
+    def label(self) -> str:
+        """One line for CLI output: ``zig 0.17.1 (clang 20.1.2) -O2``."""
+        return f"{self.version} -O2"
+
+
+@functools.lru_cache(maxsize=8)
+def _version(kind: str, argv: tuple[str, ...]) -> str:
+    def first_line(cmd: list[str]) -> str:
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return (p.stdout or p.stderr).strip().splitlines()[0] if p.returncode == 0 and (p.stdout or p.stderr) else ""
+
+    clang = first_line([*argv, "--version"])
+    if kind == "zig":
+        zig_argv = list(argv[:-1]) if argv[-1] == "cc" else list(argv)
+        zig = first_line([*zig_argv, "version"])
+        short = clang.split("(")[0].strip() if clang else "clang ?"
+        return f"zig {zig or '?'} ({short})"
+    return clang or "unknown version"
+
+
+def _kind_of(argv: tuple[str, ...]) -> str:
+    """``zig`` for a zig/ziglang command line, ``gcc`` for a GNU Arm compiler; anything else is refused."""
+    if any("zig" in Path(a).name for a in argv):
+        return "zig"
+    if "gcc" in Path(argv[0]).name:
+        return "gcc"
+    raise ToolMissingError(f"unsupported cross-compiler {shlex.join(argv)!r}: give an arm-none-eabi-gcc "
+                           "or a zig (`zig cc`, `python -m ziglang cc`) command")
+
+
+def _zig_default() -> Compiler:
+    if importlib.util.find_spec("ziglang") is None:
+        raise ToolMissingError("the default Arm cross-compiler is the pip package ziglang: pip install ziglang "
+                               "(or pass --cc gcc to use arm-none-eabi-gcc)")
+    return Compiler("zig", (sys.executable, "-m", "ziglang", "cc"))
+
+
+def _from_command(text: str, source: str) -> Compiler:
+    try:
+        argv = tuple(shlex.split(text))
+    except ValueError as exc:
+        raise ToolMissingError(f"{source} {text!r} is not a valid command line: {exc}") from exc
+    if not argv:
+        raise ToolMissingError(f"{source} is empty: give gcc, zig or a compiler command")
+    exe = argv[0]
+    if not (Path(exe).is_file() and os.access(exe, os.X_OK)) and shutil.which(exe) is None:
+        raise ToolMissingError(f"{source}: {exe!r} is not an executable file nor a command on PATH")
+    return Compiler(_kind_of(argv), argv, source)
+
+
+def resolve_compiler(choice: str | None = None) -> Compiler:
+    """The compiler for a build: ``choice`` (``--cc``), else ``$EDGE_GRU_ARM_CC``, else zig's clang.
+
+    ``choice`` is ``zig`` (the pinned pip ``ziglang``), ``gcc`` (``arm-none-eabi-gcc`` on PATH) or a
+    command line (a path to a compiler, possibly with arguments, e.g. ``"python -m ziglang cc"``).
+
+    Raises:
+        ToolMissingError: The asked-for compiler is not installed or not of a supported kind.
+    """
+    source = "--cc"
+    if choice is None:
+        choice, source = os.environ.get("EDGE_GRU_ARM_CC") or None, "EDGE_GRU_ARM_CC"
+    if choice is None or choice == "zig":
+        cc = _zig_default()
+        return cc if choice is None else Compiler(cc.kind, cc.argv, source)
+    if choice == "gcc":
+        gcc = shutil.which("arm-none-eabi-gcc")
+        if gcc is None:
+            raise ToolMissingError("--cc gcc: arm-none-eabi-gcc is not on PATH (Debian/Ubuntu: apt-get install "
+                                   "gcc-arm-none-eabi)")
+        return Compiler("gcc", (gcc,), source)
+    return _from_command(choice, source)
 
 
 def find_compiler() -> Compiler:
-    """``arm-none-eabi-gcc`` if on PATH (or ``$EDGE_GRU_ARM_CC``), else ``python -m ziglang cc``.
-
-    Raises:
-        ToolMissingError: Neither is available.
-    """
-    env = os.environ.get("EDGE_GRU_ARM_CC")
-    if env:
-        kind = "zig" if "zig" in Path(env.split()[0]).name else "gcc"
-        return Compiler(kind, tuple(env.split()))
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc:
-        return Compiler("gcc", (gcc,))
-    if importlib.util.find_spec("ziglang") is not None:
-        return Compiler("zig", (sys.executable, "-m", "ziglang", "cc"))
-    raise ToolMissingError("no Arm cross-compiler: install arm-none-eabi-gcc or `pip install ziglang`")
+    """The compiler used when none is asked for (see :func:`resolve_compiler`)."""
+    return resolve_compiler()
 
 
 COMMON_FLAGS = ("-std=c99", "-O2", "-fomit-frame-pointer", "-ffreestanding", "-fno-common", "-ffunction-sections",
@@ -168,9 +292,12 @@ def _run(cmd: list[str], what: str) -> None:
 
 
 def build_elf(sources: list[Path], target: Target, out_dir: Path, name: str = "firmware",
-              include_dirs: tuple[Path, ...] = (), defines: tuple[str, ...] = ()) -> Path:
-    """Compile and link ``sources`` with generated startup code for ``target``; returns the ELF path."""
-    cc = find_compiler()
+              include_dirs: tuple[Path, ...] = (), defines: tuple[str, ...] = (), cc: Compiler | None = None) -> Path:
+    """Compile and link ``sources`` with generated startup code for ``target``; returns the ELF path.
+
+    ``cc`` defaults to :func:`resolve_compiler`'s choice.
+    """
+    cc = cc or resolve_compiler()
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "startup.c").write_text(STARTUP_C)
     (out_dir / "link.ld").write_text(linker_script(target))
@@ -182,9 +309,10 @@ def build_elf(sources: list[Path], target: Target, out_dir: Path, name: str = "f
     return elf
 
 
-def compile_object(source: Path, core: str, out: Path, include_dirs: tuple[Path, ...] = ()) -> Path:
+def compile_object(source: Path, core: str, out: Path, include_dirs: tuple[Path, ...] = (),
+                   cc: Compiler | None = None) -> Path:
     """Compile one C file to an object for ``core`` (used for per-object section sizes)."""
-    cc = find_compiler()
+    cc = cc or resolve_compiler()
     cmd = [*cc.argv, *cc.cpu_flags(core), *COMMON_FLAGS, *(f"-I{d}" for d in include_dirs), "-c", "-o", str(out),
            str(source)]
     _run(cmd, f"compiling {source.name} for {core}")
@@ -192,4 +320,4 @@ def compile_object(source: Path, core: str, out: Path, include_dirs: tuple[Path,
 
 
 __all__ = ["BUILD_CORE", "Compiler", "FLASH_BASE", "IO_BASE", "RAM_BASE", "STACK_PAINT", "build_elf",
-           "compile_object", "find_compiler", "linker_script"]
+           "compile_object", "find_compiler", "linker_script", "resolve_compiler"]

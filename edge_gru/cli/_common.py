@@ -103,3 +103,20 @@ def cli() -> None:
     Typical flow: `dataset` -> `train` -> `quantize` -> `run` / `inspect`.
     """
 
+
+
+def cc_option(fn: Any) -> Any:
+    """``--cc``: the Arm cross-compiler that builds emulated firmware (named in every emulated figure)."""
+    return click.option("--cc", "cc_choice", metavar="gcc|zig|COMMAND",
+                        help="Cross-compiler for the firmware: zig (default: the pinned pip ziglang clang), gcc "
+                             "(arm-none-eabi-gcc) or a compiler command line; $EDGE_GRU_ARM_CC when not given.")(fn)
+
+
+def resolve_cc(choice: str | None) -> Any:
+    """The :class:`~firmware_sim.toolchain.Compiler` for a ``--cc`` choice, checked before long work starts."""
+    from firmware_sim.toolchain import resolve_compiler
+
+    cc = resolve_compiler(choice)
+    if cc.version == "unknown version" or "?" in cc.version:
+        raise EdgeGruError(f"the cross-compiler {' '.join(cc.argv)!r} did not answer --version; check the command")
+    return cc

@@ -170,11 +170,11 @@ def _append_sizes(folder: Path) -> None:
         from firmware_sim.toolchain import find_compiler
 
         cc = find_compiler()
-        rows = {core: object_sizes(folder, core) for core in SIZE_CORES}
+        rows = {core: object_sizes(folder, core, cc) for core in SIZE_CORES}
     except (ToolMissingError, ImportError):
         click.echo("(no Arm cross-compiler: section sizes per core not measured; pip install ziglang)")
         return
-    table = sizes_markdown(rows, "arm-none-eabi-gcc" if cc.kind == "gcc" else "zig cc (clang)")
+    table = sizes_markdown(rows, cc.version)
     with open(folder / "README.md", "a") as fh:
         fh.write("\n" + table)
     click.echo(table)

@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from edge_gru.cli._common import _check_output, _console, _progress, artifact_kind, cli, load_float_spec
+from edge_gru.cli._common import (
+    _check_output,
+    _console,
+    _progress,
+    artifact_kind,
+    cc_option,
+    cli,
+    load_float_spec,
+    resolve_cc,
+)
 from edge_gru.errors import DataError, ModelFileError
 
 ENGINES = ("keras", "float", "fixed", "c", "emulator", "litert", "litert-ref", "tflm")
@@ -24,8 +33,9 @@ ENGINES = ("keras", "float", "fixed", "c", "emulator", "litert", "litert-ref", "
 @click.option("--target", "target_name", help="Target for --engine emulator (see `edge-gru targets`).")
 @click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML).")
 @click.option("--force", is_flag=True, help="Overwrite the output.")
+@cc_option
 def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: bool, target_name: str | None,
-        targets_file: Path | None, force: bool) -> None:
+        targets_file: Path | None, force: bool, cc_choice: str | None) -> None:
     """Run a model on DATA (.npz with X) and report accuracy when labels exist.
 
     Engines: keras, float (numpy reference), fixed (Numba integer reference), c (host C compiler),
@@ -43,12 +53,14 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
         "float": lambda: _run_float(artifact, data),
         "fixed": lambda: _run_fixed(artifact, kind, data, raw),
         "c": lambda: _run_c(artifact, kind, data, raw),
-        "emulator": lambda: _run_emulator(artifact, kind, data, raw, target_name, targets_file),
+        "emulator": lambda: _run_emulator(artifact, kind, data, raw, target_name, targets_file, cc_choice),
     }
     for name in ("litert", "litert-ref", "tflm"):
         runners[name] = lambda name=name: _run_tflite(artifact, kind, data, name, raw)
     if engine not in runners:
         raise DataError(f"engine {engine!r} cannot run a {kind} artifact")
+    if cc_choice is not None and engine != "emulator":
+        raise DataError("--cc applies to --engine emulator (the firmware build)")
     if raw and engine in ("keras", "float"):
         raise DataError("--raw applies to integer engines (fixed, litert, litert-ref, tflm)")
     if out is not None:
@@ -112,7 +124,7 @@ def _run_c(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:
 
 
 def _run_emulator(artifact: Path, kind: str, data: Path, raw: bool, target_name: str | None,
-                  targets_file: Path | None) -> tuple[Any, Any]:
+                  targets_file: Path | None, cc_choice: str | None) -> tuple[Any, Any]:
     from edge_gru.data import load_data
     from edge_gru.fixed.model import load_fixed
     from firmware_sim.simulate import simulate
@@ -121,6 +133,7 @@ def _run_emulator(artifact: Path, kind: str, data: Path, raw: bool, target_name:
     if target_name is None:
         raise DataError("--engine emulator needs --target NAME (see `edge-gru targets`)")
     target = get_target(target_name, targets_file)
+    cc = resolve_cc(cc_choice)
     if kind not in ("c", "fixed"):
         raise ModelFileError(f"{artifact}: --engine emulator needs a .egru file or a folder from "
                              "`edge-gru convert --format c`")
@@ -128,9 +141,9 @@ def _run_emulator(artifact: Path, kind: str, data: Path, raw: bool, target_name:
     ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
     with _progress() as prog:
         task = prog.add_task(f"emulating on {target.name} ({target.core})", total=len(ds.X), info="")
-        res = simulate(artifact, target, ds.X, progress=lambda n: prog.update(task, advance=n))
+        res = simulate(artifact, target, ds.X, progress=lambda n: prog.update(task, advance=n), cc=cc)
     _console().print(f"{target.name}: {res.cycles_per_sequence:,.0f} cycles/sequence, {res.latency_ms:.3f} ms at "
-                     f"{target.clock_mhz:g} MHz ({res.cycle_model}; emulated)")
+                     f"{target.clock_mhz:g} MHz ({res.cycle_model}; emulated; compiler {cc.label()})")
     return (res.outputs if raw else fm.dequantize(res.outputs)), ds
 
 

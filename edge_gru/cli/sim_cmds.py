@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edge_gru.cli._common import _check_output, _progress, artifact_kind, cli, load_float_spec
+from edge_gru.cli._common import _check_output, _progress, artifact_kind, cc_option, cli, load_float_spec, resolve_cc
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError, OutputExistsError
 
 
@@ -42,15 +42,17 @@ def targets(as_json: bool, targets_file: Path | None) -> None:
 @click.option("--elf", type=click.Path(path_type=Path), help="Run this bare-metal ELF instead of a model.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the figures as JSON.")
 @click.option("--force", is_flag=True, help="Overwrite --json.")
+@cc_option
 def simulate(artifact: Path | None, target_name: str, targets_file: Path | None, data: Path | None,
              sequences: int | None, calibration: Path | None, precision_name: str, elf: Path | None,
-             json_out: Path | None, force: bool) -> None:
+             json_out: Path | None, force: bool, cc_choice: str | None) -> None:
     """Emulate the C runtime of ARTIFACT (.egru, C folder, or .keras/.egspec with --calibration) on a target.
 
     Reports MACs, cycles per sequence and per step, cycles/MAC, latency at the target clock, flash, RAM
     (with the measured peak stack), whether it fits, and checks the outputs bit for bit against the
     Numba reference. With --elf, runs any program built with our startup code (semihosting output and
-    exit code are shown).
+    exit code are shown; each call of eg_mark(id), or write to 0x60000010, records the cycle count, and
+    the cycles between consecutive marks are printed and written to --json).
     """
     import json
 
@@ -62,11 +64,15 @@ def simulate(artifact: Path | None, target_name: str, targets_file: Path | None,
     if elf is not None:
         if artifact is not None:
             raise DataError("give either ARTIFACT or --elf, not both")
+        if cc_choice is not None:
+            raise DataError("--cc applies to models; an --elf program is already built (its .comment names the "
+                            "compiler)")
         result = _simulate_elf(elf, target)
     elif artifact is None:
         raise DataError("give a model (ARTIFACT) or --elf PROGRAM")
     else:
-        result = _simulate_model(artifact, target, data, sequences, calibration, precision_name)
+        result = _simulate_model(artifact, target, data, sequences, calibration, precision_name,
+                                 resolve_cc(cc_choice))
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2, default=float))
         click.echo(f"wrote {json_out}")
@@ -75,19 +81,26 @@ def simulate(artifact: Path | None, target_name: str, targets_file: Path | None,
 def _simulate_elf(elf: Path, target: Any) -> dict:
     from firmware_sim.emulator import Emulator
 
-    res = Emulator(elf, target).run()
+    emu = Emulator(elf, target)
+    res = emu.run()
     if res.stdout:
         click.echo(res.stdout, nl=not res.stdout.endswith("\n"))
+    intervals = [{"from_mark": a, "to_mark": b, "cycles": c1 - c0}
+                 for a, b, c0, c1 in zip(res.mark_values, res.mark_values[1:], res.marks, res.marks[1:], strict=False)]
+    for iv in intervals:
+        click.echo(f"  mark {iv['from_mark']} -> {iv['to_mark']}: {iv['cycles']:,.0f} cycles")
     click.echo(f"{target.name} ({target.core}, {res.model}): exit code {res.exit_code}, {res.cycles:,.0f} cycles, "
                f"{res.instructions:,} instructions, {res.cycles / (target.clock_mhz * 1e3):.3f} ms at "
                f"{target.clock_mhz:g} MHz, peak stack {res.stack_bytes} bytes (emulated)")
     return {"target": target.name, "core": target.core, "exit_code": res.exit_code, "cycles": res.cycles,
             "instructions": res.instructions, "stack_bytes": res.stack_bytes, "stdout": res.stdout,
-            "cycle_model": res.model, "method": "emulated"}
+            "cycle_model": res.model, "method": "emulated",
+            "marks": [{"value": v, "cycles": c} for v, c in zip(res.mark_values, res.marks, strict=True)],
+            "mark_intervals": intervals, "compiler": {"comment": emu.image.comment or None}}
 
 
 def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: int | None,
-                    calibration: Path | None, precision_name: str) -> dict:
+                    calibration: Path | None, precision_name: str, cc: Any) -> dict:
     import numpy as np
 
     from edge_gru.data import load_data
@@ -116,7 +129,7 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
     X = X[:sequences] if sequences else X
     with _progress() as prog:
         task = prog.add_task(f"emulating on {target.name} ({target.core})", total=len(X), info="")
-        res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n))
+        res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc)
     ref = fm.predict_raw(X)
     same = int(np.sum(np.all(ref == res.outputs, axis=1)))
     rows = [("MACs per sequence", f"{res.macs_per_sequence:,}"),
@@ -132,7 +145,8 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
             ("fits", "yes" if res.fits else "NO"),
             ("bit-exact vs Numba", f"{same}/{len(X)} sequences")]
     click.echo(f"{target.name}: {target.part}, {target.core}; {res.sequences} sequences x {res.timesteps} steps; "
-               f"cycle model: {res.cycle_model}; figures emulated (zero wait-state memory, no caches)")
+               f"cycle model: {res.cycle_model}; figures emulated (zero wait-state memory, no caches); "
+               f"compiler: {cc.label()}")
     for k, v in rows:
         click.echo(f"  {k:<20} {v}")
     if same != len(X):
@@ -166,18 +180,20 @@ def _report_progress(prog: Any, total: int) -> Callable[[str, int], None]:
 @click.option("--no-tflite", is_flag=True, help="Skip the int8 TFLite rows (no TensorFlow conversion).")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--force", is_flag=True, help="Write into a non-empty output directory.")
+@cc_option
 def report(model: Path, calibration: Path, data: Path, target_names: str, targets_file: Path | None, precisions: str,
-           emulate_sequences: int | None, no_tflite: bool, out: Path, force: bool) -> None:
+           emulate_sequences: int | None, no_tflite: bool, out: Path, force: bool, cc_choice: str | None) -> None:
     """Accuracy-vs-latency report of every implementation: report.json, report.md, report.html, plots."""
     from edge_gru.data import load_data
 
     if out.exists() and any(out.iterdir()) and not force:
         raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
     targets, precs = _report_choices(target_names, targets_file, precisions)
+    cc = resolve_cc(cc_choice) if targets else None
     spec = load_float_spec(model)
     cal = load_data(calibration, spec.features, spec.timesteps)
     test = load_data(data, spec.features, spec.timesteps)
-    _run_report(spec, cal.X, test, targets, precs, out, emulate_sequences, not no_tflite)
+    _run_report(spec, cal.X, test, targets, precs, out, emulate_sequences, not no_tflite, cc)
 
 
 def _report_choices(target_names: str, targets_file: Path | None, precisions: str) -> tuple[list, list[str]]:
@@ -193,14 +209,14 @@ def _report_choices(target_names: str, targets_file: Path | None, precisions: st
 
 
 def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str], out: Path,
-                emulate_sequences: int | None, tflite: bool) -> dict:
+                emulate_sequences: int | None, tflite: bool, cc: Any = None) -> dict:
     from firmware_sim.report import build_report
 
     n_emu = min(len(test.X), emulate_sequences or len(test.X))
     with _progress() as prog:
         tick = _report_progress(prog, max(1, len(targets) * len(precs) * n_emu))
         rep = build_report(spec, cal_X, test, targets, precs, out, say=prog.console.print, tick=tick,
-                           emulate_sequences=emulate_sequences, tflite=tflite)
+                           emulate_sequences=emulate_sequences, tflite=tflite, cc=cc)
     click.echo((out / "report.md").read_text().split("\n## Assumptions")[0])
     click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
     return rep
@@ -215,13 +231,16 @@ def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str
 @click.option("--emulate-sequences", type=click.IntRange(1), default=200, show_default=True,
               help="Emulate the first N test sequences per target and precision.")
 @click.option("--force", is_flag=True, help="Reuse a non-empty output directory.")
-def demo(out: Path, epochs: int, target_names: str, emulate_sequences: int | None, force: bool) -> None:
+@cc_option
+def demo(out: Path, epochs: int, target_names: str, emulate_sequences: int | None, force: bool,
+         cc_choice: str | None) -> None:
     """Train spoken-digits GRU(16), convert to every format, emulate on a few targets, write the report."""
     if out.exists() and any(out.iterdir()) and not force:
         raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
     from firmware_sim.demo import train_demo_model
 
     targets, precs = _report_choices(target_names, None, "w8a8,w8a16,w16a16")
+    cc = resolve_cc(cc_choice) if targets else None
     with _progress() as prog:
         task = prog.add_task("training spoken-digits GRU(16)", total=epochs, info="")
 
@@ -229,5 +248,5 @@ def demo(out: Path, epochs: int, target_names: str, emulate_sequences: int | Non
             prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
 
         spec, train, test = train_demo_model(out, epochs=epochs, say=prog.console.print, on_epoch=on_epoch)
-    _run_report(spec, train.X, test, targets, precs, out, emulate_sequences, True)
+    _run_report(spec, train.X, test, targets, precs, out, emulate_sequences, True, cc)
 

@@ -195,15 +195,48 @@ def test_simulate_and_emulator_engine(workdir, tmp_path):
 
 
 @needs_sim
-def test_simulate_elf_with_semihosting(tmp_path):
+def test_simulate_elf_with_semihosting_and_marks(tmp_path):
+    import json
+
     from firmware_sim.targets import get_target
     from firmware_sim.toolchain import build_elf
 
-    (tmp_path / "p.c").write_text('void eg_puts(const char *s);\nint main(void) { eg_puts("ok from M4\\n"); '
-                                  "return 3; }\n")
+    (tmp_path / "p.c").write_text(
+        "#include <stdint.h>\nvoid eg_puts(const char *s); void eg_mark(uint32_t id);\n"
+        "int main(void) { eg_puts(\"ok from M4\\n\"); eg_mark(10);\n"
+        "  __asm__ volatile(\"movs r0, #50\\n1: subs r0, r0, #1\\n bne 1b\" ::: \"r0\", \"cc\");\n"
+        "  eg_mark(11); return 3; }\n")
     elf = build_elf([tmp_path / "p.c"], get_target("nrf52840"), tmp_path / "b")
-    p = run("simulate", "--elf", elf, "--target", "nrf52840", check_rc=0)
+    p = run("simulate", "--elf", elf, "--target", "nrf52840", "--json", tmp_path / "r.json", check_rc=0)
     assert "ok from M4" in p.stdout and "exit code 3" in p.stdout and "cycles" in p.stdout
+    assert "mark 10 -> 11" in p.stdout
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert [m["value"] for m in r["marks"]] == [10, 11] and "clang" in r["compiler"]["comment"]
+    (iv,) = r["mark_intervals"]
+    # 50 x (SUBS + BNE) + 49 taken-branch refills of 1..3 (M4 TRM), plus the mark store and call around it
+    assert 150 + 49 <= iv["cycles"] <= 150 + 3 * 49 + 12, iv
+    assert run("simulate", "--elf", elf, "--target", "nrf52840", "--cc", "gcc").returncode == 2
+
+
+@needs_sim
+def test_simulate_names_the_compiler(tmp_path):
+    import json
+
+    from edge_gru.fixed.model import quantize_model, save_fixed
+    from edge_gru.spec import random_spec
+
+    rng = np.random.default_rng(5)
+    spec = random_spec(rng, 3, [5], [(2, "softmax")], timesteps=4)
+    save_fixed(quantize_model(spec, rng.normal(size=(8, 4, 3)).astype(np.float32), "w8a16"), tmp_path / "m.egru")
+    choices = ["zig"] + (["gcc"] if shutil.which("arm-none-eabi-gcc") else [])
+    for cc in choices:
+        p = run("simulate", tmp_path / "m.egru", "--target", "rp2040", "--cc", cc, "--json", tmp_path / f"{cc}.json",
+                check_rc=0)
+        d = json.loads((tmp_path / f"{cc}.json").read_text())
+        assert d["compiler"]["kind"] == cc and d["compiler"]["version"] in p.stdout
+        assert d["bitexact_sequences"] == d["sequences"]
+    bad = run("simulate", tmp_path / "m.egru", "--target", "rp2040", "--cc", "/no/such/cc")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not an executable" in bad.stderr
 
 
 @needs_sim
