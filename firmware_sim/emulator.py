@@ -43,8 +43,8 @@ def _mac_loops(blocks: dict) -> list[tuple[str, int, float, int]]:
         macs = sum(o.macs for o in body)
         if macs >= MAC_LOOP_MACS:
             body.sort(key=lambda o: o.start)
-            turn = sum(o.cycles for o in body) + b.refill - sum(
-                o.head_saving for p, o in zip(body, body[1:], strict=False) if o.pipelines_after(p))
+            turn = sum(o.cycles for o in body) + b.refill + sum(
+                o.after_fall_through(p) for p, o in zip(body, body[1:], strict=False) if p.end == o.start)
             loops.append((b.function, macs, turn, b.count))
     return loops
 
@@ -132,6 +132,7 @@ class Emulator:
         lo, hi = self._paint_stack()
         uc.reg_write(A.UC_ARM_REG_SP, sp)
         blocks: dict = {}
+        self.costs.reset()
         out: list[str] = []
         state: dict = {"exit": None, "fault": None}
         costs, image = self.costs, self.image
@@ -144,15 +145,22 @@ class Emulator:
         def total() -> float:
             return sum(b.total() for b in blocks.values())
 
+        timing = costs.timing
+        link = costs.link_fall_through
+
         def on_block(uc_, addr, size, _ud):
             b = blocks.get(addr)
             if b is None:
                 b = blocks[addr] = costs.block(bytes(uc_.mem_read(addr, size)), addr, image.function_at(addr))
             p = prev[0]
-            if addr != p.end:
+            taken = addr != p.end
+            if taken:
                 p.taken += 1
-            elif b.pipelines_after(p):
-                b.pipelined_entries += 1
+                b.branch_entries += 1
+            elif p.tail is not None and not p.tail.writes_pc:
+                link(p, b)
+            if p.predictor is not None and timing.mispredicted(p.predictor, taken, addr):
+                p.mispredicts += 1
             b.count += 1
             prev[0] = b
 

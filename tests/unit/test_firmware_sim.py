@@ -58,10 +58,12 @@ def test_corrupt_elf_refused(tmp_path, data):
         read_elf(p)
 
 
-# Thumb-2 sequences whose cycle counts the Cortex-M4 TRM (section 3.3) and the Cortex-M0+ TRM state.
+# Instruction sequences whose cycle counts a source states; each rule of firmware_sim/core_timing.py is
+# pinned here. [M4 TRM]/[M3 TRM]: Cortex-M4/M3 TRM "Load/store timings" (the examples are quoted from it).
 ASM_CASES = [
-    # four back-to-back independent LDRs: M4 pipelines them (N + 1 = 5); M0+ 2 each (8)
-    ("ldr r0, [r4]\nldr r1, [r4, #4]\nldr r2, [r4, #8]\nldr r3, [r4, #12]", {"cortex-m4": 5, "cortex-m0plus": 8}),
+    # four back-to-back independent LDRs: M4 pipelines them (N + 1 = 5); M0+ 2 each (8); M33 loads issue in 1
+    ("ldr r0, [r4]\nldr r1, [r4, #4]\nldr r2, [r4, #8]\nldr r3, [r4, #12]",
+     {"cortex-m4": 5, "cortex-m0plus": 8, "cortex-m33": 4}),
     # ALU ops: 1 each on both
     ("adds r0, r1, r2\nsubs r0, r0, #1\nmovs r3, #7\nlsls r3, r3, #2", {"cortex-m4": 4, "cortex-m0plus": 4}),
     # multiply-accumulate: M4 1 cycle each (MLA, SMLAD), M3 MLA 2 cycles
@@ -69,6 +71,56 @@ ASM_CASES = [
     ("smlad r0, r1, r2, r0\nsxtb16 r1, r2", {"cortex-m4": 2}),
     # PUSH of 4 registers: 1 + N
     ("push {r4, r5, r6, lr}", {"cortex-m4": 5, "cortex-m0plus": 5}),
+    # [M4 TRM] "LDR R0,[R1]; LDR R1,[R2] - normally three cycles total"
+    ("ldr r0, [r1]\nldr r1, [r2]", {"cortex-m4": 3, "cortex-m3": 3}),
+    # [M4 TRM] "LDR R0,[R1,R2]; STR R0,[R3,#20] - normally three cycles total"
+    ("ldr r0, [r1, r2]\nstr r0, [r3, #20]", {"cortex-m4": 3}),
+    # [M4 TRM] "LDR R0,[R1,R2]; STR R1,[R3,R2] - normally three cycles total" (register-offset STR after an LDR)
+    ("ldr r0, [r1, r2]\nstr r1, [r3, r2]", {"cortex-m4": 3}),
+    # [M4 TRM] "LDR R0,[R1,R5]; LDR R1,[R2]; LDR R2,[R3,#4] - normally four cycles total"
+    ("ldr r0, [r1, r5]\nldr r1, [r2]\nldr r2, [r3, #4]", {"cortex-m4": 4}),
+    # [M4 TRM] a load whose address is the previous load's destination is not pipelined: 2 + 2
+    ("ldr r0, [r1]\nldr r2, [r0]", {"cortex-m4": 4}),
+    # [M4 TRM] "STR Rx,[Ry,#imm] is always one cycle"; a register-offset STR not after an LDR: 2
+    ("str r0, [r1]\nstr r2, [r1, #4]", {"cortex-m4": 2, "cortex-m0plus": 4}),
+    ("adds r5, r6, r7\nstr r0, [r1, r2]", {"cortex-m4": 3}),
+    # [M4 TRM] "Any load or store that generates an address dependent on the result of a preceding data
+    # processing operation stalls the pipeline for an additional cycle"
+    ("adds r1, r1, #4\nldr r0, [r1]", {"cortex-m4": 4, "cortex-m3": 4, "cortex-m0plus": 3}),
+    ("adds r1, r1, #4\nstr r0, [r1]", {"cortex-m4": 3}),
+    # [M4 TRM] "TBB and TBH ... at least six cycles"; "LDR PC,[any] ... at least five cycles"
+    ("tbb [pc, r0]", {"cortex-m4": 6}),
+    ("ldr pc, [r0]", {"cortex-m4": 5}),
+    # [M3 TRM] LDRD: "this operation requires three cycles", not pipelined with the next load
+    ("ldrd r0, r1, [r2]\nldr r3, [r4]", {"cortex-m4": 5}),
+    # [M3 TRM r2p0] "Any load with a base update is not normally pipelined" (M3 only; the M4 TRM lacks it)
+    ("ldr r0, [r1], #4\nldr r2, [r3]", {"cortex-m3": 4, "cortex-m4": 3}),
+    # [M3 TRM] IT folds onto a preceding 16-bit instruction (0 cycles), not onto a 32-bit one
+    ("adds r0, #1\nit eq\nmoveq r1, r2", {"cortex-m4": 2, "cortex-m33": 2}),
+    ("add.w r0, r0, #1\nit eq\nmoveq r1, r2", {"cortex-m4": 3}),
+    # [M4 TRM] unconditional branches: immediate 1 + 1 reload, register 1 + 2; M0+ B 2, BX 2; M33 resolved
+    # in decode: 1 + 1
+    ("b .", {"cortex-m4": 2, "cortex-m0plus": 2, "cortex-m33": 2}),
+    ("bx r0", {"cortex-m4": 3, "cortex-m0plus": 2, "cortex-m33": 2}),
+    # [M33 pipeline] load-use: an instruction that needs the loaded register waits a cycle
+    ("ldr r0, [r1]\nadds r0, #1", {"cortex-m33": 3, "cortex-m4": 3}),
+    # [M33 pipeline] a 16-bit ALU instruction dual-issues with an independent 16-bit branch
+    ("movs r1, #1\nb .", {"cortex-m33": 2, "cortex-m4": 3}),
+    ("subs r0, #1\nbne .", {"cortex-m33": 2}),            # the branch reads the flags: no pairing
+    # [M7 dual issue] independent ALU pairs issue together; a dependent one waits
+    ("adds r0, r1, r2\nadds r3, r4, r5", {"cortex-m7": 1}),
+    ("adds r0, r1, r2\nadds r3, r0, r5", {"cortex-m7": 2}),
+    # one load/store port; one shifted operand per cycle; DSP only from the older slot
+    ("ldr r0, [r1]\nldr r2, [r3]", {"cortex-m7": 2}),
+    ("add.w r0, r1, r2, lsl #2\nadd.w r3, r4, r5, lsl #2", {"cortex-m7": 2}),
+    ("add.w r0, r1, r2, lsl #2\nadds r3, r4, r5", {"cortex-m7": 1}),
+    ("ubfx r0, r1, #2, #3\nsxth r3, r4", {"cortex-m7": 2}),
+    ("and r0, r0, #0x7e0\nadd.w r3, r4, r5, lsl #2", {"cortex-m7": 2}),
+    ("adds r0, r1, r2\nsmlad r3, r4, r5, r3", {"cortex-m7": 2}),
+    ("smlad r3, r4, r5, r3\nadds r0, r1, r2", {"cortex-m7": 1}),
+    # load-use interlock; a shifted operand's input is needed a cycle early
+    ("ldr r0, [r1]\nadds r0, #1", {"cortex-m7": 3}),
+    ("adds r2, r1, r3\nadd.w r0, r4, r2, lsl #2", {"cortex-m7": 3}),
 ]
 
 
@@ -117,31 +169,54 @@ def test_load_pipelining_crosses_a_block_split(tmp_path):
         model = CostModel(core)
         a = model.block(_assemble(first, core, tmp_path), 0x3F8)
         b = model.block(_assemble(second, core, tmp_path), a.end)
-        saving = b.head_saving if b.pipelines_after(a) else 0
-        assert a.cycles + b.cycles - saving == whole, core
-    # after a branch (not a load) nothing is credited
+        model.link_fall_through(a, b)
+        assert a.cycles + b.cycles + b.after_fall_through(a) == whole, core
+    # after a compare (not a load) nothing is credited
     m4 = CostModel("cortex-m4")
     a = m4.block(_assemble("ldr r0, [r4]\ncmp r0, #0", "cortex-m4", tmp_path), 0x3F8)
-    assert not m4.block(_assemble(second, "cortex-m4", tmp_path), a.end).pipelines_after(a)
+    b = m4.block(_assemble(second, "cortex-m4", tmp_path), a.end)
+    m4.link_fall_through(a, b)
+    assert b.after_fall_through(a) == 0
+
+
+def _loop_cycles(target_name: str, tmp_path, body: str = "subs r0, r0, #1\\n bne 1b") -> float:
+    """Emulated cycles of a 100-turn loop minus those of the same program without it."""
+    from firmware_sim.emulator import Emulator
+    from firmware_sim.toolchain import build_elf
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    src = tmp_path / "loop.c"
+    src.write_text("int main(void) {\n"
+                   f"  __asm__ volatile(\"movs r0, #100\\n.balign 4\\n1: {body}\" ::: \"r0\", \"cc\");\n"
+                   "  return 0;\n}\n")
+    base = tmp_path / "b.c"
+    base.write_text("int main(void) { __asm__ volatile(\"movs r0, #100\\n.balign 4\" ::: \"r0\"); return 0; }\n")
+    t = get_target(target_name)
+    loop = Emulator(build_elf([src], t, tmp_path / "l"), t).run().cycles
+    ref = Emulator(build_elf([base], t, tmp_path / "r"), t).run().cycles
+    return loop - ref
 
 
 @needs_sim
 def test_taken_branch_pays_the_refill(tmp_path):
-    """A counted loop: the backward branch is taken N-1 times (M4 TRM: 1 + P, P = 2 here)."""
-    from firmware_sim.emulator import Emulator
-    from firmware_sim.toolchain import build_elf
+    """A counted loop: the backward branch is taken 99 times. M4 TRM 3.3.1: "Taken branches with an immediate
+    are normally 1 cycle of pipeline reload (2 cycles total)"; M0+ TRM: B<cc> taken 2; M33: resolved in
+    decode, 1 cycle of reload; M7: no reload when predicted, 5 per misprediction (the first taken turn and the
+    exit)."""
+    assert _loop_cycles("nrf52840", tmp_path / "m4") == 100 * 2 + 99 * 1
+    assert _loop_cycles("rp2040", tmp_path / "m0") == 100 * 2 + 99 * 1
+    assert _loop_cycles("nrf5340", tmp_path / "m33") == 100 * 2 + 99 * 1
+    assert _loop_cycles("stm32h7", tmp_path / "m7") == 100 * 2 + 2 * 5
 
-    src = tmp_path / "loop.c"
-    src.write_text("int main(void) {\n"
-                   "  __asm__ volatile(\"movs r0, #100\\n1: subs r0, r0, #1\\n bne 1b\" ::: \"r0\", \"cc\");\n"
-                   "  return 0;\n}\n")
-    t = get_target("nrf52840")
-    base = tmp_path / "b.c"
-    base.write_text("int main(void) { __asm__ volatile(\"movs r0, #100\" ::: \"r0\"); return 0; }\n")
-    loop = Emulator(build_elf([src], t, tmp_path / "l"), t).run().cycles
-    ref = Emulator(build_elf([base], t, tmp_path / "r"), t).run().cycles
-    # 100 x (SUBS 1 + BNE 1) + 99 taken refills of 2
-    assert loop - ref == 100 * 2 + 99 * 2
+
+@needs_sim
+def test_branch_to_unaligned_wide_instruction(tmp_path):
+    """M4 TRM 3.3.1: pipeline reload is up to a cycle longer when the target is a 32-bit instruction that is
+    not word aligned (measured one cycle on STM32, compendium.i-0.nl); a 16-bit target costs nothing extra."""
+    aligned = _loop_cycles("nrf52840", tmp_path / "a", "subs.w r0, r0, #1\\n bne 1b")
+    unaligned = _loop_cycles("nrf52840", tmp_path / "u", "nop\\n2: subs.w r0, r0, #1\\n bne 2b")
+    assert aligned == 100 * 2 + 99 * 1
+    assert unaligned == 1 + 100 * 2 + 99 * 2      # the nop runs once; 99 branches land on an unaligned subs.w
 
 
 @needs_sim
