@@ -135,9 +135,13 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
                   f"{parts['matrix']:7.2f} {parts['gates']:7.2f} {parts['state update']:7.2f} {other:7.2f} "
                   f"{loop} {r.padded_macs_per_sequence / r.macs_per_sequence - 1:8.1%} {r.latency_ms:10.3f}")
         if tfl is not None:
-            e = estimate(tfl, get_target("stm32l4r5"))
-            print(f"{name:24s} TFLite Micro on cortex-m4 (ESTIMATED from the op list): {e.cycles_per_mac:.1f} "
-                  f"cycles/MAC, arena {e.arena_bytes:,} B")
+            macs = sp.macs_per_sequence(te.X.shape[1])
+            for layout, kernels in (("unrolled", "reference"), ("unrolled", "cmsis-nn")):
+                e = estimate(tfl, get_target("stm32l4r5"), layout, kernels, timesteps=te.X.shape[1], model_macs=macs)
+                err = e.calibration_error
+                print(f"{name:24s} TFLite Micro {layout} {kernels} on cortex-m4 (ESTIMATED, calibrated; last "
+                      f"measured {err['cycles'] * 100:+.1f}%): {e.cycles_per_mac:.1f} cycles/MAC, arena "
+                      f"{e.arena_bytes:,} B, set-up {e.setup_cycles:,.0f} cycles")
 
 
 if __name__ == "__main__":

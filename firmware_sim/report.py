@@ -129,20 +129,47 @@ def _lsb_diff(raw: np.ndarray, y_float: np.ndarray, scale: float, zero: int) -> 
     return np.abs(raw.astype(np.int64) - ref_int).max(axis=1)
 
 
-def _tflm_row(tfl: Path, target: Target, tflm: dict, info, arena: int | None, y_float: np.ndarray,
-              labels: np.ndarray | None, n: int) -> dict:
-    """TFLite Micro on a target: estimated cycles; accuracy measured with TFLite Micro on the emulated subset."""
+def _tflm_step_outputs(tfl_step: Path, X: np.ndarray, y_float: np.ndarray) -> dict:
+    """The step-layout file under TFLite Micro's interpreter on ``X``: outputs and per-sequence LSB differences."""
+    from edge_gru.runtime.tflite import TFLiteRunner
+
+    r = TFLiteRunner(tfl_step, "tflm")
+    raw = r.predict_raw(r.quantize(X))
+    return {"y": r.dequantize(raw), "lsb": _lsb_diff(raw, y_float[:len(X)], r.out_scale, r.out_zero)}
+
+
+def _tflm_row(tfl: Path, layout: str, kernels: str, target: Target, tflm: dict, info, arena: int | None,
+              y_float: np.ndarray, labels: np.ndarray | None, n: int, timesteps: int, model_macs: int) -> dict:
+    """TFLite Micro on a target: estimated cycles and memory (calibrated); accuracy measured with TFLite Micro's
+    interpreter on the same file and the emulated subset of sequences."""
     from firmware_sim.tflm_estimate import estimate
 
-    est = estimate(tfl, target, info=info, arena=arena)
+    est = estimate(tfl, target, layout=layout, kernels=kernels, info=info, arena=arena, timesteps=timesteps,
+                   model_macs=model_macs)
     acc_float = accuracy(y_float[:n], labels) if labels is not None else None
     row = _row(max_lsb_diff=float(tflm["lsb"][:n].max()), **_quality(tflm["y"][:n], y_float[:n], labels, acc_float))
     row["sequences"] = n
-    row.update(implementation="TFLite int8 (TFLite Micro)", precision="int8", target=target.name, method="estimated",
-               macs=est.macs, cycles=est.cycles, cycles_per_mac=est.cycles_per_mac, latency_ms=est.latency_ms,
-               flash_bytes=est.flash_bytes, ram_bytes=est.ram_bytes, fits=est.fits)
-    row.update({"arena_bytes": est.arena_bytes, "assumptions": est.assumptions})
+    row.update(implementation=f"TFLite Micro int8 ({layout}, {kernels})", precision="int8", target=target.name,
+               method="estimated", macs=est.macs, cycles=est.cycles, cycles_per_mac=est.cycles_per_mac,
+               latency_ms=est.latency_ms, flash_bytes=est.flash_bytes, ram_bytes=est.ram_bytes, fits=est.fits)
+    row.update({"layout": layout, "kernels": kernels, "arena_bytes": est.arena_bytes, "code_bytes": est.code_bytes,
+                "setup_cycles": est.setup_cycles, "calibration": est.calibration, "core_basis": est.core_basis,
+                "calibration_error": est.calibration_error})
     return row
+
+
+def _tflm_graphs(spec: ModelSpec, calibration: np.ndarray, tfl: Path, tfl_step: Path, X: np.ndarray,
+                 y_float: np.ndarray, tflm_unrolled: dict, say: Say) -> dict[str, tuple]:
+    """Both layouts' files (the step one converted here), their inspection, host arena and TFLite Micro outputs."""
+    from converters.tflite_export import export_tflite
+    from converters.tflite_inspect import inspect_tflite
+    from firmware_sim.tflm_estimate import tflm_arena_bytes
+
+    say("converting to the int8 step layout (one timestep per invoke) for the TFLite Micro step rows")
+    export_tflite(spec, calibration, tfl_step, "int8", "step")
+    return {"unrolled": (tfl, inspect_tflite(tfl), tflm_arena_bytes(tfl), tflm_unrolled),
+            "step": (tfl_step, inspect_tflite(tfl_step), tflm_arena_bytes(tfl_step),
+                     _tflm_step_outputs(tfl_step, X, y_float))}
 
 
 def pareto(rows: list[dict]) -> None:
@@ -210,12 +237,10 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
         rows.append(row)
         fixed[p] = (fm, raw)
         say(f"fixed {p}: accuracy {_pct(row['accuracy'])}, agreement {row['agreement'] * 100:.2f}%")
-    info = arena = None
+    graphs: dict[str, tuple] = {}
     if tflite and targets:
-        from converters.tflite_inspect import inspect_tflite
-        from firmware_sim.tflm_estimate import tflm_arena_bytes
-
-        info, arena = inspect_tflite(tfl), tflm_arena_bytes(tfl)
+        graphs = _tflm_graphs(spec, calibration, tfl, out / "model-int8-step.tflite", test.X[:n_emu], y_float,
+                              tfl_rows["tflm"], say)
     for t in targets:
         for p in precisions:
             fm, raw = fixed[p]
@@ -225,9 +250,11 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
             rows.append(row)
             say(f"{t.name} {p}: {row['cycles']:,.0f} cycles/sequence, {row['latency_ms']:.3f} ms, bit-exact "
                 f"{row['bitexact_vs_numba'] * 100:.1f}%")
-        if tflite:
-            labels = test.y[:n_emu] if test.y is not None else None
-            rows.append(_tflm_row(tfl, t, tfl_rows["tflm"], info, arena, y_float, labels, n_emu))
+        labels = test.y[:n_emu] if test.y is not None else None
+        for layout, (path, info, arena, outputs) in graphs.items():
+            for kernels in ("reference", "cmsis-nn"):
+                rows.append(_tflm_row(path, layout, kernels, t, outputs, info, arena, y_float, labels, n_emu,
+                                      test.X.shape[1], spec.macs_per_sequence(test.X.shape[1])))
     for key in ("raw", "y", "lsb"):
         tfl_rows.get("tflm", {}).pop(key, None)
     pareto(rows)
@@ -243,13 +270,18 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
 ASSUMPTIONS = [
     "measured: run on this host (accuracy and output comparisons; host_us_per_seq is wall time on one core).",
     "emulated: the exported C runtime cross-compiled at -O2 and executed instruction by instruction in unicorn; "
-    "cycles from a per-basic-block model of the core's published instruction timings (zero wait-state memory, no "
-    "caches, no interrupts); Cortex-M7 dual issue is approximated; Cortex-M55 runs its scalar+DSP build on the "
-    "M33 model. Flash = .text + .rodata + .data of the whole firmware (runtime, model, startup, harness); "
+    "cycles from a per-basic-block model of each core's pipeline with cited rules (firmware_sim/core_timing.py; "
+    "zero wait-state memory, no caches, no interrupts), validated against published GCC silicon CoreMark/MHz "
+    "(README: How far to trust the cycle figures); Cortex-M55 runs its scalar+DSP build on the M33 model. "
+    "Flash = .text + .rodata + .data of the whole firmware (runtime, model, startup, harness); "
     "RAM = .data + .bss + measured peak stack.",
-    "estimated: TFLite Micro cycles from the .tflite operator list with per-operator costs of its reference "
-    "kernels (see firmware_sim/tflm_estimate.py); arena from TFLite Micro's own allocation report; interpreter "
-    "code size assumed. Accuracy of these rows is measured with TFLite Micro's Python interpreter.",
+    "estimated: TFLite Micro cycles per sequence, set-up cycles, code size and 32-bit arena from the .tflite's "
+    "operators, calibrated against TFLite Micro built from source and measured in firmware_sim on the spoken-digits "
+    "GRU(16) (Cortex-M4 and M0+; reference and CMSIS-NN kernels; unrolled and step layouts; see "
+    "firmware_sim/tflm_estimate.py). Each row carries calibration_error: how far the estimate was from that "
+    "measurement for its core, layout and kernels (null where the core was never measured: M3, M7, M33 and M55 "
+    "scale the M4 by emulated CoreMark/MHz). Accuracy of these rows is measured with TFLite Micro's Python "
+    "interpreter on the same file.",
     "accuracy_delta is against the float reference; agreement is the fraction of sequences whose predicted class "
     "matches float's; rmse/mae/l2r/cosine compare the outputs with float's; max_lsb_diff counts output LSBs between "
     "the integer output and the float output quantized with the same scale.",

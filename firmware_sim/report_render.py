@@ -33,7 +33,7 @@ def targets_of(report: dict) -> list[str]:
 
 def _label(r: dict) -> str:
     if r["method"] == "estimated":
-        return "TFLite Micro int8 (estimated)"
+        return f"TFLite Micro int8 {r.get('layout', '')} {r.get('kernels', '')} (estimated)".replace("  ", " ")
     return f"C runtime {r['precision']}"
 
 
@@ -73,7 +73,8 @@ def render_plots(report: dict, out: Path) -> dict[str, Path]:
     emu = [r for r in report["rows"] if r["method"] in ("emulated", "estimated") and r.get("cycles_per_mac")]
     if emu:
         fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
-        labels = [f"{r['target']}\n{'TFLM est.' if r['method'] == 'estimated' else r['precision']}" for r in emu]
+        labels = [f"{r['target']}\n" + (f"TFLM {r.get('layout', '')} {r.get('kernels', '')}"
+                                         if r['method'] == 'estimated' else r['precision']) for r in emu]
         colors = ["#c44e52" if r["method"] == "estimated" else "#4c72b0" for r in emu]
         ax.bar(range(len(emu)), [r["cycles_per_mac"] for r in emu], color=colors)
         ax.set_xticks(range(len(emu)), labels, fontsize=6, rotation=90)
@@ -154,6 +155,23 @@ def _img(path: Path, alt: str) -> str:
            f'{html.escape(alt)}</figcaption></figure>'
 
 
+def tflm_extremes(rows: list[dict], target: str) -> tuple[dict | None, dict | None]:
+    """The fastest and the smallest (flash + RAM) TFLite Micro rows of ``target``."""
+    est = [o for o in rows if o.get("target") == target and o["method"] == "estimated" and o.get("latency_ms")]
+    if not est:
+        return None, None
+    fastest = min(est, key=lambda o: o["latency_ms"])
+    smallest = min(est, key=lambda o: (o.get("flash_bytes") or 0) + (o.get("ram_bytes") or 0))
+    return fastest, smallest
+
+
+def _err_text(o: dict) -> str:
+    err = o.get("calibration_error")
+    if not err:
+        return "never measured on this core"
+    return f"last measured {err['cycles'] * 100:+.1f}% off in cycles"
+
+
 def _summary(report: dict) -> str:
     rows = report["rows"]
     best = {}
@@ -164,11 +182,17 @@ def _summary(report: dict) -> str:
                 best[t] = r
     items = []
     for t, r in best.items():
-        est = next((o for o in rows if o.get("target") == t and o["method"] == "estimated"), None)
-        vs = f"; TFLite Micro estimated {est['latency_ms']:.3g} ms" if est else ""
+        fastest, smallest = tflm_extremes(rows, t)
+        vs = ""
+        if fastest is not None:
+            vs = (f"; TFLite Micro (estimated) at best {fastest['latency_ms']:.3g} ms ({fastest['layout']}, "
+                  f"{fastest['kernels']}: {fastest['latency_ms'] / r['latency_ms']:.1f}x slower, {_err_text(fastest)}),"
+                  f" smallest {smallest['flash_bytes']:,} B flash + {smallest['ram_bytes'] or 0:,} B RAM "
+                  f"({smallest['layout']}, {smallest['kernels']})")
         items.append(f"<li><b>{html.escape(t)}</b>: C runtime {html.escape(r['precision'])} "
                      f"{r['latency_ms']:.3g} ms per sequence ({r['cycles_per_mac']:.2f} cycles/MAC), accuracy "
-                     f"{_fmt(r['accuracy'], 'pct')}, flash {r['flash_bytes']:,} B, RAM {r['ram_bytes']:,} B{vs}</li>")
+                     f"{_fmt(r['accuracy'], 'pct')}, flash {r['flash_bytes']:,} B, RAM {r['ram_bytes']:,} B"
+                     f"{html.escape(vs)}</li>")
     return "<ul>" + "".join(items) + "</ul>" if items else "<p>No target was emulated.</p>"
 
 
@@ -203,4 +227,4 @@ sequences; rows with a target (and the plots) use the first {m['emulated_sequenc
 """
 
 
-__all__ = ["compiler_line", "render_html", "render_markdown", "render_plots", "targets_of"]
+__all__ = ["compiler_line", "tflm_extremes", "render_html", "render_markdown", "render_plots", "targets_of"]

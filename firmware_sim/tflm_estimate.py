@@ -1,15 +1,21 @@
-"""ESTIMATED cost of running a ``.tflite`` under TFLite Micro on a Cortex-M core (not emulated).
+"""ESTIMATED cost of a ``.tflite`` under TFLite Micro on a Cortex-M core, calibrated against measurement.
 
-TFLite Micro's kernels are not emulated here; the estimate adds, per operator of the graph,
-``interpreter overhead + work``. The work constants are Cortex-M4 cycles for TFLite Micro's
-portable reference kernels, derived from their inner loops (int8 FULLY_CONNECTED: load, widen,
-offset and multiply-accumulate per MAC plus a gemmlowp requantization per output; int8 ADD/MUL/SUB:
-two or three 64-bit rounding-doubling multiplies per element; LOGISTIC/TANH int8: gemmlowp
-fixed-point exp/tanh per element; copies for SPLIT/STRIDED_SLICE/RESHAPE/UNPACK). They are
-cross-checked against the published figure of about 21 cycles per MAC for an int8 GRU on a
-Cortex-M4 at 120 MHz (EdgeMark, arXiv 2502.01700; DESIGN.md section 2). Other cores scale the M4
-figure. Arena RAM is TFLite Micro's own allocation report for the file (measured); flash is the file
-plus an assumed interpreter + kernels code size.
+TFLite Micro itself is not run here. The estimate adds, per operator of the graph, a fixed cost
+(the kernel's Eval set-up and the interpreter's dispatch) and a cost per output element or per
+multiply-accumulate, for TFLite Micro's reference kernels and for its CMSIS-NN kernels (ADD, MUL,
+FULLY_CONNECTED, SOFTMAX; every other operator stays a reference kernel), in the ``unrolled`` layout
+(one invoke per sequence) and the ``step`` layout (one invoke per timestep plus the glue that copies
+the states). Set-up cycles (``AllocateTensors``), the arena on a 32-bit target and the code size
+come from the same measurement.
+
+Calibration (CALIBRATION below, DESIGN.md 2b): TFLite Micro built from source with arm-none-eabi-g++
+12.2 and the flags of its ``cortex_m_generic`` release build, run in firmware_sim's emulator (cycle
+model of commit b2a872b) on the spoken-digits GRU(16) int8 files (814-operator unrolled file, 19-operator
+step file), Cortex-M4 and Cortex-M0+. Per-element costs come from reading the kernels (what each element
+computes: gemmlowp fixed-point exp for LOGISTIC/TANH, two or three 64-bit rounding multiplies for
+ADD/SUB, one for MUL, an index computation for STRIDED_SLICE); each operator type's fixed cost is what
+remains of its measured total. Cores never measured (M3, M7, M33, M55) scale the M4 figures by the ratio
+of their emulated CoreMark/MHz to the M4's (benchmarks/cycle_validation.py), so their error is unknown.
 """
 
 from __future__ import annotations
@@ -23,57 +29,200 @@ from pathlib import Path
 from converters.tflite_inspect import TFLiteInfo, inspect_tflite
 from firmware_sim.targets import Target
 
-M4_OP_OVERHEAD = 250          # cycles per operator invoke: node loop, eval dispatch, tensor lookups
-M4_FC_PER_MAC = 6.0           # reference int8 FULLY_CONNECTED inner loop
-M4_FC_PER_OUTPUT = 60         # bias, requantization (MultiplyByQuantizedMultiplier), clamp
-M4_PER_ELEMENT = {"ADD": 70, "SUB": 70, "MUL": 45, "LOGISTIC": 180, "TANH": 180, "SOFTMAX": 400,
-                  "SPLIT": 4, "STRIDED_SLICE": 8, "RESHAPE": 2, "UNPACK": 4, "CONCATENATION": 4, "QUANTIZE": 30,
-                  "DEQUANTIZE": 30}
-DEFAULT_PER_ELEMENT = 40
-CORE_SCALE = {"cortex-m0plus": 2.2, "cortex-m3": 1.15, "cortex-m4": 1.0, "cortex-m7": 0.6, "cortex-m33": 1.0,
-              "cortex-m55": 0.9}
-INTERPRETER_CODE_BYTES = 60_000   # assumed: TFLite Micro interpreter + the kernels above at -Os, Cortex-M
+CALIBRATION = ("TFLite Micro (arm-none-eabi-g++ 12.2, cortex_m_generic release flags) measured in firmware_sim on "
+               "the spoken-digits GRU(16), M4 and M0+, unrolled and step layouts, reference and CMSIS-NN kernels "
+               "(DESIGN.md 2b, commit b2a872b)")
+LAYOUTS = ("unrolled", "step")
+KERNELS = ("reference", "cmsis-nn")
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """Cortex-M4 cycles of one operator: ``fixed + per_element * outputs + per_mac * MACs``."""
+
+    fixed: float
+    per_element: float
+    per_mac: float = 0.0
+
+
+# --- Cortex-M4, reference kernels. Measured per type (DESIGN.md 2b, unrolled file, one sequence):
+# FULLY_CONNECTED 96 ops 1,012,706; LOGISTIC 96 721,689; TANH 48 364,344; ADD 191 532,171; MUL 143 302,089;
+# SUB 48 158,832; STRIDED_SLICE 141 177,378; SPLIT+UNPACK+SOFTMAX+RESHAPE 51 55,410; interpreter ~57,000.
+# Per element (kernel reading): FC 9 cycles per MAC (its inner loop ldrsb, ldrsb, add, cmp, mla, bne) plus a
+# 64-bit requantization per output (~45); LOGISTIC/TANH gemmlowp exp + reciprocal ~400; ADD/SUB three
+# rescales ~100; MUL one rescale ~50; STRIDED_SLICE index arithmetic ~12; SPLIT/UNPACK copies 4-6, RESHAPE 1,
+# SOFTMAX exp per element ~400. Fixed = (measured total - per-element part) / ops, from the spoken-digits
+# element counts (FC 4,570 outputs and 66,208 MACs; LOGISTIC 1,536; TANH 768; ADD 3,056; MUL 2,288; SUB 768;
+# STRIDED_SLICE 2,256; SPLIT 2,304; UNPACK 624; RESHAPE 624; SOFTMAX 10).
+M4_REFERENCE: dict[str, OpCost] = {
+    "FULLY_CONNECTED": OpCost((1_012_706 - 9.0 * 66_208 - 45 * 4_570) / 96, 45, 9.0),
+    "LOGISTIC": OpCost((721_689 - 400 * 1_536) / 96, 400),
+    "TANH": OpCost((364_344 - 400 * 768) / 48, 400),
+    "ADD": OpCost((532_171 - 100 * 3_056) / 191, 100),
+    "SUB": OpCost((158_832 - 100 * 768) / 48, 100),
+    "MUL": OpCost((302_089 - 50 * 2_288) / 143, 50),
+    "STRIDED_SLICE": OpCost((177_378 - 12 * 2_256) / 141, 12),
+    "SPLIT": OpCost(742, 4), "UNPACK": OpCost(742, 6), "RESHAPE": OpCost(742, 1), "SOFTMAX": OpCost(742, 400),
+}
+# (55,410 - 4 x 2,304 - 6 x 624 - 1 x 624 - 400 x 10) / 51 = 742 for the four small copy-like types.
+DEFAULT_OP = OpCost(1_100, 40)               # an operator type never measured: a typical element-wise kernel
+INTERPRETER_PER_OP = 57_000 / 814            # the invoke loop outside the kernels
+# The per-type totals were taken with profiler marks around each op; they add up to 3,381,619 where the
+# whole sequence measured 3,308,841: the difference (the marks' own cost) is taken off every operator.
+PROFILER_SHARE = 3_308_841 / 3_381_619
+
+# --- CMSIS-NN kernels (Cortex-M4, DSP): from reading arm_nn_vec_mat_mult_t_s8 (two rows per turn, SXTB16 +
+# SMLAD: ~1.6 cycles per MAC at these depths, plus arm_nn_requantize per output ~20), arm_elementwise_add_s8
+# (~40 per element), arm_elementwise_mul_s8 (~18), arm_softmax_s8 (~150). Their fixed costs are the
+# reference kernels' plus CMSIS_FIXED_EXTRA, the one constant fitted to the measured unrolled CMSIS-NN total
+# (2,772,684 cycles on M4).
+M4_CMSIS_WORK = {"FULLY_CONNECTED": (20, 1.6), "ADD": (40, 0.0), "MUL": (18, 0.0), "SOFTMAX": (150, 0.0)}
+CMSIS_FIXED_EXTRA = 729.0
+
+# --- step layout: the firmware's glue per timestep (copying inputs and states between invokes), measured
+# 13,651 cycles per 48-step sequence on M4.
+STEP_GLUE_PER_STEP = 13_651 / 48
+
+# --- cores. M0+: the measured M0+/M4 ratio per kernel set (unrolled reference 9,103,338 / 3,308,841 = 2.75,
+# step reference 10,674,497 / 3,767,996 = 2.83: one factor each for reference and CMSIS-NN,
+# CMSIS-NN 8,413,252 / 2,772,684 = 3.03). Others: emulated CoreMark/MHz of the M4 over theirs (GCC, this
+# commit's cycle model), never checked against a TFLite Micro measurement.
+MEASURED_CORE_FACTOR = {("cortex-m0plus", "reference"): (9_103_338 / 3_308_841 + 10_674_497 / 3_767_996) / 2,
+                        ("cortex-m0plus", "cmsis-nn"): 8_413_252 / 2_772_684}
+COREMARK_PER_MHZ = {"cortex-m4": 2.532, "cortex-m3": 2.446, "cortex-m7": 3.926, "cortex-m33": 2.902,
+                    "cortex-m55": 2.902}
+
+# --- set-up (AllocateTensors), measured on M4: unrolled 63,768,444 cycles (814 ops, 1,067 tensors), step
+# 373,653 (19 ops, 35 tensors); modelled as a * ops + b * tensors^2 (the memory planner is quadratic in the
+# tensors) through both points. M0+: 69,155,342 and 666,104 (ratio applied as for the per-op costs, per layout).
+SETUP_POINTS = ((814, 1_067, 63_768_444), (19, 35, 373_653))
+SETUP_M0PLUS_FACTOR = {"unrolled": 69_155_342 / 63_768_444, "step": 666_104 / 373_653}
+
+# --- memory. Code (interpreter + kernels, -Os/-O2, gc-sections), measured: M4 reference 72,556 B, CMSIS-NN
+# 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue. Other cores: the M4's (not measured).
+CODE_BYTES = {("cortex-m4", "reference"): 72_556, ("cortex-m4", "cmsis-nn"): 90_368,
+              ("cortex-m0plus", "reference"): 86_388, ("cortex-m0plus", "cmsis-nn"): 97_888}
+STEP_GLUE_CODE = 360
+# Arena: the smallest that works on the 32-bit target over TFLite Micro's host allocation report, measured
+# 187,440 / 172,576 (unrolled) and 5,072 / 5,328 (step).
+ARENA_RATIO = {"unrolled": 187_440 / 172_576, "step": 5_072 / 5_328}
+# RAM besides the arena (stack, .data, .bss), measured: M4 2,596 (reference unrolled) / 2,676 (step), M0+ 2,764;
+# CMSIS-NN's scratch buffer adds 3,072 (unrolled) and 96 (step).
+RAM_OVERHEAD = {"cortex-m0plus": 2_764, "other": 2_636}
+CMSIS_SCRATCH = {"unrolled": 3_072, "step": 96}
+
+# What the calibration points measured, for the report's "last measured error" and the tests.
+MEASURED = {  # (core, layout, kernels) -> cycles per sequence, set-up cycles, flash (code + file), RAM
+    ("cortex-m4", "unrolled", "reference"): (3_308_841, 63_768_444, 403_700, 190_036),
+    ("cortex-m4", "unrolled", "cmsis-nn"): (2_772_684, 63_790_038, 421_512, 193_108),
+    ("cortex-m4", "step", "reference"): (3_767_996, 373_653, 83_572, 7_748),
+    ("cortex-m4", "step", "cmsis-nn"): (3_195_908, 374_507, 101_384, 7_844),
+    ("cortex-m0plus", "unrolled", "reference"): (9_103_338, 69_155_342, 417_532, 190_204),
+    ("cortex-m0plus", "unrolled", "cmsis-nn"): (8_413_252, 69_189_793, 429_032, 193_276),
+    ("cortex-m0plus", "step", "reference"): (10_674_497, 666_104, 97_420, 7_916),
+}
 
 
 @dataclass
 class TFLMEstimate:
-    """Estimated cycles and memory of one ``.tflite`` on one target."""
+    """Estimated cycles and memory of one ``.tflite`` on one target, for one layout and kernel set."""
 
     target: str
     core: str
+    layout: str
+    kernels: str
     macs: int
     cycles: float
     cycles_per_mac: float
     latency_ms: float
+    setup_cycles: float
     flash_bytes: int
+    code_bytes: int
     ram_bytes: int | None
     arena_bytes: int | None
     fits: bool | None
     ops: int
     method: str = "estimated"
-    assumptions: str = ("op-list cost model of TFLite Micro reference kernels (Cortex-M4 constants, scaled per core), "
-                        f"{M4_OP_OVERHEAD} cycles interpreter overhead per operator, interpreter code assumed "
-                        f"{INTERPRETER_CODE_BYTES // 1000} kB, arena from TFLite Micro's allocation report")
+    calibration: str = CALIBRATION
+    core_basis: str = ""
+    calibration_error: dict | None = None      # relative error on the last measurement of this configuration
 
     def as_dict(self) -> dict:
         """The estimate as a JSON-ready dictionary."""
         return asdict(self)
 
 
-def m4_cycles(info: TFLiteInfo) -> float:
-    """Estimated Cortex-M4 cycles for one invoke of the graph."""
-    total = 0.0
+Counts = dict[str, tuple[int, int, int]]      # operator type -> (operators, output elements, MACs)
+
+# The calibration graphs, per type (what `edge-gru inspect` counts in the spoken-digits GRU(16) files).
+CALIBRATION_GRAPHS: dict[str, Counts] = {
+    "unrolled": {"ADD": (191, 3_056, 0), "FULLY_CONNECTED": (96, 4_570, 66_208), "LOGISTIC": (96, 1_536, 0),
+                 "MUL": (143, 2_288, 0), "RESHAPE": (1, 624, 0), "SOFTMAX": (1, 10, 0), "SPLIT": (48, 2_304, 0),
+                 "STRIDED_SLICE": (141, 2_256, 0), "SUB": (48, 768, 0), "TANH": (48, 768, 0), "UNPACK": (1, 624, 0)},
+    "step": {"ADD": (4, 64, 0), "FULLY_CONNECTED": (3, 106, 1_552), "LOGISTIC": (2, 32, 0), "MUL": (3, 48, 0),
+             "SOFTMAX": (1, 10, 0), "SPLIT": (1, 48, 0), "STRIDED_SLICE": (3, 48, 0), "SUB": (1, 16, 0),
+             "TANH": (1, 16, 0)},
+}
+CALIBRATION_TENSORS = {"unrolled": 1_067, "step": 35}
+CALIBRATION_FILE_BYTES = {"unrolled": 331_144, "step": 10_664}
+CALIBRATION_HOST_ARENA = {"unrolled": 172_576, "step": 5_328}
+
+
+def graph_counts(info: TFLiteInfo) -> Counts:
+    """Operators, output elements and MACs per operator type of a ``.tflite``."""
+    counts: dict[str, list[int]] = {}
     for op in info.ops:
-        total += M4_OP_OVERHEAD
-        if op.type == "FULLY_CONNECTED":
-            total += M4_FC_PER_MAC * op.macs + M4_FC_PER_OUTPUT * op.out_elements
-        else:
-            total += M4_PER_ELEMENT.get(op.type, DEFAULT_PER_ELEMENT) * op.out_elements
-    return total
+        c = counts.setdefault(op.type, [0, 0, 0])
+        c[0] += 1
+        c[1] += op.out_elements
+        c[2] += op.macs
+    return {k: (v[0], v[1], v[2]) for k, v in counts.items()}
+
+
+def op_cycles_m4(op_type: str, elements: float, macs: float, kernels: str) -> float:
+    """Cortex-M4 cycles of one operator invoke (kernel + interpreter dispatch)."""
+    ref = M4_REFERENCE.get(op_type, DEFAULT_OP)
+    cost = ref.fixed + ref.per_element * elements + ref.per_mac * macs
+    if kernels == "cmsis-nn" and op_type in M4_CMSIS_WORK:
+        per_element, per_mac = M4_CMSIS_WORK[op_type]
+        cost = ref.fixed + CMSIS_FIXED_EXTRA + per_element * elements + per_mac * macs
+    return cost * PROFILER_SHARE + INTERPRETER_PER_OP
+
+
+def invoke_cycles_m4(counts: Counts, kernels: str) -> float:
+    """Cortex-M4 cycles of one invoke of a graph with these per-type counts (the model is linear in them)."""
+    return sum(n * op_cycles_m4(t, e / n, m / n, kernels) for t, (n, e, m) in counts.items() if n)
+
+
+def core_factor(core: str, kernels: str) -> tuple[float, str]:
+    """Cycles on ``core`` over cycles on the M4, and what the factor rests on."""
+    if core == "cortex-m4":
+        return 1.0, "measured (Cortex-M4)"
+    if (core, kernels) in MEASURED_CORE_FACTOR:
+        return MEASURED_CORE_FACTOR[(core, kernels)], "measured M0+/M4 ratio"
+    ratio = COREMARK_PER_MHZ["cortex-m4"] / COREMARK_PER_MHZ.get(core, COREMARK_PER_MHZ["cortex-m4"])
+    return ratio, "M4 figures scaled by emulated CoreMark/MHz (never measured on this core)"
+
+
+def setup_cycles(ops: int, tensors: int, core: str, layout: str) -> float:
+    """``AllocateTensors`` cycles: ``a * ops + b * tensors^2`` through the two measured M4 points."""
+    (o1, t1, c1), (o2, t2, c2) = SETUP_POINTS
+    b = (c1 - c2 * o1 / o2) / (t1 * t1 - t2 * t2 * o1 / o2)
+    a = (c2 - b * t2 * t2) / o2
+    m4 = a * ops + b * tensors ** 2
+    if core == "cortex-m0plus":
+        return m4 * SETUP_M0PLUS_FACTOR[layout]
+    return m4 * core_factor(core, "reference")[0]
+
+
+def code_bytes(core: str, kernels: str, layout: str) -> int:
+    """Interpreter + kernel code (measured on M4 and M0+; other cores use the M4's)."""
+    base = CODE_BYTES.get((core, kernels), CODE_BYTES[("cortex-m4", kernels)])
+    return base + (STEP_GLUE_CODE if layout == "step" else 0)
 
 
 def tflm_arena_bytes(path: str | Path) -> int | None:
-    """Arena bytes TFLite Micro allocates for the model (its recording allocator), in a child process."""
+    """Arena bytes TFLite Micro's host allocator reports for the model, in a child process."""
     code = ("import sys\nfrom tflite_micro.python.tflite_micro import runtime as r\n"
             "it = r.Interpreter.from_bytes(open(sys.argv[1], 'rb').read())\nit.print_allocations()\n")
     try:
@@ -84,19 +233,85 @@ def tflm_arena_bytes(path: str | Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def estimate(path: str | Path, target: Target, info: TFLiteInfo | None = None,
-             arena: int | None = None) -> TFLMEstimate:
-    """Estimate TFLite Micro's cycles, latency, flash and RAM for the ``.tflite`` at ``path`` on ``target``."""
+def estimate(path: str | Path, target: Target, layout: str = "unrolled", kernels: str = "reference",
+             info: TFLiteInfo | None = None, arena: int | None = None, timesteps: int | None = None,
+             model_macs: int | None = None) -> TFLMEstimate:
+    """Estimate TFLite Micro's cycles, latency, set-up, flash and RAM for the ``.tflite`` at ``path``.
+
+    Args:
+        path: The ``.tflite`` (its layout must be ``layout``).
+        target: The microcontroller.
+        layout: ``unrolled`` (one invoke per sequence) or ``step`` (one invoke per timestep).
+        kernels: ``reference`` or ``cmsis-nn``.
+        info: The file's inspection, if already made.
+        arena: TFLite Micro's host allocation report for the file, if already measured.
+        timesteps: Steps per sequence (needed for the step layout).
+        model_macs: The model's MACs per sequence: cycles per MAC are divided by these, as for the C runtime's
+            rows (the file's own count differs: the step file runs the head every step).
+
+    Returns:
+        The estimate; ``cycles`` are per sequence.
+    """
     info = info or inspect_tflite(path)
-    arena = arena if arena is not None else tflm_arena_bytes(path)
-    cycles = m4_cycles(info) * CORE_SCALE[target.core]
-    flash = info.size_bytes + INTERPRETER_CODE_BYTES
-    ram = arena + 2048 if arena is not None else None     # + interpreter stack, assumed 2 kB
+    arena_host = arena if arena is not None else tflm_arena_bytes(path)
+    return estimate_counts(graph_counts(info), info.n_tensors, info.size_bytes, arena_host, target, layout, kernels,
+                           timesteps, model_macs)
+
+
+def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: int | None, target: Target,
+                    layout: str, kernels: str, timesteps: int | None = None,
+                    model_macs: int | None = None) -> TFLMEstimate:
+    """:func:`estimate` from a graph's per-type counts, tensor count, file size and host arena report."""
+    if layout not in LAYOUTS or kernels not in KERNELS:
+        raise ValueError(f"layout must be one of {LAYOUTS} and kernels one of {KERNELS}")
+    factor, basis = core_factor(target.core, kernels)
+    per_invoke = invoke_cycles_m4(counts, kernels)
+    file_macs = sum(m for _, _, m in counts.values())
+    ops = sum(n for n, _, _ in counts.values())
+    if layout == "step":
+        if not timesteps:
+            raise ValueError("the step layout needs the number of timesteps per sequence")
+        m4 = (per_invoke + STEP_GLUE_PER_STEP) * timesteps
+        macs = file_macs * timesteps
+    else:
+        m4, macs = per_invoke, file_macs
+    macs = model_macs or macs
+    cycles = m4 * factor
+    code = code_bytes(target.core, kernels, layout)
+    flash = file_bytes + code
+    arena32 = round(arena_host * ARENA_RATIO[layout]) if arena_host is not None else None
+    ram = None
+    if arena32 is not None:
+        ram = arena32 + RAM_OVERHEAD["cortex-m0plus" if target.core == "cortex-m0plus" else "other"] + (
+            CMSIS_SCRATCH[layout] if kernels == "cmsis-nn" else 0)
     fits = None if ram is None else (flash <= target.flash_bytes and ram <= target.ram_bytes)
-    return TFLMEstimate(target=target.name, core=target.core, macs=info.macs, cycles=cycles,
-                        cycles_per_mac=cycles / info.macs if info.macs else float("nan"),
-                        latency_ms=cycles / (target.clock_mhz * 1e3), flash_bytes=flash, ram_bytes=ram,
-                        arena_bytes=arena, fits=fits, ops=len(info.ops))
+    return TFLMEstimate(target=target.name, core=target.core, layout=layout, kernels=kernels, macs=macs,
+                        cycles=cycles, cycles_per_mac=cycles / macs if macs else float("nan"),
+                        latency_ms=cycles / (target.clock_mhz * 1e3),
+                        setup_cycles=setup_cycles(ops, tensors, target.core, layout), flash_bytes=flash,
+                        code_bytes=code, ram_bytes=ram, arena_bytes=arena32, fits=fits, ops=ops, core_basis=basis,
+                        calibration_error=calibration_error(target.core, layout, kernels))
 
 
-__all__ = ["TFLMEstimate", "estimate", "m4_cycles", "tflm_arena_bytes"]
+def calibration_errors() -> dict[tuple[str, str, str], dict[str, float]]:
+    """The estimate's relative error on every calibration measurement (cycles, set-up, flash, RAM)."""
+    out = {}
+    for (core, layout, kernels), (cyc, setup, flash, ram) in MEASURED.items():
+        t = Target(name=core, part=core, core=core, clock_mhz=100, flash_kb=4096, ram_kb=4096)
+        e = estimate_counts(CALIBRATION_GRAPHS[layout], CALIBRATION_TENSORS[layout], CALIBRATION_FILE_BYTES[layout],
+                            CALIBRATION_HOST_ARENA[layout], t, layout, kernels, 48)
+        out[(core, layout, kernels)] = {"cycles": e.cycles / cyc - 1, "setup_cycles": e.setup_cycles / setup - 1,
+                                        "flash_bytes": e.flash_bytes / flash - 1, "ram_bytes": e.ram_bytes / ram - 1}
+    return out
+
+
+def calibration_error(core: str, layout: str, kernels: str) -> dict | None:
+    """How far the estimate was from the last measurement of this core, layout and kernel set (None: never)."""
+    return _ERRORS.get((core, layout, kernels)) if _ERRORS else None
+
+
+_ERRORS: dict = {}
+_ERRORS.update(calibration_errors())
+
+__all__ = ["CALIBRATION", "KERNELS", "LAYOUTS", "MEASURED", "TFLMEstimate", "calibration_errors", "estimate",
+           "estimate_counts", "graph_counts", "invoke_cycles_m4", "tflm_arena_bytes"]

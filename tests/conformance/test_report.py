@@ -51,7 +51,13 @@ def test_json_schema(small_report):
             assert r["cycles"] > 0 and r["latency_ms"] > 0 and r["target"] in ("nrf52840", "rp2040")
             assert isinstance(r["pareto"], bool)
     kinds = [(r["method"], r["target"]) for r in data["rows"]]
-    assert kinds.count(("emulated", "rp2040")) == 2 and kinds.count(("estimated", "nrf52840")) == 1
+    assert kinds.count(("emulated", "rp2040")) == 2 and kinds.count(("estimated", "nrf52840")) == 4
+    est = [r for r in data["rows"] if r["method"] == "estimated"]
+    assert {(r["layout"], r["kernels"]) for r in est} == {(a, b) for a in ("unrolled", "step")
+                                                          for b in ("reference", "cmsis-nn")}
+    assert all("calibration" in r and r["setup_cycles"] > 0 and r["code_bytes"] > 0 for r in est)
+    assert all(r["compiler"]["kind"] in ("zig", "gcc") for r in data["rows"] if r["method"] == "emulated")
+    assert data["compiler"]["version"] and data["compiler"]["flags"]
 
 
 def test_figures_are_computed(small_report):
@@ -71,8 +77,15 @@ def test_figures_are_computed(small_report):
     m4 = next(r for r in rows if r["method"] == "emulated" and r["target"] == "nrf52840" and r["precision"] == "w8a16")
     m0 = next(r for r in rows if r["method"] == "emulated" and r["target"] == "rp2040" and r["precision"] == "w8a16")
     assert m4["kernel"] == "dsp" and m0["kernel"] == "armv6m" and m0["cycles"] > m4["cycles"]
-    tflm = next(r for r in rows if r["method"] == "estimated" and r["target"] == "nrf52840")
-    assert tflm["arena_bytes"] > 0 and tflm["ram_bytes"] > tflm["arena_bytes"]
+    tflm = {(r["target"], r["layout"], r["kernels"]): r for r in rows if r["method"] == "estimated"}
+    for r in tflm.values():
+        assert r["arena_bytes"] > 0 and r["ram_bytes"] > r["arena_bytes"]
+        assert r["cycles_per_mac"] == pytest.approx(r["cycles"] / spec.macs_per_sequence(test.X.shape[1]))
+    m4_unrolled, m4_step = tflm[("nrf52840", "unrolled", "reference")], tflm[("nrf52840", "step", "reference")]
+    assert m4_step["ram_bytes"] < m4_unrolled["ram_bytes"] and m4_step["setup_cycles"] < m4_unrolled["setup_cycles"]
+    # the error of the last measurement is carried where the configuration was measured, and only there
+    assert abs(m4_unrolled["calibration_error"]["cycles"]) < 0.10
+    assert tflm[("rp2040", "step", "cmsis-nn")]["calibration_error"] is None
 
 
 def test_html_is_self_contained_with_plots(small_report):

@@ -32,6 +32,30 @@ def test_spoken_digits_accuracy_within_one_point(spoken_digits_model, spoken_dig
         assert r.layout == layout
         acc = accuracy(r.predict(test.X), test.y)
         assert abs(acc - acc_float) <= 0.01, (engine, acc, acc_float)
+    if quant == "int8":
+        _check_tflm_calibration_graph(path, layout)
+
+
+def _check_tflm_calibration_graph(path, layout):
+    """The TFLite Micro estimate was calibrated on this very graph: the converter still makes it (operators,
+    elements, MACs, tensors, size, TFLite Micro's host arena), and the estimate for it is within 10% of the
+    measured cycles on M4 and M0+ for both kernel sets."""
+    from firmware_sim import tflm_estimate as te
+    from firmware_sim.targets import get_target
+
+    info = inspect_tflite(path)
+    assert te.graph_counts(info) == te.CALIBRATION_GRAPHS[layout]
+    assert info.n_tensors == te.CALIBRATION_TENSORS[layout]
+    assert abs(info.size_bytes / te.CALIBRATION_FILE_BYTES[layout] - 1) < 0.01
+    arena = te.tflm_arena_bytes(path)
+    assert arena == te.CALIBRATION_HOST_ARENA[layout]
+    for (core, lay, kernels), (cycles, setup, flash, ram) in te.MEASURED.items():
+        if lay != layout:
+            continue
+        target = get_target({"cortex-m4": "nrf52840", "cortex-m0plus": "rp2040"}[core])
+        e = te.estimate(path, target, layout, kernels, info=info, arena=arena, timesteps=48)
+        for got, want in ((e.cycles, cycles), (e.setup_cycles, setup), (e.flash_bytes, flash), (e.ram_bytes, ram)):
+            assert abs(got / want - 1) < 0.10, (core, layout, kernels, got, want)
 
 
 def _odd_models(rng):
