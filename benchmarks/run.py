@@ -116,7 +116,7 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     seed_spec, seed_train, seed_test = _seed_spec()
     models = [("spoken-digits GRU(16)", spec, train, test, tfl_path), ("seed GRU(50)", seed_spec, seed_train, seed_test,
                                                                        None)]
-    print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each (cycle model: per-core TRM timings)")
+    print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each (cycle model: firmware_sim/core_timing.py)")
     print("cycles/MAC: per model MAC for the whole inference, split into matrix, gates, state update and other; "
           "loop: cycles per MAC of the matrix kernel's inner-loop turns;\npadding: extra MACs the weight layout "
           "executes (gate columns padded to a multiple of 4, inputs to an even count)")
