@@ -169,7 +169,7 @@ def _err_text(o: dict) -> str:
     err = o.get("calibration_error")
     if not err:
         return "never measured on this core"
-    return f"last measured {err['cycles'] * 100:+.1f}% off in cycles"
+    return f"{err['cycles'] * 100:+.1f}% off in cycles when last measured, on the calibration model"
 
 
 def _summary(report: dict) -> str:
