@@ -8,14 +8,17 @@ FULLY_CONNECTED, SOFTMAX; every other operator stays a reference kernel), in the
 the states). Set-up cycles (``AllocateTensors``), the arena on a 32-bit target and the code size
 come from the same measurement.
 
-Calibration (CALIBRATION below, DESIGN.md 2b): TFLite Micro built from source with arm-none-eabi-g++
-12.2 and the flags of its ``cortex_m_generic`` release build, run in firmware_sim's emulator (cycle
-model of commit b2a872b) on the spoken-digits GRU(16) int8 files (814-operator unrolled file, 19-operator
-step file), Cortex-M4 and Cortex-M0+. Per-element costs come from reading the kernels (what each element
-computes: gemmlowp fixed-point exp for LOGISTIC/TANH, two or three 64-bit rounding multiplies for
-ADD/SUB, one for MUL, an index computation for STRIDED_SLICE); each operator type's fixed cost is what
-remains of its measured total. Cores never measured (M3, M7, M33, M55) scale the M4 figures by the ratio
-of their emulated CoreMark/MHz to the M4's (benchmarks/cycle_validation.py), so their error is unknown.
+Calibration (CALIBRATION below): TFLite Micro built from source with arm-none-eabi-g++ 12.2 and the
+flags of its ``cortex_m_generic`` release build, its outputs identical to the ``tflite-micro`` Python
+interpreter, run in firmware_sim's emulator. The per-operator decomposition comes from the per-operator
+profile of DESIGN.md 2b (spoken-digits GRU(16), cycle model of commit b2a872b): per-element costs from
+reading the kernels (gemmlowp fixed-point exp for LOGISTIC/TANH, two or three 64-bit rounding multiplies
+for ADD/SUB, one for MUL, an index computation for STRIDED_SLICE), each type's fixed cost what remains of
+its measured total. The totals were measured again with this cycle model (MEASURED): the spoken-digits
+GRU(16) unrolled file sets the scale, and the step file, the seed GRU(50) and a spoken-digits GRU(32)
+(both layouts) check the estimate on graphs it was not fitted to. Cores never measured (M3, M7, M33, M55)
+scale the M4 figures by the ratio of their emulated CoreMark/MHz to the M4's
+(benchmarks/cycle_validation.py), so their error is unknown.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from pathlib import Path
 from converters.tflite_inspect import TFLiteInfo, inspect_tflite
 from firmware_sim.targets import Target
 
-CALIBRATION = ("TFLite Micro (arm-none-eabi-g++ 12.2, cortex_m_generic release flags) measured in firmware_sim on "
-               "the spoken-digits GRU(16), M4 and M0+, unrolled and step layouts, reference and CMSIS-NN kernels "
-               "(DESIGN.md 2b, commit b2a872b)")
+CALIBRATION = ("TFLite Micro (commit 90b983c, arm-none-eabi-g++ 12.2, cortex_m_generic release flags) measured in "
+               "firmware_sim with this cycle model on spoken-digits GRU(16), seed GRU(50) and spoken-digits GRU(32), "
+               "both layouts; operator profile, memory and the M0+ CMSIS-NN ratio from DESIGN.md 2b")
 LAYOUTS = ("unrolled", "step")
 KERNELS = ("reference", "cmsis-nn")
 
@@ -70,36 +73,38 @@ INTERPRETER_PER_OP = 57_000 / 814            # the invoke loop outside the kerne
 # The per-type totals were taken with profiler marks around each op; they add up to 3,381,619 where the
 # whole sequence measured 3,308,841: the difference (the marks' own cost) is taken off every operator.
 PROFILER_SHARE = 3_308_841 / 3_381_619
+# The operator profile above was taken with the cycle model of commit b2a872b; the same file measured again with
+# this cycle model costs 3,199,858 cycles (MEASURED): every M4 figure is scaled by the ratio.
+M4_SCALE = 3_199_858 / 3_308_841
 
-# --- CMSIS-NN kernels (Cortex-M4, DSP): from reading arm_nn_vec_mat_mult_t_s8 (two rows per turn, SXTB16 +
-# SMLAD: ~1.6 cycles per MAC at these depths, plus arm_nn_requantize per output ~20), arm_elementwise_add_s8
-# (~40 per element), arm_elementwise_mul_s8 (~18), arm_softmax_s8 (~150). Their fixed costs are the
-# reference kernels' plus CMSIS_FIXED_EXTRA, the one constant fitted to the measured unrolled CMSIS-NN total
-# (2,772,684 cycles on M4).
-M4_CMSIS_WORK = {"FULLY_CONNECTED": (20, 1.6), "ADD": (40, 0.0), "MUL": (18, 0.0), "SOFTMAX": (150, 0.0)}
-CMSIS_FIXED_EXTRA = 729.0
+# --- CMSIS-NN kernels (Cortex-M4, DSP). Per element, from reading arm_nn_requantize (~20 per FC output),
+# arm_elementwise_add_s8 (~40), arm_elementwise_mul_s8 (~18), arm_softmax_s8 (~150). Two constants are solved
+# from the measured unrolled totals of the spoken-digits GRU(16) and GRU(32) (2,733,574 and 4,813,102 cycles):
+# FULLY_CONNECTED's cycles per MAC, 6.56 (reading arm_nn_vec_mat_mult_t_s8's inner loop suggested 1.6; its
+# per-row set-up dominates rows of 13 to 50 inputs), and the extra fixed cost of a CMSIS-NN operator over the
+# reference one, 94 cycles. The step layouts and the seed GRU(50) are predictions.
+M4_CMSIS_WORK = {"FULLY_CONNECTED": (20, 6.56), "ADD": (40, 0.0), "MUL": (18, 0.0), "SOFTMAX": (150, 0.0)}
+CMSIS_FIXED_EXTRA = 94.0
 
-# --- step layout: the firmware's glue per timestep (copying inputs and states between invokes), measured
-# 13,651 cycles per 48-step sequence on M4.
+# --- step layout: the firmware's glue per timestep (copying the input and the states between invokes),
+# measured 13,651 cycles per 48-step sequence on M4 (DESIGN.md 2b).
 STEP_GLUE_PER_STEP = 13_651 / 48
 
-# --- cores. M0+: the measured M0+/M4 ratio per kernel set (unrolled reference 9,103,338 / 3,308,841 = 2.75,
-# step reference 10,674,497 / 3,767,996 = 2.83: one factor each for reference and CMSIS-NN,
-# CMSIS-NN 8,413,252 / 2,772,684 = 3.03). Others: emulated CoreMark/MHz of the M4 over theirs (GCC, this
-# commit's cycle model), never checked against a TFLite Micro measurement.
+# --- cores. M0+: the measured M0+/M4 ratio per kernel set (MEASURED_CORE_FACTOR). Others: emulated
+# CoreMark/MHz of the M4 over theirs (GCC, this commit's cycle model), never checked against TFLite Micro.
 MEASURED_CORE_FACTOR = {("cortex-m0plus", "reference"): (9_103_338 / 3_308_841 + 10_674_497 / 3_767_996) / 2,
                         ("cortex-m0plus", "cmsis-nn"): 8_413_252 / 2_772_684}
 COREMARK_PER_MHZ = {"cortex-m4": 2.532, "cortex-m3": 2.446, "cortex-m7": 3.926, "cortex-m33": 2.902,
                     "cortex-m55": 2.902}
 
-# --- set-up (AllocateTensors), measured on M4: unrolled 63,768,444 cycles (814 ops, 1,067 tensors), step
-# 373,653 (19 ops, 35 tensors); modelled as a * ops + b * tensors^2 (the memory planner is quadratic in the
-# tensors) through both points. M0+: 69,155,342 and 666,104 (ratio applied as for the per-op costs, per layout).
-SETUP_POINTS = ((814, 1_067, 63_768_444), (19, 35, 373_653))
+# --- set-up (AllocateTensors and the kernels' Prepare) on M4: a * ops + b * tensors^2 + c * FC output channels
+# (the memory planner is quadratic in the tensors; FULLY_CONNECTED's Prepare computes a multiplier per output
+# channel in soft float), solved through three measurements: GRU(16) unrolled and step, GRU(32) step.
+SETUP_POINTS = ((814, 1_067, 4_570, 60_135_288), (19, 35, 106, 355_518), (19, 35, 202, 488_942))
 SETUP_M0PLUS_FACTOR = {"unrolled": 69_155_342 / 63_768_444, "step": 666_104 / 373_653}
 
-# --- memory. Code (interpreter + kernels, -Os/-O2, gc-sections), measured: M4 reference 72,556 B, CMSIS-NN
-# 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue. Other cores: the M4's (not measured).
+# --- memory (DESIGN.md 2b). Code (interpreter + kernels, -Os/-O2, gc-sections), measured: M4 reference
+# 72,556 B, CMSIS-NN 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue. Other cores: the M4's.
 CODE_BYTES = {("cortex-m4", "reference"): 72_556, ("cortex-m4", "cmsis-nn"): 90_368,
               ("cortex-m0plus", "reference"): 86_388, ("cortex-m0plus", "cmsis-nn"): 97_888}
 STEP_GLUE_CODE = 360
@@ -111,15 +116,65 @@ ARENA_RATIO = {"unrolled": 187_440 / 172_576, "step": 5_072 / 5_328}
 RAM_OVERHEAD = {"cortex-m0plus": 2_764, "other": 2_636}
 CMSIS_SCRATCH = {"unrolled": 3_072, "step": 96}
 
-# What the calibration points measured, for the report's "last measured error" and the tests.
-MEASURED = {  # (core, layout, kernels) -> cycles per sequence, set-up cycles, flash (code + file), RAM
-    ("cortex-m4", "unrolled", "reference"): (3_308_841, 63_768_444, 403_700, 190_036),
-    ("cortex-m4", "unrolled", "cmsis-nn"): (2_772_684, 63_790_038, 421_512, 193_108),
-    ("cortex-m4", "step", "reference"): (3_767_996, 373_653, 83_572, 7_748),
-    ("cortex-m4", "step", "cmsis-nn"): (3_195_908, 374_507, 101_384, 7_844),
-    ("cortex-m0plus", "unrolled", "reference"): (9_103_338, 69_155_342, 417_532, 190_204),
-    ("cortex-m0plus", "unrolled", "cmsis-nn"): (8_413_252, 69_189_793, 429_032, 193_276),
-    ("cortex-m0plus", "step", "reference"): (10_674_497, 666_104, 97_420, 7_916),
+# The graphs measured (what `edge-gru inspect` counts in the converted int8 files): per operator type
+# (operators, output elements, MACs), tensors, file bytes, TFLite Micro's host arena report, timesteps.
+Counts = dict[str, tuple[int, int, int]]
+GRAPHS: dict[tuple[str, str], tuple[Counts, int, int, int, int]] = {
+    ("spoken-digits GRU(16)", "unrolled"): (
+        {"ADD": (191, 3_056, 0), "FULLY_CONNECTED": (96, 4_570, 66_208), "LOGISTIC": (96, 1_536, 0),
+         "MUL": (143, 2_288, 0), "RESHAPE": (1, 624, 0), "SOFTMAX": (1, 10, 0), "SPLIT": (48, 2_304, 0),
+         "STRIDED_SLICE": (141, 2_256, 0), "SUB": (48, 768, 0), "TANH": (48, 768, 0), "UNPACK": (1, 624, 0)},
+        1_067, 331_144, 172_576, 48),
+    ("spoken-digits GRU(16)", "step"): (
+        {"ADD": (4, 64, 0), "FULLY_CONNECTED": (3, 106, 1_552), "LOGISTIC": (2, 32, 0), "MUL": (3, 48, 0),
+         "SOFTMAX": (1, 10, 0), "SPLIT": (1, 48, 0), "STRIDED_SLICE": (3, 48, 0), "SUB": (1, 16, 0),
+         "TANH": (1, 16, 0)}, 35, 10_664, 5_328, 48),
+    ("seed GRU(50)", "unrolled"): (
+        {"ADD": (39, 1_950, 0), "FULLY_CONNECTED": (20, 2_851, 75_050), "LOGISTIC": (21, 1_001, 0),
+         "MUL": (29, 1_450, 0), "RESHAPE": (1, 50, 0), "SPLIT": (10, 1_500, 0), "STRIDED_SLICE": (27, 1_350, 0),
+         "SUB": (10, 500, 0), "TANH": (10, 500, 0), "UNPACK": (1, 50, 0)}, 231, 97_552, 52_912, 10),
+    ("seed GRU(50)", "step"): (
+        {"ADD": (4, 200, 0), "FULLY_CONNECTED": (3, 301, 8_300), "LOGISTIC": (3, 101, 0), "MUL": (3, 150, 0),
+         "SPLIT": (1, 150, 0), "STRIDED_SLICE": (3, 150, 0), "SUB": (1, 50, 0), "TANH": (1, 50, 0)},
+        35, 22_832, 7_312, 10),
+    ("spoken-digits GRU(32)", "unrolled"): (
+        {"ADD": (191, 6_112, 0), "FULLY_CONNECTED": (96, 9_130, 204_608), "LOGISTIC": (96, 3_072, 0),
+         "MUL": (143, 4_576, 0), "RESHAPE": (1, 624, 0), "SOFTMAX": (1, 10, 0), "SPLIT": (48, 4_608, 0),
+         "STRIDED_SLICE": (141, 4_512, 0), "SUB": (48, 1_536, 0), "TANH": (48, 1_536, 0), "UNPACK": (1, 624, 0)},
+        1_067, 398_072, 211_008, 48),
+    ("spoken-digits GRU(32)", "step"): (
+        {"ADD": (4, 128, 0), "FULLY_CONNECTED": (3, 202, 4_640), "LOGISTIC": (2, 64, 0), "MUL": (3, 96, 0),
+         "SOFTMAX": (1, 10, 0), "SPLIT": (1, 96, 0), "STRIDED_SLICE": (3, 96, 0), "SUB": (1, 32, 0),
+         "TANH": (1, 32, 0)}, 35, 16_440, 6_256, 48),
+}
+CALIBRATION_MODEL = "spoken-digits GRU(16)"
+
+# Cycles per sequence and set-up cycles measured with this commit's cycle model (TFLite Micro 90b983c, outputs
+# identical to its Python interpreter on every sequence run). "fit" marks what a constant above was solved
+# from; every other entry is a prediction check.
+MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {   # (core, kernels, model, layout)
+    ("cortex-m4", "reference", "spoken-digits GRU(16)", "unrolled"): (3_199_858, 60_135_288),      # fit
+    ("cortex-m4", "reference", "spoken-digits GRU(16)", "step"): (3_660_336, 355_518),             # fit (set-up)
+    ("cortex-m4", "reference", "seed GRU(50)", "unrolled"): (1_971_857, 7_246_916),
+    ("cortex-m4", "reference", "seed GRU(50)", "step"): (2_081_173, 626_068),
+    ("cortex-m4", "reference", "spoken-digits GRU(32)", "unrolled"): (6_185_435, 66_391_767),
+    ("cortex-m4", "reference", "spoken-digits GRU(32)", "step"): (6_729_274, 488_942),             # fit (set-up)
+    ("cortex-m4", "cmsis-nn", "spoken-digits GRU(16)", "unrolled"): (2_733_574, 60_158_463),       # fit
+    ("cortex-m4", "cmsis-nn", "spoken-digits GRU(16)", "step"): (3_144_961, 356_474),
+    ("cortex-m4", "cmsis-nn", "seed GRU(50)", "unrolled"): (1_489_761, 7_251_707),
+    ("cortex-m4", "cmsis-nn", "seed GRU(50)", "step"): (1_551_921, 626_804),
+    ("cortex-m4", "cmsis-nn", "spoken-digits GRU(32)", "unrolled"): (4_813_102, 66_414_942),      # fit
+    ("cortex-m4", "cmsis-nn", "spoken-digits GRU(32)", "step"): (5_254_393, 489_898),
+}
+# Memory of the calibration model (DESIGN.md 2b): (core, kernels, layout) -> flash (code + file), RAM.
+MEASURED_MEMORY = {
+    ("cortex-m4", "reference", "unrolled"): (403_700, 190_036),
+    ("cortex-m4", "cmsis-nn", "unrolled"): (421_512, 193_108),
+    ("cortex-m4", "reference", "step"): (83_572, 7_748),
+    ("cortex-m4", "cmsis-nn", "step"): (101_384, 7_844),
+    ("cortex-m0plus", "reference", "unrolled"): (417_532, 190_204),
+    ("cortex-m0plus", "cmsis-nn", "unrolled"): (429_032, 193_276),
+    ("cortex-m0plus", "reference", "step"): (97_420, 7_916),
 }
 
 
@@ -152,22 +207,6 @@ class TFLMEstimate:
         return asdict(self)
 
 
-Counts = dict[str, tuple[int, int, int]]      # operator type -> (operators, output elements, MACs)
-
-# The calibration graphs, per type (what `edge-gru inspect` counts in the spoken-digits GRU(16) files).
-CALIBRATION_GRAPHS: dict[str, Counts] = {
-    "unrolled": {"ADD": (191, 3_056, 0), "FULLY_CONNECTED": (96, 4_570, 66_208), "LOGISTIC": (96, 1_536, 0),
-                 "MUL": (143, 2_288, 0), "RESHAPE": (1, 624, 0), "SOFTMAX": (1, 10, 0), "SPLIT": (48, 2_304, 0),
-                 "STRIDED_SLICE": (141, 2_256, 0), "SUB": (48, 768, 0), "TANH": (48, 768, 0), "UNPACK": (1, 624, 0)},
-    "step": {"ADD": (4, 64, 0), "FULLY_CONNECTED": (3, 106, 1_552), "LOGISTIC": (2, 32, 0), "MUL": (3, 48, 0),
-             "SOFTMAX": (1, 10, 0), "SPLIT": (1, 48, 0), "STRIDED_SLICE": (3, 48, 0), "SUB": (1, 16, 0),
-             "TANH": (1, 16, 0)},
-}
-CALIBRATION_TENSORS = {"unrolled": 1_067, "step": 35}
-CALIBRATION_FILE_BYTES = {"unrolled": 331_144, "step": 10_664}
-CALIBRATION_HOST_ARENA = {"unrolled": 172_576, "step": 5_328}
-
-
 def graph_counts(info: TFLiteInfo) -> Counts:
     """Operators, output elements and MACs per operator type of a ``.tflite``."""
     counts: dict[str, list[int]] = {}
@@ -186,7 +225,7 @@ def op_cycles_m4(op_type: str, elements: float, macs: float, kernels: str) -> fl
     if kernels == "cmsis-nn" and op_type in M4_CMSIS_WORK:
         per_element, per_mac = M4_CMSIS_WORK[op_type]
         cost = ref.fixed + CMSIS_FIXED_EXTRA + per_element * elements + per_mac * macs
-    return cost * PROFILER_SHARE + INTERPRETER_PER_OP
+    return (cost * PROFILER_SHARE + INTERPRETER_PER_OP) * M4_SCALE
 
 
 def invoke_cycles_m4(counts: Counts, kernels: str) -> float:
@@ -204,12 +243,13 @@ def core_factor(core: str, kernels: str) -> tuple[float, str]:
     return ratio, "M4 figures scaled by emulated CoreMark/MHz (never measured on this core)"
 
 
-def setup_cycles(ops: int, tensors: int, core: str, layout: str) -> float:
-    """``AllocateTensors`` cycles: ``a * ops + b * tensors^2`` through the two measured M4 points."""
-    (o1, t1, c1), (o2, t2, c2) = SETUP_POINTS
-    b = (c1 - c2 * o1 / o2) / (t1 * t1 - t2 * t2 * o1 / o2)
-    a = (c2 - b * t2 * t2) / o2
-    m4 = a * ops + b * tensors ** 2
+def setup_cycles(ops: int, tensors: int, fc_channels: int, core: str, layout: str) -> float:
+    """Set-up cycles: ``a * ops + b * tensors^2 + c * FC output channels`` through the measured M4 points."""
+    import numpy as np
+
+    rows = np.array([[o, t * t, ch] for o, t, ch, _ in SETUP_POINTS], float)
+    a, b, c = np.linalg.solve(rows, np.array([cyc for *_, cyc in SETUP_POINTS], float))
+    m4 = a * ops + b * tensors ** 2 + c * fc_channels
     if core == "cortex-m0plus":
         return m4 * SETUP_M0PLUS_FACTOR[layout]
     return m4 * core_factor(core, "reference")[0]
@@ -288,30 +328,48 @@ def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: i
     return TFLMEstimate(target=target.name, core=target.core, layout=layout, kernels=kernels, macs=macs,
                         cycles=cycles, cycles_per_mac=cycles / macs if macs else float("nan"),
                         latency_ms=cycles / (target.clock_mhz * 1e3),
-                        setup_cycles=setup_cycles(ops, tensors, target.core, layout), flash_bytes=flash,
+                        setup_cycles=setup_cycles(ops, tensors, counts.get("FULLY_CONNECTED", (0, 0, 0))[1],
+                                                  target.core, layout), flash_bytes=flash,
                         code_bytes=code, ram_bytes=ram, arena_bytes=arena32, fits=fits, ops=ops, core_basis=basis,
                         calibration_error=calibration_error(target.core, layout, kernels))
 
 
-def calibration_errors() -> dict[tuple[str, str, str], dict[str, float]]:
-    """The estimate's relative error on every calibration measurement (cycles, set-up, flash, RAM)."""
+def estimate_graph(model: str, layout: str, target: Target, kernels: str) -> TFLMEstimate:
+    """The estimate for one of the measured graphs (GRAPHS)."""
+    counts, tensors, file_bytes, arena, timesteps = GRAPHS[(model, layout)]
+    return estimate_counts(counts, tensors, file_bytes, arena, target, layout, kernels, timesteps)
+
+
+def calibration_errors() -> dict[tuple[str, str, str, str], dict[str, float]]:
+    """The estimate's relative error on every measurement: cycles and set-up for each (core, kernels, model, layout)
+    measured with this cycle model, plus flash and RAM where the calibration model's memory was measured."""
     out = {}
-    for (core, layout, kernels), (cyc, setup, flash, ram) in MEASURED.items():
+    for (core, kernels, model, layout), (cyc, setup) in MEASURED.items():
         t = Target(name=core, part=core, core=core, clock_mhz=100, flash_kb=4096, ram_kb=4096)
-        e = estimate_counts(CALIBRATION_GRAPHS[layout], CALIBRATION_TENSORS[layout], CALIBRATION_FILE_BYTES[layout],
-                            CALIBRATION_HOST_ARENA[layout], t, layout, kernels, 48)
-        out[(core, layout, kernels)] = {"cycles": e.cycles / cyc - 1, "setup_cycles": e.setup_cycles / setup - 1,
-                                        "flash_bytes": e.flash_bytes / flash - 1, "ram_bytes": e.ram_bytes / ram - 1}
+        e = estimate_graph(model, layout, t, kernels)
+        err = {"cycles": e.cycles / cyc - 1, "setup_cycles": e.setup_cycles / setup - 1}
+        if model == CALIBRATION_MODEL and (core, kernels, layout) in MEASURED_MEMORY:
+            flash, ram = MEASURED_MEMORY[(core, kernels, layout)]
+            err.update(flash_bytes=e.flash_bytes / flash - 1, ram_bytes=e.ram_bytes / ram - 1)
+        out[(core, kernels, model, layout)] = err
     return out
 
 
 def calibration_error(core: str, layout: str, kernels: str) -> dict | None:
-    """How far the estimate was from the last measurement of this core, layout and kernel set (None: never)."""
-    return _ERRORS.get((core, layout, kernels)) if _ERRORS else None
+    """How far the estimate was from the last measurement of this core, layout and kernel set, on the calibration
+    model, plus the largest cycle error over every model measured so (None: never measured)."""
+    if not _ERRORS or (core, kernels, CALIBRATION_MODEL, layout) not in _ERRORS:
+        return None
+    err = dict(_ERRORS[(core, kernels, CALIBRATION_MODEL, layout)])
+    others = [v["cycles"] for (c, k, _, lay), v in _ERRORS.items() if (c, k, lay) == (core, kernels, layout)]
+    err["worst_cycles_any_model"] = max(others, key=abs)
+    err["models_measured"] = len(others)
+    return err
 
 
 _ERRORS: dict = {}
 _ERRORS.update(calibration_errors())
 
-__all__ = ["CALIBRATION", "KERNELS", "LAYOUTS", "MEASURED", "TFLMEstimate", "calibration_errors", "estimate",
-           "estimate_counts", "graph_counts", "invoke_cycles_m4", "tflm_arena_bytes"]
+__all__ = ["CALIBRATION", "GRAPHS", "KERNELS", "LAYOUTS", "MEASURED", "MEASURED_MEMORY", "TFLMEstimate",
+           "calibration_errors", "estimate", "estimate_counts", "estimate_graph", "graph_counts", "invoke_cycles_m4",
+           "tflm_arena_bytes"]
