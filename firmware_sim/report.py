@@ -276,11 +276,12 @@ ASSUMPTIONS = [
     "Flash = .text + .rodata + .data of the whole firmware (runtime, model, startup, harness); "
     "RAM = .data + .bss + measured peak stack.",
     "estimated: TFLite Micro cycles per sequence, set-up cycles, code size and 32-bit arena from the .tflite's "
-    "operators, calibrated against TFLite Micro built from source and measured in firmware_sim on the spoken-digits "
-    "GRU(16) (Cortex-M4 and M0+; reference and CMSIS-NN kernels; unrolled and step layouts; see "
-    "firmware_sim/tflm_estimate.py). Each row carries calibration_error: how far the estimate was from that "
-    "measurement for its core, layout and kernels (null where the core was never measured: M3, M7, M33 and M55 "
-    "scale the M4 by emulated CoreMark/MHz). Accuracy of these rows is measured with TFLite Micro's Python "
+    "operators, calibrated against TFLite Micro built from source and run in firmware_sim (spoken-digits GRU(16) "
+    "and GRU(32), seed GRU(50); reference and CMSIS-NN kernels; unrolled and step layouts; see "
+    "firmware_sim/tflm_estimate.py). Each row carries calibration_error: how far the estimate was from the "
+    "measurement of its core, layout and kernels on the calibration model, and the worst cycle error over every "
+    "model measured so (null where the core was never measured: M3, M7, M33 and M55 scale the M4 by emulated "
+    "CoreMark/MHz). Accuracy of these rows is measured with TFLite Micro's Python "
     "interpreter on the same file.",
     "accuracy_delta is against the float reference; agreement is the fraction of sequences whose predicted class "
     "matches float's; rmse/mae/l2r/cosine compare the outputs with float's; max_lsb_diff counts output LSBs between "

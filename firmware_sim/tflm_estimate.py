@@ -90,18 +90,19 @@ CMSIS_FIXED_EXTRA = 94.0
 # measured 13,651 cycles per 48-step sequence on M4 (DESIGN.md 2b).
 STEP_GLUE_PER_STEP = 13_651 / 48
 
-# --- cores. M0+: the measured M0+/M4 ratio per kernel set (MEASURED_CORE_FACTOR). Others: emulated
-# CoreMark/MHz of the M4 over theirs (GCC, this commit's cycle model), never checked against TFLite Micro.
-MEASURED_CORE_FACTOR = {("cortex-m0plus", "reference"): (9_103_338 / 3_308_841 + 10_674_497 / 3_767_996) / 2,
+# --- cores. M0+: the measured M0+/M4 ratio on the spoken-digits GRU(16) unrolled file (reference kernels
+# 9,121,197 / 3,199,858 with this cycle model; CMSIS-NN 8,413,252 / 2,772,684 from DESIGN.md 2b). Others:
+# emulated CoreMark/MHz of the M4 over theirs (GCC, this commit's cycle model), never checked against TFLite Micro.
+MEASURED_CORE_FACTOR = {("cortex-m0plus", "reference"): 9_121_197 / 3_199_858,
                         ("cortex-m0plus", "cmsis-nn"): 8_413_252 / 2_772_684}
 COREMARK_PER_MHZ = {"cortex-m4": 2.532, "cortex-m3": 2.446, "cortex-m7": 3.926, "cortex-m33": 2.902,
                     "cortex-m55": 2.902}
 
-# --- set-up (AllocateTensors and the kernels' Prepare) on M4: a * ops + b * tensors^2 + c * FC output channels
-# (the memory planner is quadratic in the tensors; FULLY_CONNECTED's Prepare computes a multiplier per output
-# channel in soft float), solved through three measurements: GRU(16) unrolled and step, GRU(32) step.
-SETUP_POINTS = ((814, 1_067, 4_570, 60_135_288), (19, 35, 106, 355_518), (19, 35, 202, 488_942))
-SETUP_M0PLUS_FACTOR = {"unrolled": 69_155_342 / 63_768_444, "step": 666_104 / 373_653}
+# --- set-up (AllocateTensors and the kernels' Prepare): a * ops + b * tensors^2 + c * FC output channels (the
+# memory planner is quadratic in the tensors; FULLY_CONNECTED's Prepare computes a multiplier per output channel
+# in soft float), solved per core through three measurements: GRU(16) unrolled and step, GRU(32) step.
+SETUP_POINTS = {"cortex-m4": ((814, 1_067, 4_570, 60_135_288), (19, 35, 106, 355_518), (19, 35, 202, 488_942)),
+                "cortex-m0plus": ((814, 1_067, 4_570, 69_105_998), (19, 35, 106, 662_587), (19, 35, 202, 957_797))}
 
 # --- memory (DESIGN.md 2b). Code (interpreter + kernels, -Os/-O2, gc-sections), measured: M4 reference
 # 72,556 B, CMSIS-NN 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue. Other cores: the M4's.
@@ -165,6 +166,12 @@ MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {   # (core, ke
     ("cortex-m4", "cmsis-nn", "seed GRU(50)", "step"): (1_551_921, 626_804),
     ("cortex-m4", "cmsis-nn", "spoken-digits GRU(32)", "unrolled"): (4_813_102, 66_414_942),      # fit
     ("cortex-m4", "cmsis-nn", "spoken-digits GRU(32)", "step"): (5_254_393, 489_898),
+    ("cortex-m0plus", "reference", "spoken-digits GRU(16)", "unrolled"): (9_121_197, 69_105_998),  # fit
+    ("cortex-m0plus", "reference", "spoken-digits GRU(16)", "step"): (10_710_129, 662_587),        # fit (set-up)
+    ("cortex-m0plus", "reference", "seed GRU(50)", "unrolled"): (5_720_257, 13_007_301),
+    ("cortex-m0plus", "reference", "seed GRU(50)", "step"): (5_909_895, 1_261_214),
+    ("cortex-m0plus", "reference", "spoken-digits GRU(32)", "unrolled"): (17_868_434, 83_054_524),
+    ("cortex-m0plus", "reference", "spoken-digits GRU(32)", "step"): (19_577_399, 957_797),        # fit (set-up)
 }
 # Memory of the calibration model (DESIGN.md 2b): (core, kernels, layout) -> flash (code + file), RAM.
 MEASURED_MEMORY = {
@@ -243,16 +250,16 @@ def core_factor(core: str, kernels: str) -> tuple[float, str]:
     return ratio, "M4 figures scaled by emulated CoreMark/MHz (never measured on this core)"
 
 
-def setup_cycles(ops: int, tensors: int, fc_channels: int, core: str, layout: str) -> float:
-    """Set-up cycles: ``a * ops + b * tensors^2 + c * FC output channels`` through the measured M4 points."""
+def setup_cycles(ops: int, tensors: int, fc_channels: int, core: str) -> float:
+    """Set-up cycles: ``a * ops + b * tensors^2 + c * FC output channels`` through the core's measured points (cores
+    never measured: the M4's, scaled by CoreMark)."""
     import numpy as np
 
-    rows = np.array([[o, t * t, ch] for o, t, ch, _ in SETUP_POINTS], float)
-    a, b, c = np.linalg.solve(rows, np.array([cyc for *_, cyc in SETUP_POINTS], float))
-    m4 = a * ops + b * tensors ** 2 + c * fc_channels
-    if core == "cortex-m0plus":
-        return m4 * SETUP_M0PLUS_FACTOR[layout]
-    return m4 * core_factor(core, "reference")[0]
+    points = SETUP_POINTS.get(core, SETUP_POINTS["cortex-m4"])
+    rows = np.array([[o, t * t, ch] for o, t, ch, _ in points], float)
+    a, b, c = np.linalg.solve(rows, np.array([cyc for *_, cyc in points], float))
+    cycles = float(a * ops + b * tensors ** 2 + c * fc_channels)
+    return cycles if core in SETUP_POINTS else cycles * core_factor(core, "reference")[0]
 
 
 def code_bytes(core: str, kernels: str, layout: str) -> int:
@@ -329,7 +336,7 @@ def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: i
                         cycles=cycles, cycles_per_mac=cycles / macs if macs else float("nan"),
                         latency_ms=cycles / (target.clock_mhz * 1e3),
                         setup_cycles=setup_cycles(ops, tensors, counts.get("FULLY_CONNECTED", (0, 0, 0))[1],
-                                                  target.core, layout), flash_bytes=flash,
+                                                  target.core), flash_bytes=flash,
                         code_bytes=code, ram_bytes=ram, arena_bytes=arena32, fits=fits, ops=ops, core_basis=basis,
                         calibration_error=calibration_error(target.core, layout, kernels))
 
