@@ -1,13 +1,17 @@
 """Full-integer TFLite export in both layouts and both precisions, checked under LiteRT and TFLite Micro."""
 
+import dataclasses
 
+import numpy as np
 import pytest
 
 from converters.tflite_export import export_tflite
 from converters.tflite_inspect import inspect_tflite
 from edge_gru.data import accuracy
+from edge_gru.errors import EdgeGruError
 from edge_gru.float_ref import predict
 from edge_gru.runtime.tflite import TFLiteRunner
+from edge_gru.spec import random_spec
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")
@@ -35,7 +39,7 @@ def test_spoken_digits_accuracy_within_one_point(spoken_digits_model, spoken_dig
 def _check_tflm_calibration_graph(path, layout):
     """The TFLite Micro estimate was calibrated on this very graph: the converter still makes it (operators,
     elements, MACs, tensors, size, TFLite Micro's host arena), and the estimate for the file is within 10% of the
-    measured cycles and set-up on M4 for both kernel sets, and of the measured flash and RAM."""
+    measured cycles and set-up on M4 (both kernel sets) and M0+, and of the measured flash and RAM."""
     from firmware_sim import tflm_estimate as te
     from firmware_sim.targets import get_target
 
@@ -53,3 +57,87 @@ def _check_tflm_calibration_graph(path, layout):
         flash, ram = te.MEASURED_MEMORY[(core, kernels, layout)]
         for got, want in ((e.cycles, cycles), (e.setup_cycles, setup), (e.flash_bytes, flash), (e.ram_bytes, ram)):
             assert abs(got / want - 1) < 0.10, (core, layout, kernels, got, want)
+
+
+def _odd_models(rng):
+    stacked = random_spec(rng, 7, [13, 9], [(3, "softmax")], timesteps=6, reset_after=False, scale=0.5)
+    nobias = random_spec(rng, 5, [11], [(1, "sigmoid")], timesteps=8, use_bias=False, scale=0.5)
+    return {"stacked-reset_before": stacked, "no-bias-odd": nobias}
+
+
+@pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "unrolled"),
+                                           ("16x8", "step")])
+def test_odd_models_follow_float(tmp_path, quant, layout):
+    rng = np.random.default_rng(21)
+    for name, spec in _odd_models(rng).items():
+        X = rng.normal(size=(60, spec.timesteps, spec.features)).astype(np.float32)
+        path = tmp_path / f"{name}.tflite"
+        export_tflite(spec, X[:40], path, quant, layout)
+        ref = predict(spec, X[40:])
+        outs = {}
+        for engine in ("litert", "tflm"):
+            outs[engine] = TFLiteRunner(path, engine).predict(X[40:])
+            err = np.abs(outs[engine] - ref)
+            assert err.mean() < (0.03 if quant == "int8" else 0.01) and err.max() < 0.2, (name, engine, err.max())
+
+
+def test_step_layout_streams_and_size_is_independent_of_length(tmp_path):
+    rng = np.random.default_rng(3)
+    spec = random_spec(rng, 4, [12], [(2, "softmax")], timesteps=10)
+    X = rng.normal(size=(30, 10, 4)).astype(np.float32)
+    export_tflite(spec, X, tmp_path / "s10.tflite", "int8", "step")
+    long = dataclasses.replace(spec, timesteps=40)
+    export_tflite(long, rng.normal(size=(30, 40, 4)).astype(np.float32), tmp_path / "s40.tflite", "int8", "step")
+    export_tflite(spec, X, tmp_path / "u10.tflite", "int8", "unrolled")
+    sizes = [(tmp_path / f).stat().st_size for f in ("s10.tflite", "s40.tflite", "u10.tflite")]
+    assert abs(sizes[0] - sizes[1]) < 0.05 * sizes[0] and sizes[2] > 3 * sizes[0]
+    for engine in ("litert", "tflm"):
+        r = TFLiteRunner(tmp_path / "s10.tflite", engine)
+        xq = r.quantize(X[:5])
+        whole = r.predict_raw(xq)
+        for i, seq in enumerate(xq):
+            s = r.stream()
+            for x_t in seq:
+                s.step(x_t)
+            np.testing.assert_array_equal(s.output_raw(), whole[i])
+    with pytest.raises(EdgeGruError, match="step-layout"):
+        TFLiteRunner(tmp_path / "u10.tflite", "litert").stream()
+
+
+def test_calibration_gives_padded_steps_a_range():
+    """Front padding is zero in every sequence; 16x8 needs a non-empty range at every unrolled step."""
+    from converters.tflite_export import unrolled_calibration
+
+    X = np.random.default_rng(0).normal(size=(20, 12, 3)).astype(np.float32)
+    X[:, :5] = 0
+    cal = unrolled_calibration(X)
+    assert all(np.any(cal[:, t]) for t in range(12)) and np.array_equal(cal[:20], X)
+    Y = X.copy()
+    Y[:, :5] = 1
+    assert unrolled_calibration(Y) is Y
+
+
+def test_a_model_that_does_not_follow_float_is_refused(tmp_path):
+    from converters.tflite_export import verify_tflite
+
+    rng = np.random.default_rng(5)
+    spec = random_spec(rng, 4, [10], [(8, "softmax")], timesteps=5, scale=1.5)
+    other = random_spec(rng, 4, [10], [(8, "softmax")], timesteps=5, scale=1.5)
+    X = rng.normal(size=(60, 5, 4)).astype(np.float32)
+    path = tmp_path / "m.tflite"
+    export_tflite(spec, X, path, "int8", "unrolled")
+    with pytest.raises(EdgeGruError, match="broken model"):
+        verify_tflite(path, other, X)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "unrolled"),
+                                           ("16x8", "step")])
+def test_seed_gru50_both_layouts_and_precisions(seed_model, tmp_path, quant, layout):
+    _, spec, train, test, _ = seed_model
+    path = tmp_path / f"seed-{quant}-{layout}.tflite"
+    export_tflite(spec, train.X, path, quant, layout)
+    acc_float = accuracy(predict(spec, test.X), test.y)
+    for engine in ("litert", "tflm"):
+        acc = accuracy(TFLiteRunner(path, engine).predict(test.X), test.y)
+        assert abs(acc - acc_float) <= 0.01, (engine, layout, acc, acc_float)
