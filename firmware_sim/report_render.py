@@ -33,7 +33,7 @@ def targets_of(report: dict) -> list[str]:
 
 def _label(r: dict) -> str:
     if r["method"] == "estimated":
-        return f"TFLite Micro int8 {r.get('layout', '')} {r.get('kernels', '')} (estimated)".replace("  ", " ")
+        return f"TFLite Micro int8 {r.get('layout', '')} {r.get('kernels', '')}".replace("  ", " ").strip()
     return f"C runtime {r['precision']}"
 
 
@@ -46,7 +46,7 @@ def render_plots(report: dict, out: Path) -> dict[str, Path]:
                 is not None]
         if not rows:
             continue
-        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+        fig, ax = plt.subplots(figsize=(6.4, 5.4), dpi=110)
         for r in rows:
             ax.scatter(r["latency_ms"], r["accuracy"] * 100, marker=METHOD_MARK[r["method"]], s=60,
                        label=f"{_label(r)} [{r['method']}]", zorder=3)
@@ -64,7 +64,7 @@ def render_plots(report: dict, out: Path) -> dict[str, Path]:
         core = rows[0]["implementation"].split(" on ")[-1].replace(" (emulated)", "") if rows else ""
         ax.set_title(f"{t}: accuracy vs latency")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
         fig.tight_layout()
         path = out / f"accuracy-latency-{t}.png"
         fig.savefig(path)
@@ -169,7 +169,9 @@ def _err_text(o: dict) -> str:
     err = o.get("calibration_error")
     if not err:
         return "never measured on this core"
-    return f"{err['cycles'] * 100:+.1f}% off in cycles when last measured, on the calibration model"
+    worst = err.get("worst_cycles_any_model", err["cycles"])
+    return (f"when last measured {err['cycles'] * 100:+.1f}% off in cycles on the calibration model, at worst "
+            f"{worst * 100:+.1f}% over {err.get('models_measured', 1)} measured models")
 
 
 def _summary(report: dict) -> str:
