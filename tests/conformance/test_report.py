@@ -83,9 +83,11 @@ def test_figures_are_computed(small_report):
         assert r["cycles_per_mac"] == pytest.approx(r["cycles"] / spec.macs_per_sequence(test.X.shape[1]))
     m4_unrolled, m4_step = tflm[("nrf52840", "unrolled", "reference")], tflm[("nrf52840", "step", "reference")]
     assert m4_step["ram_bytes"] < m4_unrolled["ram_bytes"] and m4_step["setup_cycles"] < m4_unrolled["setup_cycles"]
-    # the error of the last measurement is carried where the configuration was measured, and only there
-    assert abs(m4_unrolled["calibration_error"]["cycles"]) < 0.10
-    assert tflm[("rp2040", "step", "cmsis-nn")]["calibration_error"] is None
+    # the error of the last measurement is carried with every row of a measured core (unit tests: never-measured
+    # cores carry null)
+    for r in tflm.values():
+        err = r["calibration_error"]
+        assert abs(err["cycles"]) < 0.10 and abs(err["worst_cycles_any_model"]) < 0.10 and err["models_measured"] >= 3
 
 
 def test_html_is_self_contained_with_plots(small_report):
