@@ -23,6 +23,7 @@ scale the M4 figures by the ratio of their emulated CoreMark/MHz to the M4's
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -314,7 +315,7 @@ def estimate(path: str | Path, target: Target, layout: str = "unrolled", kernels
 
 def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: int | None, target: Target,
                     layout: str, kernels: str, timesteps: int | None = None,
-                    model_macs: int | None = None) -> TFLMEstimate:
+                    model_macs: int | None = None, with_error: bool = True) -> TFLMEstimate:
     """:func:`estimate` from a graph's per-type counts, tensor count, file size and host arena report."""
     if layout not in LAYOUTS or kernels not in KERNELS:
         raise ValueError(f"layout must be one of {LAYOUTS} and kernels one of {KERNELS}")
@@ -346,13 +347,14 @@ def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: i
                         setup_cycles=setup_cycles(ops, tensors, counts.get("FULLY_CONNECTED", (0, 0, 0))[1],
                                                   target.core), flash_bytes=flash,
                         code_bytes=code, ram_bytes=ram, arena_bytes=arena32, fits=fits, ops=ops, core_basis=basis,
-                        calibration_error=calibration_error(target.core, layout, kernels))
+                        calibration_error=calibration_error(target.core, layout, kernels) if with_error else None)
 
 
-def estimate_graph(model: str, layout: str, target: Target, kernels: str) -> TFLMEstimate:
+def estimate_graph(model: str, layout: str, target: Target, kernels: str, with_error: bool = True) -> TFLMEstimate:
     """The estimate for one of the measured graphs (GRAPHS)."""
     counts, tensors, file_bytes, arena, timesteps = GRAPHS[(model, layout)]
-    return estimate_counts(counts, tensors, file_bytes, arena, target, layout, kernels, timesteps)
+    return estimate_counts(counts, tensors, file_bytes, arena, target, layout, kernels, timesteps,
+                           with_error=with_error)
 
 
 def calibration_errors() -> dict[tuple[str, str, str, str], dict[str, float]]:
@@ -361,7 +363,7 @@ def calibration_errors() -> dict[tuple[str, str, str, str], dict[str, float]]:
     out = {}
     for (core, kernels, model, layout), (cyc, setup) in MEASURED.items():
         t = Target(name=core, part=core, core=core, clock_mhz=100, flash_kb=4096, ram_kb=4096)
-        e = estimate_graph(model, layout, t, kernels)
+        e = estimate_graph(model, layout, t, kernels, with_error=False)
         err = {"cycles": e.cycles / cyc - 1, "setup_cycles": e.setup_cycles / setup - 1}
         if model == CALIBRATION_MODEL and (core, kernels, layout) in MEASURED_MEMORY:
             flash, ram = MEASURED_MEMORY[(core, kernels, layout)]
@@ -373,17 +375,20 @@ def calibration_errors() -> dict[tuple[str, str, str, str], dict[str, float]]:
 def calibration_error(core: str, layout: str, kernels: str) -> dict | None:
     """How far the estimate was from the last measurement of this core, layout and kernel set, on the calibration
     model, plus the largest cycle error over every model measured so (None: never measured)."""
-    if not _ERRORS or (core, kernels, CALIBRATION_MODEL, layout) not in _ERRORS:
+    errors = _errors()
+    if (core, kernels, CALIBRATION_MODEL, layout) not in errors:
         return None
-    err = dict(_ERRORS[(core, kernels, CALIBRATION_MODEL, layout)])
-    others = [v["cycles"] for (c, k, _, lay), v in _ERRORS.items() if (c, k, lay) == (core, kernels, layout)]
+    err = dict(errors[(core, kernels, CALIBRATION_MODEL, layout)])
+    others = [v["cycles"] for (c, k, _, lay), v in errors.items() if (c, k, lay) == (core, kernels, layout)]
     err["worst_cycles_any_model"] = max(others, key=abs)
     err["models_measured"] = len(others)
     return err
 
 
-_ERRORS: dict = {}
-_ERRORS.update(calibration_errors())
+@functools.lru_cache(maxsize=1)
+def _errors() -> dict:
+    return calibration_errors()
+
 
 __all__ = ["CALIBRATION", "GRAPHS", "KERNELS", "LAYOUTS", "MEASURED", "MEASURED_MEMORY", "TFLMEstimate",
            "calibration_errors", "estimate", "estimate_counts", "estimate_graph", "graph_counts", "invoke_cycles_m4",
