@@ -54,8 +54,11 @@ def _check_tflm_calibration_graph(path, layout):
             continue
         target = get_target({"cortex-m4": "nrf52840", "cortex-m0plus": "rp2040"}[core])
         e = te.estimate(path, target, layout, kernels, info=info, arena=arena, timesteps=48)
-        flash, ram = te.MEASURED_MEMORY[(core, kernels, layout)]
-        for got, want in ((e.cycles, cycles), (e.setup_cycles, setup), (e.flash_bytes, flash), (e.ram_bytes, ram)):
+        pairs = [(e.cycles, cycles), (e.setup_cycles, setup)]
+        if (core, kernels, layout) in te.MEASURED_MEMORY:          # memory measured for 7 of the 8 configurations
+            flash, ram = te.MEASURED_MEMORY[(core, kernels, layout)]
+            pairs += [(e.flash_bytes, flash), (e.ram_bytes, ram)]
+        for got, want in pairs:
             assert abs(got / want - 1) < 0.10, (core, layout, kernels, got, want)
 
 
