@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 from firmware_sim.core_timing import TIMINGS, Ins, Timing
 
-_MULTI = {"ldm", "stm", "ldmdb", "stmdb", "push", "pop", "vpush", "vpop"}
-
 
 def _macs(name: str) -> int:
     """Multiply-accumulates of one instruction: the dual 16-bit MACs count 2, other multiplies 1."""
@@ -111,4 +109,4 @@ class CostModel:
         block.fall_entries[key] = block.fall_entries.get(key, 0) + 1
 
 
-__all__ = ["Block", "CostModel", "_MULTI"]
+__all__ = ["Block", "CostModel"]
