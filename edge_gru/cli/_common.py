@@ -33,13 +33,27 @@ class _Group(click.Group):
             _fail(str(exc))
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            _closed_pipe()
         except KeyboardInterrupt:
-            _fail("interrupted")
+            click.echo("edge-gru: interrupted", err=True)
+            sys.exit(130)
         except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
             if os.environ.get("EDGE_GRU_DEBUG"):
                 raise
             _fail(f"internal error: {type(exc).__name__}: {exc} (set EDGE_GRU_DEBUG=1 for a traceback "
                   "and please report it)")
+
+
+def _closed_pipe() -> None:
+    """The reader of our output went away (``edge-gru inspect m.tflite | head -1``): stop quietly, as a Unix tool
+    killed by SIGPIPE would (exit 141), without a second error when Python flushes stdout at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    sys.exit(141)
 
 
 def _check_output(path: Path, force: bool) -> Path:

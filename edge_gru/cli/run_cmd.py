@@ -64,6 +64,8 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
     if raw and engine in ("keras", "float"):
         raise DataError("--raw applies to integer engines (fixed, litert, litert-ref, tflm)")
     if out is not None:
+        if out.suffix != ".npy":         # numpy would append .npy: check (and name) the file really written
+            out = out.with_name(out.name + ".npy")
         _check_output(out, force)
     outputs, ds = runners[engine]()
     if out is not None:

@@ -270,3 +270,45 @@ def test_demo_end_to_end_small(tmp_path):
     for f in ("model.keras", "model-int8.tflite", "model-w8a16.egru", "report.json", "report.md", "report.html",
               "accuracy-latency-nrf52840.png"):
         assert (tmp_path / "demo" / f).is_file(), f
+
+
+def test_run_output_without_npy_suffix_is_not_overwritten(tmp_path):
+    """numpy appends .npy: `run -o preds` writes preds.npy, so an existing preds.npy needs --force."""
+    from edge_gru.spec import random_spec, save_spec
+
+    rng = np.random.default_rng(8)
+    save_spec(random_spec(rng, 3, [4], None, timesteps=5), tmp_path / "m.egspec")
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(6, 5, 3)).astype(np.float32))
+    np.save(tmp_path / "preds.npy", np.arange(3))
+    p = run("run", tmp_path / "m.egspec", tmp_path / "d.npz", "-o", tmp_path / "preds")
+    assert p.returncode == 2 and "preds.npy exists" in p.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "preds.npy"), np.arange(3))
+    run("run", tmp_path / "m.egspec", tmp_path / "d.npz", "-o", tmp_path / "preds", "--force", check_rc=0)
+    assert np.load(tmp_path / "preds.npy").shape == (6, 4) and not (tmp_path / "preds").exists()
+
+
+def test_closed_output_pipe_is_not_an_internal_error(tmp_path):
+    """`edge-gru inspect m | head -1`: the reader is gone before we write; stop quietly with 141."""
+    from edge_gru.spec import random_spec, save_spec
+
+    save_spec(random_spec(np.random.default_rng(9), 3, [4], None, timesteps=5), tmp_path / "m.egspec")
+    proc = subprocess.Popen([*EXE, "inspect", str(tmp_path / "m.egspec")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()                        # before the child has imported anything, so its writes fail
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, err
+    assert "internal error" not in err and "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_interrupt_exits_130(monkeypatch):
+    from click.testing import CliRunner
+
+    import firmware_sim.targets
+    from edge_gru.cli import cli
+
+    def interrupted(*_args, **_kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(firmware_sim.targets, "load_targets", interrupted)
+    r = CliRunner().invoke(cli, ["targets"])
+    assert r.exit_code == 130 and "interrupted" in r.output
