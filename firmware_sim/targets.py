@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,11 +38,22 @@ class Target:
         return asdict(self)
 
 
+# Limits of a targets file: a clock no Cortex-M reaches, the Cortex-M code region (512 MB) for flash, and 64 MB of
+# RAM (the emulator maps and paints it).
+MAX_CLOCK_MHZ = 10_000
+MAX_FLASH_KB = 512 * 1024
+MAX_RAM_KB = 64 * 1024
+
+
 def _parse(path: Path) -> dict[str, Target]:
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError as exc:
         raise ModelFileError(f"{path}: no such targets file") from exc
+    except IsADirectoryError as exc:
+        raise ModelFileError(f"{path}: is a directory; give a TOML targets file") from exc
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read the targets file ({exc.strerror})") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{path}: not a valid TOML targets file ({exc})") from exc
     out: dict[str, Target] = {}
@@ -60,6 +72,11 @@ def _parse(path: Path) -> dict[str, Target]:
             raise DataError(f"{path}: target {name!r}: {exc}") from exc
         if tgt.clock_mhz <= 0 or tgt.flash_kb <= 0 or tgt.ram_kb <= 0:
             raise DataError(f"{path}: target {name!r}: clock, flash and RAM must be positive")
+        limits = (("clock_mhz", tgt.clock_mhz, MAX_CLOCK_MHZ), ("flash_kb", tgt.flash_kb, MAX_FLASH_KB),
+                  ("ram_kb", tgt.ram_kb, MAX_RAM_KB))
+        for field_, value, limit in limits:
+            if not math.isfinite(value) or value > limit:
+                raise DataError(f"{path}: target {name!r}: {field_} = {value} is not a number up to {limit:,}")
         out[name] = tgt
     return out
 

@@ -34,12 +34,21 @@ def test_user_targets_file_adds_and_replaces(tmp_path):
     ('[x]\ncore = "cortex-m4"\n', "lacks"),
     ("[x\n", "not a valid TOML"),
     ('[x]\ncore = "cortex-m4"\nclock_mhz = -1\nflash_kb = 1\nram_kb = 1\n', "positive"),
+    ('[x]\ncore = "cortex-m4"\nclock_mhz = nan\nflash_kb = 1\nram_kb = 1\n', "clock_mhz = nan is not a number"),
+    ('[x]\ncore = "cortex-m4"\nclock_mhz = inf\nflash_kb = 1\nram_kb = 1\n', "clock_mhz = inf"),
+    ('[x]\ncore = "cortex-m4"\nclock_mhz = 64\nflash_kb = 9999999999\nram_kb = 1\n', "flash_kb = 9999999999"),
+    ('[x]\ncore = "cortex-m4"\nclock_mhz = 64\nflash_kb = 1\nram_kb = 100000000\n', "ram_kb = 100000000"),
 ])
 def test_bad_targets_file(tmp_path, text, msg):
     f = tmp_path / "t.toml"
     f.write_text(text)
     with pytest.raises((DataError, ModelFileError), match=msg):
         load_targets(f)
+
+
+def test_targets_file_that_is_a_directory(tmp_path):
+    with pytest.raises(ModelFileError, match="is a directory"):
+        load_targets(tmp_path)
 
 
 def test_unknown_target():
