@@ -8,6 +8,7 @@ version.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,9 +335,29 @@ def _from_parts(meta: dict, arrays: dict) -> FixedModel:
     sig = _expect(arrays["sig_tab"], i16, (TABLE_SIZE,), "sig_tab")
     tanh = _expect(arrays["tanh_tab"], i16, sig.shape, "tanh_tab")
     t = meta["timesteps"]
+    _check_header(meta)
     return FixedModel(prec, int(meta["features"]), None if t is None else int(t), float(meta["input_scale"]),
                       grus, dense, float(meta["output_scale"]), str(meta["output_activation"]), sig, tanh,
                       str(meta.get("name", "model")), dict(meta.get("info", {})))
+
+
+# Limits on the numbers of a .egru header (README, "Input limits").
+MAX_TIMESTEPS = 1_000_000
+OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "softmax")
+
+
+def _check_header(meta: dict) -> None:
+    """The header's numbers: scales finite and positive, a known output activation, a sane sequence length."""
+    for key in ("input_scale", "output_scale"):
+        v = float(meta[key])
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{key} = {v} must be a finite positive number")
+    if meta["output_activation"] not in OUTPUT_ACTIVATIONS:
+        raise ValueError(f"output_activation {meta['output_activation']!r} is not one of "
+                         f"{', '.join(OUTPUT_ACTIVATIONS)}")
+    t = meta["timesteps"]
+    if t is not None and not (isinstance(t, int) and not isinstance(t, bool) and 1 <= t <= MAX_TIMESTEPS):
+        raise ValueError(f"timesteps = {t!r} must be a whole number from 1 to {MAX_TIMESTEPS:,} (or null: any)")
 
 
 def _check_shifts(n: np.ndarray, m: np.ndarray) -> None:

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -180,3 +181,36 @@ np.save(sys.argv[1], np.concatenate(out))
     a, b = np.load(tmp_path / "jit.npy"), np.load(tmp_path / "nojit.npy")
     assert a.size > 100 and np.abs(a).max() > 0
     np.testing.assert_array_equal(a, b)
+
+
+def _rewrite_header(src, dst, **changes):
+    """Copy a .egru with some header fields replaced (what a hand edit or another tool could leave)."""
+    with np.load(src) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(bytes(arrays["__header__"]).decode())
+    header["meta"].update(changes)
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    with open(dst, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"input_scale": float("nan")}, "input_scale = nan"),
+    ({"input_scale": 0.0}, "input_scale = 0.0"),
+    ({"input_scale": -1e-3}, "input_scale = -0.001"),
+    ({"output_scale": float("nan")}, "output_scale = nan"),
+    ({"output_scale": float("inf")}, "output_scale = inf"),
+    ({"output_activation": "gelu"}, "output_activation 'gelu'"),
+    ({"timesteps": -5}, "timesteps = -5"),
+    ({"timesteps": 10**12}, "timesteps = 1000000000000"),
+    ({"timesteps": True}, "timesteps = True"),
+])
+def test_egru_header_numbers_are_checked(tmp_path, changes, message):
+    """Header numbers that would run with exit 0 and garbage (or ask for 38 GiB) are refused, naming the field."""
+    rng = np.random.default_rng(3)
+    spec = random_spec(rng, 3, [4], None, timesteps=5)
+    save_fixed(quantize_model(spec, rng.normal(size=(6, 5, 3)).astype(np.float32), "w8a16"), tmp_path / "ok.egru")
+    load_fixed(tmp_path / "ok.egru")
+    _rewrite_header(tmp_path / "ok.egru", tmp_path / "bad.egru", **changes)
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        load_fixed(tmp_path / "bad.egru")
