@@ -363,9 +363,10 @@ class CortexM7(Timing):
     [M7 dual issue]; one load/store and one multiply per cycle; loads return their data a cycle later
     (load-use interlock); the dynamic predictor is a 2-bit counter per branch with a target cache for
     indirect branches and a return stack; static prediction: unconditional direct branches taken.
-    The misprediction penalty has no published figure: 5 cycles, the value for which the emulated
-    CoreMark/MHz is closest to the published GCC silicon figure ([CoreMark]); [R4 TRM] gives 8 for the
-    deeper Cortex-R4 pipeline.
+    The misprediction penalty has no published figure: 5 cycles, a little under the 8 that [R4 TRM] gives for
+    the deeper (8-stage) Cortex-R4. On CoreMark ([CoreMark]) 4, 5 and 6 cycles give -1.4%, -2.8% and -4.2%
+    against the i.MX RT1060 figure, all inside the spread published for that silicon with GCC (3.86 to 4.04
+    CoreMark/MHz, DESIGN.md 2c): the benchmark cannot pin this constant closer.
     """
 
     label = "Cortex-M7 dual-issue model"
