@@ -241,16 +241,15 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
     if tflite and targets:
         graphs = _tflm_graphs(spec, calibration, tfl, out / "model-int8-step.tflite", test.X[:n_emu], y_float,
                               tfl_rows["tflm"], say)
+    labels = test.y[:n_emu] if test.y is not None else None
     for t in targets:
         for p in precisions:
             fm, raw = fixed[p]
-            labels = test.y[:n_emu] if test.y is not None else None
             row = _emulated_row(fm, t, test.X[:n_emu], labels, raw, y_float, acc_float, out / "build" / f"{t.name}-{p}",
                                 tick, cc)
             rows.append(row)
             say(f"{t.name} {p}: {row['cycles']:,.0f} cycles/sequence, {row['latency_ms']:.3f} ms, bit-exact "
                 f"{row['bitexact_vs_numba'] * 100:.1f}%")
-        labels = test.y[:n_emu] if test.y is not None else None
         for layout, (path, info, arena, outputs) in graphs.items():
             for kernels in ("reference", "cmsis-nn"):
                 rows.append(_tflm_row(path, layout, kernels, t, outputs, info, arena, y_float, labels, n_emu,

@@ -258,15 +258,22 @@ def core_factor(core: str, kernels: str) -> tuple[float, str]:
     return ratio, "M4 figures scaled by emulated CoreMark/MHz (never measured on this core)"
 
 
+@functools.cache
+def _setup_coefficients(core: str) -> tuple[float, float, float]:
+    """``(a, b, c)`` through the three measured set-up points of ``core``."""
+    import numpy as np
+
+    points = SETUP_POINTS[core]
+    rows = np.array([[o, t * t, ch] for o, t, ch, _ in points], float)
+    a, b, c = np.linalg.solve(rows, np.array([cyc for *_, cyc in points], float))
+    return float(a), float(b), float(c)
+
+
 def setup_cycles(ops: int, tensors: int, fc_channels: int, core: str) -> float:
     """Set-up cycles: ``a * ops + b * tensors^2 + c * FC output channels`` through the core's measured points (cores
     never measured: the M4's, scaled by CoreMark)."""
-    import numpy as np
-
-    points = SETUP_POINTS.get(core, SETUP_POINTS["cortex-m4"])
-    rows = np.array([[o, t * t, ch] for o, t, ch, _ in points], float)
-    a, b, c = np.linalg.solve(rows, np.array([cyc for *_, cyc in points], float))
-    cycles = float(a * ops + b * tensors ** 2 + c * fc_channels)
+    a, b, c = _setup_coefficients(core if core in SETUP_POINTS else "cortex-m4")
+    cycles = a * ops + b * tensors ** 2 + c * fc_channels
     return cycles if core in SETUP_POINTS else cycles * core_factor(core, "reference")[0]
 
 
@@ -319,20 +326,15 @@ def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: i
     """:func:`estimate` from a graph's per-type counts, tensor count, file size and host arena report."""
     if layout not in LAYOUTS or kernels not in KERNELS:
         raise ValueError(f"layout must be one of {LAYOUTS} and kernels one of {KERNELS}")
+    if layout == "step" and not timesteps:
+        raise ValueError("the step layout needs the number of timesteps per sequence")
     factor, basis = core_factor(target.core, kernels)
-    per_invoke = invoke_cycles_m4(counts, kernels)
-    file_macs = sum(m for _, _, m in counts.values())
+    invokes = timesteps if layout == "step" else 1
+    _, fc_channels, fc_macs = counts.get("FULLY_CONNECTED", (0, 0, 0))
     ops = sum(n for n, _, _ in counts.values())
-    if layout == "step":
-        if not timesteps:
-            raise ValueError("the step layout needs the number of timesteps per sequence")
-        m4 = (per_invoke + STEP_GLUE_PER_STEP) * timesteps
-        macs = file_macs * timesteps
-    else:
-        m4, macs = per_invoke, file_macs
-    macs = model_macs or macs
-    fc_macs = counts.get("FULLY_CONNECTED", (0, 0, 0))[2] * (timesteps if layout == "step" else 1)
-    cycles = m4 * factor + MEASURED_CORE_FACTOR.get((target.core, kernels), (1.0, 0.0))[1] * fc_macs
+    m4 = (invoke_cycles_m4(counts, kernels) + (STEP_GLUE_PER_STEP if layout == "step" else 0.0)) * invokes
+    macs = model_macs or sum(m for _, _, m in counts.values()) * invokes
+    cycles = m4 * factor + MEASURED_CORE_FACTOR.get((target.core, kernels), (1.0, 0.0))[1] * fc_macs * invokes
     code = code_bytes(target.core, kernels, layout)
     flash = file_bytes + code
     arena32 = round(arena_host * ARENA_RATIO[layout]) if arena_host is not None else None
@@ -344,8 +346,7 @@ def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: i
     return TFLMEstimate(target=target.name, core=target.core, layout=layout, kernels=kernels, macs=macs,
                         cycles=cycles, cycles_per_mac=cycles / macs if macs else float("nan"),
                         latency_ms=cycles / (target.clock_mhz * 1e3),
-                        setup_cycles=setup_cycles(ops, tensors, counts.get("FULLY_CONNECTED", (0, 0, 0))[1],
-                                                  target.core), flash_bytes=flash,
+                        setup_cycles=setup_cycles(ops, tensors, fc_channels, target.core), flash_bytes=flash,
                         code_bytes=code, ram_bytes=ram, arena_bytes=arena32, fits=fits, ops=ops, core_basis=basis,
                         calibration_error=calibration_error(target.core, layout, kernels) if with_error else None)
 

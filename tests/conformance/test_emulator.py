@@ -308,19 +308,13 @@ def test_startup_memory_functions_are_correct_and_word_wise(cc, tmp_path):
     M4; a byte loop takes 4 or more)."""
     from firmware_sim.emulator import Emulator
     from firmware_sim.targets import get_target
-    from firmware_sim.toolchain import build_elf
+    from firmware_sim.toolchain import build_elf, resolve_compiler
 
     (tmp_path / "mem.c").write_text(MEM_TEST_C)
     for name in ("rp2040", "nrf52840"):
         t = get_target(name)
-        res = Emulator(build_elf([tmp_path / "mem.c"], t, tmp_path / name, cc=resolve_cc(cc)), t).run()
+        res = Emulator(build_elf([tmp_path / "mem.c"], t, tmp_path / name, cc=resolve_compiler(cc)), t).run()
         assert res.exit_code == 0, f"{cc} on {name}: memory functions gave wrong bytes"
         assert res.mark_values == [1, 2]
         per_byte = (res.marks[1] - res.marks[0]) / 1024
         assert per_byte < (1.5 if name == "nrf52840" else 3.0), (name, per_byte)
-
-
-def resolve_cc(choice):
-    from firmware_sim.toolchain import resolve_compiler
-
-    return resolve_compiler(choice)
