@@ -9,15 +9,21 @@ file can never execute code. The header names the ``kind`` of content and its
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edge_gru.errors import ModelFileError
+from edge_gru.npz import NpzReader
 
 _HEADER = "__header__"
+#: Largest JSON header read.
+MAX_HEADER_BYTES = 1 << 20
+#: Deepest nesting of lists and objects in a header.
+MAX_HEADER_DEPTH = 16
+#: Largest total of array data in a model file (uncompressed).
+MAX_MODEL_BYTES = 1 << 30
 
 
 def save(path: str | Path, kind: str, version: int, meta: dict[str, Any],
@@ -59,16 +65,11 @@ def load(path: str | Path, kind: str, max_version: int) -> tuple[dict[str, Any],
     p = Path(path)
     if not p.is_file():
         raise ModelFileError(f"{p}: no such file")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            if _HEADER not in z.files:
-                raise ModelFileError(f"{p}: not an edge-gru file (no header)")
-            header = json.loads(bytes(z[_HEADER]).decode("utf-8"))
-            arrays = {k: z[k] for k in z.files if k != _HEADER}
-    except ModelFileError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError, EOFError, KeyError) as exc:
-        raise ModelFileError(f"{p}: corrupt or not an edge-gru file ({type(exc).__name__})") from None
+    with NpzReader(p, ModelFileError, MAX_MODEL_BYTES) as z:
+        if _HEADER not in z.members:
+            raise ModelFileError(f"{p}: not an edge-gru file (no header)")
+        header = _parse_header(p, z.read(_HEADER, MAX_HEADER_BYTES))
+        arrays = {k: z.read(k) for k in z.members if k != _HEADER}
     if not isinstance(header, dict) or header.get("kind") != kind:
         got = header.get("kind") if isinstance(header, dict) else None
         raise ModelFileError(f"{p}: expected a {kind} file, found {got!r}")
@@ -81,3 +82,29 @@ def load(path: str | Path, kind: str, max_version: int) -> tuple[dict[str, Any],
     if not isinstance(meta, dict):
         raise ModelFileError(f"{p}: corrupt header (meta missing)")
     return meta, arrays
+
+
+def _parse_header(p: Path, blob: np.ndarray) -> Any:
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise ModelFileError(f"{p}: corrupt header (expected bytes, found {blob.dtype} {blob.shape})")
+    try:
+        header = json.loads(blob.tobytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{p}: corrupt header (not UTF-8)") from None
+    except RecursionError:
+        raise ModelFileError(f"{p}: corrupt header (nested deeper than {MAX_HEADER_DEPTH} levels)") from None
+    except ValueError as exc:
+        raise ModelFileError(f"{p}: corrupt header (not JSON: {exc.args[0] if exc.args else exc})") from None
+    if _depth(header) > MAX_HEADER_DEPTH:
+        raise ModelFileError(f"{p}: corrupt header (nested deeper than {MAX_HEADER_DEPTH} levels)")
+    return header
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_HEADER_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level

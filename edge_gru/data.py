@@ -12,15 +12,18 @@ A data file is an ``.npz`` with ``X`` of shape ``(N, T, F)`` (float) and an opti
 from __future__ import annotations
 
 import importlib.util
-import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edge_gru.errors import DataError, ToolMissingError
+from edge_gru.npz import NpzReader
 
 DATASETS = ("spoken-digits", "seed-toy")
+#: Most classes a 1-D ``y`` may name.
+MAX_CLASSES = 65536
 
 
 @dataclass
@@ -46,8 +49,15 @@ class Dataset:
             np.savez(fh, **arrays)
 
 
-def load_data(path: str | Path, features: int | None = None, timesteps: int | None = None) -> Dataset:
-    """Load and validate an ``.npz`` data file.
+#: Bytes of ``X`` (as float32) that ``run`` processes at a time: the memory bound of a run.
+CHUNK_BYTES = 16 << 20
+#: Largest ``X`` (as float32) loaded whole by the commands that need all of it (train, quantize, convert,
+#: report, simulate).
+MAX_LOAD_BYTES = 2 << 30
+
+
+class DataFile:
+    """An ``.npz`` data file, checked on opening (members, headers, shapes, ``y``); ``X`` is read on demand.
 
     Args:
         path: The file.
@@ -57,57 +67,121 @@ def load_data(path: str | Path, features: int | None = None, timesteps: int | No
     Raises:
         DataError: The file is missing, unreadable, or ``X``/``y`` are malformed.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: no such data file")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            if "X" not in z.files:
-                raise DataError(f"{p}: no array 'X' in the file (found: {', '.join(z.files) or 'nothing'})")
-            X = z["X"]
-            y = z["y"] if "y" in z.files else None
-    except DataError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{p}: not a readable .npz data file ({type(exc).__name__})") from None
-    return validate(Dataset(X, y), str(p), features, timesteps)
+
+    def __init__(self, path: str | Path, features: int | None = None, timesteps: int | None = None) -> None:
+        self.path = Path(path)
+        where = str(self.path)
+        self._reader = NpzReader(self.path, DataError)
+        try:
+            members = self._reader.members
+            if "X" not in members:
+                raise DataError(f"{where}: no array 'X' in the file (found: {', '.join(members) or 'nothing'})")
+            x = members["X"]
+            _check_x_header(x.shape, x.dtype, where, features, timesteps)
+            self.n, self.timesteps, self.features = x.shape
+            y = self._reader.read("y", max_bytes=MAX_LOAD_BYTES) if "y" in members else None
+            self.y = None if y is None else _check_y(y, self.n, where)
+        except BaseException:
+            self._reader.close()
+            raise
+
+    def close(self) -> None:
+        """Close the file."""
+        self._reader.close()
+
+    def __enter__(self) -> DataFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def chunks(self, max_bytes: int = CHUNK_BYTES) -> Iterator[np.ndarray]:
+        """``X`` as float32 pieces of at most ``max_bytes`` (at least one sequence), each checked finite."""
+        rows = max(1, max_bytes // (4 * self.timesteps * self.features))
+        done = 0
+        for piece in self._reader.iter_rows("X", rows):
+            X = piece.astype(np.float32)
+            _check_finite(X, f"{self.path}", done)
+            done += len(X)
+            yield X
+
+    def load(self, max_bytes: int = MAX_LOAD_BYTES) -> Dataset:
+        """The whole file in memory (refused beyond ``max_bytes`` of float32 ``X``)."""
+        need = 4 * self.n * self.timesteps * self.features
+        if need > max_bytes:
+            raise DataError(f"{self.path}: X needs {need / 2**20:,.0f} MiB as float32, more than the "
+                            f"{max_bytes / 2**20:,.0f} MiB this command loads at once; use a subset (`run` "
+                            "streams files of any size)")
+        X = np.concatenate(list(self.chunks())) if self.n else np.zeros((0, self.timesteps, self.features))
+        return Dataset(X, self.y)
+
+
+def load_data(path: str | Path, features: int | None = None, timesteps: int | None = None) -> Dataset:
+    """Load and validate an ``.npz`` data file (``X`` up to :data:`MAX_LOAD_BYTES` as float32).
+
+    Args:
+        path: The file.
+        features: When given, ``X`` must have this many features.
+        timesteps: When given, ``X`` must have this many timesteps.
+
+    Raises:
+        DataError: The file is missing, unreadable, too large, or ``X``/``y`` are malformed.
+    """
+    with DataFile(path, features, timesteps) as f:
+        return f.load()
 
 
 def validate(ds: Dataset, where: str = "data", features: int | None = None,
              timesteps: int | None = None) -> Dataset:
     """Check shapes, dtypes and finiteness; return a float32 copy of ``ds``."""
     X = ds.X
-    if X.dtype.kind not in "fiu":
-        raise DataError(f"{where}: X must be numeric, got dtype {X.dtype}")
-    if X.ndim != 3:
-        raise DataError(f"{where}: X must have shape (N, T, F), got {X.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0 or X.shape[2] == 0:
-        raise DataError(f"{where}: X is empty, shape {X.shape}")
+    _check_x_header(X.shape, X.dtype, where, features, timesteps)
     X = X.astype(np.float32)
-    if not np.isfinite(X).all():
-        bad = int((~np.isfinite(X)).sum())
-        raise DataError(f"{where}: X has {bad} NaN or infinite values; clean the data first")
-    if features is not None and X.shape[2] != features:
-        raise DataError(f"{where}: X has {X.shape[2]} features per timestep, the model expects {features}")
-    if timesteps is not None and X.shape[1] != timesteps:
-        raise DataError(f"{where}: X has {X.shape[1]} timesteps, the model expects {timesteps}")
-    y = ds.y
-    if y is not None:
-        if y.shape[0] != X.shape[0]:
-            raise DataError(f"{where}: y has {y.shape[0]} rows but X has {X.shape[0]}")
-        if y.ndim not in (1, 2):
-            raise DataError(f"{where}: y must be (N,) class ids or (N, K), got {y.shape}")
-        if y.dtype.kind not in "fiub":
-            raise DataError(f"{where}: y must be numeric, got dtype {y.dtype}")
-        if y.ndim == 1:
-            if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
-                raise DataError(f"{where}: 1-D y must hold integer class ids")
-            y = y.astype(np.int64)
-            if y.min() < 0:
-                raise DataError(f"{where}: class ids must be >= 0")
-        elif not np.isfinite(y).all():
-            raise DataError(f"{where}: y has NaN or infinite values")
+    _check_finite(X, where, 0)
+    y = None if ds.y is None else _check_y(ds.y, X.shape[0], where)
     return Dataset(X, y)
+
+
+def _check_x_header(shape: tuple, dtype: np.dtype, where: str, features: int | None, timesteps: int | None) -> None:
+    if dtype.kind not in "fiu":
+        raise DataError(f"{where}: X must be numeric, got dtype {dtype}")
+    if len(shape) != 3:
+        raise DataError(f"{where}: X must have shape (N, T, F), got {tuple(shape)}")
+    if 0 in shape:
+        raise DataError(f"{where}: X is empty, shape {tuple(shape)}")
+    if features is not None and shape[2] != features:
+        raise DataError(f"{where}: X has {shape[2]} features per timestep, the model expects {features}")
+    if timesteps is not None and shape[1] != timesteps:
+        raise DataError(f"{where}: X has {shape[1]} timesteps, the model expects {timesteps}")
+
+
+def _check_finite(X: np.ndarray, where: str, first_row: int) -> None:
+    finite = np.isfinite(X)
+    if not finite.all():
+        bad = int((~finite).sum())
+        row = first_row + int(np.argmin(finite.reshape(len(X), -1).all(axis=1)))
+        raise DataError(f"{where}: X has {bad} NaN or infinite values (first in sequence {row}); clean the data "
+                        "first")
+
+
+def _check_y(y: np.ndarray, n: int, where: str) -> np.ndarray:
+    if y.ndim not in (1, 2):
+        raise DataError(f"{where}: y must be (N,) class ids or (N, K), got shape {y.shape}")
+    if y.shape[0] != n:
+        raise DataError(f"{where}: y has {y.shape[0]} rows but X has {n}")
+    if y.dtype.kind not in "fiub":
+        raise DataError(f"{where}: y must be numeric, got dtype {y.dtype}")
+    if y.ndim == 1:
+        if y.dtype.kind == "f" and not (np.isfinite(y).all() and np.all(np.mod(y, 1) == 0)):
+            raise DataError(f"{where}: 1-D y must hold integer class ids")
+        y = y.astype(np.int64)
+        if y.size and y.min() < 0:
+            raise DataError(f"{where}: class ids must be >= 0")
+        if y.size and y.max() >= MAX_CLASSES:
+            raise DataError(f"{where}: class id {int(y.max())} is beyond the limit of {MAX_CLASSES} classes")
+    elif not np.isfinite(y).all():
+        raise DataError(f"{where}: y has NaN or infinite values")
+    return y
 
 
 def load_dataset(name: str) -> tuple[Dataset, Dataset]:
@@ -182,5 +256,5 @@ def accuracy(outputs: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(predicted_class(outputs) == labels_of(y)))
 
 
-__all__ = ["DATASETS", "Dataset", "accuracy", "labels_of", "load_data", "load_dataset", "predicted_class",
-           "seed_toy", "validate"]
+__all__ = ["CHUNK_BYTES", "DATASETS", "MAX_LOAD_BYTES", "DataFile", "Dataset", "accuracy", "labels_of", "load_data",
+           "load_dataset", "predicted_class", "seed_toy", "validate"]

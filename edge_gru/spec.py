@@ -48,10 +48,13 @@ class GRULayer:
     def check(self) -> None:
         """Raise :class:`UnsupportedModelError` if the arrays do not fit the sizes."""
         h3 = 3 * self.units
+        _sizes(self.name, self.units, self.input_dim)
         _shape(self.name, "kernel", self.kernel, (self.input_dim, h3))
         _shape(self.name, "recurrent_kernel", self.recurrent_kernel, (self.units, h3))
         if self.bias is not None:
             _shape(self.name, "bias", self.bias, (2, h3) if self.reset_after else (h3,))
+        for what in ("kernel", "recurrent_kernel", "bias"):
+            _values(self.name, what, getattr(self, what))
 
 
 @dataclass
@@ -81,9 +84,12 @@ class DenseLayer:
             raise UnsupportedModelError(
                 f"layer {self.name!r}: activation {self.activation!r} is not supported "
                 f"(supported: {', '.join(DENSE_ACTIVATIONS)})")
+        _sizes(self.name, self.units, self.input_dim)
         _shape(self.name, "kernel", self.kernel, (self.input_dim, self.units))
         if self.bias is not None:
             _shape(self.name, "bias", self.bias, (self.units,))
+        _values(self.name, "kernel", self.kernel)
+        _values(self.name, "bias", self.bias)
 
 
 @dataclass
@@ -130,6 +136,10 @@ class ModelSpec:
         """Validate the layer chain; raise :class:`UnsupportedModelError` when broken."""
         if not self.grus:
             raise UnsupportedModelError("the model has no GRU layer (edge-gru needs at least one)")
+        if self.features < 1:
+            raise UnsupportedModelError(f"the model has {self.features} input features; it needs >= 1")
+        if self.timesteps is not None and not 1 <= self.timesteps <= MAX_TIMESTEPS:
+            raise UnsupportedModelError(f"sequence length {self.timesteps} outside 1..{MAX_TIMESTEPS:,}")
         width = self.features
         for i, g in enumerate(self.grus):
             if g.input_dim != width:
@@ -163,6 +173,30 @@ class ModelSpec:
         if t:
             lines.append(f"MACs per sequence: {self.macs_per_sequence(t)}")
         return lines
+
+
+#: Largest weight magnitude accepted (trained GRU weights are a few units; beyond this a file is corrupt).
+MAX_ABS_WEIGHT = 1e6
+#: Accepted fixed sequence lengths.
+MAX_TIMESTEPS = 1_000_000
+
+
+def _sizes(layer: str, units: int, input_dim: int) -> None:
+    if units < 1 or input_dim < 1:
+        raise UnsupportedModelError(f"layer {layer!r}: units {units} and input size {input_dim} must be >= 1")
+
+
+def _values(layer: str, what: str, arr: np.ndarray | None) -> None:
+    if arr is None:
+        return
+    if arr.dtype.kind not in "fiu":
+        raise UnsupportedModelError(f"layer {layer!r}: {what} has dtype {arr.dtype}; weights must be numbers")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise UnsupportedModelError(f"layer {layer!r}: {what} has {int((~np.isfinite(arr)).sum())} NaN or infinite "
+                                    "weights; the model is corrupt (or training diverged)")
+    if arr.size and float(np.abs(arr).max()) > MAX_ABS_WEIGHT:
+        raise UnsupportedModelError(f"layer {layer!r}: {what} has a weight of magnitude "
+                                    f"{float(np.abs(arr).max()):.3g}, beyond the limit of {MAX_ABS_WEIGHT:g}")
 
 
 def _shape(layer: str, what: str, arr: np.ndarray, want: tuple[int, ...]) -> None:
