@@ -33,3 +33,7 @@ class ToolMissingError(EdgeGruError):
 
 class OutputExistsError(EdgeGruError):
     """An output path exists and ``--force`` was not given."""
+
+
+class OutputError(EdgeGruError):
+    """An output cannot be written where the user asked (a parent is a file, a read-only folder, ...)."""
