@@ -87,14 +87,14 @@ def verify_tflite(path: str | Path, spec: ModelSpec, X: np.ndarray) -> float:
     from converters.tflite_inspect import inspect_tflite
     from edge_gru.data import predicted_class
     from edge_gru.float_ref import predict
-    from edge_gru.runtime.tflite import TFLiteRunner
+    from edge_gru.runtime.tflite import predict_file
 
     info = inspect_tflite(path)
     if info.float_ops:
         Path(path).unlink()
         raise EdgeGruError(f"the converted model still has float operators ({', '.join(info.float_ops)}); "
                            "not a full-integer model, file removed")
-    got = TFLiteRunner(path, "litert").predict(X)
+    got = predict_file(path, "litert", X)       # in a child process: LiteRT can abort on what the converter wrote
     ref = predict(spec, X)
     agreement = float(np.mean(predicted_class(got) == predicted_class(ref)))
     constant = np.ptp(got, axis=0).max() == 0 and np.ptp(ref, axis=0).max() > 1e-3
@@ -116,7 +116,7 @@ def _convert_in_child(spec: ModelSpec, calibration: np.ndarray, out: str | Path,
         cmd = [sys.executable, "-m", "converters.tflite_export", str(Path(tmp) / "m.egspec"),
                str(Path(tmp) / "cal.npz"), str(out), quant, layout, graph]
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
         except subprocess.TimeoutExpired:
             raise EdgeGruError(f"the TensorFlow converter did not finish in {timeout:.0f} s") from None
     if p.returncode != 0:

@@ -31,7 +31,7 @@ def build_host(folder: str | Path, exe: str | Path, extra_flags: tuple[str, ...]
         raise ModelFileError(f"{folder}: not an edge-gru C export (missing {', '.join(missing)}); "
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
     cmd = [host_cc(), "-std=c99", "-O2", *extra_flags, "-o", str(exe), *(str(folder / s) for s in SOURCES)]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if p.returncode != 0:
         raise EdgeGruError(f"C compilation failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ''}")
     return Path(exe)
@@ -39,20 +39,49 @@ def build_host(folder: str | Path, exe: str | Path, extra_flags: tuple[str, ...]
 
 def run_host(folder: str | Path, xq: np.ndarray, extra_flags: tuple[str, ...] = ()) -> np.ndarray:
     """Run integer inputs ``(N, T, F)`` through the compiled C runtime; returns int32 ``(N, K)``."""
-    xq = np.ascontiguousarray(xq, np.int16)
-    if xq.ndim != 3:
-        raise DataError(f"integer inputs must be (N, T, F), got {xq.shape}")
-    with tempfile.TemporaryDirectory() as tmp:
-        exe = build_host(folder, Path(tmp) / "eg_host", extra_flags)
-        fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
+    with HostProgram(folder, extra_flags) as prog:
+        return prog.run(xq)
+
+
+class HostProgram:
+    """An exported C folder compiled once for the host, run on any number of batches.
+
+    Args:
+        folder: A folder written by ``edge-gru convert --format c``.
+        extra_flags: Extra compiler flags.
+    """
+
+    def __init__(self, folder: str | Path, extra_flags: tuple[str, ...] = ()) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="edge-gru-host-")
+        try:
+            self.exe = build_host(folder, Path(self._tmp.name) / "eg_host", extra_flags)
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+
+    def run(self, xq: np.ndarray) -> np.ndarray:
+        """Integer inputs ``(N, T, F)`` -> int32 outputs ``(N, K)``."""
+        xq = np.ascontiguousarray(xq, np.int16)
+        if xq.ndim != 3:
+            raise DataError(f"integer inputs must be (N, T, F), got {xq.shape}")
+        fin, fout = Path(self._tmp.name) / "in.bin", Path(self._tmp.name) / "out.bin"
         with open(fin, "wb") as fh:
             np.array(xq.shape, np.int32).tofile(fh)
             xq.tofile(fh)
-        p = subprocess.run([str(exe), str(fin), str(fout)], capture_output=True, text=True)
+        p = subprocess.run([str(self.exe), str(fin), str(fout)], capture_output=True, text=True, errors="replace")
         if p.returncode != 0:
             raise EdgeGruError(f"the C runtime failed (exit {p.returncode}): {p.stderr.strip()[:300]}")
-        out = np.fromfile(fout, np.int32)
-    return out.reshape(len(xq), -1)
+        return np.fromfile(fout, np.int32).reshape(len(xq), -1)
+
+    def close(self) -> None:
+        """Remove the build."""
+        self._tmp.cleanup()
+
+    def __enter__(self) -> HostProgram:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class CStream:
@@ -81,7 +110,7 @@ class CStream:
         lib = Path(self._tmp.name) / "libedgegru.so"
         cmd = [host_cc(), "-std=c99", "-O2", "-fPIC", "-shared", f"-I{folder}", "-o", str(lib), str(shim),
                str(folder / "edge_gru.c"), str(folder / "model.c")]
-        p = subprocess.run(cmd, capture_output=True, text=True)
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
         if p.returncode != 0:
             raise EdgeGruError(f"C compilation failed: {p.stderr.strip()[-300:]}")
         self._lib = ctypes.CDLL(str(lib))
@@ -119,4 +148,4 @@ class CStream:
         self._tmp.cleanup()
 
 
-__all__ = ["CStream", "build_host", "host_cc", "run_host"]
+__all__ = ["CStream", "HostProgram", "build_host", "host_cc", "run_host"]

@@ -11,37 +11,14 @@ The file is checked to be a TFLite flatbuffer before any interpreter sees it
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import numpy as np
 
-from edge_gru.errors import DataError, ModelFileError, ToolMissingError
+from edge_gru.errors import DataError, EdgeGruError, ModelFileError, ToolMissingError
+from edge_gru.runtime.tflite_check import check_flatbuffer
 
 ENGINES = ("litert", "litert-ref", "tflm")
-
-
-def check_flatbuffer(data: bytes, where: str) -> None:
-    """Refuse bytes that are not a plausible TFLite flatbuffer (identifier ``TFL3``, offsets in range).
-
-    Raises:
-        ModelFileError: Too short, wrong identifier or a root offset outside the file.
-    """
-    if len(data) < 16:
-        raise ModelFileError(f"{where}: too short to be a .tflite file ({len(data)} bytes)")
-    if data[4:8] != b"TFL3":
-        raise ModelFileError(f"{where}: not a TFLite flatbuffer (file identifier {data[4:8]!r}, expected b'TFL3')")
-    (root,) = struct.unpack_from("<I", data, 0)
-    if root < 8 or root + 4 > len(data):
-        raise ModelFileError(f"{where}: corrupt flatbuffer (root table offset {root} outside {len(data)} bytes)")
-    (vt_rel,) = struct.unpack_from("<i", data, root)
-    vt = root - vt_rel
-    if vt < 0 or vt + 4 > len(data):
-        raise ModelFileError(f"{where}: corrupt flatbuffer (vtable offset out of range)")
-    vt_size, table_size = struct.unpack_from("<HH", data, vt)
-    if vt_size < 4 or vt + vt_size > len(data) or root + table_size > len(data):
-        raise ModelFileError(f"{where}: corrupt or truncated flatbuffer")
-    _walk_model(data, where)
 
 
 def schema():
@@ -64,33 +41,6 @@ def schema():
             spec.loader.exec_module(mod)
             return mod
     raise ToolMissingError("reading .tflite files needs ai-edge-litert: pip install ai-edge-litert")
-
-
-def _walk_model(data: bytes, where: str) -> None:
-    """Decode every table of the model (the schema's object API) and check cross references."""
-    fb = schema()
-    try:
-        model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means a corrupt file
-        raise ModelFileError(f"{where}: corrupt or truncated flatbuffer ({type(exc).__name__})") from None
-    subgraphs = model.subgraphs or []
-    if not subgraphs:
-        raise ModelFileError(f"{where}: the model has no subgraph")
-    n_buffers, n_codes = len(model.buffers or []), len(model.operatorCodes or [])
-    for sg in subgraphs:
-        tensors = sg.tensors or []
-        if any(t.buffer >= n_buffers or t.buffer < 0 for t in tensors):
-            raise ModelFileError(f"{where}: corrupt model (tensor buffer index out of range)")
-        for op in sg.operators or []:
-            if op.opcodeIndex >= n_codes:
-                raise ModelFileError(f"{where}: corrupt model (operator code index out of range)")
-            for i in list(op.inputs if op.inputs is not None else []) + list(
-                    op.outputs if op.outputs is not None else []):
-                if i >= len(tensors):
-                    raise ModelFileError(f"{where}: corrupt model (operator tensor index out of range)")
-    for b in model.buffers or []:
-        if getattr(b, "offset", 0) and b.offset + b.size > len(data):
-            raise ModelFileError(f"{where}: corrupt model (buffer outside the file)")
 
 
 def _graph_io(data: bytes) -> tuple[int, int, tuple[dict[str, int], dict[str, int]] | None]:
@@ -154,6 +104,17 @@ class TFLiteRunner:
         check_flatbuffer(data, str(p))
         self.engine = engine
         n_in, n_out, sig = _graph_io(data)
+        try:
+            self._in_det, self._out_det = self._open(data, engine, n_in, n_out)
+            self._layout(p, sig)
+        except EdgeGruError:
+            raise
+        except (RuntimeError, ValueError, TypeError, IndexError, KeyError) as exc:
+            text = str(exc).strip().splitlines()
+            raise ModelFileError(f"{p}: the {engine} interpreter refused the file ({type(exc).__name__}: "
+                                 f"{text[0][:200] if text else ''})") from None
+
+    def _open(self, data: bytes, engine: str, n_in: int, n_out: int) -> tuple[list, list]:
         if engine == "tflm":
             try:
                 from tflite_micro.python.tflite_micro import runtime as tflm
@@ -161,16 +122,21 @@ class TFLiteRunner:
                 raise ToolMissingError("TFLite Micro's Python interpreter is missing: "
                                        "pip install tflite-micro") from None
             self._tflm = tflm.Interpreter.from_bytes(data)
-            in_det = [self._tflm.get_input_details(i) for i in range(n_in)]
-            out_det = [self._tflm.get_output_details(i) for i in range(n_out)]
-        else:
-            self._lite = _litert_interpreter(data, engine == "litert-ref")
-            in_det, out_det = self._lite.get_input_details(), self._lite.get_output_details()
-        self._in_det, self._out_det = in_det, out_det
+            return ([self._tflm.get_input_details(i) for i in range(n_in)],
+                    [self._tflm.get_output_details(i) for i in range(n_out)])
+        self._lite = _litert_interpreter(data, engine == "litert-ref")
+        return self._lite.get_input_details(), self._lite.get_output_details()
+
+    def _layout(self, p: Path, sig: tuple | None) -> None:
+        in_det, out_det = self._in_det, self._out_det
         if sig is not None and "x" in sig[0] and any(n.startswith("h") for n in sig[0]) and "y" in sig[1]:
             self.layout = "step"
             self._x_pos, self._y_pos = sig[0]["x"], sig[1]["y"]
-            names = sorted((n for n in sig[0] if n.startswith("h")), key=lambda n: int(n[1:]))
+            names = [n for n in sig[0] if n.startswith("h")]
+            if not all(n[1:].isdigit() for n in names) or not all(n in sig[1] for n in names):
+                raise ModelFileError(f"{p}: step-layout signature with state names {names}; expected h0, h1, ... "
+                                     "among both inputs and outputs")
+            names.sort(key=lambda n: int(n[1:]))
             self._states = [(sig[0][n], sig[1][n]) for n in names]
         else:
             if len(in_det) != 1 or len(out_det) != 1:
@@ -182,6 +148,13 @@ class TFLiteRunner:
         self.input_shape = tuple(int(v) for v in inp["shape"])
         self.input_dtype = np.dtype(inp["dtype"])
         self.output_dtype = np.dtype(out["dtype"])
+        want = 2 if self.layout == "step" else 3
+        if len(self.input_shape) != want or min(self.input_shape) < 1:
+            raise ModelFileError(f"{p}: input shape {self.input_shape}; the {self.layout} layout needs "
+                                 f"{'(1, F)' if want == 2 else '(1, T, F)'}")
+        for what, dt in (("input", self.input_dtype), ("output", self.output_dtype)):
+            if dt not in (np.dtype(np.int8), np.dtype(np.int16)):
+                raise ModelFileError(f"{p}: {what} tensor is {dt}; a full-integer model (int8 or int16) is needed")
         self.in_scale, self.in_zero = _qparams(inp)
         self.out_scale, self.out_zero = _qparams(out)
 
@@ -282,6 +255,46 @@ class TFLiteStream:
         return self.r.dequantize(self.output_raw())
 
 
+def probe_file(path: str | Path, engine: str = "litert") -> dict:
+    """Open a ``.tflite`` and invoke it once on zeros in a child process; its input and output description.
+
+    Returns:
+        ``layout``, ``input_shape``, ``features``, ``timesteps`` (``None`` for the step layout).
+
+    Raises:
+        ModelFileError: The file is corrupt, refused or crashes the interpreter.
+    """
+    from edge_gru.runtime.isolate import run_isolated
+
+    return run_isolated(_probe, str(path), engine, what=f"{path} under {engine}")
+
+
+def predict_file(path: str | Path, engine: str, X: np.ndarray, raw: bool = False) -> np.ndarray:
+    """Float inputs ``(N, T, F)`` through a ``.tflite`` in a child process: outputs ``(N, K)``, float or
+    (``raw``) the integer output tensor.
+
+    Raises:
+        ModelFileError: The file is corrupt, refused or crashes the interpreter.
+    """
+    from edge_gru.runtime.isolate import run_isolated
+
+    return run_isolated(_predict, str(path), engine, X, raw, what=f"{path} under {engine}")
+
+
+def _probe(path: str, engine: str) -> dict:
+    r = TFLiteRunner(path, engine)
+    T = r.input_shape[1] if r.layout == "unrolled" else 1
+    r.predict_raw(np.zeros((1, T, r.features), r.input_dtype))
+    return {"layout": r.layout, "input_shape": r.input_shape, "features": r.features,
+            "timesteps": r.input_shape[1] if r.layout == "unrolled" else None}
+
+
+def _predict(path: str, engine: str, X: np.ndarray, raw: bool) -> np.ndarray:
+    r = TFLiteRunner(path, engine)
+    out = r.predict_raw(r.quantize(X))
+    return out if raw else r.dequantize(out)
+
+
 def _qparams(detail: dict) -> tuple[float, int]:
     q = detail.get("quantization_parameters") or {}
     scales = q.get("scales")
@@ -294,4 +307,4 @@ def _qparams(detail: dict) -> tuple[float, int]:
     return float(scale), int(zero)
 
 
-__all__ = ["ENGINES", "TFLiteRunner", "TFLiteStream", "check_flatbuffer", "schema"]
+__all__ = ["ENGINES", "TFLiteRunner", "TFLiteStream", "check_flatbuffer", "predict_file", "probe_file", "schema"]
