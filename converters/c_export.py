@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_gru.errors import OutputExistsError
+from edge_gru.errors import ModelFileError, OutputExistsError
 from edge_gru.fixed.model import FixedModel
 
 RUNTIME_DIR = Path(__file__).resolve().parents[1] / "edge_gru" / "runtime" / "c"
@@ -245,6 +245,52 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
         shutil.copyfile(RUNTIME_DIR / n, out / n)
+    for n, text in render_model(fm, ident).items():
+        (out / n).write_text(text)
+    (out / "example_main.c").write_text(EXAMPLE_MAIN)
+    (out / "CMakeLists.txt").write_text(CMAKE.format(name=ident))
+    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm)))
+    return [out / n for n in names]
+
+
+def export_names() -> list[str]:
+    """The files :func:`export_c` writes."""
+    return [*RUNTIME_FILES, "model.h", "model.c", "example_main.c", "CMakeLists.txt", "README.md"]
+
+
+def check_c_folder(folder: str | Path) -> FixedModel:
+    """Load a C folder's ``model.egru`` and check that ``model.h`` and ``model.c`` are exactly what it generates.
+
+    The host harness and the emulated firmware size their buffers from ``model.h``: an edited dimension
+    would make them write past their buffers, an edited weight would give garbage with exit status 0.
+
+    Raises:
+        ModelFileError: ``model.egru``, ``model.h`` or ``model.c`` missing, or the sources do not match.
+    """
+    from edge_gru.fixed.model import load_fixed
+
+    folder = Path(folder)
+    missing = [n for n in ("model.egru", "model.h", "model.c") if not (folder / n).is_file()]
+    if missing:
+        raise ModelFileError(f"{folder}: not a folder from `edge-gru convert --format c` (missing "
+                             f"{', '.join(missing)})")
+    fm = load_fixed(folder / "model.egru")
+    header = (folder / "model.h").read_bytes()[:1 << 20]
+    found = re.search(rb"#define EG_MODEL ([A-Za-z_][A-Za-z0-9_]{0,80})_model\n", header)
+    ident = found.group(1).decode("ascii") if found else None
+    expected = render_model(fm, ident) if ident else {}
+    for n in ("model.h", "model.c"):
+        f = folder / n
+        want = expected.get(n, "").encode()
+        if not want or f.stat().st_size != len(want) or f.read_bytes() != want:
+            raise ModelFileError(f"{f} does not match {folder / 'model.egru'} (edited, corrupt or from another "
+                                 f"model); regenerate the folder with `edge-gru convert {folder / 'model.egru'} "
+                                 f"--format c -o {folder} --force`")
+    return fm
+
+
+def render_model(fm: FixedModel, ident: str) -> dict[str, str]:
+    """The generated ``model.h`` and ``model.c`` of ``fm`` (C identifiers prefixed ``ident``)."""
     safe_name = re.sub(r"[^A-Za-z0-9_ .-]", "_", fm.name)[:60]
     state_len = sum(g["units"] for g in fm.grus)
     guard = f"EG_{ident.upper()}_MODEL_H"
@@ -256,7 +302,6 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
          f"#define EG_MODEL_INPUT_SCALE {fm.input_scale!r}  /* x_q = round(x / scale), clamp */\n",
          f"#define EG_MODEL_OUTPUT_SCALE {fm.output_scale!r}  /* then {fm.output_activation} */\n",
          f"extern const eg_model_t {ident}_model;\n#define EG_MODEL {ident}_model\n#endif\n"]
-    (out / "model.h").write_text("".join(h))
     c = [BANNER, "#include \"model.h\"\n\n", _c_array("int16_t", "sig_tab", fm.sig_tab),
          _c_array("int16_t", "tanh_tab", fm.tanh_tab)]
     gru_inits = []
@@ -298,12 +343,9 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     c.append(f"const eg_model_t {ident}_model = {{{fm.precision.w_bits}, {fm.precision.a_bits}, {fm.features}, "
              f"{len(fm.grus)}, {len(fm.dense)}, {fm.output_dim}, {state_len}, {scratch_len(fm)}, grus, "
              f"{'denses' if dense_inits else '0'}, sig_tab.v, tanh_tab.v}};\n")
-    (out / "model.c").write_text("".join(c))
-    (out / "example_main.c").write_text(EXAMPLE_MAIN)
-    (out / "CMakeLists.txt").write_text(CMAKE.format(name=ident))
-    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm)))
-    return [out / n for n in names]
+    return {"model.h": "".join(h), "model.c": "".join(c)}
 
 
-__all__ = ["c_identifier", "export_c", "gate_columns", "kernel_layout", "kernel_macs", "layout_bytes",
-           "memory_figures", "pad_gates", "scratch_len"]
+__all__ = ["c_identifier", "check_c_folder", "export_c", "export_names", "gate_columns", "kernel_layout",
+           "kernel_macs", "layout_bytes",
+           "memory_figures", "pad_gates", "render_model", "scratch_len"]
