@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,8 +207,10 @@ class Emulator:
                  uc.hook_add(U.UC_HOOK_MEM_WRITE, on_mark, begin=IO_BASE + MARK_OFFSET, end=IO_BASE + MARK_OFFSET + 3)]
         if count_cycles:
             hooks.append(uc.hook_add(U.UC_HOOK_BLOCK, on_block))
+        interrupted = _StopOnInterrupt(uc)
         try:
-            uc.emu_start(pc | 1, 0xFFFFFFFF, count=max_instructions)
+            with interrupted:
+                uc.emu_start(pc | 1, 0xFFFFFFFF, count=max_instructions)
         except U.UcError as exc:
             pc_ = uc.reg_read(A.UC_ARM_REG_PC)
             raise EmulationError(f"the program faulted on {self.target.core}: {exc} at {pc_:#x} "
@@ -214,6 +218,8 @@ class Emulator:
         finally:
             for h in hooks:
                 uc.hook_del(h)
+        if interrupted.hit:
+            raise KeyboardInterrupt
         if state["fault"]:
             raise EmulationError(f"the program faulted on {self.target.core}: {state['fault']}")
         if state["exit"] is None:
@@ -227,6 +233,28 @@ class Emulator:
                                mark_values=mark_values,
                                by_function=by_fn, stack_bytes=self._stack_used(lo, hi), model=costs.label,
                                mac_loops=_mac_loops(blocks))
+
+
+class _StopOnInterrupt:
+    """Ctrl-C during ``emu_start``: Python raises KeyboardInterrupt inside a unicorn hook, and unicorn swallows
+    exceptions raised in hooks, so the run went on to the end. Instead, the signal stops the emulation and the
+    interrupt is raised once ``emu_start`` has returned (main thread only; elsewhere nothing changes)."""
+
+    def __init__(self, uc: object) -> None:
+        self.uc, self.hit, self._old = uc, False, None
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.hit = True
+        self.uc.emu_stop()
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
 
 
 __all__ = ["MAC_LOOP_MACS", "EmulationError", "EmulationResult", "Emulator", "MARK_OFFSET"]

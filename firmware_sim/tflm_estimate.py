@@ -288,7 +288,8 @@ def tflm_arena_bytes(path: str | Path) -> int | None:
     code = ("import sys\nfrom tflite_micro.python.tflite_micro import runtime as r\n"
             "it = r.Interpreter.from_bytes(open(sys.argv[1], 'rb').read())\nit.print_allocations()\n")
     try:
-        p = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
+        p = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, errors="replace",
+                           timeout=300)
     except subprocess.TimeoutExpired:
         return None
     m = re.search(r"Arena allocation total (\d+) bytes", p.stdout + p.stderr)

@@ -204,7 +204,7 @@ class Compiler:
 def _version(kind: str, argv: tuple[str, ...]) -> str:
     def first_line(cmd: list[str]) -> str:
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=120)
         except (OSError, subprocess.TimeoutExpired):
             return ""
         return (p.stdout or p.stderr).strip().splitlines()[0] if p.returncode == 0 and (p.stdout or p.stderr) else ""
@@ -283,7 +283,7 @@ COMMON_FLAGS = ("-std=c99", "-O2", "-fomit-frame-pointer", "-ffreestanding", "-f
 
 def _run(cmd: list[str], what: str) -> None:
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=600)
     except subprocess.TimeoutExpired as exc:
         raise EdgeGruError(f"{what}: the cross-compiler timed out") from exc
     if p.returncode != 0:
