@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from edge_gru.errors import EdgeGruError, ModelFileError, OutputExistsError
+from edge_gru.errors import EdgeGruError, ModelFileError
 
 
 def _fail(msg: str) -> None:
@@ -57,10 +57,9 @@ def _closed_pipe() -> None:
 
 
 def _check_output(path: Path, force: bool) -> Path:
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    from edge_gru.outputs import check_output
+
+    return check_output(path, force)
 
 
 def artifact_kind(path: str | Path) -> str:

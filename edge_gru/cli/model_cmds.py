@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from edge_gru.cli._common import _check_output, _progress, artifact_kind, cli, load_float_spec
-from edge_gru.errors import DataError, ModelFileError, OutputExistsError
+from edge_gru.errors import DataError, ModelFileError
 
 
 @cli.command()
@@ -17,12 +17,12 @@ from edge_gru.errors import DataError, ModelFileError, OutputExistsError
 def dataset(name: str, out: Path, force: bool) -> None:
     """Write a built-in dataset as OUT/train.npz and OUT/test.npz."""
     from edge_gru.data import load_dataset
+    from edge_gru.outputs import atomic_file
 
-    train, test = load_dataset(name)
-    out.mkdir(parents=True, exist_ok=True)
-    for split, ds in (("train", train), ("test", test)):
-        path = _check_output(out / f"{split}.npz", force)
-        ds.save(path)
+    paths = [_check_output(out / f"{split}.npz", force) for split in ("train", "test")]
+    for path, ds in zip(paths, load_dataset(name), strict=True):
+        with atomic_file(path) as tmp:
+            ds.save(tmp)
         click.echo(f"{path}: X {ds.X.shape}, {ds.n_classes} classes")
 
 
@@ -64,7 +64,10 @@ def train(dataset_name: str | None, data: Path | None, test_data: Path | None, u
 
         model, acc = train_classifier(tr, te, units=units, layers=layers, epochs=epochs, seed=seed,
                                       on_epoch=on_epoch)
-    save_keras(model, out)
+    from edge_gru.outputs import atomic_file
+
+    with atomic_file(out) as tmp:
+        save_keras(model, tmp)
     click.echo(f"saved {out}")
     if acc is not None:
         click.echo(f"test accuracy: {acc * 100:.2f}%")
@@ -92,7 +95,10 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
     fm = quantize_model(spec, cal.X, precision_name)
     summary = summarize(spec, fm, cal.X[:2000])
     fm.info.update(calibration_summary=summary)
-    save_fixed(fm, out)
+    from edge_gru.outputs import atomic_file
+
+    with atomic_file(out) as tmp:
+        save_fixed(fm, tmp)
     for line in fm.describe():
         click.echo(line)
     click.echo(f"calibration check on {summary['n']} sequences: class agreement with float "
@@ -122,43 +128,52 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
     `--format c` takes a .egru, or a float model plus --calibration.
     """
     from edge_gru.data import load_data
+    from edge_gru.outputs import atomic_file, check_output, staged_folder
 
     if fmt == "c":
-        from converters.c_export import export_c
-        from edge_gru.fixed.model import load_fixed, quantize_model, save_fixed
+        from converters.c_export import export_c, export_names
+        from edge_gru.fixed.model import save_fixed
 
-        if artifact_kind(model) == "fixed":
-            fm = load_fixed(model)
-        else:
-            if calibration is None:
-                raise ModelFileError("--format c from a float model needs --calibration train.npz")
-            spec = load_float_spec(model)
-            fm = quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
-        if (out / "model.egru").exists() and not force:
-            raise OutputExistsError(f"{out}/model.egru exists; pass --force to overwrite")
-        files = export_c(fm, out, force, name=name)
-        save_fixed(fm, out / "model.egru")
+        names = [*export_names(), "model.egru"]
+        with staged_folder(out, names, force) as stage:     # checked before the work; files move in at the end
+            fm = _c_model(model, calibration, precision_name)
+            files = export_c(fm, stage, True, name=name)
+            save_fixed(fm, stage / "model.egru")
+            _append_sizes(stage)
         from converters.c_export import memory_figures
 
         mem = memory_figures(fm)
-        click.echo(f"wrote {len(files)} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes of "
-                   f"constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
-        _append_sizes(out)
+        click.echo(f"wrote {len(files) + 1} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes "
+                   f"of constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
         return
     from converters.tflite_export import export_tflite
     from converters.tflite_inspect import inspect_tflite
 
     if calibration is None:
         raise ModelFileError(f"--format {fmt} needs --calibration train.npz")
-    spec = load_float_spec(model)
-    cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
     quant = fmt.split("-")[1]
     suffix = f"-{quant}" + ("-step" if layout == "step" else "")
-    target = _check_output(out / f"{_safe_stem(model)}{suffix}.tflite", force)
-    size = export_tflite(spec, cal.X, target, quant, layout)
-    info = inspect_tflite(target)
+    target = check_output(out / f"{_safe_stem(model)}{suffix}.tflite", force)
+    spec = load_float_spec(model)
+    cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
+    with atomic_file(target) as tmp:      # a failed conversion leaves the previous file as it was
+        size = export_tflite(spec, cal.X, tmp, quant, layout)
+        info = inspect_tflite(tmp)
     how = f"unrolled over {spec.timesteps} steps" if layout == "unrolled" else "one timestep per invoke"
     click.echo(f"wrote {target} ({size:,} bytes, {quant}, {how}; {len(info.ops)} operators, no float operators)")
+
+
+def _c_model(model: Path, calibration: Path | None, precision_name: str):
+    """The fixed-point model of ``convert --format c``: a .egru as it is, a float model quantized."""
+    from edge_gru.data import load_data
+    from edge_gru.fixed.model import load_fixed, quantize_model
+
+    if artifact_kind(model) == "fixed":
+        return load_fixed(model)
+    if calibration is None:
+        raise ModelFileError("--format c from a float model needs --calibration train.npz")
+    spec = load_float_spec(model)
+    return quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
 
 
 def _append_sizes(folder: Path) -> None:

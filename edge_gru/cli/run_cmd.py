@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,22 +43,9 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
     emulator (the C runtime cross-compiled and run on an emulated Cortex-M, needs --target),
     litert, litert-ref (LiteRT reference kernels), tflm (TFLite Micro).
     """
-    import numpy as np
-
-    from edge_gru.data import accuracy
-
     kind = artifact_kind(artifact)
     engine = engine or {"keras": "keras", "spec": "float", "fixed": "fixed", "tflite": "litert"}.get(kind, kind)
-    runners: dict[str, Callable[[], tuple[Any, Any]]] = {
-        "keras": lambda: _run_keras(artifact, kind, data),
-        "float": lambda: _run_float(artifact, data),
-        "fixed": lambda: _run_fixed(artifact, kind, data, raw),
-        "c": lambda: _run_c(artifact, kind, data, raw),
-        "emulator": lambda: _run_emulator(artifact, kind, data, raw, target_name, targets_file, cc_choice),
-    }
-    for name in ("litert", "litert-ref", "tflm"):
-        runners[name] = lambda name=name: _run_tflite(artifact, kind, data, name, raw)
-    if engine not in runners:
+    if engine not in ENGINES or (engine == "c" and kind != "c"):
         raise DataError(f"engine {engine!r} cannot run a {kind} artifact")
     if cc_choice is not None and engine != "emulator":
         raise DataError("--cc applies to --engine emulator (the firmware build)")
@@ -67,19 +55,75 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
         if out.suffix != ".npy":         # numpy would append .npy: check (and name) the file really written
             out = out.with_name(out.name + ".npy")
         _check_output(out, force)
-    outputs, ds = runners[engine]()
+    opener = {"keras": _open_keras, "float": _open_float, "fixed": _open_fixed, "c": _open_c,
+              "litert": _open_tflite, "litert-ref": _open_tflite, "tflm": _open_tflite}
+    if engine == "emulator":
+        model = _open_emulator(artifact, kind, raw, target_name, targets_file, cc_choice)
+    else:
+        model = opener[engine](artifact, kind, engine, raw)
+    try:
+        outputs, y = _run_chunks(model, data)
+    finally:
+        model.close()
     if out is not None:
-        np.save(out, outputs)
+        _save_npy(out, outputs)
         click.echo(f"wrote {out} {outputs.shape} {outputs.dtype}")
     click.echo(f"engine {engine}: {len(outputs)} sequences, output width {outputs.shape[1]}")
-    if ds.y is not None and not raw:
-        click.echo(f"accuracy: {accuracy(outputs, ds.y) * 100:.2f}%")
+    if y is not None and not raw:
+        from edge_gru.data import accuracy
+
+        click.echo(f"accuracy: {accuracy(outputs, y) * 100:.2f}%")
 
 
-def _run_keras(artifact: Path, kind: str, data: Path) -> tuple[Any, Any]:
+@dataclass
+class _Model:
+    """An engine ready to run: the input it expects and a function from float inputs to outputs."""
+
+    features: int
+    timesteps: int | None
+    predict: Callable[[Any], Any]
+    close: Callable[[], None] = lambda: None
+    after: Callable[[int], None] | None = None     # called with the number of sequences run, at the end
+
+
+def _run_chunks(model: _Model, data: Path) -> tuple[Any, Any]:
+    """Run the data file in chunks of ``CHUNK_BYTES`` of ``X``: memory stays bounded whatever its size."""
     import numpy as np
 
-    from edge_gru.data import load_data
+    from edge_gru.data import DataFile
+
+    with DataFile(data, model.features, model.timesteps) as f:
+        outs = [model.predict(X) for X in f.chunks()]
+        y = f.y
+    outputs = np.concatenate(outs)
+    if model.after is not None:
+        model.after(len(outputs))
+    return outputs, y
+
+
+def _save_npy(out: Path, outputs: Any) -> None:
+    import numpy as np
+
+    from edge_gru.outputs import atomic_file
+
+    with atomic_file(out) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, outputs)
+
+
+def _finite(engine: str, outputs: Any) -> Any:
+    """Float engines: refuse outputs float32 cannot represent instead of returning NaN."""
+    import numpy as np
+
+    bad = ~np.isfinite(outputs).all(axis=1)
+    if bad.any():
+        raise DataError(f"the {engine} engine produced NaN or infinite outputs for {int(bad.sum())} sequences "
+                        f"(first: {int(np.argmax(bad))} of this chunk): the inputs are too large for float32 "
+                        "arithmetic; rescale the data (the fixed-point engines saturate instead)")
+    return outputs
+
+
+def _open_keras(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
+    import numpy as np
 
     if kind != "keras":
         raise ModelFileError(f"{artifact}: --engine keras needs a .keras file")
@@ -87,48 +131,42 @@ def _run_keras(artifact: Path, kind: str, data: Path) -> tuple[Any, Any]:
 
     model = load_keras(artifact)
     spec = import_keras(model)
-    ds = load_data(data, features=spec.features, timesteps=spec.timesteps)
-    return np.asarray(model.predict(ds.X, verbose=0, batch_size=256), np.float32), ds
+    return _Model(spec.features, spec.timesteps, lambda X: _finite(
+        "keras", np.asarray(model.predict(X, verbose=0, batch_size=256), np.float32)))
 
 
-def _run_float(artifact: Path, data: Path) -> tuple[Any, Any]:
-    from edge_gru.data import load_data
+def _open_float(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
     from edge_gru.float_ref import predict
 
     spec = load_float_spec(artifact)
-    ds = load_data(data, features=spec.features, timesteps=spec.timesteps)
-    return predict(spec, ds.X), ds
+    return _Model(spec.features, spec.timesteps, lambda X: _finite("float", predict(spec, X)))
 
 
-def _run_tflite(artifact: Path, kind: str, data: Path, engine: str, raw: bool) -> tuple[Any, Any]:
-    from edge_gru.data import load_data
-    from edge_gru.runtime.tflite import TFLiteRunner
+def _open_tflite(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
+    from edge_gru.runtime.tflite import predict_file, probe_file
 
     if kind != "tflite":
         raise ModelFileError(f"{artifact}: --engine {engine} needs a .tflite file (make one with `edge-gru convert`)")
-    r = TFLiteRunner(artifact, engine)
-    ds = load_data(data, features=r.features, timesteps=r.input_shape[1] if r.layout == "unrolled" else None)
-    out = r.predict_raw(r.quantize(ds.X))
-    return (out if raw else r.dequantize(out)), ds
+    info = probe_file(artifact, engine)      # the interpreter runs in child processes: a crash is an error line
+    return _Model(info["features"], info["timesteps"], lambda X: predict_file(artifact, engine, X, raw))
 
 
-def _run_c(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:
-    from edge_gru.data import load_data
-    from edge_gru.fixed.model import load_fixed
-    from edge_gru.runtime.c_host import run_host
+def _open_c(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
+    from converters.c_export import check_c_folder
+    from edge_gru.runtime.c_host import HostProgram
 
-    if kind != "c" or not (artifact / "model.egru").is_file():
-        raise ModelFileError(f"{artifact}: --engine c needs a folder from `edge-gru convert --format c`")
-    fm = load_fixed(artifact / "model.egru")
-    ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
-    out = run_host(artifact, fm.quantize_input(ds.X))
-    return (out if raw else fm.dequantize(out)), ds
+    fm = check_c_folder(artifact)
+    prog = HostProgram(artifact)
+
+    def predict(X: Any) -> Any:
+        out = prog.run(fm.quantize_input(X))
+        return out if raw else fm.dequantize(out)
+
+    return _Model(fm.features, fm.timesteps, predict, prog.close)
 
 
-def _run_emulator(artifact: Path, kind: str, data: Path, raw: bool, target_name: str | None,
-                  targets_file: Path | None, cc_choice: str | None) -> tuple[Any, Any]:
-    from edge_gru.data import load_data
-    from edge_gru.fixed.model import load_fixed
+def _open_emulator(artifact: Path, kind: str, raw: bool, target_name: str | None, targets_file: Path | None,
+                   cc_choice: str | None) -> _Model:
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
 
@@ -139,24 +177,38 @@ def _run_emulator(artifact: Path, kind: str, data: Path, raw: bool, target_name:
     if kind not in ("c", "fixed"):
         raise ModelFileError(f"{artifact}: --engine emulator needs a .egru file or a folder from "
                              "`edge-gru convert --format c`")
-    fm = load_fixed(artifact / "model.egru" if kind == "c" else artifact)
-    ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
-    with _progress() as prog:
-        task = prog.add_task(f"emulating on {target.name} ({target.core})", total=len(ds.X), info="")
-        res = simulate(artifact, target, ds.X, progress=lambda n: prog.update(task, advance=n), cc=cc)
-    _console().print(f"{target.name}: {res.cycles_per_sequence:,.0f} cycles/sequence, {res.latency_ms:.3f} ms at "
-                     f"{target.clock_mhz:g} MHz ({res.cycle_model}; emulated; compiler {cc.label()})")
-    return (res.outputs if raw else fm.dequantize(res.outputs)), ds
+    if kind == "c":
+        from converters.c_export import check_c_folder
+
+        fm = check_c_folder(artifact)
+    else:
+        from edge_gru.fixed.model import load_fixed
+
+        fm = load_fixed(artifact)
+    prog = _progress()
+    prog.start()
+    task = prog.add_task(f"emulating on {target.name} ({target.core})", total=None, info="")
+    results: list = []
+
+    def predict(X: Any) -> Any:
+        res = simulate(artifact, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc)
+        results.append(res)
+        return res.outputs if raw else fm.dequantize(res.outputs)
+
+    def after(n: int) -> None:
+        prog.stop()
+        cps = sum(r.cycles_per_sequence * r.sequences for r in results) / n
+        ms = cps / (target.clock_mhz * 1e3)
+        _console().print(f"{target.name}: {cps:,.0f} cycles/sequence, {ms:.3f} ms at {target.clock_mhz:g} MHz "
+                         f"({results[0].cycle_model}; emulated; compiler {cc.label()})")
+
+    return _Model(fm.features, fm.timesteps, predict, prog.stop, after)
 
 
-def _run_fixed(artifact: Path, kind: str, data: Path, raw: bool) -> tuple[Any, Any]:
-    from edge_gru.data import load_data
-
+def _open_fixed(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
     if kind != "fixed":
         raise ModelFileError(f"{artifact}: --engine fixed needs a .egru file (make one with `edge-gru quantize`)")
     from edge_gru.fixed.model import load_fixed
 
     fm = load_fixed(artifact)
-    ds = load_data(data, features=fm.features, timesteps=fm.timesteps)
-    return (fm.predict_raw(ds.X) if raw else fm.predict(ds.X)), ds
-
+    return _Model(fm.features, fm.timesteps, lambda X: fm.predict_raw(X) if raw else fm.predict(X))

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from edge_gru.cli._common import _check_output, _progress, artifact_kind, cc_option, cli, load_float_spec, resolve_cc
-from edge_gru.errors import DataError, EdgeGruError, ModelFileError, OutputExistsError
+from edge_gru.errors import DataError, EdgeGruError, ModelFileError
 
 
 @cli.command()
@@ -74,7 +74,10 @@ def simulate(artifact: Path | None, target_name: str, targets_file: Path | None,
         result = _simulate_model(artifact, target, data, sequences, calibration, precision_name,
                                  resolve_cc(cc_choice))
     if json_out is not None:
-        json_out.write_text(json.dumps(result, indent=2, default=float))
+        from edge_gru.outputs import atomic_file
+
+        with atomic_file(json_out) as tmp:
+            tmp.write_text(json.dumps(result, indent=2, default=float))
         click.echo(f"wrote {json_out}")
 
 
@@ -185,15 +188,16 @@ def report(model: Path, calibration: Path, data: Path, target_names: str, target
            emulate_sequences: int | None, no_tflite: bool, out: Path, force: bool, cc_choice: str | None) -> None:
     """Accuracy-vs-latency report of every implementation: report.json, report.md, report.html, plots."""
     from edge_gru.data import load_data
+    from edge_gru.outputs import staged_folder
 
-    if out.exists() and any(out.iterdir()) and not force:
-        raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
     targets, precs = _report_choices(target_names, targets_file, precisions)
     cc = resolve_cc(cc_choice) if targets else None
-    spec = load_float_spec(model)
-    cal = load_data(calibration, spec.features, spec.timesteps)
-    test = load_data(data, spec.features, spec.timesteps)
-    _run_report(spec, cal.X, test, targets, precs, out, emulate_sequences, not no_tflite, cc)
+    with staged_folder(out, None, force) as stage:       # written aside, moved in when complete
+        spec = load_float_spec(model)
+        cal = load_data(calibration, spec.features, spec.timesteps)
+        test = load_data(data, spec.features, spec.timesteps)
+        _run_report(spec, cal.X, test, targets, precs, stage, emulate_sequences, not no_tflite, cc)
+    click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
 
 
 def _report_choices(target_names: str, targets_file: Path | None, precisions: str) -> tuple[list, list[str]]:
@@ -218,7 +222,6 @@ def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str
         rep = build_report(spec, cal_X, test, targets, precs, out, say=prog.console.print, tick=tick,
                            emulate_sequences=emulate_sequences, tflite=tflite, cc=cc)
     click.echo((out / "report.md").read_text().split("\n## Assumptions")[0])
-    click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
     return rep
 
 
@@ -235,18 +238,19 @@ def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str
 def demo(out: Path, epochs: int, target_names: str, emulate_sequences: int | None, force: bool,
          cc_choice: str | None) -> None:
     """Train spoken-digits GRU(16), convert to every format, emulate on a few targets, write the report."""
-    if out.exists() and any(out.iterdir()) and not force:
-        raise OutputExistsError(f"{out} is not empty; pass --force to write into it")
+    from edge_gru.outputs import staged_folder
     from firmware_sim.demo import train_demo_model
 
     targets, precs = _report_choices(target_names, None, "w8a8,w8a16,w16a16")
     cc = resolve_cc(cc_choice) if targets else None
-    with _progress() as prog:
-        task = prog.add_task("training spoken-digits GRU(16)", total=epochs, info="")
+    with staged_folder(out, None, force) as stage:       # written aside, moved in when complete
+        with _progress() as prog:
+            task = prog.add_task("training spoken-digits GRU(16)", total=epochs, info="")
 
-        def on_epoch(epoch: int, logs: dict) -> None:
-            prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
+            def on_epoch(epoch: int, logs: dict) -> None:
+                prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
 
-        spec, train, test = train_demo_model(out, epochs=epochs, say=prog.console.print, on_epoch=on_epoch)
-    _run_report(spec, train.X, test, targets, precs, out, emulate_sequences, True, cc)
+            spec, train, test = train_demo_model(stage, epochs=epochs, say=prog.console.print, on_epoch=on_epoch)
+        _run_report(spec, train.X, test, targets, precs, stage, emulate_sequences, True, cc)
+    click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
 
