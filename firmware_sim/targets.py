@@ -65,11 +65,15 @@ def _parse(path: Path) -> dict[str, Target]:
             raise DataError(f"{path}: target {name!r} lacks {', '.join(missing)}")
         if t["core"] not in CORES:
             raise DataError(f"{path}: target {name!r} has core {t['core']!r}; known cores: {', '.join(CORES)}")
+        bools = [k for k in ("clock_mhz", "flash_kb", "ram_kb") if isinstance(t[k], bool)]
+        if bools:
+            raise DataError(f"{path}: target {name!r}: {bools[0]} must be a number, not {t[bools[0]]}")
         try:
             tgt = Target(name=name, part=str(t.get("part", name)), core=t["core"], clock_mhz=float(t["clock_mhz"]),
                          flash_kb=int(t["flash_kb"]), ram_kb=int(t["ram_kb"]), fpu=bool(t.get("fpu", False)))
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{path}: target {name!r}: {exc}") from exc
+        except (TypeError, ValueError, OverflowError) as exc:       # int(inf) is an OverflowError
+            raise DataError(f"{path}: target {name!r}: clock_mhz, flash_kb and ram_kb must be finite numbers "
+                            f"({exc})") from None
         if tgt.clock_mhz <= 0 or tgt.flash_kb <= 0 or tgt.ram_kb <= 0:
             raise DataError(f"{path}: target {name!r}: clock, flash and RAM must be positive")
         limits = (("clock_mhz", tgt.clock_mhz, MAX_CLOCK_MHZ), ("flash_kb", tgt.flash_kb, MAX_FLASH_KB),

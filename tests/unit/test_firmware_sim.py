@@ -38,6 +38,10 @@ def test_user_targets_file_adds_and_replaces(tmp_path):
     ('[x]\ncore = "cortex-m4"\nclock_mhz = inf\nflash_kb = 1\nram_kb = 1\n', "clock_mhz = inf"),
     ('[x]\ncore = "cortex-m4"\nclock_mhz = 64\nflash_kb = 9999999999\nram_kb = 1\n', "flash_kb = 9999999999"),
     ('[x]\ncore = "cortex-m4"\nclock_mhz = 64\nflash_kb = 1\nram_kb = 100000000\n', "ram_kb = 100000000"),
+    # found by the fuzzer: int(inf) raised OverflowError (an internal error), a boolean passed as 1 KB
+    ('[x]\ncore = "cortex-m4"\nclock_mhz = 64\nflash_kb = inf\nram_kb = 1\n', "must be finite numbers"),
+    ('[x]\ncore = "cortex-m4"\nclock_mhz = 64\nflash_kb = 1\nram_kb = -inf\n', "must be finite numbers"),
+    ('[x]\ncore = "cortex-m4"\nclock_mhz = 64\nflash_kb = true\nram_kb = 1\n', "flash_kb must be a number"),
 ])
 def test_bad_targets_file(tmp_path, text, msg):
     f = tmp_path / "t.toml"
