@@ -69,6 +69,14 @@ def main() -> int:
         xq = r.quantize(test.X)
         sec = best_of(lambda r=r, xq=xq: r.predict_raw(xq), 3 if eng != "tflm" else 2)
         rows.append((label, sec / n * 1e6, accuracy(r.dequantize(r.predict_raw(xq)), test.y), ""))
+    from edge_gru.runtime.tflite import predict_file, probe_file
+
+    for eng, label in (("litert", "LiteRT int8, isolated (edge-gru run)"), ("tflm", "TFLite Micro, isolated")):
+        # what `edge-gru run` does: a probe, then the data in one child process (a crash is an error line)
+        sec = best_of(lambda eng=eng: (probe_file(tfl_path, eng), predict_file(tfl_path, eng, test.X, checked=True)), 2)
+        call = best_of(lambda eng=eng: predict_file(tfl_path, eng, test.X[:1], checked=True), 5)
+        rows.append((label, sec / n * 1e6, accuracy(predict_file(tfl_path, eng, test.X, checked=True), test.y),
+                     f"{call * 1e3:.0f} ms per child call (fork + interpreter + 1 sequence)"))
     base = {label: us for label, us, _, _ in rows}
     ours = rows[0][1]
     print(f"spoken-digits GRU(16), 48 steps, {spec.macs_per_sequence()} MACs/seq, {n} test sequences, "

@@ -148,7 +148,7 @@ def _open_tflite(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
     if kind != "tflite":
         raise ModelFileError(f"{artifact}: --engine {engine} needs a .tflite file (make one with `edge-gru convert`)")
     info = probe_file(artifact, engine)      # the interpreter runs in child processes: a crash is an error line
-    return _Model(info["features"], info["timesteps"], lambda X: predict_file(artifact, engine, X, raw))
+    return _Model(info["features"], info["timesteps"], lambda X: predict_file(artifact, engine, X, raw, checked=True))
 
 
 def _open_c(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:

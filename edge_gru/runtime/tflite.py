@@ -44,24 +44,28 @@ def schema():
 
 
 def _graph_io(data: bytes) -> tuple[int, int, tuple[dict[str, int], dict[str, int]] | None]:
-    """Number of graph inputs and outputs, and signature names -> positions among them (None without one)."""
-    fb = schema()
-    model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
-    sg = model.subgraphs[0]
-    ins, outs = list(sg.inputs), list(sg.outputs)
-    if not model.signatureDefs:
-        return len(ins), len(outs), None
-    sd = model.signatureDefs[0]
+    """Number of graph inputs and outputs, and signature names -> positions among them (None without one).
 
-    def names(maps, order) -> dict[str, int]:
+    Reads only these tables (the accessor API), not the whole model: this runs for every interpreter."""
+    fb = schema()
+    model = fb.Model.GetRootAsModel(data, 0)
+    sg = model.Subgraphs(0)
+    ins = [int(sg.Inputs(i)) for i in range(sg.InputsLength())]
+    outs = [int(sg.Outputs(i)) for i in range(sg.OutputsLength())]
+    if not model.SignatureDefsLength():
+        return len(ins), len(outs), None
+    sd = model.SignatureDefs(0)
+
+    def names(maps: list, order: list[int]) -> dict[str, int]:
         out = {}
-        for t in maps or []:
-            name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
-            if t.tensorIndex in order:
-                out[name] = order.index(t.tensorIndex)
+        for t in maps:
+            name = (t.Name() or b"").decode("utf-8", "replace")
+            if t.TensorIndex() in order:
+                out[name] = order.index(t.TensorIndex())
         return out
 
-    return len(ins), len(outs), (names(sd.inputs, ins), names(sd.outputs, outs))
+    return len(ins), len(outs), (names([sd.Inputs(i) for i in range(sd.InputsLength())], ins),
+                                 names([sd.Outputs(i) for i in range(sd.OutputsLength())], outs))
 
 
 def _litert_interpreter(data: bytes, reference: bool):
@@ -92,16 +96,19 @@ class TFLiteRunner:
     Args:
         path: The ``.tflite`` file.
         engine: ``litert`` (default kernels), ``litert-ref`` (reference kernels) or ``tflm``.
+        checked: Skip :func:`check_flatbuffer` (the caller ran it on this file). The interpreter runs in this
+            process: for files you did not make, use :func:`probe_file` and :func:`predict_file`.
     """
 
-    def __init__(self, path: str | Path, engine: str = "litert") -> None:
+    def __init__(self, path: str | Path, engine: str = "litert", checked: bool = False) -> None:
         if engine not in ENGINES:
             raise DataError(f"unknown TFLite engine {engine!r}; choose one of {', '.join(ENGINES)}")
         p = Path(path)
         if not p.is_file():
             raise ModelFileError(f"{p}: no such file")
         data = p.read_bytes()
-        check_flatbuffer(data, str(p))
+        if not checked:
+            check_flatbuffer(data, str(p))
         self.engine = engine
         n_in, n_out, sig = _graph_io(data)
         try:
@@ -266,23 +273,40 @@ def probe_file(path: str | Path, engine: str = "litert") -> dict:
     """
     from edge_gru.runtime.isolate import run_isolated
 
+    _check_file(path)            # in this process (pure Python); the interpreter only in the child
     return run_isolated(_probe, str(path), engine, what=f"{path} under {engine}")
 
 
-def predict_file(path: str | Path, engine: str, X: np.ndarray, raw: bool = False) -> np.ndarray:
+def predict_file(path: str | Path, engine: str, X: np.ndarray, raw: bool = False, checked: bool = False) -> np.ndarray:
     """Float inputs ``(N, T, F)`` through a ``.tflite`` in a child process: outputs ``(N, K)``, float or
     (``raw``) the integer output tensor.
+
+    Args:
+        path: The ``.tflite`` file.
+        engine: ``litert``, ``litert-ref`` or ``tflm``.
+        X: Float inputs.
+        raw: Return the integer output tensor.
+        checked: The file already passed :func:`check_flatbuffer` (by :func:`probe_file`).
 
     Raises:
         ModelFileError: The file is corrupt, refused or crashes the interpreter.
     """
     from edge_gru.runtime.isolate import run_isolated
 
+    if not checked:
+        _check_file(path)
     return run_isolated(_predict, str(path), engine, X, raw, what=f"{path} under {engine}")
 
 
+def _check_file(path: str | Path) -> None:
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"{p}: no such file")
+    check_flatbuffer(p.read_bytes(), str(p))
+
+
 def _probe(path: str, engine: str) -> dict:
-    r = TFLiteRunner(path, engine)
+    r = TFLiteRunner(path, engine, checked=True)
     T = r.input_shape[1] if r.layout == "unrolled" else 1
     r.predict_raw(np.zeros((1, T, r.features), r.input_dtype))
     return {"layout": r.layout, "input_shape": r.input_shape, "features": r.features,
@@ -290,7 +314,7 @@ def _probe(path: str, engine: str) -> dict:
 
 
 def _predict(path: str, engine: str, X: np.ndarray, raw: bool) -> np.ndarray:
-    r = TFLiteRunner(path, engine)
+    r = TFLiteRunner(path, engine, checked=True)
     out = r.predict_raw(r.quantize(X))
     return out if raw else r.dequantize(out)
 
