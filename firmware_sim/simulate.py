@@ -240,11 +240,9 @@ def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Pa
         return model, export_for_target(model, work / "c")
     p = Path(model)
     if p.is_dir():
-        egru = p / "model.egru"
-        if not egru.is_file():
-            raise ModelFileError(f"{p}: no model.egru beside the C sources; "
-                                 "re-export with `edge-gru convert --format c`")
-        return load_fixed(egru), p
+        from converters.c_export import check_c_folder
+
+        return check_c_folder(p), p        # the firmware sizes its buffers from model.h: it must match model.egru
     if p.suffix == ".egru":
         fm = load_fixed(p)
         return fm, export_for_target(fm, work / "c")

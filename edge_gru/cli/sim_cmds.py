@@ -112,9 +112,9 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
 
     kind = artifact_kind(artifact)
     if kind == "c":
-        if not (artifact / "model.egru").is_file():
-            raise ModelFileError(f"{artifact}: not a folder from `edge-gru convert --format c` (no model.egru)")
-        fm = load_fixed(artifact / "model.egru")
+        from converters.c_export import check_c_folder
+
+        fm = check_c_folder(artifact)
         model: Any = artifact
     elif kind == "fixed":
         model = fm = load_fixed(artifact)
