@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo-out
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench fuzz lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "edge-gru needs Python >= 3.11")'
@@ -24,6 +24,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+fuzz: $(STAMP)
+	$(PY) -m fuzz --cases $(or $(CASES),2000) --jobs 2 --json fuzz-report.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
