@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge_gru.cli import model_cmds, run_cmd, sim_cmds  # noqa: F401 - registers the commands
+from edge_gru.cli import model_cmds, run_cmd, search_cmd, sim_cmds  # noqa: F401 - registers the commands
 from edge_gru.cli._common import artifact_kind, cli, load_float_spec
 
 

@@ -1,0 +1,217 @@
+"""The result of a search: candidates per target, their Pareto front, the budgets, the recommended model with
+its artifacts ready to use, and the report (search.json, search.md, search.html with plots).
+
+A candidate is one trained architecture at one precision. On a target it is described by accuracy (higher is
+better), latency, flash and RAM (lower is better); it is on the front when no other candidate is at least as
+good in all four and better in one. It meets the budgets when its latency, flash and RAM are within the
+``--max-*`` options and within the part's own flash and RAM. The recommended candidate of a target is the
+most accurate one that meets the budgets (then the fastest, then the smallest).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from firmware_sim.report_render import _img, _plt
+from firmware_sim.search import SearchConfig, trial_folder
+
+KEYS = (("accuracy", 1), ("latency_ms", -1), ("flash_bytes", -1), ("ram_bytes", -1))
+
+
+def collect(study: Any) -> tuple[list[dict], list[dict]]:
+    """Candidates of the finished trials, and the trials that were pruned or failed (with their reasons)."""
+    cands, others = [], []
+    for t in study.get_trials(deepcopy=False):
+        if t.state.name == "COMPLETE" and "candidates" in t.user_attrs:
+            src = t.user_attrs.get("copied_from", t.number)
+            for c in t.user_attrs["candidates"]:
+                cands.append({**c, "trial": src, "units": t.params["units"], "layers": t.params["layers"],
+                              "name": f"GRU({t.params['units']})x{t.params['layers']} {c['precision']}",
+                              "float_accuracy": t.user_attrs.get("float_accuracy")})
+        elif t.state.name in ("PRUNED", "FAIL") and t.params:
+            others.append({"trial": t.number, "state": t.state.name.lower(), **t.params,
+                           "reason": t.user_attrs.get("pruned") or t.user_attrs.get("failure") or "interrupted"})
+    unique = {(c["units"], c["layers"], c["precision"]): c for c in cands}     # a copied trial is one candidate
+    return list(unique.values()), others
+
+
+def dominates(a: dict, b: dict) -> bool:
+    """``a`` is at least as good as ``b`` in every figure and better in one."""
+    ge = all((a[k] - b[k]) * sign >= 0 for k, sign in KEYS)
+    return ge and any((a[k] - b[k]) * sign > 0 for k, sign in KEYS)
+
+
+def front(points: list[dict]) -> list[dict]:
+    """The non-dominated points."""
+    return [p for p in points if not any(dominates(o, p) for o in points if o is not p)]
+
+
+def summarize(cfg: SearchConfig, study: Any) -> dict:
+    """The report's content: per target, every candidate's figures, the front, the budgets and the choice."""
+    cands, others = collect(study)
+    per_target = {}
+    for t in cfg.targets:
+        flash = min(t.flash_kb, cfg.max_flash_kb or t.flash_kb) * 1024
+        ram = min(t.ram_kb, cfg.max_ram_kb or t.ram_kb) * 1024
+        rows = []
+        for c in cands:
+            f = c["targets"].get(t.name)
+            if f is None:
+                continue
+            meets = (f["flash_bytes"] <= flash and f["ram_bytes"] <= ram
+                     and (cfg.max_latency_ms is None or f["latency_ms"] <= cfg.max_latency_ms))
+            rows.append({"name": c["name"], "trial": c["trial"], "units": c["units"], "layers": c["layers"],
+                         "precision": c["precision"], "accuracy": c["accuracy"], "params": c["params"],
+                         "macs": c["macs"], **{k: f[k] for k in ("latency_ms", "cycles_per_sequence", "flash_bytes",
+                                                                 "ram_bytes", "bit_exact")}, "meets_budgets": meets})
+        on_front = front(rows)
+        for r in rows:
+            r["pareto"] = any(r is p for p in on_front)
+        ok = [r for r in rows if r["meets_budgets"]]
+        best = min(ok, key=lambda r: (-r["accuracy"], r["latency_ms"], r["flash_bytes"])) if ok else None
+        per_target[t.name] = {"part": t.part, "core": t.core, "clock_mhz": t.clock_mhz,
+                              "limits": {"flash_bytes": flash, "ram_bytes": ram, "latency_ms": cfg.max_latency_ms},
+                              "candidates": sorted(rows, key=lambda r: r["latency_ms"]),
+                              "recommended": None if best is None else dict(best)}
+    return {"config": cfg.record(), "budgets": cfg.budgets, "trials": len(study.trials), "targets": per_target,
+            "pruned_or_failed": others, "candidates": len(cands)}
+
+
+def export_recommended(report: dict, cfg: SearchConfig, calibration: Any, tflite: bool = True,
+                       say: Any = print) -> None:
+    """Write each target's recommended model, ready to use: ``recommended/TARGET/`` with the ``.egru``, the C
+    folder, the ``.keras`` and (unless ``tflite`` is False) the int8 ``.tflite``; paths go into the report."""
+    from converters.c_export import export_c
+    from edge_gru.errors import EdgeGruError
+    from edge_gru.fixed.model import load_fixed, save_fixed
+    from edge_gru.outputs import staged_folder
+
+    for name, entry in report["targets"].items():
+        rec = entry["recommended"]
+        if rec is None:
+            continue
+        src = trial_folder(cfg.out, rec["trial"])
+        with staged_folder(cfg.out / "recommended" / name, None, force=True) as stage:
+            shutil.copyfile(src / f"model-{rec['precision']}.egru", stage / "model.egru")
+            shutil.copyfile(src / "model.keras", stage / "model.keras")
+            fm = load_fixed(stage / "model.egru")
+            export_c(fm, stage / "c", name=f"{name}_gru")
+            save_fixed(fm, stage / "c" / "model.egru")
+            rec["artifacts"] = {"egru": f"recommended/{name}/model.egru", "c": f"recommended/{name}/c",
+                                "keras": f"recommended/{name}/model.keras"}
+            if tflite:
+                try:
+                    from converters.tflite_export import export_tflite
+                    from edge_gru.spec import load_spec
+
+                    export_tflite(load_spec(src / "model.egspec"), calibration, stage / "model-int8.tflite")
+                    rec["artifacts"]["tflite"] = f"recommended/{name}/model-int8.tflite"
+                except EdgeGruError as exc:
+                    rec["tflite_failure"] = str(exc)[:300]
+                    say(f"{name}: no .tflite for {rec['name']}: {exc}")
+
+
+def write_report(report: dict, out: Path) -> list[Path]:
+    """search.json, search.md and search.html with one accuracy-vs-latency and one accuracy-vs-flash plot per
+    target; returns the files written."""
+    pngs = _plots(report, out)
+    (out / "search.json").write_text(json.dumps(report, indent=2, default=float))
+    (out / "search.md").write_text(render_markdown(report))
+    (out / "search.html").write_text(_html(report, pngs))
+    return [out / "search.json", out / "search.md", out / "search.html", *pngs.values()]
+
+
+def _plots(report: dict, out: Path) -> dict[str, Path]:
+    plt = _plt()
+    pngs = {}
+    for name, entry in report["targets"].items():
+        rows = entry["candidates"]
+        if not rows:
+            continue
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), dpi=100)
+        for ax, key, label in ((axes[0], "latency_ms", "latency per sequence (ms, log scale)"),
+                               (axes[1], "flash_bytes", "flash (bytes, log scale)")):
+            for prec, marker in zip(sorted({r["precision"] for r in rows}), "osD^v", strict=False):
+                pts = [r for r in rows if r["precision"] == prec]
+                ax.scatter([r[key] for r in pts], [r["accuracy"] * 100 for r in pts], marker=marker, s=40,
+                           label=prec, zorder=3, alpha=0.8)
+            best = {}
+            for r in sorted(rows, key=lambda r: r[key]):       # the 2-D front of this plot
+                if not best or r["accuracy"] > max(best.values()):
+                    best[r[key]] = r["accuracy"]
+            ax.step(list(best), [v * 100 for v in best.values()], where="post", color="grey", linestyle="--",
+                    label="front (this pair)")
+            rec = entry["recommended"]
+            if rec:
+                ax.scatter([rec[key]], [rec["accuracy"] * 100], s=180, facecolors="none", edgecolors="red",
+                           label=f"recommended: {rec['name']}", zorder=4)
+            limit = entry["limits"]["latency_ms"] if key == "latency_ms" else entry["limits"]["flash_bytes"]
+            if limit:
+                ax.axvline(limit, color="red", linestyle=":", linewidth=1, label="budget")
+            ax.set_xscale("log")
+            from matplotlib.ticker import NullFormatter
+
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel(label)
+            ax.set_ylabel("test accuracy (%)")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.suptitle(f"{name} ({entry['core']}, {entry['clock_mhz']:g} MHz): {len(rows)} candidates")
+        fig.tight_layout()
+        path = out / f"search-{name}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        pngs[name] = path
+    return pngs
+
+
+def _table(rows: list[dict]) -> list[str]:
+    lines = ["| candidate | accuracy | latency ms | cycles/seq | flash B | RAM B | front | meets budgets |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['accuracy'] * 100:.2f}% | {r['latency_ms']:.3f} | "
+                     f"{r['cycles_per_sequence']:,.0f} | {r['flash_bytes']:,} | {r['ram_bytes']:,} | "
+                     f"{'yes' if r['pareto'] else ''} | {'yes' if r['meets_budgets'] else 'no'} |")
+    return lines
+
+
+def render_markdown(report: dict) -> str:
+    """The search report as Markdown."""
+    b = report["budgets"]
+    budgets = ", ".join(f"{k} {v:g}" for k, v in b.items() if v is not None) or "none (the parts' flash and RAM)"
+    out = ["# edge-gru search", "",
+           f"{report['trials']} trials, {report['candidates']} candidates (architecture x precision); budgets: "
+           f"{budgets}.",
+           "Accuracy: the host fixed-point reference on the whole test set (bit-exact with the device); latency, "
+           "flash and RAM: the C runtime emulated (per-core cycle model) on a few test sequences.", ""]
+    for name, entry in report["targets"].items():
+        rec = entry["recommended"]
+        out += [f"## {name} ({entry['part']}, {entry['core']}, {entry['clock_mhz']:g} MHz)", ""]
+        if rec:
+            files = ", ".join(f"`{v}`" for v in rec.get("artifacts", {}).values())
+            out.append(f"Recommended: **{rec['name']}**, accuracy {rec['accuracy'] * 100:.2f}%, "
+                       f"{rec['latency_ms']:.3f} ms, {rec['flash_bytes']:,} B flash, {rec['ram_bytes']:,} B RAM; "
+                       f"artifacts: {files}")
+        else:
+            out.append("Recommended: none (no candidate meets the budgets on this part)")
+        out += ["", "Pareto front (accuracy, latency, flash, RAM):", ""]
+        out += _table([r for r in entry["candidates"] if r["pareto"]])
+        out += ["", "All candidates:", ""] + _table(entry["candidates"]) + [""]
+    if report["pruned_or_failed"]:
+        out += ["## Pruned or failed", ""] + [f"- trial {o['trial']} GRU({o['units']})x{o['layers']}: {o['state']}: "
+                                              f"{o['reason']}" for o in report["pruned_or_failed"]]
+    return "\n".join(out) + "\n"
+
+
+def _html(report: dict, pngs: dict[str, Path]) -> str:
+    body = html.escape(render_markdown(report))
+    imgs = "".join(_img(p, f"accuracy vs latency and flash on {n}") for n, p in pngs.items())
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>edge-gru search</title></head><body>"
+            f"<h1>edge-gru search</h1>{imgs}<pre>{body}</pre></body></html>")
+
+
+__all__ = ["collect", "dominates", "export_recommended", "front", "render_markdown", "summarize", "write_report"]

@@ -1,0 +1,174 @@
+"""`edge-gru search` end to end (issue 16): two local workers on one Optuna storage (a journal file, then a real
+PostgreSQL server), a non-dominated front, recommended figures reproduced by `edge-gru simulate` on the exported
+artifact, and a resumed study that trains nothing again."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+EXE = [sys.executable, "-m", "edge_gru.cli"]
+pytest.importorskip("optuna", reason="needs the search extra (optuna)")
+pytest.importorskip("unicorn", reason="needs the emulator (unicorn)")
+
+
+def run(*args, timeout=1200):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from edge_gru.data import seed_toy
+
+    d = tmp_path_factory.mktemp("search-data")
+    seed_toy(300, seed=1).save(d / "train.npz")
+    seed_toy(100, seed=2).save(d / "test.npz")
+    return d
+
+
+def search(data, out, *extra):
+    return run("search", "--data", data / "train.npz", "--test-data", data / "test.npz", "--targets", "nrf52840",
+               "--units", "4,8", "--layers", "1", "--precisions", "w8a8,w8a16", "--epochs", "2", "--workers", "2",
+               "--emulate-sequences", "3", "--no-tflite", "-o", out, *extra)
+
+
+def check_front(report):
+    rows = report["targets"]["nrf52840"]["candidates"]
+    assert len(rows) == 4                      # 2 sizes x 2 precisions
+
+    def better_or_equal(o, r):
+        return (o["accuracy"] >= r["accuracy"] and o["latency_ms"] <= r["latency_ms"]
+                and o["flash_bytes"] <= r["flash_bytes"] and o["ram_bytes"] <= r["ram_bytes"])
+
+    def strictly(o, r):
+        return (o["accuracy"] > r["accuracy"] or o["latency_ms"] < r["latency_ms"]
+                or o["flash_bytes"] < r["flash_bytes"] or o["ram_bytes"] < r["ram_bytes"])
+
+    for r in rows:
+        dominated = any(o is not r and better_or_equal(o, r) and strictly(o, r) for o in rows)
+        assert r["pareto"] == (not dominated), r["name"]
+        assert r["bit_exact"]
+    assert any(r["pareto"] for r in rows)
+
+
+def check_reproduced(report, out, data, tmp_path):
+    rec = report["targets"]["nrf52840"]["recommended"]
+    assert rec is not None and rec["meets_budgets"] and rec["pareto"]
+    folder = out / rec["artifacts"]["c"]
+    p = run("simulate", folder, "--target", "nrf52840", "--data", data / "test.npz", "--sequences", "3",
+            "--json", tmp_path / "sim.json", "--force")
+    assert p.returncode == 0, p.stderr
+    sim = json.loads((tmp_path / "sim.json").read_text())
+    for key in ("cycles_per_sequence", "flash_bytes", "ram_bytes", "latency_ms"):
+        assert sim[key] == pytest.approx(rec[key], rel=1e-9), key
+
+
+def trained(out):
+    return sorted(p.name for p in (out / "trials").iterdir())
+
+
+def test_search_two_workers_front_reproduced_and_resumed(data, tmp_path):
+    out = tmp_path / "s"
+    p = search(data, out)
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = json.loads((out / "search.json").read_text())
+    check_front(report)
+    check_reproduced(report, out, data, tmp_path)
+    assert len(trained(out)) == 2               # two architectures, each trained once by one of the workers
+    assert "search-nrf52840.png" in os.listdir(out) and "Pareto front" in (out / "search.md").read_text()
+    stamps = {p: p.stat().st_mtime for p in (out / "trials").rglob("model.keras")}
+    p = search(data, out)                       # resume: every architecture is done
+    assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
+    assert {p: p.stat().st_mtime for p in (out / "trials").rglob("model.keras")} == stamps
+    assert json.loads((out / "search.json").read_text())["targets"] == report["targets"]
+
+
+def test_budgets_prune_and_leave_no_recommendation(data, tmp_path):
+    """A flash budget below any model's weights prunes every architecture before training."""
+    out = tmp_path / "s"
+    p = search(data, out, "--max-flash-kb", "0.1")
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = json.loads((out / "search.json").read_text())
+    assert report["candidates"] == 0 and report["targets"]["nrf52840"]["recommended"] is None
+    assert {o["state"] for o in report["pruned_or_failed"]} == {"pruned"}
+    assert all("weights alone need" in o["reason"] for o in report["pruned_or_failed"])
+    assert not (out / "trials").exists()
+
+
+def test_resumed_with_other_options_is_refused(data, tmp_path):
+    out = tmp_path / "s"
+    assert search(data, out, "--max-flash-kb", "0.1").returncode == 0
+    p = run("search", "--data", data / "train.npz", "--test-data", data / "test.npz", "--targets", "nrf52840",
+            "--units", "4,16", "--layers", "1", "--precisions", "w8a16", "--epochs", "2", "--no-tflite", "-o", out)
+    assert p.returncode == 2 and "searched another space" in p.stderr
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    cands = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(cands[-1]).parent if cands else None
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL server (Debian's postgresql package; as the postgres user when run as root)."""
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    pytest.importorskip("psycopg", reason="needs psycopg (the search extra)")
+    root = Path(tempfile.mkdtemp(prefix="edge-gru-pg-"))
+    os.chmod(root, 0o755)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(root, user.pw_uid, user.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(root / "data"), "-U", "postgres", "--auth=trust"],
+                   check=True, capture_output=True)
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-w", "-o",
+                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+    try:
+        import psycopg
+
+        for _ in range(50):
+            try:
+                with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                                     autocommit=True) as conn:
+                    conn.execute("CREATE DATABASE edge")
+                break
+            except psycopg.OperationalError:
+                time.sleep(0.2)
+        yield f"postgresql://postgres@127.0.0.1:{port}/edge"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_search_on_a_postgresql_server(data, tmp_path, postgres):
+    out = tmp_path / "s"
+    p = search(data, out, "--storage", postgres)
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = json.loads((out / "search.json").read_text())
+    check_front(report)
+    check_reproduced(report, out, data, tmp_path)
+    assert len(trained(out)) == 2 and not (out / "study.journal").exists()
+    p = search(data, out, "--storage", postgres)
+    assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
