@@ -25,11 +25,13 @@ KEYS = (("accuracy", 1), ("latency_ms", -1), ("flash_bytes", -1), ("ram_bytes", 
 def collect(study: Any) -> tuple[list[dict], list[dict]]:
     """Candidates of the finished trials, and the trials that were pruned or failed (with their reasons)."""
     cands, others = [], []
+    workers = {t.number: t.user_attrs.get("worker", "") for t in study.get_trials(deepcopy=False)}
     for t in study.get_trials(deepcopy=False):
         if t.state.name == "COMPLETE" and "candidates" in t.user_attrs:
             src = t.user_attrs.get("copied_from", t.number)
             for c in t.user_attrs["candidates"]:
-                cands.append({**c, "trial": src, "units": t.params["units"], "layers": t.params["layers"],
+                cands.append({**c, "trial": src, "worker": workers.get(src, ""),
+                              "units": t.params["units"], "layers": t.params["layers"],
                               "name": f"GRU({t.params['units']})x{t.params['layers']} {c['precision']}",
                               "float_accuracy": t.user_attrs.get("float_accuracy")})
         elif t.state.name in ("PRUNED", "FAIL") and t.params:
@@ -64,7 +66,8 @@ def summarize(cfg: SearchConfig, study: Any) -> dict:
                 continue
             meets = (f["flash_bytes"] <= flash and f["ram_bytes"] <= ram
                      and (cfg.max_latency_ms is None or f["latency_ms"] <= cfg.max_latency_ms))
-            rows.append({"name": c["name"], "trial": c["trial"], "units": c["units"], "layers": c["layers"],
+            rows.append({"name": c["name"], "trial": c["trial"], "worker": c["worker"], "units": c["units"],
+                         "layers": c["layers"],
                          "precision": c["precision"], "accuracy": c["accuracy"], "params": c["params"],
                          "macs": c["macs"], **{k: f[k] for k in ("latency_ms", "cycles_per_sequence", "flash_bytes",
                                                                  "ram_bytes", "bit_exact")}, "meets_budgets": meets})
@@ -95,6 +98,12 @@ def export_recommended(report: dict, cfg: SearchConfig, calibration: Any, tflite
         if rec is None:
             continue
         src = trial_folder(cfg.out, rec["trial"])
+        if not (src / "model.keras").is_file():      # trained by a worker on another machine with its own -o
+            rec["artifacts_missing"] = (f"trial {rec['trial']} ran on {rec['worker'] or 'another worker'}; its "
+                                        f"files are in that worker's {src.relative_to(cfg.out)}")
+            say(f"{name}: recommended {rec['name']}: {rec['artifacts_missing']} (share -o between machines, or run "
+                "this command there)")
+            continue
         with staged_folder(cfg.out / "recommended" / name, None, force=True) as stage:
             shutil.copyfile(src / f"model-{rec['precision']}.egru", stage / "model.egru")
             shutil.copyfile(src / "model.keras", stage / "model.keras")

@@ -75,6 +75,34 @@ def check_reproduced(report, out, data, tmp_path):
         assert sim[key] == pytest.approx(rec[key], rel=1e-9), key
 
 
+def check_dashboard(journal):
+    """optuna-dashboard reads the study as Optuna users know it."""
+    import urllib.request
+
+    exe = Path(sys.executable).parent / "optuna-dashboard"
+    assert exe.exists(), "optuna-dashboard is part of the search extra"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(exe), str(journal), "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as r:
+                    studies = json.loads(r.read())["study_summaries"]
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("optuna-dashboard did not answer")
+        assert [s["study_name"] for s in studies] == ["edge-gru-search"]
+        assert studies[0]["directions"] == ["maximize", "minimize"]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def trained(out):
     return sorted(p.name for p in (out / "trials").iterdir())
 
@@ -88,6 +116,7 @@ def test_search_two_workers_front_reproduced_and_resumed(data, tmp_path):
     check_reproduced(report, out, data, tmp_path)
     assert len(trained(out)) == 2               # two architectures, each trained once by one of the workers
     assert "search-nrf52840.png" in os.listdir(out) and "Pareto front" in (out / "search.md").read_text()
+    check_dashboard(out / "study.journal")
     stamps = {p: p.stat().st_mtime for p in (out / "trials").rglob("model.keras")}
     p = search(data, out)                       # resume: every architecture is done
     assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
