@@ -201,3 +201,27 @@ def test_search_on_a_postgresql_server(data, tmp_path, postgres):
     assert len(trained(out)) == 2 and not (out / "study.journal").exists()
     p = search(data, out, "--storage", postgres)
     assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
+
+
+def test_interrupted_search_resumes(data, tmp_path):
+    """Ctrl-C while a model trains: exit 130, and the next run trains that architecture again and finishes."""
+    import signal
+
+    out = tmp_path / "s"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    args = ["search", "--data", str(data / "train.npz"), "--test-data", str(data / "test.npz"), "--targets",
+            "nrf52840", "--units", "4", "--layers", "1", "--precisions", "w8a16", "--epochs", "30", "--no-tflite",
+            "--emulate-sequences", "2", "-o", str(out)]
+    proc = subprocess.Popen([*EXE, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if (out / "trials" / "0000").exists():
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130, proc.stderr.read()[-2000:]
+    assert not (out / "trials" / "0000" / "model-w8a16.egru").exists()
+    p = run(*args)
+    assert p.returncode == 0 and "(1 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
+    report = json.loads((out / "search.json").read_text())
+    assert report["candidates"] == 1 and report["targets"]["nrf52840"]["recommended"]["name"] == "GRU(4)x1 w8a16"
