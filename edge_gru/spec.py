@@ -236,7 +236,7 @@ def load_spec(path: str | Path) -> ModelSpec:
     meta, arrays = container.load(path, SPEC_KIND, SPEC_VERSION)
     try:
         return spec_from_parts(meta, arrays)
-    except (KeyError, TypeError, ValueError, UnsupportedModelError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, UnsupportedModelError) as exc:  # int(inf): Overflow
         raise ModelFileError(f"{path}: inconsistent spec file ({exc})") from None
 
 

@@ -282,7 +282,7 @@ def load_fixed(path: str | Path) -> FixedModel:
     meta, arrays = container.load(path, FIXED_KIND, FIXED_VERSION)
     try:
         return _from_parts(meta, arrays)
-    except (KeyError, TypeError, ValueError, QuantizationError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, QuantizationError) as exc:  # int(inf): Overflow
         raise ModelFileError(f"{path}: inconsistent .egru file ({type(exc).__name__}: {exc})") from None
 
 

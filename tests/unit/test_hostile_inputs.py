@@ -243,3 +243,23 @@ def test_json_depth_check_on_wide_headers(tmp_path):
     save_spec(random_spec(np.random.default_rng(1), 3, [4, 4], [(2, "softmax")], timesteps=5), spec_path)
     meta, _ = container.load(spec_path, "edge-gru-spec", 1)
     assert len(json.dumps(meta)) > 100 and len(meta["layers"]) == 3
+
+
+@pytest.mark.parametrize("kind", ["egru", "egspec"])
+def test_infinite_layer_size_in_header(tmp_path, kind):
+    """Found by the fuzzer: `units = -Infinity` in a header raised OverflowError (an internal error)."""
+    from edge_gru.fixed.model import load_fixed, quantize_model, save_fixed
+    from edge_gru.spec import load_spec
+
+    spec = random_spec(np.random.default_rng(6), 3, [4], None, timesteps=5)
+    path = tmp_path / f"m.{kind}"
+    if kind == "egru":
+        save_fixed(quantize_model(spec, X, "w8a16"), path)
+    else:
+        save_spec(spec, path)
+    name = "edge-gru-fixed" if kind == "egru" else "edge-gru-spec"
+    meta, arrays = container.load(path, name, 9)
+    meta["layers"][0]["units"] = float("-inf")
+    container.save(path, name, 1, meta, arrays)
+    with pytest.raises(ModelFileError, match="inconsistent"):
+        (load_fixed if kind == "egru" else load_spec)(path)
