@@ -169,9 +169,14 @@ def summary(outcomes: list[Outcome]) -> dict:
         by_kind.setdefault(o.kind, {}).setdefault(o.outcome, 0)
         by_kind[o.kind][o.outcome] += 1
     bad = [asdict(o) for o in outcomes if o.outcome not in (*CLEAN, "skipped")]
+    slowest = sorted(outcomes, key=lambda o: -o.seconds)[:5]
     return {"cases": len(outcomes), "by_outcome": by_outcome, "by_kind": by_kind, "non_clean": bad,
             "peak_mb_max": max((o.peak_mb for o in outcomes), default=0.0),
-            "seconds_max": max((o.seconds for o in outcomes), default=0.0)}
+            "seconds_max": max((o.seconds for o in outcomes), default=0.0),
+            "slowest": [{"case": o.case, "seconds": o.seconds, "mutation": o.mutation, "command": o.command[:2]}
+                        for o in slowest],
+            "cases_detail": [{"case": o.case, "kind": o.kind, "outcome": o.outcome, "seconds": o.seconds,
+                              "peak_mb": o.peak_mb, "mutation": o.mutation} for o in outcomes]}
 
 
 __all__ = ["CLEAN", "KIND_WEIGHTS", "Outcome", "classify", "commands", "run_case", "summary"]
