@@ -191,11 +191,19 @@ def test_run_memory_is_bounded_by_the_chunk(files, tmp_path):
             fh.write(zeros[:min(left, len(zeros))])
             left -= min(left, len(zeros))
     assert path.stat().st_size < 5 << 20
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.Popen([*EXE, "run", str(files / "m.egru"), str(path), "-o", str(tmp_path / "y.npy")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read()
+    # a fresh Numba cache for both runs: the first (one sequence) compiles the kernels and is the baseline,
+    # the second loads them, so the difference is what the data costs, on any machine
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    np.savez(tmp_path / "one.npz", X=np.zeros((1, 5, 3), np.float32))
+
+    def peak(data, out):
+        proc = subprocess.Popen([*EXE, "run", str(files / "m.egru"), str(data), "-o", str(out)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read()
+        return usage.ru_maxrss / 1024
+
+    base_mb = peak(tmp_path / "one.npz", tmp_path / "one.npy")
+    peak_mb = peak(path, tmp_path / "y.npy")
     assert np.load(tmp_path / "y.npy").shape == (rows, 1)
-    peak_mb = usage.ru_maxrss / 1024
-    assert peak_mb < 900, f"peak {peak_mb:.0f} MB for a 400 MB X"
+    assert peak_mb - base_mb < 250, f"peak {peak_mb:.0f} MB for a 400 MB X, {base_mb:.0f} MB for one sequence"
