@@ -23,7 +23,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +59,12 @@ class SearchConfig:
     storage: str | None = None
     cc: Any = None
     dataset: str = ""
-    budgets: dict = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.budgets = {"max_latency_ms": self.max_latency_ms, "max_flash_kb": self.max_flash_kb,
-                        "max_ram_kb": self.max_ram_kb}
+    @property
+    def budgets(self) -> dict:
+        """The ``--max-*`` options (``None`` where not given)."""
+        return {"max_latency_ms": self.max_latency_ms, "max_flash_kb": self.max_flash_kb,
+                "max_ram_kb": self.max_ram_kb}
 
     def grid(self) -> dict[str, list[int]]:
         """The architectures searched."""

@@ -277,23 +277,18 @@ def _put(X: np.ndarray, value: float, rng: Rng) -> np.ndarray:
 def bomb_mutation(rng: Rng, seed: Path, case: Path) -> Mutation:
     """A member whose NPY header claims far more data than the zip holds, or a real decompression bomb."""
     members = read_zip(seed)
+    is_data = "data" in seed.name
+    name = "X.npy" if is_data else "pad.npy"
+    out = case / seed.name
     if rng.random() < 0.5:
-        shape = (10**8, 6, 3) if "data" in seed.name else (10**9,)
-        members.append(("X.npy" if "data" in seed.name else "pad.npy", _npy(
-            f"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}", b"\x00" * 64)))
-        members = [(n, d) for n, d in members if not (n == "X.npy" and len(d) > 100)] if "data" in seed.name \
-            else members
-        out = case / seed.name
-        write_zip(out, members)
+        shape = (10**8, 6, 3) if is_data else (10**9,)
+        lie = _npy(f"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}", b"\x00" * 64)
+        write_zip(out, [m for m in members if m[0] != name] + [(name, lie)])
         return out, f"NPY header claims shape {shape}, the member holds 64 bytes"
     # a real bomb: zeros deflate about 1000:1
-    size = 64 << 20 if "data" in seed.name else (1100 << 20)     # data: 4 chunks; models: over the 1 GiB limit
+    size = 64 << 20 if is_data else (1100 << 20)     # data: 4 chunks; models: over the 1 GiB limit
     rows = size // (6 * 3 * 4)
-    out = case / seed.name
-    keep = [(n, d) for n, d in members if n != "X.npy"] if "data" in seed.name else members
-    if "data" in seed.name:
-        keep = [(n, d) for n, d in keep if n != "y.npy"]
-    name = "X.npy" if "data" in seed.name else "pad.npy"
+    keep = [m for m in members if m[0] not in ("X.npy", "y.npy")] if is_data else members
     header = _npy(f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, 6, 3), }}", b"")
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as z:
         for n, d in keep:
