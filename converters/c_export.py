@@ -105,6 +105,8 @@ def kernel_macs(fm: FixedModel, timesteps: int) -> int:
 def layout_bytes(fm: FixedModel) -> int:
     """Bytes of constant model data in the C export (kernel layout, padding included, and tables)."""
     total = fm.sig_tab.nbytes + fm.tanh_tab.nbytes
+    if fm.embedding is not None:
+        total += fm.embedding["table"].nbytes
     for g in fm.grus:
         H, wb = g["units"], g["W"].itemsize
         ra, cols = g["reset_after"], gate_columns(H, g["reset_after"])[0]
@@ -301,9 +303,17 @@ def render_model(fm: FixedModel, ident: str) -> dict[str, str]:
          f"#define EG_MODEL_TIMESTEPS {fm.timesteps or 0}  /* trained sequence length (0: any) */\n",
          f"#define EG_MODEL_INPUT_SCALE {fm.input_scale!r}  /* x_q = round(x / scale), clamp */\n",
          f"#define EG_MODEL_OUTPUT_SCALE {fm.output_scale!r}  /* then {fm.output_activation} */\n",
+         f"#define EG_MODEL_VOCAB {fm.vocab or 0}  /* token ids 0..VOCAB-1 (0: feature input) */\n",
+         f"#define EG_MODEL_MASK_ZERO {int(bool(fm.embedding and fm.embedding['mask_zero']))}  "
+         "/* id 0 is padding */\n",
          f"extern const eg_model_t {ident}_model;\n#define EG_MODEL {ident}_model\n#endif\n"]
     c = [BANNER, "#include \"model.h\"\n\n", _c_array("int16_t", "sig_tab", fm.sig_tab),
          _c_array("int16_t", "tanh_tab", fm.tanh_tab)]
+    emb = "0, 0, 0"
+    if fm.embedding is not None:
+        table = fm.embedding["table"]
+        c.append(_c_array(_ctype(table), "embedding", table))
+        emb = f"{fm.vocab}, {int(bool(fm.embedding['mask_zero']))}, embedding.v"
     gru_inits = []
     for i, g in enumerate(fm.grus):
         H = g["units"]
@@ -342,7 +352,7 @@ def render_model(fm: FixedModel, ident: str) -> dict[str, str]:
         c.append("static const eg_dense_t denses[] = {\n" + ",\n".join(dense_inits) + "\n};\n")
     c.append(f"const eg_model_t {ident}_model = {{{fm.precision.w_bits}, {fm.precision.a_bits}, {fm.features}, "
              f"{len(fm.grus)}, {len(fm.dense)}, {fm.output_dim}, {state_len}, {scratch_len(fm)}, grus, "
-             f"{'denses' if dense_inits else '0'}, sig_tab.v, tanh_tab.v}};\n")
+             f"{'denses' if dense_inits else '0'}, sig_tab.v, tanh_tab.v, {emb}}};\n")
     return {"model.h": "".join(h), "model.c": "".join(c)}
 
 

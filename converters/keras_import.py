@@ -1,6 +1,7 @@
 """Keras model -> :class:`edge_gru.spec.ModelSpec`.
 
-Accepts ``Input``, one or more ``GRU`` layers (default activations, ``reset_after``
+Accepts ``Input``, an optional first ``Embedding`` (token ids in, ``mask_zero`` either way) or
+``Masking`` layer (any ``mask_value``), one or more ``GRU`` layers (default activations, ``reset_after``
 True/False, with or without bias; stacked layers need ``return_sequences=True``),
 ``Dropout`` (identity at inference) and ``Dense`` layers with linear / relu / sigmoid /
 softmax activations. Everything else is refused with an error naming the layer, the
@@ -19,11 +20,14 @@ import numpy as np
 
 from converters._tf import keras
 from edge_gru.errors import ModelFileError, UnsupportedModelError
-from edge_gru.spec import DENSE_ACTIVATIONS, DenseLayer, GRULayer, ModelSpec
+from edge_gru.spec import DENSE_ACTIVATIONS, DenseLayer, EmbeddingLayer, GRULayer, ModelSpec
 
-SUPPORTED = ("InputLayer", "GRU", "Dense", "Dropout")
-_SUPPORTED_TEXT = ("supported: Input, GRU (tanh/sigmoid, reset_after True/False, use_bias, "
-                   "return_sequences for stacking), Dropout, Dense (linear/relu/sigmoid/softmax)")
+SUPPORTED = ("InputLayer", "Embedding", "Masking", "GRU", "Dense", "Dropout")
+_SUPPORTED_TEXT = ("supported: Input, Embedding or Masking first, GRU (tanh/sigmoid, reset_after True/False, "
+                   "use_bias, return_sequences for stacking), Dropout, Dense (linear/relu/sigmoid/softmax)")
+
+
+_MASK_OPS = ("NotEqual", "Any")
 
 
 def load_keras(path: str | Path) -> Any:
@@ -62,14 +66,24 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
             f"model {model.name!r} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
             "edge-gru supports one sequence input and one output")
     shape = tuple(model.inputs[0].shape)
-    if len(shape) != 3 or shape[2] is None:
+    emb = [ly for ly in model.layers if type(ly).__name__ == "Embedding"]
+    if emb:
+        if len(shape) != 2:
+            raise UnsupportedModelError(f"an Embedding model's input must be (batch, timesteps) token ids, got {shape}")
+        features = int(emb[0].output_dim)
+    elif len(shape) != 3 or shape[2] is None:
         raise UnsupportedModelError(f"model input must be (batch, timesteps, features), got {shape}")
+    else:
+        features = int(shape[2])
     timesteps = None if shape[1] is None else int(shape[1])
-    spec = ModelSpec(features=int(shape[2]), timesteps=timesteps, grus=[], dense=[], name=str(model.name))
+    spec = ModelSpec(features=features, timesteps=timesteps, grus=[], dense=[], name=str(model.name))
     for layer in model.layers:  # name unsupported layers first, then raw ops (slicing, math)
         if type(layer).__name__ not in SUPPORTED:
             _add_layer(spec, layer)
+    masks = any(type(ly).__name__ in ("Embedding", "Masking") for ly in model.layers)
     for layer in getattr(model, "operations", model.layers):
+        if masks and type(layer).__name__ in _MASK_OPS:
+            continue             # Keras records the mask computation as operations; the mask is modelled
         _add_layer(spec, layer)
     spec.check()
     if verify:
@@ -80,6 +94,14 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
 def _add_layer(spec: ModelSpec, layer: Any) -> None:
     kind = type(layer).__name__
     if kind == "InputLayer" or kind == "Dropout":
+        return
+    if kind in ("Embedding", "Masking"):
+        if spec.grus or spec.embedding is not None or spec.mask_value is not None:
+            raise UnsupportedModelError(f"layer {layer.name!r}: {kind} is supported only as the first layer")
+        if kind == "Embedding":
+            spec.embedding = _embedding(layer)
+        else:
+            spec.mask_value = float(layer.mask_value)
         return
     if kind == "GRU":
         if spec.dense:
@@ -124,6 +146,15 @@ def _gru(layer: Any, input_dim: int) -> GRULayer:
                     return_sequences=bool(layer.return_sequences), name=name)
 
 
+def _embedding(layer: Any) -> EmbeddingLayer:
+    if getattr(layer, "quantization_mode", None):
+        raise UnsupportedModelError(f"layer {layer.name!r}: a Keras-quantized Embedding "
+                                    f"({layer.quantization_mode}) is not supported; import the float model")
+    table = np.asarray(layer.embeddings.numpy(), np.float32)
+    return EmbeddingLayer(vocab=int(layer.input_dim), dim=int(layer.output_dim), table=table,
+                          mask_zero=bool(layer.mask_zero), name=layer.name)
+
+
 def _dense(layer: Any, input_dim: int) -> DenseLayer:
     act = _act_name(layer.activation)
     if act not in DENSE_ACTIVATIONS:
@@ -142,7 +173,17 @@ def _verify(spec: ModelSpec, model: Any, tol: float = 1e-4) -> None:
     from edge_gru.float_ref import predict
 
     rng = np.random.default_rng(0)
-    x = rng.normal(0, 1, (4, spec.timesteps or 7, spec.features)).astype(np.float32)
+    t = spec.timesteps or 7
+    if spec.embedding is not None:     # ids with padding at both ends and an all-padding row
+        x = rng.integers(1 if spec.embedding.mask_zero else 0, spec.embedding.vocab, (4, t)).astype(np.int32)
+        x[1, : t // 2] = 0
+        x[2, t // 2:] = 0
+        x[3] = 0
+    else:
+        x = rng.normal(0, 1, (4, t, spec.features)).astype(np.float32)
+        if spec.mask_value is not None:
+            x[1, : t // 2] = spec.mask_value
+            x[2, t // 2:] = spec.mask_value
     want = np.asarray(model(x, training=False))
     got = predict(spec, x)
     if want.shape != got.shape or not np.allclose(want, got, atol=tol, rtol=0):

@@ -9,6 +9,7 @@ Equations (DESIGN.md section 1; gates packed ``z, r, h``)::
     hh  = tanh(x_h + (r * h_tm1) U_h)             reset_after=False
     h   = z * h_tm1 + (1 - z) * hh
 
+A masked timestep (``edge_gru.sequence``) keeps ``h = h_tm1`` in every layer, as Keras does.
 Computed in float32 like Keras, batched over sequences.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edge_gru.sequence import check_lengths, check_tokens, valid_steps
 from edge_gru.spec import DenseLayer, GRULayer, ModelSpec
 
 
@@ -48,13 +50,18 @@ def gru_step(layer: GRULayer, x_t: np.ndarray, h_tm1: np.ndarray) -> np.ndarray:
     return z * h_tm1 + (1.0 - z) * hh
 
 
-def gru_layer(layer: GRULayer, x: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
-    """Run ``layer`` over ``x (N, T, F)``; returns ``(N, T, H)`` or ``(N, H)`` per ``return_sequences``."""
+def gru_layer(layer: GRULayer, x: np.ndarray, h0: np.ndarray | None = None,
+              valid: np.ndarray | None = None) -> np.ndarray:
+    """Run ``layer`` over ``x (N, T, F)``; returns ``(N, T, H)`` or ``(N, H)`` per ``return_sequences``.
+
+    ``valid (N, T)``: where False the step is masked (``h = h_tm1``).
+    """
     n, t, _ = x.shape
     h = np.zeros((n, layer.units), np.float32) if h0 is None else h0.astype(np.float32)
     seq = np.empty((n, t, layer.units), np.float32) if layer.return_sequences else None
     for k in range(t):
-        h = gru_step(layer, x[:, k, :], h)
+        h_new = gru_step(layer, x[:, k, :], h)
+        h = h_new if valid is None else np.where(valid[:, k, None], h_new, h)   # masked: h = h_tm1
         if seq is not None:
             seq[:, k, :] = h
     return seq if seq is not None else h
@@ -80,20 +87,45 @@ def activate(y: np.ndarray, activation: str) -> np.ndarray:
     return y
 
 
-def predict(spec: ModelSpec, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """Outputs ``(N, K)`` of the whole network for ``x (N, T, F)``."""
+def embed_and_mask(spec: ModelSpec, x: np.ndarray,
+                   lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The GRU input ``(N, T, F)`` float32 and the valid-step mask for model input ``x``.
+
+    Token ids ``(N, T)`` are looked up in the embedding table (checked against the vocabulary).
+    """
+    if spec.embedding is not None:
+        ids = check_tokens(x, spec.embedding.vocab)
+        lengths = check_lengths(lengths, ids.shape[0], ids.shape[1])
+        return spec.embedding.table[ids], valid_steps(ids, spec.embedding.mask_zero, None, lengths)
     x = np.asarray(x, np.float32)
-    outs = [_forward(spec, x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    lengths = check_lengths(lengths, x.shape[0], x.shape[1]) if x.ndim == 3 else lengths
+    return x, valid_steps(x, False, spec.mask_value, lengths)
+
+
+def predict(spec: ModelSpec, x: np.ndarray, batch_size: int = 4096, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Outputs ``(N, K)`` of the whole network for ``x (N, T, F)`` (token ids ``(N, T)`` for embedding models).
+
+    Args:
+        spec: The model.
+        x: Model input.
+        batch_size: Sequences per batch.
+        lengths: Optional ``(N,)`` real lengths (steps beyond are masked).
+    """
+    outs = []
+    for i in range(0, len(x), batch_size):
+        part = None if lengths is None else np.asarray(lengths)[i:i + batch_size]
+        v, valid = embed_and_mask(spec, x[i:i + batch_size], part)
+        outs.append(_forward(spec, v, valid))
     return np.concatenate(outs) if outs else np.zeros((0, spec.output_dim), np.float32)
 
 
-def _forward(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
+def _forward(spec: ModelSpec, x: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     v = x
     for g in spec.grus:
-        v = gru_layer(g, v)
+        v = gru_layer(g, v, valid=valid)
     for d in spec.dense:
         v = dense(d, v)
     return v.astype(np.float32)
 
 
-__all__ = ["activate", "dense", "gru_layer", "gru_step", "predict", "sigmoid"]
+__all__ = ["activate", "dense", "embed_and_mask", "gru_layer", "gru_step", "predict", "sigmoid"]

@@ -1,13 +1,16 @@
 """Framework-neutral description of a GRU network (the "spec").
 
-A :class:`ModelSpec` is a stack of :class:`GRULayer` followed by zero or more
-:class:`DenseLayer`. Weights follow Keras' layout: gates packed in the order
+A :class:`ModelSpec` is an optional :class:`EmbeddingLayer` (token ids in) or ``Masking``
+(``mask_value``), a stack of :class:`GRULayer`, then zero or more :class:`DenseLayer`.
+Masked timesteps (id 0 with ``mask_zero``, every feature equal to ``mask_value``, or beyond a
+sequence's length) leave every GRU state unchanged, as in Keras. Weights follow Keras' layout: gates packed in the order
 ``z, r, h``; ``kernel`` is ``(F, 3H)``, ``recurrent_kernel`` ``(H, 3H)`` and ``bias``
 ``(2, 3H)`` when ``reset_after`` (row 0 input bias, row 1 recurrent bias) or ``(3H,)``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +61,33 @@ class GRULayer:
 
 
 @dataclass
+class EmbeddingLayer:
+    """A Keras ``Embedding``: token id ``i`` -> row ``i`` of ``table (vocab, dim)``.
+
+    With ``mask_zero`` id 0 is padding: its timestep is skipped by every GRU layer.
+    """
+
+    vocab: int
+    dim: int
+    table: np.ndarray
+    mask_zero: bool = False
+    name: str = "embedding"
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable parameters."""
+        return self.table.size
+
+    def check(self) -> None:
+        """Raise :class:`UnsupportedModelError` if the table does not fit the sizes."""
+        if not 1 <= self.vocab <= MAX_VOCAB:
+            raise UnsupportedModelError(f"layer {self.name!r}: vocabulary of {self.vocab} outside 1..{MAX_VOCAB:,}")
+        _sizes(self.name, self.dim, self.vocab)
+        _shape(self.name, "table", self.table, (self.vocab, self.dim))
+        _values(self.name, "table", self.table)
+
+
+@dataclass
 class DenseLayer:
     """A fully connected layer ``y = act(x W + b)``."""
 
@@ -102,6 +132,8 @@ class ModelSpec:
         grus: GRU layers, first to last.
         dense: Dense layers applied to the last GRU state.
         name: Model name (free text; sanitised wherever it becomes an identifier).
+        embedding: Token-id input through this table (``features`` is then its width).
+        mask_value: A Keras ``Masking`` layer's value: a timestep whose features all equal it is skipped.
     """
 
     features: int
@@ -109,6 +141,18 @@ class ModelSpec:
     grus: list[GRULayer]
     dense: list[DenseLayer] = field(default_factory=list)
     name: str = "model"
+    embedding: EmbeddingLayer | None = None
+    mask_value: float | None = None
+
+    @property
+    def tokens(self) -> bool:
+        """True when the input is token ids ``(N, T)`` (an embedding model)."""
+        return self.embedding is not None
+
+    @property
+    def masked(self) -> bool:
+        """True when padding steps are recognised from the input (``mask_zero`` or ``Masking``)."""
+        return (self.embedding is not None and self.embedding.mask_zero) or self.mask_value is not None
 
     @property
     def output_dim(self) -> int:
@@ -123,7 +167,8 @@ class ModelSpec:
     @property
     def n_params(self) -> int:
         """Number of trainable parameters."""
-        return sum(g.n_params for g in self.grus) + sum(d.n_params for d in self.dense)
+        emb = self.embedding.n_params if self.embedding is not None else 0
+        return emb + sum(g.n_params for g in self.grus) + sum(d.n_params for d in self.dense)
 
     def macs_per_sequence(self, timesteps: int | None = None) -> int:
         """Multiply-accumulates for one sequence of ``timesteps`` steps."""
@@ -140,6 +185,15 @@ class ModelSpec:
             raise UnsupportedModelError(f"the model has {self.features} input features; it needs >= 1")
         if self.timesteps is not None and not 1 <= self.timesteps <= MAX_TIMESTEPS:
             raise UnsupportedModelError(f"sequence length {self.timesteps} outside 1..{MAX_TIMESTEPS:,}")
+        if self.embedding is not None:
+            if self.mask_value is not None:
+                raise UnsupportedModelError("Masking after an Embedding is not supported (use mask_zero=True)")
+            self.embedding.check()
+            if self.embedding.dim != self.features:
+                raise UnsupportedModelError(f"embedding width {self.embedding.dim} differs from the GRU input "
+                                            f"{self.features}")
+        if self.mask_value is not None and not (isinstance(self.mask_value, float) and math.isfinite(self.mask_value)):
+            raise UnsupportedModelError(f"Masking value {self.mask_value!r} must be a finite number")
         width = self.features
         for i, g in enumerate(self.grus):
             if g.input_dim != width:
@@ -163,6 +217,13 @@ class ModelSpec:
         """Human-readable lines: one per layer, then totals."""
         t = timesteps or self.timesteps
         lines = [f"model {self.name!r}: input ({t if t else 'T'}, {self.features})"]
+        if self.embedding is not None:
+            e = self.embedding
+            lines[0] = f"model {self.name!r}: input ({t if t else 'T'},) token ids"
+            lines.append(f"  Embedding {e.name!r}: vocab={e.vocab} dim={e.dim} mask_zero={e.mask_zero} "
+                         f"params={e.n_params}")
+        if self.mask_value is not None:
+            lines.append(f"  Masking: mask_value={self.mask_value:g} (a step whose features all equal it is skipped)")
         for g in self.grus:
             lines.append(f"  GRU {g.name!r}: units={g.units} reset_after={g.reset_after} "
                          f"use_bias={g.bias is not None} return_sequences={g.return_sequences} "
@@ -179,6 +240,8 @@ class ModelSpec:
 MAX_ABS_WEIGHT = 1e6
 #: Accepted fixed sequence lengths.
 MAX_TIMESTEPS = 1_000_000
+#: Largest embedding vocabulary (ids are int32 on the device; beyond this a table does not fit any MCU).
+MAX_VOCAB = 1 << 22
 
 
 def _sizes(layer: str, units: int, input_dim: int) -> None:
@@ -209,6 +272,11 @@ def save_spec(spec: ModelSpec, path: str | Path) -> None:
     spec.check()
     arrays: dict[str, np.ndarray] = {}
     layers = []
+    if spec.embedding is not None:
+        e = spec.embedding
+        arrays["embedding.table"] = e.table.astype(np.float32)
+        layers.append({"type": "embedding", "name": e.name, "vocab": e.vocab, "dim": e.dim,
+                       "mask_zero": e.mask_zero})
     for i, g in enumerate(spec.grus):
         arrays[f"gru{i}.kernel"] = g.kernel.astype(np.float32)
         arrays[f"gru{i}.recurrent_kernel"] = g.recurrent_kernel.astype(np.float32)
@@ -223,7 +291,8 @@ def save_spec(spec: ModelSpec, path: str | Path) -> None:
             arrays[f"dense{i}.bias"] = d.bias.astype(np.float32)
         layers.append({"type": "dense", "name": d.name, "units": d.units, "input_dim": d.input_dim,
                        "activation": d.activation, "use_bias": d.bias is not None})
-    meta = {"name": spec.name, "features": spec.features, "timesteps": spec.timesteps, "layers": layers}
+    meta = {"name": spec.name, "features": spec.features, "timesteps": spec.timesteps, "layers": layers,
+            "mask_value": spec.mask_value}
     container.save(path, SPEC_KIND, SPEC_VERSION, meta, arrays)
 
 
@@ -244,8 +313,12 @@ def spec_from_parts(meta: dict, arrays: dict[str, np.ndarray]) -> ModelSpec:
     """Rebuild a :class:`ModelSpec` from a container's ``meta`` and ``arrays``."""
     grus: list[GRULayer] = []
     dense: list[DenseLayer] = []
+    embedding = None
     for lay in meta["layers"]:
-        if lay["type"] == "gru":
+        if lay["type"] == "embedding" and embedding is None and not grus:
+            embedding = EmbeddingLayer(vocab=int(lay["vocab"]), dim=int(lay["dim"]), table=arrays["embedding.table"],
+                                       mask_zero=bool(lay["mask_zero"]), name=str(lay["name"]))
+        elif lay["type"] == "gru":
             i = len(grus)
             grus.append(GRULayer(
                 units=int(lay["units"]), input_dim=int(lay["input_dim"]),
@@ -263,15 +336,18 @@ def spec_from_parts(meta: dict, arrays: dict[str, np.ndarray]) -> ModelSpec:
         else:
             raise ValueError(f"unknown layer type {lay['type']!r}")
     t = meta.get("timesteps")
+    mv = meta.get("mask_value")
     spec = ModelSpec(features=int(meta["features"]), timesteps=None if t is None else int(t),
-                     grus=grus, dense=dense, name=str(meta.get("name", "model")))
+                     grus=grus, dense=dense, name=str(meta.get("name", "model")), embedding=embedding,
+                     mask_value=None if mv is None else float(mv))
     spec.check()
     return spec
 
 
 def random_spec(rng: np.random.Generator, features: int, units: list[int], dense: list[tuple[int, str]] | None = None,
                 timesteps: int | None = None, reset_after: bool = True, use_bias: bool = True,
-                scale: float = 0.5) -> ModelSpec:
+                scale: float = 0.5, vocab: int | None = None, mask_zero: bool = False,
+                mask_value: float | None = None) -> ModelSpec:
     """A spec with random weights, for tests and benchmarks.
 
     Args:
@@ -283,6 +359,9 @@ def random_spec(rng: np.random.Generator, features: int, units: list[int], dense
         reset_after: Keras ``reset_after`` for every GRU.
         use_bias: Whether layers have biases.
         scale: Standard deviation of the weights.
+        vocab: When given, token-id input through an embedding table of this many rows (width ``features``).
+        mask_zero: The embedding's ``mask_zero``.
+        mask_value: A ``Masking`` value for feature input.
     """
     grus = []
     width = features
@@ -299,10 +378,13 @@ def random_spec(rng: np.random.Generator, features: int, units: list[int], dense
         b = rng.normal(0, scale, (k,)).astype(np.float32) if use_bias else None
         layers.append(DenseLayer(k, width, rng.normal(0, scale, (width, k)).astype(np.float32), b, act, f"dense_{j}"))
         width = k
-    spec = ModelSpec(features, timesteps, grus, layers, "random")
+    emb = None
+    if vocab is not None:
+        emb = EmbeddingLayer(vocab, features, rng.normal(0, 1, (vocab, features)).astype(np.float32), mask_zero)
+    spec = ModelSpec(features, timesteps, grus, layers, "random", emb, mask_value)
     spec.check()
     return spec
 
 
-__all__ = ["DENSE_ACTIVATIONS", "DenseLayer", "GRULayer", "ModelFileError", "ModelSpec", "load_spec",
+__all__ = ["DENSE_ACTIVATIONS", "DenseLayer", "EmbeddingLayer", "GRULayer", "ModelFileError", "ModelSpec", "load_spec",
            "random_spec", "save_spec", "spec_from_parts"]

@@ -59,6 +59,8 @@ class SimResult:
     outputs: np.ndarray | None = field(default=None, repr=False)  # int32 (N, K)
     method: str = "emulated"
     compiler: dict = field(default_factory=dict)                  # what built the firmware (Compiler.describe)
+    steps_per_sequence: float = 0.0                               # real (unmasked) steps fed, on average
+    tokens: bool = False                                          # token-id input (cycles_per_step = per token)
 
     def breakdown_total(self, prefix: str) -> float:
         """Cycles per sequence of the functions whose names start with ``prefix``."""
@@ -129,36 +131,48 @@ def kernel_path(elf: Path) -> str:
     return "portable"
 
 
-def _io_block(xq: np.ndarray, out_dim: int) -> tuple[bytes, int]:
-    n, t, f = xq.shape
-    x_bytes = xq.astype("<i2").tobytes()
-    out_off = IO_HEADER + (len(x_bytes) + 15) // 16 * 16
-    header = struct.pack("<8i", MAGIC, n, t, f, -1, out_dim, IO_HEADER, out_off)
-    return header, out_off
+def _io_block(xq: np.ndarray, lengths: np.ndarray, out_dim: int) -> tuple[bytes, int]:
+    """The I/O window's header and inputs (see firmware_sim/c/harness_sim.c); returns them and the outputs' offset."""
+    tokens = xq.ndim == 2
+    n, t = xq.shape[:2]
+    x_bytes = xq.astype("<i4" if tokens else "<i2").tobytes()
+    len_off = IO_HEADER + (len(x_bytes) + 15) // 16 * 16
+    out_off = len_off + (4 * n + 15) // 16 * 16
+    header = struct.pack("<10i", MAGIC, n, t, 1 if tokens else xq.shape[2], -1, out_dim, IO_HEADER, out_off,
+                         int(tokens), len_off)
+    block = bytearray(len_off - IO_HEADER + 4 * n)
+    block[:len(x_bytes)] = x_bytes
+    block[len_off - IO_HEADER:] = np.asarray(lengths, "<i4").tobytes()
+    return header + bytes(IO_HEADER - len(header)) + bytes(block), out_off
 
 
 def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycles: bool = True, chunk: int = 50,
-            progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, EmulationResult, np.ndarray]:
-    """Run the firmware on integer inputs ``(N, T, F)`` in chunks of ``chunk`` sequences.
+            progress: Callable[[int], None] | None = None,
+            lengths: np.ndarray | None = None) -> tuple[np.ndarray, EmulationResult, np.ndarray]:
+    """Run the firmware on integer inputs ``(N, T, F)`` (or token ids ``(N, T)``) in chunks of ``chunk`` sequences.
+
+    ``lengths (N,)``: the steps fed of each sequence (default all).
 
     Returns:
         The int32 outputs ``(N, K)``, the summed emulation result, and the cycles of every sequence.
     """
-    xq = np.ascontiguousarray(xq, np.int16)
-    if xq.ndim != 3 or xq.shape[0] == 0 or xq.shape[1] == 0:
-        raise DataError(f"integer inputs must be a non-empty (N, T, F) array, got {xq.shape}")
+    tokens = np.asarray(xq).ndim == 2
+    xq = np.ascontiguousarray(xq, np.int32 if tokens else np.int16)
+    if xq.ndim not in (2, 3) or xq.shape[0] == 0 or xq.shape[1] == 0:
+        raise DataError(f"integer inputs must be a non-empty (N, T, F) array or (N, T) token ids, got {xq.shape}")
+    lengths = np.full(len(xq), xq.shape[1], np.int32) if lengths is None else np.asarray(lengths, np.int32)
     image = read_elf(elf)
     outs, per_seq = [], []
     total: EmulationResult | None = None
     for start in range(0, len(xq), chunk):
         part = xq[start:start + chunk]
-        header, out_off = _io_block(part, out_dim)
+        block, out_off = _io_block(part, lengths[start:start + chunk], out_dim)
         emu = Emulator(image, target, io_bytes=out_off + 4 * out_dim * len(part))
-        emu.write_io(0, header)
-        emu.write_io(IO_HEADER, part.astype("<i2").tobytes())
+        emu.write_io(0, block)
         res = emu.run(count_cycles=count_cycles)
         if res.exit_code != 0:
-            why = {3: "I/O header not found", 4: "the model's feature or output size differs from the data"}
+            why = {3: "I/O header not found", 4: "the model's feature or output size differs from the data",
+                   5: "a sequence length outside 0..T", 6: "a token id outside the vocabulary"}
             raise EdgeGruError(f"the firmware exited with {res.exit_code}: {why.get(res.exit_code, 'failure')}")
         outs.append(np.frombuffer(emu.read_io(out_off, 4 * out_dim * len(part)), "<i4").reshape(len(part), out_dim))
         if len(res.marks) == len(part) + 1:
@@ -183,7 +197,8 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
 
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
              work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None,
-             portable: bool = False, cc: Compiler | str | None = None) -> SimResult:
+             portable: bool = False, cc: Compiler | str | None = None,
+             lengths: np.ndarray | None = None) -> SimResult:
     """Emulate ``model`` (a FixedModel, ``.egru`` or C export folder) on ``target`` over inputs ``X``.
 
     Args:
@@ -195,6 +210,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         progress: Called with the number of sequences done after each chunk.
         portable: Build the portable C path even on cores with the DSP extension.
         cc: The cross-compiler, or a ``--cc`` choice (``gcc``, ``zig``, a command); default zig's clang.
+        lengths: Optional ``(N,)`` real sequence lengths (steps beyond are not fed).
 
     Returns:
         Cycles, latency, memory and the integer outputs of every sequence.
@@ -203,19 +219,24 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
         fm, c_folder = _resolve(model, work)
-        xq = np.asarray(X) if quantized else fm.quantize_input(fm.check_input(np.asarray(X), any_length=True))
+        if quantized:
+            xq, lens = np.asarray(X), lengths
+        else:
+            xq, lens = fm.device_input(np.asarray(X), lengths)
         # Build and emulate with room to spare so a model that does not fit is still measured; `fits`
         # compares the measured flash and RAM with the real part.
         roomy = replace(target, flash_kb=max(target.flash_kb, 16384), ram_kb=max(target.ram_kb, 4096))
         elf = build_firmware(c_folder, roomy, work / "build", portable, cc)
         image = read_elf(elf)
-        out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress)
+        out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
     from converters.c_export import kernel_macs
 
     n, t = xq.shape[0], xq.shape[1]
+    steps = fm.steps_run(xq, lens)          # real (unmasked) steps per sequence, on average
     sizes = image.sizes()
-    macs = fm.macs_per_sequence(t)
+    head = fm.macs_per_sequence(1) - fm.macs_per_step
+    macs = int(round(steps * fm.macs_per_step)) + head
     cps = float(per_seq.mean())
     flash = sizes["text"] + sizes["rodata"] + sizes["data"]
     ram = sizes["data"] + sizes["bss"] + res.stack_bytes
@@ -226,13 +247,14 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         target=target.name, part=target.part, core=target.core, clock_mhz=target.clock_mhz, cycle_model=res.model,
         sequences=n, timesteps=t, macs_per_sequence=macs, cycles_per_sequence=cps,
         cycles_per_sequence_min=float(per_seq.min()), cycles_per_sequence_max=float(per_seq.max()),
-        cycles_per_step=cps / t, cycles_per_mac=cps / macs if macs else float("nan"),
+        cycles_per_step=cps / max(steps, 1e-9), cycles_per_mac=cps / macs if macs else float("nan"),
         latency_ms=cps / (target.clock_mhz * 1e3), instructions_per_sequence=res.instructions / n,
         text_bytes=sizes["text"], rodata_bytes=sizes["rodata"], data_bytes=sizes["data"], bss_bytes=sizes["bss"],
         stack_bytes=res.stack_bytes, flash_bytes=flash, ram_bytes=ram, flash_available=target.flash_bytes,
         ram_available=target.ram_bytes, fits=flash <= target.flash_bytes and ram <= target.ram_bytes,
-        kernel=kernel, breakdown=breakdown, outputs=out, padded_macs_per_sequence=kernel_macs(fm, t),
-        loop_cycles_per_mac=_matrix_loop_cost(res), compiler=cc.describe(target.core))
+        kernel=kernel, breakdown=breakdown, outputs=out, padded_macs_per_sequence=kernel_macs(fm, max(1, round(steps))),
+        loop_cycles_per_mac=_matrix_loop_cost(res), compiler=cc.describe(target.core), steps_per_sequence=steps,
+        tokens=fm.tokens)
 
 
 def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Path]:

@@ -99,7 +99,7 @@ def _matvec_cols(acc, vec, Wm, col0, ncols, bias, use_bias):
 
 @njit(cache=True)
 def gru_block(xb, h, W, U, b_i, b_h, mx, nx, mh, nh, sig_tab, tanh_tab,
-              reset_after, use_bias, state_shift, qmax, acc_like, seq_out, keep_seq):
+              reset_after, use_bias, state_shift, qmax, acc_like, seq_out, keep_seq, vb):
     """Run one GRU layer over a block of sequences, batch innermost.
 
     Args:
@@ -116,6 +116,7 @@ def gru_block(xb, h, W, U, b_i, b_h, mx, nx, mh, nh, sig_tab, tanh_tab,
         acc_like: zero-size array whose dtype is the accumulator type.
         seq_out: ``(T, H, NB)`` receives every state when ``keep_seq``.
         keep_seq: store the state of every timestep.
+        vb: ``(T, NB)`` uint8: 0 where the step is masked (the state is kept: ``h = h_tm1``).
     """
     T, F, NB = xb.shape
     H = h.shape[0]
@@ -178,15 +179,18 @@ def gru_block(xb, h, W, U, b_i, b_h, mx, nx, mh, nh, sig_tab, tanh_tab,
                 h_new[k, n] = to_state(h16, state_shift, qmax)
         for k in range(H):
             for n in range(NB):
-                h[k, n] = h_new[k, n]
+                if vb[t, n]:             # a masked step keeps h = h_tm1 (Keras mask semantics)
+                    h[k, n] = h_new[k, n]
                 if keep_seq:
-                    seq_out[t, k, n] = h_new[k, n]
+                    seq_out[t, k, n] = h[k, n]
 
 
 @njit(cache=True, parallel=True)
 def gru_layer_batch(x, h0, W, U, b_i, b_h, mx, nx, mh, nh, sig_tab, tanh_tab,
-                    reset_after, use_bias, state_shift, qmax, acc_like, keep_seq, block):
+                    reset_after, use_bias, state_shift, qmax, acc_like, keep_seq, block, valid):
     """One GRU layer over ``x (N, T, F)`` from states ``h0 (N, H)``, parallel over blocks.
+
+    ``valid (N, T)`` uint8: 0 marks a masked step (state kept).
 
     Returns:
         ``(N, T, H)`` int32 states of every step when ``keep_seq`` else ``(N, 1, H)`` the last.
@@ -208,9 +212,13 @@ def gru_layer_batch(x, h0, W, U, b_i, b_h, mx, nx, mh, nh, sig_tab, tanh_tab,
         for n in range(nb):
             for k in range(H):
                 h[k, n] = h0[s + n, k]
+        vb = np.empty((T, nb), np.uint8)
+        for n in range(nb):
+            for t in range(T):
+                vb[t, n] = valid[s + n, t]
         seq = np.zeros((T if keep_seq else 0, H, nb), np.int32)
         gru_block(xb, h, W, U, b_i, b_h, mx, nx, mh, nh, sig_tab, tanh_tab,
-                  reset_after, use_bias, state_shift, qmax, acc_like, seq, keep_seq)
+                  reset_after, use_bias, state_shift, qmax, acc_like, seq, keep_seq, vb)
         for n in range(nb):
             if keep_seq:
                 for t in range(T):

@@ -30,8 +30,9 @@ from edge_gru.fixed.quantize import (
     quantize_gru,
     round_half_away,
 )
-from edge_gru.float_ref import activate
-from edge_gru.spec import ModelSpec
+from edge_gru.float_ref import activate, embed_and_mask
+from edge_gru.sequence import check_lengths, check_tokens, compact, valid_steps
+from edge_gru.spec import MAX_VOCAB, ModelSpec
 
 FIXED_KIND = "edge-gru-fixed"
 FIXED_VERSION = 1
@@ -55,6 +56,9 @@ class FixedModel:
         output_activation: Applied in float when dequantizing (``sigmoid``/``softmax``/...).
         sig_tab, tanh_tab: Activation tables, 513 int16 each.
         name: Model name.
+        embedding: For token input: ``{"table": (vocab, features) int8/int16 at input_scale, "vocab",
+            "mask_zero", "name"}`` (the lookup yields the quantized input of the first GRU layer).
+        mask_value: A ``Masking`` value (decided on the float input, before quantization).
     """
 
     precision: Precision
@@ -69,6 +73,18 @@ class FixedModel:
     tanh_tab: np.ndarray
     name: str = "model"
     info: dict = field(default_factory=dict)
+    embedding: dict | None = None
+    mask_value: float | None = None
+
+    @property
+    def tokens(self) -> bool:
+        """True when the input is token ids ``(N, T)``."""
+        return self.embedding is not None
+
+    @property
+    def vocab(self) -> int | None:
+        """Embedding rows (``None`` for feature input)."""
+        return None if self.embedding is None else int(self.embedding["vocab"])
 
     # ----------------------------------------------------------------- properties
     @property
@@ -89,9 +105,40 @@ class FixedModel:
         gru = sum(3 * g["units"] * (g["input_dim"] + g["units"]) for g in self.grus)
         return t * gru + sum(d["units"] * d["input_dim"] for d in self.dense)
 
+    @property
+    def macs_per_step(self) -> int:
+        """Multiply-accumulates of one timestep (all GRU layers)."""
+        return sum(3 * g["units"] * (g["input_dim"] + g["units"]) for g in self.grus)
+
+    def device_input(self, X: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """What the C runtime is fed for model input ``X``: ``(inputs, lengths)``.
+
+        Token models: the ids ``(N, T)`` int32 (``eg_run_tokens`` skips padding ids itself) and the lengths.
+        Feature models: the quantized inputs ``(N, T, F)`` with each sequence's masked steps removed
+        (skipping a step = not feeding it) and the number of steps left.
+        """
+        X = self.check_input(np.asarray(X), any_length=True)
+        if self.tokens:
+            lens = check_lengths(lengths, X.shape[0], X.shape[1])
+            return X, np.full(len(X), X.shape[1], np.int32) if lens is None else lens
+        valid = self.valid_steps(X, lengths)
+        return compact(self.quantize_input(X), valid)
+
+    def steps_run(self, xq: np.ndarray, lengths: np.ndarray) -> float:
+        """Average real steps per sequence of a :meth:`device_input` batch (padding ids not counted)."""
+        lengths = np.asarray(lengths)
+        if not len(lengths):
+            return 0.0
+        if self.tokens and self.embedding["mask_zero"]:
+            real = (np.asarray(xq) != 0) & (np.arange(xq.shape[1])[None, :] < lengths[:, None])
+            return float(real.sum(axis=1).mean())
+        return float(lengths.mean())
+
     def weight_bytes(self) -> int:
         """Bytes of all constant arrays (weights, biases, multipliers, tables)."""
         n = self.sig_tab.nbytes + self.tanh_tab.nbytes
+        if self.embedding is not None:
+            n += self.embedding["table"].nbytes
         for g in self.grus:
             n += sum(g[k].nbytes for k in _GRU_ARRAYS)
         for d in self.dense:
@@ -105,6 +152,15 @@ class FixedModel:
         lines = [f"fixed-point model {self.name!r} ({p.name}: int{p.w_bits} weights, int{p.a_bits} "
                  f"inputs/state, Q3.12 gates): input ({t if t else 'T'}, {self.features}), "
                  f"input scale {self.input_scale:.6g}"]
+        if self.embedding is not None:
+            e = self.embedding
+            tt = t if t else 'T'
+            lines[0] = lines[0].replace(f"input ({tt}, {self.features})", f"input ({tt},) ids")
+            lines.append(f"  Embedding {e['name']!r}: vocab={e['vocab']} dim={self.features} "
+                         f"mask_zero={e['mask_zero']} table int{self.precision.a_bits} at the input scale "
+                         f"({e['table'].nbytes} bytes)")
+        if self.mask_value is not None:
+            lines.append(f"  Masking: mask_value={self.mask_value:g} (decided on the float input)")
         for g in self.grus:
             lines.append(f"  GRU {g['name']!r}: units={g['units']} reset_after={g['reset_after']} "
                          f"use_bias={g['use_bias']} accumulator=int{g['acc_bits']}")
@@ -120,8 +176,16 @@ class FixedModel:
 
     # ----------------------------------------------------------------- running
     def check_input(self, X: np.ndarray, any_length: bool = False) -> np.ndarray:
-        """Validate ``X (N, T, F)`` (any ``T`` when ``any_length``); returns it as float32."""
+        """Validate ``X (N, T, F)`` (any ``T`` when ``any_length``); returns it as float32.
+
+        Token models: ``X (N, T)`` integer ids below the vocabulary size, returned as int32.
+        """
         X = np.asarray(X)
+        if self.embedding is not None:
+            X = check_tokens(X, self.vocab, "input")
+            if not any_length and self.timesteps is not None and X.shape[1] != self.timesteps:
+                raise DataError(f"input has {X.shape[1]} timesteps, the model expects {self.timesteps}")
+            return X
         if X.ndim != 3 or X.shape[2] != self.features:
             raise DataError(f"input must have shape (N, T, {self.features}), got {X.shape}")
         if not any_length and self.timesteps is not None and X.shape[1] != self.timesteps:
@@ -132,24 +196,55 @@ class FixedModel:
         return X
 
     def quantize_input(self, X: np.ndarray) -> np.ndarray:
-        """Float inputs -> integers: ``clamp(round_half_away(x / s_x))`` in float64."""
+        """Float inputs -> integers: ``clamp(round_half_away(x / s_x))`` in float64.
+
+        Token models: the rows of the quantized embedding table (the same rule, applied at quantization).
+        """
+        if self.embedding is not None:
+            return self.embedding["table"][np.asarray(X, np.int64)]
+        return self.quantize_input_features(X)
+
+    def valid_steps(self, X: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray | None:
+        """``(N, T)`` bool, False on masked steps (padding id, ``mask_value``, beyond ``lengths``), or ``None``."""
+        X = np.asarray(X)
+        lengths = check_lengths(lengths, X.shape[0], X.shape[1])
+        mask_zero = self.embedding is not None and bool(self.embedding["mask_zero"])
+        return valid_steps(X, mask_zero, self.mask_value, lengths)
+
+    def predict_raw(self, X: np.ndarray, quantized: bool = False, lengths: np.ndarray | None = None,
+                    valid: np.ndarray | None = None) -> np.ndarray:
+        """Integer outputs ``(N, K)`` int32 for float (or, with ``quantized``, integer) inputs.
+
+        Args:
+            X: Model input (token ids for embedding models).
+            quantized: ``X`` is already integer GRU input ``(N, T, F)``.
+            lengths: Optional real lengths ``(N,)``.
+            valid: Optional ``(N, T)`` mask of real steps (with ``quantized``; otherwise derived from ``X``).
+        """
+        if quantized:
+            xq = np.asarray(X)
+        else:
+            X = self.check_input(X)
+            valid = self.valid_steps(X, lengths)
+            xq = self.quantize_input(X)
+        vmask = (np.ones(xq.shape[:2], np.uint8) if valid is None
+                 else np.ascontiguousarray(valid, np.uint8))
+        v = xq
+        for g in self.grus:
+            h0 = np.zeros((v.shape[0], g["units"]), np.int32)
+            v = self._gru(g, v, h0, keep_seq=g is not self.grus[-1], valid=vmask)
+        v = v[:, -1, :]
+        return self._head(v)
+
+    def quantize_input_features(self, X: np.ndarray) -> np.ndarray:
+        """Float GRU inputs ``(..., F)`` -> integers: ``clamp(round_half_away(x / s_x))`` in float64."""
         q = self.precision.a_qmax
         v = round_half_away(np.asarray(X, np.float64) / self.input_scale)
         return np.clip(v, -q, q).astype(self.state_dtype)
 
-    def predict_raw(self, X: np.ndarray, quantized: bool = False) -> np.ndarray:
-        """Integer outputs ``(N, K)`` int32 for float (or, with ``quantized``, integer) inputs."""
-        xq = np.asarray(X) if quantized else self.quantize_input(self.check_input(X))
-        v = xq
-        for g in self.grus:
-            h0 = np.zeros((v.shape[0], g["units"]), np.int32)
-            v = self._gru(g, v, h0, keep_seq=g is not self.grus[-1])
-        v = v[:, -1, :]
-        return self._head(v)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """Float outputs ``(N, K)``: :meth:`predict_raw` dequantized, output activation applied."""
-        return self.dequantize(self.predict_raw(X))
+        return self.dequantize(self.predict_raw(X, lengths=lengths))
 
     def dequantize(self, raw: np.ndarray) -> np.ndarray:
         """Integer outputs -> float, applying the output activation."""
@@ -163,11 +258,14 @@ class FixedModel:
     def _acc_like(self, bits: int) -> np.ndarray:
         return np.zeros(0, np.int32 if bits == 32 else np.int64)
 
-    def _gru(self, g: dict, x: np.ndarray, h0: np.ndarray, keep_seq: bool) -> np.ndarray:
+    def _gru(self, g: dict, x: np.ndarray, h0: np.ndarray, keep_seq: bool,
+             valid: np.ndarray | None = None) -> np.ndarray:
         p = self.precision
+        if valid is None:
+            valid = np.ones(x.shape[:2], np.uint8)
         return K.gru_layer_batch(x, h0, g["W"], g["U"], g["b_i"], g["b_h"], g["mx"], g["nx"], g["mh"], g["nh"],
                                  self.sig_tab, self.tanh_tab, g["reset_after"], g["use_bias"], p.state_shift,
-                                 p.a_qmax, self._acc_like(g["acc_bits"]), keep_seq, BLOCK)
+                                 p.a_qmax, self._acc_like(g["acc_bits"]), keep_seq, BLOCK, valid)
 
     def _head(self, v: np.ndarray) -> np.ndarray:
         p = self.precision
@@ -195,12 +293,25 @@ class FixedStream:
         self.steps = 0
 
     def step(self, x_t: np.ndarray, quantized: bool = False) -> None:
-        """Advance by one timestep; ``x_t`` is ``(F,)`` or ``(batch, F)``."""
+        """Advance by one timestep; ``x_t`` is ``(F,)`` or ``(batch, F)`` (token models: an id per sequence).
+
+        A masked step (padding id or ``mask_value``) leaves that sequence's state unchanged.
+        """
         m = self.model
-        x = np.asarray(x_t).reshape(self.batch, 1, m.features)
-        v = x if quantized else m.quantize_input(m.check_input(x, any_length=True))
+        valid = None
+        if m.tokens and not quantized:
+            x = m.check_input(np.asarray(x_t).reshape(self.batch, 1), any_length=True)
+            valid = m.valid_steps(x)
+            v = m.quantize_input(x)
+        else:
+            x = np.asarray(x_t).reshape(self.batch, 1, m.features)
+            if not quantized:
+                x = m.check_input(x, any_length=True)
+                valid = m.valid_steps(x)
+            v = x if quantized else m.quantize_input(x)
+        vmask = None if valid is None else np.ascontiguousarray(valid, np.uint8)
         for i, g in enumerate(m.grus):
-            v = m._gru(g, v, self.states[i], keep_seq=True)
+            v = m._gru(g, v, self.states[i], keep_seq=True, valid=vmask)
             self.states[i] = np.ascontiguousarray(v[:, 0, :])
         self.steps += 1
 
@@ -226,10 +337,23 @@ def quantize_model(spec: ModelSpec, calibration: np.ndarray, precision_name: str
         QuantizationError: Bad calibration data, a multiplier out of range, or possible overflow.
     """
     prec = precision(precision_name)
-    calibration = np.asarray(calibration, np.float32)
-    if calibration.ndim != 3 or calibration.shape[2] != spec.features or len(calibration) == 0:
-        raise QuantizationError(f"calibration data must have shape (N, T, {spec.features}), got {calibration.shape}")
-    x_max, dense_max = calibrate(spec, calibration)
+    if spec.embedding is not None:
+        try:
+            ids = check_tokens(calibration, spec.embedding.vocab, "calibration data")
+        except DataError as exc:
+            raise QuantizationError(str(exc)) from None
+        if len(ids) == 0:
+            raise QuantizationError("calibration data is empty")
+        calibration, valid = embed_and_mask(spec, ids)
+    else:
+        calibration = np.asarray(calibration, np.float32)
+        if calibration.ndim != 3 or calibration.shape[2] != spec.features or len(calibration) == 0:
+            raise QuantizationError(f"calibration data must have shape (N, T, {spec.features}), "
+                                    f"got {calibration.shape}")
+        valid = None if spec.mask_value is None else embed_and_mask(spec, calibration)[1]
+    x_max, dense_max = calibrate(spec, calibration, valid)
+    if spec.embedding is not None:      # any row can be looked up: the table's range is the input range
+        x_max = float(np.abs(spec.embedding.table).max())
     s_x = max(x_max, 1e-6) / prec.a_qmax
     s_h = 2.0 ** -(prec.a_bits - 1)
     grus = []
@@ -243,14 +367,23 @@ def quantize_model(spec: ModelSpec, calibration: np.ndarray, precision_name: str
         dense.append(params)
     sig, tanh = activation_tables()
     out_act = spec.output_activation if spec.output_activation in ("sigmoid", "softmax") else "linear"
-    return FixedModel(prec, spec.features, spec.timesteps, float(s_x), grus, dense, float(s_in), out_act,
-                      sig, tanh, spec.name)
+    fm = FixedModel(prec, spec.features, spec.timesteps, float(s_x), grus, dense, float(s_in), out_act,
+                    sig, tanh, spec.name, mask_value=spec.mask_value)
+    if spec.embedding is not None:
+        e = spec.embedding
+        table = fm.quantize_input_features(e.table[None])[0]         # x_q = clamp(round(x / s_x)) per row
+        fm.embedding = {"table": table, "vocab": e.vocab, "mask_zero": e.mask_zero, "name": e.name}
+    return fm
 
 
 def save_fixed(model: FixedModel, path: str | Path) -> None:
     """Write a ``.egru`` file."""
     arrays = {"sig_tab": model.sig_tab, "tanh_tab": model.tanh_tab}
     layers = []
+    emb = None
+    if model.embedding is not None:
+        arrays["embedding.table"] = model.embedding["table"]
+        emb = {k: v for k, v in model.embedding.items() if k != "table"}
     for i, g in enumerate(model.grus):
         arrays.update({f"gru{i}.{k}": g[k] for k in _GRU_ARRAYS})
         layers.append({"type": "gru", **{k: v for k, v in g.items() if k not in _GRU_ARRAYS}})
@@ -259,7 +392,8 @@ def save_fixed(model: FixedModel, path: str | Path) -> None:
         layers.append({"type": "dense", **{k: v for k, v in d.items() if k not in _DENSE_ARRAYS}})
     meta = {"name": model.name, "precision": model.precision.name, "features": model.features,
             "timesteps": model.timesteps, "input_scale": model.input_scale, "output_scale": model.output_scale,
-            "output_activation": model.output_activation, "layers": layers, "info": model.info}
+            "output_activation": model.output_activation, "layers": layers, "info": model.info,
+            "embedding": emb, "mask_value": model.mask_value}
     container.save(path, FIXED_KIND, FIXED_VERSION, _jsonable(meta), arrays)
 
 
@@ -336,9 +470,23 @@ def _from_parts(meta: dict, arrays: dict) -> FixedModel:
     tanh = _expect(arrays["tanh_tab"], i16, sig.shape, "tanh_tab")
     t = meta["timesteps"]
     _check_header(meta)
+    mv = meta.get("mask_value")
+    if mv is not None and not math.isfinite(float(mv)):
+        raise ValueError(f"mask_value {mv!r} must be finite")
+    emb = meta.get("embedding")
+    if emb is not None:
+        vocab = int(emb["vocab"])
+        if not 1 <= vocab <= MAX_VOCAB:
+            raise ValueError(f"vocabulary {vocab} outside 1..{MAX_VOCAB}")
+        adt = (np.dtype(np.int8),) if prec.a_bits == 8 else (np.dtype(np.int16),)
+        table = _expect(arrays["embedding.table"], adt, (vocab, int(meta["features"])), "embedding table")
+        if np.abs(table.astype(np.int32)).max(initial=0) > prec.a_qmax:
+            raise ValueError("embedding table values beyond the input range")
+        emb = {"table": table, "vocab": vocab, "mask_zero": bool(emb["mask_zero"]), "name": str(emb["name"])}
     return FixedModel(prec, int(meta["features"]), None if t is None else int(t), float(meta["input_scale"]),
                       grus, dense, float(meta["output_scale"]), str(meta["output_activation"]), sig, tanh,
-                      str(meta.get("name", "model")), dict(meta.get("info", {})))
+                      str(meta.get("name", "model")), dict(meta.get("info", {})), emb,
+                      None if mv is None else float(mv))
 
 
 # Limits on the numbers of a .egru header (README, "Input limits").

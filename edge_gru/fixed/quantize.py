@@ -206,14 +206,17 @@ def quantize_dense(layer: DenseLayer, s_in: float, qmax_in: int, out_maxabs: flo
     return params, s_out
 
 
-def calibrate(spec: ModelSpec, X: np.ndarray) -> tuple[float, list[float]]:
-    """Input max-abs and each dense layer's pre-activation max-abs on calibration data."""
+def calibrate(spec: ModelSpec, X: np.ndarray, valid: np.ndarray | None = None) -> tuple[float, list[float]]:
+    """Input max-abs and each dense layer's pre-activation max-abs on calibration data.
+
+    ``X`` is the GRU input ``(N, T, F)``; ``valid (N, T)`` marks the real (unmasked) steps.
+    """
     if not np.isfinite(X).all():
         raise QuantizationError("calibration data has NaN or infinite values")
-    x_max = float(np.abs(X).max())
+    x_max = float(np.abs(X if valid is None else X[valid]).max(initial=0.0))
     v = X.astype(np.float32)
     for g in spec.grus:
-        v = gru_layer(g, v)
+        v = gru_layer(g, v, valid=valid)
     dense_max = []
     for d in spec.dense:
         pre = float_dense(d, v, apply_activation=False)

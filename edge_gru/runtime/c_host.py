@@ -37,10 +37,15 @@ def build_host(folder: str | Path, exe: str | Path, extra_flags: tuple[str, ...]
     return Path(exe)
 
 
-def run_host(folder: str | Path, xq: np.ndarray, extra_flags: tuple[str, ...] = ()) -> np.ndarray:
-    """Run integer inputs ``(N, T, F)`` through the compiled C runtime; returns int32 ``(N, K)``."""
+def run_host(folder: str | Path, xq: np.ndarray, extra_flags: tuple[str, ...] = (),
+             lengths: np.ndarray | None = None) -> np.ndarray:
+    """Run integer inputs ``(N, T, F)`` (or token ids ``(N, T)``) through the compiled C runtime.
+
+    Returns:
+        int32 outputs ``(N, K)``.
+    """
     with HostProgram(folder, extra_flags) as prog:
-        return prog.run(xq)
+        return prog.run(xq, lengths)
 
 
 class HostProgram:
@@ -59,14 +64,21 @@ class HostProgram:
             self._tmp.cleanup()
             raise
 
-    def run(self, xq: np.ndarray) -> np.ndarray:
-        """Integer inputs ``(N, T, F)`` -> int32 outputs ``(N, K)``."""
-        xq = np.ascontiguousarray(xq, np.int16)
-        if xq.ndim != 3:
-            raise DataError(f"integer inputs must be (N, T, F), got {xq.shape}")
+    def run(self, xq: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Integer inputs ``(N, T, F)`` (``eg_run``) or token ids ``(N, T)`` (``eg_run_tokens``) -> int32 ``(N, K)``.
+
+        ``lengths (N,)``: steps of each row fed to the runtime (default all ``T``).
+        """
+        tokens = np.asarray(xq).ndim == 2
+        xq = np.ascontiguousarray(xq, np.int32 if tokens else np.int16)
+        if xq.ndim != 3 and not tokens:
+            raise DataError(f"integer inputs must be (N, T, F) or token ids (N, T), got {xq.shape}")
+        n, t = xq.shape[:2]
+        lens = np.full(n, t, np.int32) if lengths is None else np.ascontiguousarray(lengths, np.int32)
         fin, fout = Path(self._tmp.name) / "in.bin", Path(self._tmp.name) / "out.bin"
         with open(fin, "wb") as fh:
-            np.array(xq.shape, np.int32).tofile(fh)
+            np.array([n, t, 1 if tokens else xq.shape[2], int(tokens)], np.int32).tofile(fh)
+            lens.tofile(fh)
             xq.tofile(fh)
         p = subprocess.run([str(self.exe), str(fin), str(fout)], capture_output=True, text=True, errors="replace")
         if p.returncode != 0:

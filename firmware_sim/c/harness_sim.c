@@ -1,8 +1,9 @@
-/* firmware_sim harness: runs eg_run over the sequences the emulator placed in its I/O window.
- * I/O window (emulator-only memory, not counted as target RAM), 32-bit words:
+/* firmware_sim harness: runs eg_run (or eg_run_tokens) over the sequences the emulator placed in its
+ * I/O window. I/O window (emulator-only memory, not counted as target RAM), 32-bit words:
  *   [0] magic 0x4F494745 "EGIO"  [1] N  [2] T  [3] F  [4] mark register (written before each
- *   sequence and at the end)  [5] output_dim  [6] byte offset of int16 inputs  [7] byte offset of
- *   int32 outputs. At the end the runtime's code path is printed through semihosting. */
+ *   sequence and at the end)  [5] output_dim  [6] byte offset of the inputs (int16 features, or int32
+ *   token ids when [8] = 1)  [7] byte offset of int32 outputs  [8] kind  [9] byte offset of the N int32
+ *   lengths (steps fed per sequence). At the end the runtime's code path is printed through semihosting. */
 #include <stdint.h>
 #include "edge_gru.h"
 #include "model.h"
@@ -19,19 +20,28 @@ static int32_t scratch[EG_MODEL_SCRATCH_LEN];
 int main(void)
 {
     volatile int32_t *io = (volatile int32_t *)EG_IO_BASE;
-    const int16_t *x;
+    const int32_t *len;
     int32_t *out;
-    int32_t n, N, T, F;
+    int32_t n, N, T, F, kind;
     if (io[0] != 0x4F494745) return 3;
     N = io[1];
     T = io[2];
     F = io[3];
-    if (F != EG_MODEL_FEATURES || io[5] != EG_MODEL_OUTPUT_DIM) return 4;
-    x = (const int16_t *)(EG_IO_BASE + (uint32_t)io[6]);
+    kind = io[8];
+    if ((kind == 1 ? EG_MODEL_VOCAB == 0 : F != EG_MODEL_FEATURES) || io[5] != EG_MODEL_OUTPUT_DIM) return 4;
     out = (int32_t *)(EG_IO_BASE + (uint32_t)io[7]);
+    len = (const int32_t *)(EG_IO_BASE + (uint32_t)io[9]);
     for (n = 0; n < N; ++n) {
         io[4] = n;
-        eg_run(&EG_MODEL, state, x + n * T * F, T, out + n * EG_MODEL_OUTPUT_DIM, scratch);
+        if (len[n] < 0 || len[n] > T) return 5;
+        if (kind == 1) {
+            const int32_t *ids = (const int32_t *)(EG_IO_BASE + (uint32_t)io[6]);
+            if (eg_run_tokens(&EG_MODEL, state, ids + n * T, len[n], out + n * EG_MODEL_OUTPUT_DIM, scratch) < 0)
+                return 6;
+        } else {
+            const int16_t *x = (const int16_t *)(EG_IO_BASE + (uint32_t)io[6]);
+            eg_run(&EG_MODEL, state, x + n * T * F, len[n], out + n * EG_MODEL_OUTPUT_DIM, scratch);
+        }
     }
     io[4] = N;
     eg_puts("edge-gru kernel: ");

@@ -63,7 +63,8 @@ def test_refusals(keras):
     L = keras.layers
     _refuse(keras, lambda i: L.Dense(2)(L.LSTM(4)(i)), r"'lstm.*LSTM is not supported")
     _refuse(keras, lambda i: L.Bidirectional(L.GRU(4))(i), "Bidirectional is not supported")
-    _refuse(keras, lambda i: L.GRU(4)(L.Masking()(i)), "Masking is not supported")
+    _refuse(keras, lambda i: L.GRU(4)(L.Masking()(L.GRU(4, return_sequences=True)(i))),
+            "Masking is supported only as the first layer")
     _refuse(keras, lambda i: L.GRU(4)(L.Conv1D(3, 2)(i)), "Conv1D is not supported")
     _refuse(keras, lambda i: L.GRU(4, go_backwards=True)(i), "go_backwards")
     _refuse(keras, lambda i: L.GRU(4, activation="relu")(i), "activation='relu'")

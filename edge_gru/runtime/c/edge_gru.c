@@ -775,18 +775,62 @@ void eg_reset(const eg_model_t *m, int16_t *state)
     for (i = 0; i < m->state_len; ++i) state[i] = 0;
 }
 
-void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch)
+static int32_t eg_kmax(const eg_model_t *m)
 {
-    int32_t l, off = 0, kmax = 0;
-    int32_t *vx = scratch;                      /* scratch: layer input operand (max kx) | GRU work */
+    int32_t l, kmax = 0;
     for (l = 0; l < m->n_gru; ++l) kmax = m->gru[l].kx > kmax ? m->gru[l].kx : kmax;
-    eg_vec_from16(vx, x_q, m->features, m->gru[0].kx);
+    return kmax;
+}
+
+/* Every GRU layer, one step; scratch holds the first layer's input operand (max kx entries) | GRU work */
+static void eg_step_layers(const eg_model_t *m, int16_t *state, int32_t *scratch)
+{
+    int32_t l, off = 0, kmax = eg_kmax(m);
+    int32_t *vx = scratch;
     for (l = 0; l < m->n_gru; ++l) {
         const eg_gru_t *g = &m->gru[l];
         eg_gru_step(m, g, state + off, vx, scratch + kmax);
         if (l + 1 < m->n_gru) eg_vec_from16(vx, state + off, g->units, m->gru[l + 1].kx);
         off += g->units;
     }
+}
+
+void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch)
+{
+    eg_vec_from16(scratch, x_q, m->features, m->gru[0].kx);
+    eg_step_layers(m, state, scratch);
+}
+
+/* The operand of an int8 table row (a_bits 8): same values as eg_vec_from16 of the row widened */
+static void eg_vec_from8(int32_t *v, const int8_t *src, int32_t n, int32_t K)
+{
+    int32_t k = 0;
+#if EG_DSP
+    uint32_t *w = (uint32_t *)v;
+    for (; k + 1 < n; k += 2) *w++ = ((uint32_t)(int32_t)src[k] & 0xFFFFu) | ((uint32_t)(int32_t)src[k + 1] << 16);
+    if (k < n) {
+        *w++ = (uint32_t)(int32_t)src[k] & 0xFFFFu;
+        k += 2;
+    }
+    for (; k < K; k += 2) *w++ = 0;
+#else
+    for (; k < n; ++k) eg_vset(v, k, src[k]);
+    for (; k < K; ++k) eg_vset(v, k, 0);
+#endif
+}
+
+int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *scratch)
+{
+    const int32_t F = m->features;
+    if (!m->embedding || id < 0 || id >= m->vocab) return -1;
+    if (id == 0 && m->mask_zero) return 0;                                   /* masked step: h = h_tm1 */
+    /* x = embedding[id]: the table holds x_q = clamp(round(x / s_x)) */
+    if (m->a_bits == 8)
+        eg_vec_from8(scratch, (const int8_t *)m->embedding + id * F, F, m->gru[0].kx);
+    else
+        eg_vec_from16(scratch, (const int16_t *)m->embedding + id * F, F, m->gru[0].kx);
+    eg_step_layers(m, state, scratch);
+    return 1;
 }
 
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch)
@@ -814,6 +858,19 @@ void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t 
         width = d->units;
     }
     for (i = 0; i < width; ++i) out[i] = v[i];
+}
+
+int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, int32_t T, int32_t *out,
+                      int32_t *scratch)
+{
+    int32_t t, ran = 0, r = 0;
+    eg_reset(m, state);
+    for (t = 0; t < T && r >= 0; ++t) {
+        r = eg_step_token(m, state, ids[t], scratch);
+        ran += r > 0;
+    }
+    eg_output(m, state, out, scratch);
+    return r < 0 ? -1 : ran;
 }
 
 int32_t eg_argmax(const int32_t *out, int32_t n)

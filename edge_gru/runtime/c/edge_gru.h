@@ -47,6 +47,8 @@ typedef struct {
     const eg_gru_t *gru;
     const eg_dense_t *dense;
     const int16_t *sig_tab, *tanh_tab; /* 513 entries, Q0.15 */
+    int32_t vocab, mask_zero;          /* embedding models: rows of the table; id 0 is padding when mask_zero */
+    const void *embedding;             /* (vocab, features) int8_t (a_bits 8) or int16_t (a_bits 16), or 0 */
 } eg_model_t;
 
 /* Zero the state (state_len int16 entries). */
@@ -57,6 +59,14 @@ void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *s
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch);
 /* Reset, feed T timesteps (x_q is T * features), write the outputs. */
 void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch);
+/* Embedding models: advance by one token. Returns 1 when the step ran, 0 when the token is padding
+ * (id 0 with mask_zero: the state is kept, as Keras does), -1 when the id is outside the vocabulary
+ * (or the model has no embedding; the state is kept). */
+int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *scratch);
+/* Reset, feed T token ids (padding skipped), write the outputs; returns the number of steps run
+ * (-1 on an id outside the vocabulary: the outputs are then those of the steps before it). */
+int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, int32_t T, int32_t *out,
+                      int32_t *scratch);
 /* Index of the largest of n outputs (the class of a classifier; the first on ties). */
 int32_t eg_argmax(const int32_t *out, int32_t n);
 /* Which code path this build uses: "dsp", "armv6m" or "portable". */
