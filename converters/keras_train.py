@@ -13,14 +13,19 @@ from edge_gru.data import Dataset, accuracy, labels_of
 
 
 def build_classifier(timesteps: int | None, features: int, n_out: int, units: int = 16, layers: int = 1,
-                     reset_after: bool = True, name: str = "gru_classifier") -> Any:
+                     reset_after: bool = True, name: str = "gru_classifier", vocab: int | None = None) -> Any:
     """A ``GRU x layers`` stack with a ``Dense`` head.
 
-    One sigmoid output for binary problems (``n_out == 1``), softmax otherwise.
+    One sigmoid output for binary problems (``n_out == 1``), softmax otherwise. With ``vocab`` the input
+    is token ids through ``Embedding(vocab, features, mask_zero=True)``.
     """
     k = keras()
-    inp = k.Input((timesteps, features), name="x")
-    v = inp
+    if vocab is not None:
+        inp = k.Input((timesteps,), dtype="int32", name="x")
+        v = k.layers.Embedding(vocab, features, mask_zero=True, name="embedding")(inp)
+    else:
+        inp = k.Input((timesteps, features), name="x")
+        v = inp
     for i in range(layers):
         v = k.layers.GRU(units, return_sequences=i < layers - 1, reset_after=reset_after, name=f"gru_{i}")(v)
     act = "sigmoid" if n_out == 1 else "softmax"
@@ -30,7 +35,8 @@ def build_classifier(timesteps: int | None, features: int, n_out: int, units: in
 
 def train_classifier(train: Dataset, test: Dataset | None = None, units: int = 16, layers: int = 1,
                      epochs: int = 30, seed: int = 0, batch_size: int = 32, lr: float = 5e-3,
-                     on_epoch: Callable[[int, dict], None] | None = None) -> tuple[Any, float | None]:
+                     on_epoch: Callable[[int, dict], None] | None = None,
+                     embedding_dim: int = 16) -> tuple[Any, float | None]:
     """Train a classifier on ``train``; return ``(model, test_accuracy or None)``.
 
     Args:
@@ -43,13 +49,18 @@ def train_classifier(train: Dataset, test: Dataset | None = None, units: int = 1
         batch_size: Mini-batch size.
         lr: Adam learning rate.
         on_epoch: Called after each epoch with ``(epoch, logs)`` (progress display).
+        embedding_dim: Embedding width for token-id data (``X (N, T)``; vocabulary = largest id + 1).
     """
     k = keras()
     k.utils.set_random_seed(seed)
     y = labels_of(train.y)
     n_classes = int(y.max()) + 1
     n_out = 1 if n_classes <= 2 else n_classes
-    model = build_classifier(train.X.shape[1], train.X.shape[2], n_out, units, layers)
+    if train.tokens:
+        vocab = int(max(train.X.max(), test.X.max() if test is not None else 0)) + 1
+        model = build_classifier(train.X.shape[1], embedding_dim, n_out, units, layers, vocab=vocab)
+    else:
+        model = build_classifier(train.X.shape[1], train.X.shape[2], n_out, units, layers)
     loss = "binary_crossentropy" if n_out == 1 else "sparse_categorical_crossentropy"
     model.compile(optimizer=k.optimizers.Adam(lr), loss=loss)
     callbacks = []

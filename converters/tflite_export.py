@@ -67,7 +67,7 @@ def export_tflite(spec: ModelSpec, calibration: np.ndarray, out: str | Path, qua
     if layout == "unrolled" and spec.timesteps is None:
         raise EdgeGruError("the unrolled TFLite layout needs a fixed number of timesteps in the model input; "
                            "use --layout step")
-    check = np.asarray(calibration[:50], np.float32)
+    check = np.asarray(calibration[:50], np.int32 if spec.embedding is not None else np.float32)
     try:        # Keras' fused GRU graph: fewer operators, faster interpreters
         _convert_in_child(spec, calibration, out, quant, layout, timeout, "keras")
         verify_tflite(out, spec, check)
@@ -112,7 +112,8 @@ def _convert_in_child(spec: ModelSpec, calibration: np.ndarray, out: str | Path,
     n_cal = STEP_CALIBRATION_SEQUENCES if layout == "step" else CALIBRATION_SAMPLES
     with tempfile.TemporaryDirectory() as tmp:
         save_spec(spec, Path(tmp) / "m.egspec")
-        Dataset(np.asarray(calibration[:n_cal], np.float32)).save(Path(tmp) / "cal.npz")
+        Dataset(np.asarray(calibration[:n_cal], np.int32 if spec.embedding is not None else np.float32)).save(
+            Path(tmp) / "cal.npz")
         cmd = [sys.executable, "-m", "converters.tflite_export", str(Path(tmp) / "m.egspec"),
                str(Path(tmp) / "cal.npz"), str(out), quant, layout, graph]
         try:
@@ -186,13 +187,56 @@ def _head(k, spec: ModelSpec, v):
     return v
 
 
+def input_name(spec: ModelSpec) -> str:
+    """The input tensor's name: ``x`` (features), ``ids`` (token ids) or ``ids_pad0`` (token ids, 0 = padding).
+
+    A runner skips padding ids of a step-layout file named ``ids_pad0`` (the state is kept, as Keras does);
+    the unrolled file processes every step it is given (TensorFlow's converter drops Keras masks).
+    """
+    if spec.embedding is None:
+        return "x"
+    return "ids_pad0" if spec.embedding.mask_zero else "ids"
+
+
+def _model_input(k, spec: ModelSpec, steps: int | None):
+    """The graph input and the GRU input: features, or token ids through the embedding table (a GATHER)."""
+    if spec.embedding is None:
+        shape = (spec.features,) if steps is None else (steps, spec.features)
+        inp = k.Input(shape, batch_size=1, name="x")
+        return inp, inp
+    e = spec.embedding
+    inp = k.Input((1,) if steps is None else (steps,), batch_size=1, dtype="int32", name=input_name(spec))
+    v = _gather_layer(k, e.table, e.name)(inp)          # no mask in the graph: see input_name
+    return inp, (k.layers.Reshape((e.dim,))(v) if steps is None else v)
+
+
+def _gather_layer(k, table: np.ndarray, name: str):
+    """The embedding lookup as one GATHER (Keras' Embedding adds LESS/ADD/SELECT for negative ids, and
+    TFLite Micro has no SELECT kernel); ids are checked on the host before they reach the model."""
+    import tensorflow as tf
+
+    class Gather(k.layers.Layer):
+        def build(self, input_shape):
+            self.table = self.add_weight(shape=table.shape, initializer="zeros", trainable=False, name="table")
+
+        def call(self, ids):
+            return tf.gather(self.table, ids)
+
+        def compute_output_shape(self, input_shape):
+            return (*input_shape, table.shape[1])
+
+    layer = Gather(name=name)
+    layer.build(None)
+    layer.table.assign(table)
+    return layer
+
+
 def _build_unrolled_keras(spec: ModelSpec):
     """Keras' own GRU layers with ``unroll=True`` (fused kernels: fewer, larger operators)."""
     from converters._tf import keras
 
     k = keras()
-    inp = k.Input((spec.timesteps, spec.features), batch_size=1, name="x")
-    v = inp
+    inp, v = _model_input(k, spec, spec.timesteps)
     for g in spec.grus:
         layer = k.layers.GRU(g.units, reset_after=g.reset_after, use_bias=g.bias is not None,
                              return_sequences=g.return_sequences, unroll=True, name=g.name)
@@ -219,12 +263,12 @@ def _build_unrolled(spec: ModelSpec):
     from converters._tf import keras
 
     k = keras()
-    inp = k.Input((spec.timesteps, spec.features), batch_size=1, name="x")
+    inp, seq = _model_input(k, spec, spec.timesteps)
     layers = [_GateGraph(k, g) for g in spec.grus]
     hs: list = [None] * len(layers)
     v = inp
     for t in range(spec.timesteps):
-        v = k.layers.Reshape((spec.features,))(k.layers.Cropping1D((t, spec.timesteps - t - 1))(inp))
+        v = k.layers.Reshape((spec.features,))(k.layers.Cropping1D((t, spec.timesteps - t - 1))(seq))
         for i, layer in enumerate(layers):
             hs[i] = v = layer.step(v, hs[i])
     return k.Model(inp, _head(k, spec, v))
@@ -239,9 +283,9 @@ def _build_step(spec: ModelSpec, cell_step=_gate_graph_step):
     from converters._tf import keras
 
     k = keras()
-    x = k.Input((spec.features,), batch_size=1, name="x")
+    x, v = _model_input(k, spec, None)
     hs = [k.Input((g.units,), batch_size=1, name=f"h{i}") for i, g in enumerate(spec.grus)]
-    v, outs = x, {}
+    outs = {}
     for i, g in enumerate(spec.grus):
         v = cell_step(k, g, v, hs[i])
         outs[f"h{i}"] = v
@@ -250,13 +294,23 @@ def _build_step(spec: ModelSpec, cell_step=_gate_graph_step):
 
 
 def step_calibration(spec: ModelSpec, cal: np.ndarray):
-    """Representative samples for the step layout: ``{x, h0, h1, ...}`` with the float reference's states."""
-    from edge_gru.float_ref import gru_step
+    """Representative samples for the step layout: ``{x, h0, h1, ...}`` with the float reference's states.
 
-    for xs in cal:
+    Masked steps are not fed on the device, so they are not calibration samples either.
+    """
+    from edge_gru.float_ref import embed_and_mask, gru_step
+
+    name = input_name(spec)
+    for seq in cal:
+        xs, valid = embed_and_mask(spec, seq[None])
+        xs = xs[0]
         hs = [np.zeros((1, g.units), np.float32) for g in spec.grus]
         for t in range(xs.shape[0]):
-            yield {"x": xs[t:t + 1].astype(np.float32), **{f"h{i}": h for i, h in enumerate(hs)}}
+            if valid is not None and not valid[0, t]:
+                continue
+            x_in = seq[t:t + 1].reshape(1, 1).astype(np.int32) if spec.embedding is not None \
+                else xs[t:t + 1].astype(np.float32)
+            yield {name: x_in, **{f"h{i}": h for i, h in enumerate(hs)}}
             v = xs[t:t + 1]
             for i, g in enumerate(spec.grus):
                 hs[i] = gru_step(g, v, hs[i]).astype(np.float32)
@@ -269,6 +323,8 @@ def unrolled_calibration(cal: np.ndarray) -> np.ndarray:
     A timestep that is zero in every calibration sequence (e.g. front padding) would get an empty range,
     which breaks 16x8 models; time-rolled copies of some sequences give such steps realistic values.
     """
+    if cal.ndim != 3:               # token ids: every step is a table row, never an empty range
+        return cal
     dead = [t for t in range(cal.shape[1]) if not np.any(cal[:, t, :])]
     if not dead:
         return cal
@@ -283,6 +339,8 @@ def _child(spec_path: str, cal_path: str, out: str, quant: str = "int8", layout:
 
     spec = load_spec(spec_path)
     cal = np.load(cal_path)["X"]
+    if spec.embedding is not None:
+        cal = cal.astype(np.int32)
     builders = {("keras", "unrolled"): _build_unrolled_keras, ("keras", "step"): _build_step_keras,
                 ("gates", "unrolled"): _build_unrolled, ("gates", "step"): _build_step}
     model = builders[graph, layout](spec)

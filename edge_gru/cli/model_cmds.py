@@ -9,37 +9,53 @@ import click
 from edge_gru.cli._common import _check_output, _progress, artifact_kind, cli, load_float_spec
 from edge_gru.errors import DataError, ModelFileError
 
+DATASET_NAMES = ["spoken-digits", "seed-toy", "sentiment-zh"]
+
 
 @cli.command()
-@click.argument("name", type=click.Choice(["spoken-digits", "seed-toy"]))
+@click.argument("name", type=click.Choice(DATASET_NAMES))
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def dataset(name: str, out: Path, force: bool) -> None:
-    """Write a built-in dataset as OUT/train.npz and OUT/test.npz."""
+    """Write a built-in dataset as OUT/train.npz and OUT/test.npz (sentiment-zh: also OUT/vocab.json)."""
     from edge_gru.data import load_dataset
     from edge_gru.outputs import atomic_file
 
     paths = [_check_output(out / f"{split}.npz", force) for split in ("train", "test")]
+    vocab_path = _check_output(out / "vocab.json", force) if name == "sentiment-zh" else None
     for path, ds in zip(paths, load_dataset(name), strict=True):
         with atomic_file(path) as tmp:
             ds.save(tmp)
-        click.echo(f"{path}: X {ds.X.shape}, {ds.n_classes} classes")
+        kind = "token ids" if ds.tokens else "features"
+        click.echo(f"{path}: X {ds.X.shape} ({kind}), {ds.n_classes} classes")
+    if vocab_path is not None:
+        from edge_gru.text import load_sentiment_zh
+
+        with atomic_file(vocab_path) as tmp:
+            load_sentiment_zh()[2].save(tmp)
+        click.echo(f"{vocab_path}: character vocabulary (0 padding, 1 unknown)")
 
 
 @cli.command()
-@click.option("--dataset", "dataset_name", type=click.Choice(["spoken-digits", "seed-toy"]),
+@click.option("--dataset", "dataset_name", type=click.Choice(DATASET_NAMES),
               help="Train on a built-in dataset.")
 @click.option("--data", type=click.Path(path_type=Path), help="Train on an .npz file (X, y).")
 @click.option("--test-data", type=click.Path(path_type=Path), help="Optional .npz for the reported accuracy.")
 @click.option("--units", default=16, show_default=True, type=click.IntRange(1, 1024), help="GRU units per layer.")
 @click.option("--layers", default=1, show_default=True, type=click.IntRange(1, 8), help="Stacked GRU layers.")
-@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--epochs", default=None, type=click.IntRange(1, 10000),
+              help="Training epochs [default: 30; 8 for token data].")
+@click.option("--embedding-dim", default=16, show_default=True, type=click.IntRange(1, 1024),
+              help="Token data: width of the Embedding (mask_zero=True).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output .keras file.")
 @click.option("--force", is_flag=True, help="Overwrite the output.")
 def train(dataset_name: str | None, data: Path | None, test_data: Path | None, units: int, layers: int,
-          epochs: int, seed: int, out: Path, force: bool) -> None:
-    """Train a GRU classifier and save it as a .keras file."""
+          epochs: int | None, embedding_dim: int, seed: int, out: Path, force: bool) -> None:
+    """Train a GRU classifier and save it as a .keras file.
+
+    Token-id data (X of shape (N, T), e.g. --dataset sentiment-zh) trains Embedding(mask_zero=True) -> GRU -> Dense.
+    """
     from edge_gru.data import load_data, load_dataset
 
     if (dataset_name is None) == (data is None):
@@ -51,9 +67,12 @@ def train(dataset_name: str | None, data: Path | None, test_data: Path | None, u
         tr, te = load_dataset(dataset_name)
     else:
         tr = load_data(data)
-        te = load_data(test_data, features=tr.X.shape[2]) if test_data else None
+        te = None
+        if test_data:
+            te = load_data(test_data, vocab=2**31 - 1) if tr.tokens else load_data(test_data, features=tr.X.shape[2])
     if tr.y is None:
         raise DataError(f"{data}: training needs labels 'y'")
+    epochs = epochs or (8 if tr.tokens else 30)
     from converters.keras_train import save_keras, train_classifier
 
     with _progress() as prog:
@@ -63,7 +82,7 @@ def train(dataset_name: str | None, data: Path | None, test_data: Path | None, u
             prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
 
         model, acc = train_classifier(tr, te, units=units, layers=layers, epochs=epochs, seed=seed,
-                                      on_epoch=on_epoch)
+                                      on_epoch=on_epoch, embedding_dim=embedding_dim)
     from edge_gru.outputs import atomic_file
 
     with atomic_file(out) as tmp:
@@ -83,7 +102,7 @@ def train(dataset_name: str | None, data: Path | None, test_data: Path | None, u
 @click.option("--force", is_flag=True, help="Overwrite the output.")
 def quantize(model: Path, calibration: Path, precision_name: str, out: Path, force: bool) -> None:
     """Quantize a float model (.keras or .egspec) into a fixed-point .egru model."""
-    from edge_gru.data import load_data
+    from edge_gru.data import load_model_data
     from edge_gru.fixed.model import quantize_model, save_fixed
     from edge_gru.fixed.summary import summarize
 
@@ -91,7 +110,7 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
         raise ModelFileError(f"{out}: the output must end in .egru")
     _check_output(out, force)
     spec = load_float_spec(model)
-    cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
+    cal = load_model_data(calibration, spec)
     fm = quantize_model(spec, cal.X, precision_name)
     summary = summarize(spec, fm, cal.X[:2000])
     fm.info.update(calibration_summary=summary)
@@ -127,7 +146,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
     The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
     `--format c` takes a .egru, or a float model plus --calibration.
     """
-    from edge_gru.data import load_data
+    from edge_gru.data import load_model_data
     from edge_gru.outputs import atomic_file, check_output, staged_folder
 
     if fmt == "c":
@@ -155,7 +174,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
     suffix = f"-{quant}" + ("-step" if layout == "step" else "")
     target = check_output(out / f"{_safe_stem(model)}{suffix}.tflite", force)
     spec = load_float_spec(model)
-    cal = load_data(calibration, features=spec.features, timesteps=spec.timesteps)
+    cal = load_model_data(calibration, spec)
     with atomic_file(target) as tmp:      # a failed conversion leaves the previous file as it was
         size = export_tflite(spec, cal.X, tmp, quant, layout)
         info = inspect_tflite(tmp)
@@ -165,7 +184,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
 
 def _c_model(model: Path, calibration: Path | None, precision_name: str):
     """The fixed-point model of ``convert --format c``: a .egru as it is, a float model quantized."""
-    from edge_gru.data import load_data
+    from edge_gru.data import load_model_data
     from edge_gru.fixed.model import load_fixed, quantize_model
 
     if artifact_kind(model) == "fixed":
@@ -173,7 +192,7 @@ def _c_model(model: Path, calibration: Path | None, precision_name: str):
     if calibration is None:
         raise ModelFileError("--format c from a float model needs --calibration train.npz")
     spec = load_float_spec(model)
-    return quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
+    return quantize_model(spec, load_model_data(calibration, spec).X, precision_name)
 
 
 def _append_sizes(folder: Path) -> None:

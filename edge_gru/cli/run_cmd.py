@@ -79,11 +79,12 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
 class _Model:
     """An engine ready to run: the input it expects and a function from float inputs to outputs."""
 
-    features: int
+    features: int | None
     timesteps: int | None
-    predict: Callable[[Any], Any]
+    predict: Callable[[Any, Any], Any]               # (X chunk, lengths chunk or None) -> outputs
     close: Callable[[], None] = lambda: None
     after: Callable[[int], None] | None = None     # called with the number of sequences run, at the end
+    vocab: int | None = None                       # token-id input (embedding models)
 
 
 def _run_chunks(model: _Model, data: Path) -> tuple[Any, Any]:
@@ -92,8 +93,12 @@ def _run_chunks(model: _Model, data: Path) -> tuple[Any, Any]:
 
     from edge_gru.data import DataFile
 
-    with DataFile(data, model.features, model.timesteps) as f:
-        outs = [model.predict(X) for X in f.chunks()]
+    with DataFile(data, None if model.vocab else model.features, model.timesteps, model.vocab) as f:
+        outs, done = [], 0
+        for X in f.chunks():
+            lens = None if f.lengths is None else f.lengths[done:done + len(X)]
+            outs.append(model.predict(X, lens))
+            done += len(X)
         y = f.y
     outputs = np.concatenate(outs)
     if model.after is not None:
@@ -131,15 +136,28 @@ def _open_keras(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
 
     model = load_keras(artifact)
     spec = import_keras(model)
-    return _Model(spec.features, spec.timesteps, lambda X: _finite(
-        "keras", np.asarray(model.predict(X, verbose=0, batch_size=256), np.float32)))
+
+    def predict(X: Any, lengths: Any) -> Any:
+        if lengths is not None:
+            raise DataError("--engine keras does not take a lengths array (Keras masks come from padding); "
+                            "use --engine float, which applies lengths as a mask")
+        return _finite("keras", np.asarray(model.predict(X, verbose=0, batch_size=256), np.float32))
+
+    return _Model(spec.features, spec.timesteps, predict, vocab=_vocab(spec))
 
 
 def _open_float(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
     from edge_gru.float_ref import predict
 
     spec = load_float_spec(artifact)
-    return _Model(spec.features, spec.timesteps, lambda X: _finite("float", predict(spec, X)))
+    return _Model(spec.features, spec.timesteps, lambda X, L: _finite("float", predict(spec, X, lengths=L)),
+                  vocab=_vocab(spec))
+
+
+def _vocab(model: Any) -> int | None:
+    from edge_gru.data import data_args
+
+    return data_args(model)["vocab"]
 
 
 def _open_tflite(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
@@ -148,7 +166,9 @@ def _open_tflite(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
     if kind != "tflite":
         raise ModelFileError(f"{artifact}: --engine {engine} needs a .tflite file (make one with `edge-gru convert`)")
     info = probe_file(artifact, engine)      # the interpreter runs in child processes: a crash is an error line
-    return _Model(info["features"], info["timesteps"], lambda X: predict_file(artifact, engine, X, raw, checked=True))
+    return _Model(info["features"], info["timesteps"],
+                  lambda X, L: predict_file(artifact, engine, X, raw, checked=True, lengths=L),
+                  vocab=info.get("vocab"))
 
 
 def _open_c(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
@@ -158,11 +178,11 @@ def _open_c(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
     fm = check_c_folder(artifact)
     prog = HostProgram(artifact)
 
-    def predict(X: Any) -> Any:
-        out = prog.run(fm.quantize_input(X))
+    def predict(X: Any, lengths: Any) -> Any:
+        out = prog.run(*fm.device_input(X, lengths))
         return out if raw else fm.dequantize(out)
 
-    return _Model(fm.features, fm.timesteps, predict, prog.close)
+    return _Model(fm.features, fm.timesteps, predict, prog.close, vocab=fm.vocab)
 
 
 def _open_emulator(artifact: Path, kind: str, raw: bool, target_name: str | None, targets_file: Path | None,
@@ -190,19 +210,22 @@ def _open_emulator(artifact: Path, kind: str, raw: bool, target_name: str | None
     task = prog.add_task(f"emulating on {target.name} ({target.core})", total=None, info="")
     results: list = []
 
-    def predict(X: Any) -> Any:
-        res = simulate(artifact, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc)
+    def predict(X: Any, lengths: Any) -> Any:
+        res = simulate(artifact, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc, lengths=lengths)
         results.append(res)
         return res.outputs if raw else fm.dequantize(res.outputs)
 
     def after(n: int) -> None:
         prog.stop()
         cps = sum(r.cycles_per_sequence * r.sequences for r in results) / n
+        steps = sum(r.steps_per_sequence * r.sequences for r in results) / n
         ms = cps / (target.clock_mhz * 1e3)
-        _console().print(f"{target.name}: {cps:,.0f} cycles/sequence, {ms:.3f} ms at {target.clock_mhz:g} MHz "
+        per = "token" if fm.tokens else "step"
+        _console().print(f"{target.name}: {cps:,.0f} cycles/sequence, {cps / max(steps, 1e-9):,.0f} cycles/{per} "
+                         f"({steps:.1f} real {per}s per sequence), {ms:.3f} ms at {target.clock_mhz:g} MHz "
                          f"({results[0].cycle_model}; emulated; compiler {cc.label()})")
 
-    return _Model(fm.features, fm.timesteps, predict, prog.stop, after)
+    return _Model(fm.features, fm.timesteps, predict, prog.stop, after, vocab=fm.vocab)
 
 
 def _open_fixed(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
@@ -211,4 +234,5 @@ def _open_fixed(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
     from edge_gru.fixed.model import load_fixed
 
     fm = load_fixed(artifact)
-    return _Model(fm.features, fm.timesteps, lambda X: fm.predict_raw(X) if raw else fm.predict(X))
+    return _Model(fm.features, fm.timesteps,
+                  lambda X, L: fm.predict_raw(X, lengths=L) if raw else fm.predict(X, lengths=L), vocab=fm.vocab)

@@ -17,6 +17,7 @@ import numpy as np
 
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError, ToolMissingError
 from edge_gru.runtime.tflite_check import check_flatbuffer
+from edge_gru.sequence import check_tokens
 
 ENGINES = ("litert", "litert-ref", "tflm")
 
@@ -111,6 +112,8 @@ class TFLiteRunner:
             check_flatbuffer(data, str(p))
         self.engine = engine
         n_in, n_out, sig = _graph_io(data)
+        self.vocab = _gather_rows(data)
+        self._input_names = _input_names(data)
         try:
             self._in_det, self._out_det = self._open(data, engine, n_in, n_out)
             self._layout(p, sig)
@@ -136,9 +139,10 @@ class TFLiteRunner:
 
     def _layout(self, p: Path, sig: tuple | None) -> None:
         in_det, out_det = self._in_det, self._out_det
-        if sig is not None and "x" in sig[0] and any(n.startswith("h") for n in sig[0]) and "y" in sig[1]:
+        x_key = next((k for k in INPUT_NAMES if sig is not None and k in sig[0]), None)
+        if x_key is not None and any(n.startswith("h") for n in sig[0]) and "y" in sig[1]:
             self.layout = "step"
-            self._x_pos, self._y_pos = sig[0]["x"], sig[1]["y"]
+            self._x_pos, self._y_pos = sig[0][x_key], sig[1]["y"]
             names = [n for n in sig[0] if n.startswith("h")]
             if not all(n[1:].isdigit() for n in names) or not all(n in sig[1] for n in names):
                 raise ModelFileError(f"{p}: step-layout signature with state names {names}; expected h0, h1, ... "
@@ -155,18 +159,26 @@ class TFLiteRunner:
         self.input_shape = tuple(int(v) for v in inp["shape"])
         self.input_dtype = np.dtype(inp["dtype"])
         self.output_dtype = np.dtype(out["dtype"])
-        want = 2 if self.layout == "step" else 3
-        if len(self.input_shape) != want or min(self.input_shape) < 1:
-            raise ModelFileError(f"{p}: input shape {self.input_shape}; the {self.layout} layout needs "
-                                 f"{'(1, F)' if want == 2 else '(1, T, F)'}")
-        for what, dt in (("input", self.input_dtype), ("output", self.output_dtype)):
+        self.tokens = self.input_dtype == np.dtype(np.int32) and self.vocab is not None
+        self.pad0 = self.tokens and self._input_names[self._x_pos] == "serving_default_ids_pad0:0"
+        want = 2 if self.tokens or self.layout == "step" else 3
+        if len(self.input_shape) != want or min(self.input_shape) < 1 or (self.tokens and self.layout == "step"
+                                                                         and self.input_shape != (1, 1)):
+            need = {(2, False): "(1, F)", (3, False): "(1, T, F)"}.get(
+                (want, self.tokens), "(1, 1) token ids" if self.layout == "step" else "(1, T) token ids")
+            raise ModelFileError(f"{p}: input shape {self.input_shape}; the {self.layout} layout needs {need}")
+        checks = (("output", self.output_dtype),) if self.tokens else \
+            (("input", self.input_dtype), ("output", self.output_dtype))
+        for what, dt in checks:
             if dt not in (np.dtype(np.int8), np.dtype(np.int16)):
                 raise ModelFileError(f"{p}: {what} tensor is {dt}; a full-integer model (int8 or int16) is needed")
-        self.in_scale, self.in_zero = _qparams(inp)
+        self.in_scale, self.in_zero = (1.0, 0) if self.tokens else _qparams(inp)
         self.out_scale, self.out_zero = _qparams(out)
 
     def quantize(self, X: np.ndarray) -> np.ndarray:
-        """Float inputs -> the input tensor's integer type."""
+        """Float inputs -> the input tensor's integer type (token ids: checked against the vocabulary)."""
+        if self.tokens:
+            return check_tokens(X, self.vocab, "input")
         info = np.iinfo(self.input_dtype)
         q = np.round(np.asarray(X, np.float64) / self.in_scale) + self.in_zero
         return np.clip(q, info.min, info.max).astype(self.input_dtype)
@@ -177,21 +189,36 @@ class TFLiteRunner:
 
     @property
     def features(self) -> int:
-        """Inputs per timestep."""
-        return self.input_shape[-1]
+        """Inputs per timestep (1 for token ids)."""
+        return 1 if self.tokens else self.input_shape[-1]
 
-    def predict_raw(self, Xq: np.ndarray) -> np.ndarray:
-        """Run integer inputs ``(N, T, F)``; integer outputs ``(N, K)`` (step layout: after the last step)."""
+    def predict_raw(self, Xq: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Run integer inputs ``(N, T, F)`` (token ids ``(N, T)``); integer outputs ``(N, K)``.
+
+        Step layout: the outputs after the last step; steps at or beyond ``lengths[n]`` and padding ids of an
+        ``ids_pad0`` file are not fed (the state is kept, Keras' mask semantics); a sequence with no real step
+        is fed one padding id (the step graph has no output for the zero state). The unrolled layout runs
+        every step it is given (TensorFlow's converter drops Keras masks) and refuses ``lengths``.
+        """
         if self.layout == "step":
-            if Xq.ndim != 3 or Xq.shape[2] != self.features:
+            if self.tokens and Xq.ndim != 2:
+                raise DataError(f"input has shape {Xq.shape}, the step .tflite expects token ids (N, T)")
+            if not self.tokens and (Xq.ndim != 3 or Xq.shape[2] != self.features):
                 raise DataError(f"input has shape {Xq.shape[1:]}, the step .tflite expects (T, {self.features})")
             outs = []
-            for x in Xq:
+            for n, x in enumerate(Xq):
                 s = self.stream()
-                for x_t in x:
-                    s.step(x_t)
+                steps = x[: len(x) if lengths is None else int(lengths[n])]
+                for x_t in steps:
+                    if not (self.pad0 and int(np.asarray(x_t).reshape(-1)[0]) == 0):
+                        s.step(x_t)
+                if s._y is None:
+                    s.step(np.zeros_like(x[0]))
                 outs.append(s.output_raw())
             return np.stack(outs) if outs else np.zeros((0, 0), self.output_dtype)
+        if lengths is not None and np.any(np.asarray(lengths) != Xq.shape[1]):
+            raise DataError("an unrolled .tflite runs every timestep and cannot skip steps beyond a sequence's "
+                            "length; convert with --layout step (or drop 'lengths' and pad)")
         if tuple(Xq.shape[1:]) != self.input_shape[1:]:
             raise DataError(f"input has shape {Xq.shape[1:]}, the .tflite expects {self.input_shape[1:]}")
         outs = [self.invoke({0: x[None]})[0].reshape(-1) for x in Xq]
@@ -277,7 +304,8 @@ def probe_file(path: str | Path, engine: str = "litert") -> dict:
     return run_isolated(_probe, str(path), engine, what=f"{path} under {engine}")
 
 
-def predict_file(path: str | Path, engine: str, X: np.ndarray, raw: bool = False, checked: bool = False) -> np.ndarray:
+def predict_file(path: str | Path, engine: str, X: np.ndarray, raw: bool = False, checked: bool = False,
+                 lengths: np.ndarray | None = None) -> np.ndarray:
     """Float inputs ``(N, T, F)`` through a ``.tflite`` in a child process: outputs ``(N, K)``, float or
     (``raw``) the integer output tensor.
 
@@ -287,6 +315,7 @@ def predict_file(path: str | Path, engine: str, X: np.ndarray, raw: bool = False
         X: Float inputs.
         raw: Return the integer output tensor.
         checked: The file already passed :func:`check_flatbuffer` (by :func:`probe_file`).
+        lengths: Optional real lengths ``(N,)`` (step layout; see :meth:`TFLiteRunner.predict_raw`).
 
     Raises:
         ModelFileError: The file is corrupt, refused or crashes the interpreter.
@@ -295,7 +324,7 @@ def predict_file(path: str | Path, engine: str, X: np.ndarray, raw: bool = False
 
     if not checked:
         _check_file(path)
-    return run_isolated(_predict, str(path), engine, X, raw, what=f"{path} under {engine}")
+    return run_isolated(_predict, str(path), engine, X, raw, lengths, what=f"{path} under {engine}")
 
 
 def _check_file(path: str | Path) -> None:
@@ -308,15 +337,42 @@ def _check_file(path: str | Path) -> None:
 def _probe(path: str, engine: str) -> dict:
     r = TFLiteRunner(path, engine, checked=True)
     T = r.input_shape[1] if r.layout == "unrolled" else 1
-    r.predict_raw(np.zeros((1, T, r.features), r.input_dtype))
+    r.predict_raw(np.zeros((1, T) if r.tokens else (1, T, r.features), r.input_dtype))
     return {"layout": r.layout, "input_shape": r.input_shape, "features": r.features,
-            "timesteps": r.input_shape[1] if r.layout == "unrolled" else None}
+            "timesteps": r.input_shape[1] if r.layout == "unrolled" else None,
+            "vocab": r.vocab if r.tokens else None, "padding_id": 0 if r.pad0 else None}
 
 
-def _predict(path: str, engine: str, X: np.ndarray, raw: bool) -> np.ndarray:
+def _predict(path: str, engine: str, X: np.ndarray, raw: bool, lengths: np.ndarray | None = None) -> np.ndarray:
     r = TFLiteRunner(path, engine, checked=True)
-    out = r.predict_raw(r.quantize(X))
+    out = r.predict_raw(r.quantize(X), lengths)
     return out if raw else r.dequantize(out)
+
+
+#: Names of the model input: features, token ids, token ids with 0 = padding (see converters.tflite_export).
+INPUT_NAMES = ("x", "ids", "ids_pad0")
+_GATHER = 36            # BuiltinOperator.GATHER
+
+
+def _input_names(data: bytes) -> list[str]:
+    """Names of the graph's input tensors (TFLite Micro's interpreter does not report them)."""
+    sg = schema().Model.GetRootAsModel(data, 0).Subgraphs(0)
+    return [(sg.Tensors(sg.Inputs(i)).Name() or b"").decode("utf-8", "replace") for i in range(sg.InputsLength())]
+
+
+def _gather_rows(data: bytes) -> int | None:
+    """Rows of the table of the file's first GATHER (an embedding lookup), or ``None`` without one."""
+    fb = schema()
+    model = fb.Model.GetRootAsModel(data, 0)
+    codes = [max(int(c.BuiltinCode()), int(c.DeprecatedBuiltinCode())) for c in
+             (model.OperatorCodes(i) for i in range(model.OperatorCodesLength()))]
+    sg = model.Subgraphs(0)
+    for i in range(sg.OperatorsLength()):
+        op = sg.Operators(i)
+        if op.OpcodeIndex() < len(codes) and codes[op.OpcodeIndex()] == _GATHER and op.InputsLength() >= 1:
+            t = sg.Tensors(op.Inputs(0))
+            return int(t.Shape(0)) if t.ShapeLength() == 2 else None
+    return None
 
 
 def _qparams(detail: dict) -> tuple[float, int]:
