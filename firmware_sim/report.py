@@ -27,8 +27,8 @@ from firmware_sim.targets import Target
 log = logging.getLogger(__name__)
 
 KEYS = ("implementation", "precision", "target", "accuracy", "accuracy_delta", "agreement", "rmse", "mae", "l2r",
-        "cosine", "max_lsb_diff", "macs", "cycles", "cycles_per_mac", "latency_ms", "flash_bytes", "ram_bytes",
-        "fits", "method")
+        "cosine", "max_lsb_diff", "macs", "cycles", "cycles_per_step", "cycles_per_mac", "latency_ms", "flash_bytes",
+        "ram_bytes", "fits", "method")
 Say = Callable[[str], None]
 Tick = Callable[[str, int], None]
 
@@ -74,11 +74,13 @@ def _fixed_rows(spec: ModelSpec, fm: FixedModel, test: Dataset, y_float: np.ndar
     return row, raw
 
 
-def _tflite_rows(tfl: Path, test: Dataset, y_float: np.ndarray, acc_float: float | None) -> dict[str, dict]:
+def _tflite_rows(tfl: Path, test: Dataset, y_float: np.ndarray, acc_float: float | None,
+                 masked: bool = False) -> dict[str, dict]:
     from edge_gru.runtime.tflite import TFLiteRunner
 
     rows = {}
-    for engine, label in (("litert", "TFLite int8 (LiteRT)"), ("tflm", "TFLite int8 (TFLite Micro)")):
+    note = ", unrolled: padding steps run (no mask)" if masked else ""
+    for engine, label in (("litert", f"TFLite int8 (LiteRT{note})"), ("tflm", f"TFLite int8 (TFLite Micro{note})")):
         r = TFLiteRunner(tfl, engine)
         xq = r.quantize(test.X)
         raw, us = _timed(lambda r=r, xq=xq: r.predict_raw(xq), len(xq))
@@ -113,10 +115,11 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
     bitexact = float(np.mean(np.all(res.outputs == raw_ref[:len(X)], axis=1)))
     row = _row(implementation=f"C runtime ({res.kernel}) on {target.core} (emulated)", precision=fm.precision.name,
                target=target.name, method="emulated", macs=res.macs_per_sequence, cycles=res.cycles_per_sequence,
-               cycles_per_mac=res.cycles_per_mac, latency_ms=res.latency_ms, flash_bytes=res.flash_bytes,
-               ram_bytes=res.ram_bytes, fits=res.fits, max_lsb_diff=None,
+               cycles_per_step=res.cycles_per_step, cycles_per_mac=res.cycles_per_mac, latency_ms=res.latency_ms,
+               flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes, fits=res.fits, max_lsb_diff=None,
                **_quality(fm.dequantize(res.outputs), y_float[:len(X)], labels, acc_float))
     row.update({"sequences": len(X), "bitexact_vs_numba": bitexact, "kernel": res.kernel,
+                "steps_per_sequence": res.steps_per_sequence,
                 "loop_cycles_per_mac": res.loop_cycles_per_mac, "executed_macs": res.padded_macs_per_sequence,
                 "stack_bytes": res.stack_bytes, "cycle_model": res.cycle_model, "compiler": res.compiler,
                 "breakdown": {k: round(v) for k, v in list(res.breakdown.items())[:8]}})
@@ -139,18 +142,24 @@ def _tflm_step_outputs(tfl_step: Path, X: np.ndarray, y_float: np.ndarray) -> di
 
 
 def _tflm_row(tfl: Path, layout: str, kernels: str, target: Target, tflm: dict, info, arena: int | None,
-              y_float: np.ndarray, labels: np.ndarray | None, n: int, timesteps: int, model_macs: int) -> dict:
+              y_float: np.ndarray, labels: np.ndarray | None, n: int, timesteps: int, model_macs: int,
+              real_steps: float | None = None) -> dict:
     """TFLite Micro on a target: estimated cycles and memory (calibrated); accuracy measured with TFLite Micro's
-    interpreter on the same file and the emulated subset of sequences."""
+    interpreter on the same file and the emulated subset of sequences.
+
+    ``real_steps``: the average unmasked steps per sequence; the step layout invokes only those (the unrolled
+    file always runs ``timesteps``)."""
     from firmware_sim.tflm_estimate import estimate
 
-    est = estimate(tfl, target, layout=layout, kernels=kernels, info=info, arena=arena, timesteps=timesteps,
+    steps = timesteps if layout == "unrolled" or real_steps is None else max(1, round(real_steps))
+    est = estimate(tfl, target, layout=layout, kernels=kernels, info=info, arena=arena, timesteps=steps,
                    model_macs=model_macs)
     acc_float = accuracy(y_float[:n], labels) if labels is not None else None
     row = _row(max_lsb_diff=float(tflm["lsb"][:n].max()), **_quality(tflm["y"][:n], y_float[:n], labels, acc_float))
     row["sequences"] = n
     row.update(implementation=f"TFLite Micro int8 ({layout}, {kernels})", precision="int8", target=target.name,
-               method="estimated", macs=est.macs, cycles=est.cycles, cycles_per_mac=est.cycles_per_mac,
+               method="estimated", macs=est.macs, cycles=est.cycles, cycles_per_step=est.cycles / steps,
+               cycles_per_mac=est.cycles_per_mac,
                latency_ms=est.latency_ms, flash_bytes=est.flash_bytes, ram_bytes=est.ram_bytes, fits=est.fits)
     row.update({"layout": layout, "kernels": kernels, "arena_bytes": est.arena_bytes, "code_bytes": est.code_bytes,
                 "setup_cycles": est.setup_cycles, "calibration": est.calibration, "core_basis": est.core_basis,
@@ -224,7 +233,7 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
 
         say("converting to int8 TFLite (TensorFlow converter in a child process)")
         export_tflite_int8(spec, calibration, tfl)
-        tfl_rows = _tflite_rows(tfl, test, y_float, acc_float)
+        tfl_rows = _tflite_rows(tfl, test, y_float, acc_float, spec.masked)
         rows += [tfl_rows["litert"], tfl_rows["tflm"]]
         say(f"TFLite int8: LiteRT {_pct(tfl_rows['litert']['accuracy'])}, TFLite Micro "
             f"{_pct(tfl_rows['tflm']['accuracy'])}")
@@ -242,6 +251,7 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
         graphs = _tflm_graphs(spec, calibration, tfl, out / "model-int8-step.tflite", test.X[:n_emu], y_float,
                               tfl_rows["tflm"], say)
     labels = test.y[:n_emu] if test.y is not None else None
+    real_steps = _real_steps(spec, test.X[:n_emu])
     for t in targets:
         for p in precisions:
             fm, raw = fixed[p]
@@ -253,7 +263,7 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
         for layout, (path, info, arena, outputs) in graphs.items():
             for kernels in ("reference", "cmsis-nn"):
                 rows.append(_tflm_row(path, layout, kernels, t, outputs, info, arena, y_float, labels, n_emu,
-                                      test.X.shape[1], spec.macs_per_sequence(test.X.shape[1])))
+                                      test.X.shape[1], spec.macs_per_sequence(test.X.shape[1]), real_steps))
     for key in ("raw", "y", "lsb"):
         tfl_rows.get("tflm", {}).pop(key, None)
     pareto(rows)
@@ -282,6 +292,10 @@ ASSUMPTIONS = [
     "model measured so (null where the core was never measured: M3, M7, M33 and M55 scale the M4 by emulated "
     "CoreMark/MHz). Accuracy of these rows is measured with TFLite Micro's Python "
     "interpreter on the same file.",
+    "cycles_per_step is cycles per sequence divided by the real (unmasked) steps fed per sequence: cycles per "
+    "token for text models, the reset and dense head included. The C runtime and the step-layout .tflite skip "
+    "padding; the unrolled .tflite runs every padded step (TensorFlow's converter drops Keras masks), so its "
+    "accuracy on padded data is shown as measured.",
     "accuracy_delta is against the float reference; agreement is the fraction of sequences whose predicted class "
     "matches float's; rmse/mae/l2r/cosine compare the outputs with float's; max_lsb_diff counts output LSBs between "
     "the integer output and the float output quantized with the same scale.",
@@ -292,11 +306,23 @@ def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v * 100:.2f}%"
 
 
+def _real_steps(spec: ModelSpec, X: np.ndarray) -> float:
+    """Average unmasked timesteps per sequence (all of them for a model without a mask)."""
+    from edge_gru.float_ref import embed_and_mask
+
+    valid = embed_and_mask(spec, X)[1] if len(X) else None
+    return float(X.shape[1]) if valid is None else float(valid.sum(axis=1).mean())
+
+
 def _model_info(spec: ModelSpec, test: Dataset, tfl: Path | None, n_emu: int) -> dict:
-    return {"name": spec.name, "features": spec.features, "timesteps": spec.timesteps,
+    info = {"name": spec.name, "features": spec.features, "timesteps": spec.timesteps,
             "parameters": spec.n_params, "macs_per_sequence": spec.macs_per_sequence(test.X.shape[1]),
             "architecture": spec.describe(), "test_sequences": len(test.X), "emulated_sequences": n_emu,
-            "tflite_bytes": tfl.stat().st_size if tfl is not None else None}
+            "tflite_bytes": tfl.stat().st_size if tfl is not None else None,
+            "input": "features", "steps_per_sequence": _real_steps(spec, test.X[:n_emu])}
+    if spec.embedding is not None:
+        info.update(input="token ids", vocab=spec.embedding.vocab, mask_zero=spec.embedding.mask_zero)
+    return info
 
 
 def write_report(report: dict, out: Path) -> None:

@@ -110,7 +110,8 @@ def _fmt(v, kind: str = "") -> str:
 COLUMNS = [("implementation", "implementation", ""), ("precision", "precision", ""), ("target", "target", ""),
            ("accuracy", "accuracy", "pct"), ("accuracy_delta", "Δ vs float (pts)", "delta"),
            ("agreement", "agreement", "pct"), ("rmse", "RMSE", "e"), ("max_lsb_diff", "max LSB", ""),
-           ("cycles", "cycles/seq", "int"), ("cycles_per_mac", "cycles/MAC", ""), ("latency_ms", "latency ms", ""),
+           ("cycles", "cycles/seq", "int"), ("cycles_per_step", "cycles/step", "int"),
+           ("cycles_per_mac", "cycles/MAC", ""), ("latency_ms", "latency ms", ""),
            ("flash_bytes", "flash B", "int"), ("ram_bytes", "RAM B", "int"), ("fits", "fits", "bool"),
            ("method", "method", "")]
 
@@ -128,6 +129,15 @@ def compiler_line(report: dict) -> str:
             f"flags `{cc['flags']}` plus the core's -mcpu flags.")
 
 
+def _input_line(m: dict) -> str:
+    """What the model reads, for token models (empty otherwise)."""
+    if m.get("input") != "token ids":
+        return ""
+    return (f"Input: token ids, vocabulary {m['vocab']:,}{', id 0 is padding (skipped)' if m.get('mask_zero') else ''}"
+            f"; {m['steps_per_sequence']:.1f} real tokens per sequence on average (of {m['timesteps']}): "
+            "cycles/step is cycles per token.")
+
+
 def render_markdown(report: dict) -> str:
     """The report as Markdown (for pull requests)."""
     m = report["model"]
@@ -135,6 +145,8 @@ def render_markdown(report: dict) -> str:
              f"{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence, "
              f"{m['test_sequences']} test sequences; rows with a target are evaluated on the first "
              f"{m['emulated_sequences']} (emulated per target).", ""]
+    if _input_line(m):
+        lines += [_input_line(m), ""]
     if compiler_line(report):
         lines += [compiler_line(report), ""]
     lines += ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -219,6 +231,7 @@ img{{max-width:560px}}pre{{background:#f6f6f6;padding:0.6em}}</style></head><bod
 <h1>edge-gru report: {html.escape(m['name'])}</h1>
 <p>{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence; {m['test_sequences']} test
 sequences; rows with a target (and the plots) use the first {m['emulated_sequences']}, emulated per target.</p>
+<p>{html.escape(_input_line(m))}</p>
 <p>{html.escape(compiler_line(report).replace('`', ''))}</p>
 <h2>Summary</h2>{_summary(report)}{diff}
 <h2>Accuracy vs latency</h2>{figs}

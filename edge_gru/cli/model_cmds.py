@@ -44,7 +44,7 @@ def dataset(name: str, out: Path, force: bool) -> None:
 @click.option("--units", default=16, show_default=True, type=click.IntRange(1, 1024), help="GRU units per layer.")
 @click.option("--layers", default=1, show_default=True, type=click.IntRange(1, 8), help="Stacked GRU layers.")
 @click.option("--epochs", default=None, type=click.IntRange(1, 10000),
-              help="Training epochs [default: 30; 8 for token data].")
+              help="Training epochs [default: 30; 4 for token data].")
 @click.option("--embedding-dim", default=16, show_default=True, type=click.IntRange(1, 1024),
               help="Token data: width of the Embedding (mask_zero=True).")
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -72,7 +72,7 @@ def train(dataset_name: str | None, data: Path | None, test_data: Path | None, u
             te = load_data(test_data, vocab=2**31 - 1) if tr.tokens else load_data(test_data, features=tr.X.shape[2])
     if tr.y is None:
         raise DataError(f"{data}: training needs labels 'y'")
-    epochs = epochs or (8 if tr.tokens else 30)
+    epochs = epochs or (4 if tr.tokens else 30)
     from converters.keras_train import save_keras, train_classifier
 
     with _progress() as prog:

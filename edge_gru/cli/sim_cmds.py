@@ -106,7 +106,7 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
                     calibration: Path | None, precision_name: str, cc: Any) -> dict:
     import numpy as np
 
-    from edge_gru.data import load_data
+    from edge_gru.data import load_model_data
     from edge_gru.fixed.model import load_fixed, quantize_model
     from firmware_sim.simulate import simulate
 
@@ -122,23 +122,30 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
         if calibration is None:
             raise DataError(f"{artifact}: a float model needs --calibration train.npz to be quantized first")
         spec = load_float_spec(artifact)
-        model = fm = quantize_model(spec, load_data(calibration, spec.features, spec.timesteps).X, precision_name)
+        model = fm = quantize_model(spec, load_model_data(calibration, spec).X, precision_name)
     else:
         raise ModelFileError(f"{artifact}: simulate takes a .egru, a C export folder, or a .keras/.egspec model")
+    lengths = None
     if data is not None:
-        X = load_data(data, features=fm.features, timesteps=fm.timesteps).X
+        ds = load_model_data(data, fm)
+        X, lengths = ds.X, ds.lengths
+    elif fm.tokens:
+        X = np.random.default_rng(0).integers(1, fm.vocab, size=(4, fm.timesteps or 16)).astype(np.int32)
     else:
         X = np.random.default_rng(0).normal(size=(4, fm.timesteps or 16, fm.features)).astype(np.float32)
-    X = X[:sequences] if sequences else X
+    if sequences:
+        X, lengths = X[:sequences], None if lengths is None else lengths[:sequences]
     with _progress() as prog:
         task = prog.add_task(f"emulating on {target.name} ({target.core})", total=len(X), info="")
-        res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc)
-    ref = fm.predict_raw(X)
+        res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc, lengths=lengths)
+    ref = fm.predict_raw(X, lengths=lengths)
     same = int(np.sum(np.all(ref == res.outputs, axis=1)))
     rows = [("MACs per sequence", f"{res.macs_per_sequence:,}"),
             ("cycles per sequence", f"{res.cycles_per_sequence:,.0f} (min {res.cycles_per_sequence_min:,.0f}, "
                                     f"max {res.cycles_per_sequence_max:,.0f})"),
-            ("cycles per timestep", f"{res.cycles_per_step:,.0f}"),
+            ("cycles per token" if fm.tokens else "cycles per timestep",
+             f"{res.cycles_per_step:,.0f} ({res.steps_per_sequence:.1f} real steps per sequence; reset and head "
+             "included)"),
             ("cycles per MAC", f"{res.cycles_per_mac:.2f}"),
             ("latency", f"{res.latency_ms:.3f} ms at {target.clock_mhz:g} MHz"),
             ("flash", f"{res.flash_bytes:,} B (.text {res.text_bytes:,} + .rodata {res.rodata_bytes:,} + "
@@ -187,15 +194,15 @@ def _report_progress(prog: Any, total: int) -> Callable[[str, int], None]:
 def report(model: Path, calibration: Path, data: Path, target_names: str, targets_file: Path | None, precisions: str,
            emulate_sequences: int | None, no_tflite: bool, out: Path, force: bool, cc_choice: str | None) -> None:
     """Accuracy-vs-latency report of every implementation: report.json, report.md, report.html, plots."""
-    from edge_gru.data import load_data
+    from edge_gru.data import load_model_data
     from edge_gru.outputs import staged_folder
 
     targets, precs = _report_choices(target_names, targets_file, precisions)
     cc = resolve_cc(cc_choice) if targets else None
     with staged_folder(out, None, force) as stage:       # written aside, moved in when complete
         spec = load_float_spec(model)
-        cal = load_data(calibration, spec.features, spec.timesteps)
-        test = load_data(data, spec.features, spec.timesteps)
+        cal = load_model_data(calibration, spec)
+        test = load_model_data(data, spec)
         _run_report(spec, cal.X, test, targets, precs, stage, emulate_sequences, not no_tflite, cc)
     click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
 
@@ -228,29 +235,35 @@ def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str
 @cli.command()
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
               help="Output directory.")
-@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--dataset", "dataset_name", type=click.Choice(["spoken-digits", "sentiment-zh"]),
+              default="spoken-digits", show_default=True,
+              help="spoken-digits: GRU(16) on MFCC frames; sentiment-zh: Embedding(2000, 16) -> GRU(32) on characters.")
+@click.option("--epochs", type=click.IntRange(1, 1000), help="Training epochs [default: 30; 4 for sentiment-zh].")
 @click.option("--targets", "target_names", default=DEFAULT_TARGETS, show_default=True,
               help="Targets to emulate on.")
 @click.option("--emulate-sequences", type=click.IntRange(1), default=200, show_default=True,
               help="Emulate the first N test sequences per target and precision.")
 @click.option("--force", is_flag=True, help="Reuse a non-empty output directory.")
 @cc_option
-def demo(out: Path, epochs: int, target_names: str, emulate_sequences: int | None, force: bool,
-         cc_choice: str | None) -> None:
-    """Train spoken-digits GRU(16), convert to every format, emulate on a few targets, write the report."""
+def demo(out: Path, dataset_name: str, epochs: int | None, target_names: str, emulate_sequences: int | None,
+         force: bool, cc_choice: str | None) -> None:
+    """Train a model on a built-in dataset, convert to every format, emulate on a few targets, write the report."""
     from edge_gru.outputs import staged_folder
     from firmware_sim.demo import train_demo_model
 
     targets, precs = _report_choices(target_names, None, "w8a8,w8a16,w16a16")
     cc = resolve_cc(cc_choice) if targets else None
     with staged_folder(out, None, force) as stage:       # written aside, moved in when complete
+        text = dataset_name == "sentiment-zh"
+        units, epochs = (32, epochs or 4) if text else (16, epochs or 30)
         with _progress() as prog:
-            task = prog.add_task("training spoken-digits GRU(16)", total=epochs, info="")
+            task = prog.add_task(f"training {dataset_name} GRU({units})", total=epochs, info="")
 
             def on_epoch(epoch: int, logs: dict) -> None:
                 prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
 
-            spec, train, test = train_demo_model(stage, epochs=epochs, say=prog.console.print, on_epoch=on_epoch)
+            spec, train, test = train_demo_model(stage, dataset=dataset_name, units=units, epochs=epochs,
+                                                 say=prog.console.print, on_epoch=on_epoch)
         _run_report(spec, train.X, test, targets, precs, stage, emulate_sequences, True, cc)
     click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
 
