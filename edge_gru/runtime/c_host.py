@@ -149,6 +149,10 @@ class CStream:
             raise DataError(f"a timestep has {self.features} inputs, got {x.size}")
         self._lib.eg_step(self._model, self._ptr(self._state), self._ptr(x), self._ptr(self._scratch))
 
+    def step_token(self, token: int) -> int:
+        """Feed one token id (embedding models): 1 ran, 0 padding skipped, -1 id refused (``eg_step_token``)."""
+        return int(self._lib.eg_step_token(self._model, self._ptr(self._state), int(token), self._ptr(self._scratch)))
+
     def output_raw(self) -> np.ndarray:
         """Integer outputs for the current state."""
         out = np.zeros(self.output_dim, np.int32)

