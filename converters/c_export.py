@@ -86,6 +86,10 @@ def kernel_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray
     return np.ascontiguousarray(np.concatenate(parts, axis=1)).ravel()
 
 
+def _folded(fm: FixedModel, embedding: str) -> bool:
+    return fm.embedding is not None and embedding == "folded"
+
+
 def scratch_len(fm: FixedModel) -> int:
     """int32 entries of the scratch buffer (see eg_step and eg_output in edge_gru.c)."""
     kx = [_pad2(g["input_dim"]) for g in fm.grus]
@@ -95,22 +99,33 @@ def scratch_len(fm: FixedModel) -> int:
     return max(step, 2 * max(widths))
 
 
-def kernel_macs(fm: FixedModel, timesteps: int) -> int:
+def kernel_macs(fm: FixedModel, timesteps: int, embedding: str = "table") -> int:
     """Multiply-accumulates the C kernels execute per sequence, the layout's zero padding included."""
     step = sum(gate_columns(g["units"], g["reset_after"])[0] * (_pad2(g["input_dim"]) + _pad2(g["units"]))
                for g in fm.grus)
+    if _folded(fm, embedding):           # the first layer's input product is looked up
+        g = fm.grus[0]
+        step -= gate_columns(g["units"], g["reset_after"])[0] * _pad2(g["input_dim"])
     return timesteps * step + sum(d["units"] * d["input_dim"] for d in fm.dense)
 
 
-def layout_bytes(fm: FixedModel) -> int:
+def layout_bytes(fm: FixedModel, embedding: str = "table") -> int:
     """Bytes of constant model data in the C export (kernel layout, padding included, and tables)."""
+    from converters.c_embedding import fold_dtype, fold_table
+
     total = fm.sig_tab.nbytes + fm.tanh_tab.nbytes
-    if fm.embedding is not None:
+    folded = _folded(fm, embedding)
+    if folded:
+        g = fm.grus[0]
+        total += fm.vocab * gate_columns(g["units"], g["reset_after"])[0] * np.dtype(
+            fold_dtype(fold_table(fm))).itemsize
+    elif fm.embedding is not None:
         total += fm.embedding["table"].nbytes
-    for g in fm.grus:
+    for i, g in enumerate(fm.grus):
         H, wb = g["units"], g["W"].itemsize
         ra, cols = g["reset_after"], gate_columns(H, g["reset_after"])[0]
-        total += (kernel_layout(g["W"], H, ra).size + kernel_layout(g["U"], H, ra).size) * wb
+        w_size = 0 if folded and i == 0 else kernel_layout(g["W"], H, ra).size
+        total += (w_size + kernel_layout(g["U"], H, ra).size) * wb
         total += cols * (2 * g["b_i"].itemsize + 4 * 4)
     for d in fm.dense:
         total += d["W"].nbytes + d["b"].nbytes + d["m"].nbytes + d["n"].nbytes
@@ -171,11 +186,11 @@ endif()
 """
 
 
-def memory_figures(fm: FixedModel) -> dict[str, int]:
+def memory_figures(fm: FixedModel, embedding: str = "table") -> dict[str, int]:
     """Bytes the model needs, exact: constant data (flash) and state + scratch (RAM)."""
     state = 2 * sum(g["units"] for g in fm.grus)
     scratch = 4 * scratch_len(fm)
-    return {"constant_bytes": layout_bytes(fm), "state_bytes": state, "scratch_bytes": scratch,
+    return {"constant_bytes": layout_bytes(fm, embedding), "state_bytes": state, "scratch_bytes": scratch,
             "ram_bytes": state + scratch}
 
 
@@ -226,7 +241,8 @@ flash (.text + .rodata + .data), RAM (.data + .bss + peak stack) and cycles on a
 """
 
 
-def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | None = None) -> list[Path]:
+def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | None = None,
+             embedding: str = "auto") -> list[Path]:
     """Write the C folder; refuses to overwrite existing files without ``force``.
 
     Args:
@@ -234,6 +250,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         out: Output folder (created).
         force: Overwrite files of a previous export.
         name: Model name for C identifiers (sanitised); default: the model's own name.
+        embedding: ``auto``, ``table`` or ``folded`` (embedding models; see :mod:`converters.c_embedding`).
 
     Returns:
         The files written.
@@ -244,14 +261,15 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise OutputExistsError(f"{out}: {', '.join(existing)} exist; pass --force to overwrite")
+    layout = _embedding_layout(fm, embedding)
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
         shutil.copyfile(RUNTIME_DIR / n, out / n)
-    for n, text in render_model(fm, ident).items():
+    for n, text in render_model(fm, ident, layout).items():
         (out / n).write_text(text)
     (out / "example_main.c").write_text(EXAMPLE_MAIN)
     (out / "CMakeLists.txt").write_text(CMAKE.format(name=ident))
-    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm)))
+    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm, layout)))
     return [out / n for n in names]
 
 
@@ -280,7 +298,8 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     header = (folder / "model.h").read_bytes()[:1 << 20]
     found = re.search(rb"#define EG_MODEL ([A-Za-z_][A-Za-z0-9_]{0,80})_model\n", header)
     ident = found.group(1).decode("ascii") if found else None
-    expected = render_model(fm, ident) if ident else {}
+    folded = b"#define EG_MODEL_EMBEDDING_FOLDED 1" in header
+    expected = render_model(fm, ident, "folded" if folded else "table") if ident and (fm.tokens or not folded) else {}
     for n in ("model.h", "model.c"):
         f = folder / n
         want = expected.get(n, "").encode()
@@ -291,8 +310,22 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     return fm
 
 
-def render_model(fm: FixedModel, ident: str) -> dict[str, str]:
+def _embedding_layout(fm: FixedModel, embedding: str) -> str:
+    from converters.c_embedding import choose_layout
+
+    g = fm.grus[0]
+    return choose_layout(fm, embedding, gate_columns(g["units"], g["reset_after"])[0])
+
+
+def embedding_layout(folder: str | Path) -> str:
+    """``folded`` or ``table``: how a C folder holds its embedding (``table`` for feature models)."""
+    head = (Path(folder) / "model.h").read_bytes()[:1 << 20]
+    return "folded" if b"#define EG_MODEL_EMBEDDING_FOLDED 1" in head else "table"
+
+
+def render_model(fm: FixedModel, ident: str, embedding: str = "table") -> dict[str, str]:
     """The generated ``model.h`` and ``model.c`` of ``fm`` (C identifiers prefixed ``ident``)."""
+    folded = _folded(fm, embedding)
     safe_name = re.sub(r"[^A-Za-z0-9_ .-]", "_", fm.name)[:60]
     state_len = sum(g["units"] for g in fm.grus)
     guard = f"EG_{ident.upper()}_MODEL_H"
@@ -306,14 +339,23 @@ def render_model(fm: FixedModel, ident: str) -> dict[str, str]:
          f"#define EG_MODEL_VOCAB {fm.vocab or 0}  /* token ids 0..VOCAB-1 (0: feature input) */\n",
          f"#define EG_MODEL_MASK_ZERO {int(bool(fm.embedding and fm.embedding['mask_zero']))}  "
          "/* id 0 is padding */\n",
+         f"#define EG_MODEL_EMBEDDING_FOLDED {int(folded)}  /* 1: tokens only (eg_step_token), eg_step unused */\n",
          f"extern const eg_model_t {ident}_model;\n#define EG_MODEL {ident}_model\n#endif\n"]
     c = [BANNER, "#include \"model.h\"\n\n", _c_array("int16_t", "sig_tab", fm.sig_tab),
          _c_array("int16_t", "tanh_tab", fm.tanh_tab)]
-    emb = "0, 0, 0"
-    if fm.embedding is not None:
+    emb = "0, 0, 0, 0, 0"
+    if folded:
+        from converters.c_embedding import fold_dtype, fold_table
+
+        g0 = fm.grus[0]
+        fold = fold_table(fm)
+        fold = pad_gates(fold.astype(fold_dtype(fold)), g0["units"], bool(g0["reset_after"]))
+        c.append(_c_array(_ctype(fold), "fold", fold))
+        emb = f"{fm.vocab}, {int(bool(fm.embedding['mask_zero']))}, 0, fold.v, {int(fold.dtype == np.int16)}"
+    elif fm.embedding is not None:
         table = fm.embedding["table"]
         c.append(_c_array(_ctype(table), "embedding", table))
-        emb = f"{fm.vocab}, {int(bool(fm.embedding['mask_zero']))}, embedding.v"
+        emb = f"{fm.vocab}, {int(bool(fm.embedding['mask_zero']))}, embedding.v, 0, 0"
     gru_inits = []
     for i, g in enumerate(fm.grus):
         H = g["units"]
@@ -333,11 +375,14 @@ def render_model(fm: FixedModel, ident: str) -> dict[str, str]:
                 rq[part] = f"gru{i}_rq{part}.v"
             else:
                 rq[part] = "0"
+        if folded and i == 0:            # the fold replaces the input product: no W, and its multipliers unused
+            del arrays["W"]
         for k, arr in arrays.items():
             c.append(_c_array(_ctype(arr), f"gru{i}_{k}", arr))
+        w_ref = "0" if folded and i == 0 else f"gru{i}_W.v"
         acc64 = int(g["b_i"].dtype == np.int64)
         gru_inits.append(f"    {{{H}, {cols}, {hoff}, {g['input_dim']}, {_pad2(g['input_dim'])}, {_pad2(H)}, "
-                         f"{int(g['reset_after'])}, {int(g['use_bias'])}, {acc64}, gru{i}_W.v, gru{i}_U.v, "
+                         f"{int(g['reset_after'])}, {int(g['use_bias'])}, {acc64}, {w_ref}, gru{i}_U.v, "
                          f"gru{i}_b_i.v, gru{i}_b_h.v, gru{i}_mx.v, gru{i}_nx.v, gru{i}_mh.v, gru{i}_nh.v, "
                          f"{rq['x']}, {rq['h']}, {r32['x']}, {r32['h']}}}")
     dense_inits = []
@@ -356,6 +401,6 @@ def render_model(fm: FixedModel, ident: str) -> dict[str, str]:
     return {"model.h": "".join(h), "model.c": "".join(c)}
 
 
-__all__ = ["c_identifier", "check_c_folder", "export_c", "export_names", "gate_columns", "kernel_layout",
-           "kernel_macs", "layout_bytes",
-           "memory_figures", "pad_gates", "render_model", "scratch_len"]
+__all__ = ["c_identifier", "check_c_folder", "embedding_layout", "export_c", "export_names", "gate_columns",
+           "kernel_layout", "kernel_macs", "layout_bytes", "memory_figures", "pad_gates", "render_model",
+           "scratch_len"]

@@ -61,6 +61,7 @@ class SimResult:
     compiler: dict = field(default_factory=dict)                  # what built the firmware (Compiler.describe)
     steps_per_sequence: float = 0.0                               # real (unmasked) steps fed, on average
     tokens: bool = False                                          # token-id input (cycles_per_step = per token)
+    embedding: str = "table"                                      # "table" or "folded" (converters/c_embedding.py)
 
     def breakdown_total(self, prefix: str) -> float:
         """Cycles per sequence of the functions whose names start with ``prefix``."""
@@ -73,11 +74,18 @@ class SimResult:
         return d
 
 
-def export_for_target(fm: FixedModel, folder: Path) -> Path:
+def embedding_layout(folder: Path) -> str:
+    """How a C folder holds its embedding (see :func:`converters.c_export.embedding_layout`)."""
+    from converters.c_export import embedding_layout as layout
+
+    return layout(folder)
+
+
+def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto") -> Path:
     """Write the C export of ``fm`` into ``folder`` (a scratch directory)."""
     from converters.c_export import export_c
 
-    export_c(fm, folder, force=True)
+    export_c(fm, folder, force=True, embedding=embedding)
     return folder
 
 
@@ -198,7 +206,7 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
              work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None,
              portable: bool = False, cc: Compiler | str | None = None,
-             lengths: np.ndarray | None = None) -> SimResult:
+             lengths: np.ndarray | None = None, embedding: str = "auto") -> SimResult:
     """Emulate ``model`` (a FixedModel, ``.egru`` or C export folder) on ``target`` over inputs ``X``.
 
     Args:
@@ -211,6 +219,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         portable: Build the portable C path even on cores with the DSP extension.
         cc: The cross-compiler, or a ``--cc`` choice (``gcc``, ``zig``, a command); default zig's clang.
         lengths: Optional ``(N,)`` real sequence lengths (steps beyond are not fed).
+        embedding: For a model (not a C folder) with an embedding: ``auto``, ``table`` or ``folded``.
 
     Returns:
         Cycles, latency, memory and the integer outputs of every sequence.
@@ -218,7 +227,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     cc = cc if isinstance(cc, Compiler) else resolve_compiler(cc)
     with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
-        fm, c_folder = _resolve(model, work)
+        fm, c_folder = _resolve(model, work, embedding)
         if quantized:
             xq, lens = np.asarray(X), lengths
         else:
@@ -230,6 +239,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         image = read_elf(elf)
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
+        layout = embedding_layout(c_folder) if fm.tokens else "table"
     from converters.c_export import kernel_macs
 
     n, t = xq.shape[0], xq.shape[1]
@@ -252,14 +262,15 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         text_bytes=sizes["text"], rodata_bytes=sizes["rodata"], data_bytes=sizes["data"], bss_bytes=sizes["bss"],
         stack_bytes=res.stack_bytes, flash_bytes=flash, ram_bytes=ram, flash_available=target.flash_bytes,
         ram_available=target.ram_bytes, fits=flash <= target.flash_bytes and ram <= target.ram_bytes,
-        kernel=kernel, breakdown=breakdown, outputs=out, padded_macs_per_sequence=kernel_macs(fm, max(1, round(steps))),
+        kernel=kernel, breakdown=breakdown, outputs=out,
+        padded_macs_per_sequence=kernel_macs(fm, max(1, round(steps)), layout),
         loop_cycles_per_mac=_matrix_loop_cost(res), compiler=cc.describe(target.core), steps_per_sequence=steps,
-        tokens=fm.tokens)
+        tokens=fm.tokens, embedding=layout)
 
 
-def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Path]:
+def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto") -> tuple[FixedModel, Path]:
     if isinstance(model, FixedModel):
-        return model, export_for_target(model, work / "c")
+        return model, export_for_target(model, work / "c", embedding)
     p = Path(model)
     if p.is_dir():
         from converters.c_export import check_c_folder
@@ -267,7 +278,7 @@ def _resolve(model: FixedModel | str | Path, work: Path) -> tuple[FixedModel, Pa
         return check_c_folder(p), p        # the firmware sizes its buffers from model.h: it must match model.egru
     if p.suffix == ".egru":
         fm = load_fixed(p)
-        return fm, export_for_target(fm, work / "c")
+        return fm, export_for_target(fm, work / "c", embedding)
     raise ModelFileError(f"{p}: simulate needs a .egru file or a C export folder")
 
 

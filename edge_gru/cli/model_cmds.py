@@ -138,9 +138,12 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
               show_default=True, help="For --format c from a float model.")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--name", help="For --format c: model name for C identifiers (sanitised).")
+@click.option("--embedding", "embedding", type=click.Choice(["auto", "table", "folded"]), default="auto",
+              show_default=True, help="For --format c with an Embedding: the quantized table, or the first layer's "
+              "input projection per token (faster, usually far larger); auto = folded only if not larger.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precision_name: str, out: Path,
-            name: str | None, force: bool) -> None:
+            name: str | None, embedding: str, force: bool) -> None:
     """Convert a model: full-integer .tflite (int8 or 16x8, unrolled or step layout) or a C99 runtime folder.
 
     The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
@@ -150,20 +153,25 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
     from edge_gru.outputs import atomic_file, check_output, staged_folder
 
     if fmt == "c":
-        from converters.c_export import export_c, export_names
+        from converters.c_export import embedding_layout, export_c, export_names
         from edge_gru.fixed.model import save_fixed
 
         names = [*export_names(), "model.egru"]
         with staged_folder(out, names, force) as stage:     # checked before the work; files move in at the end
             fm = _c_model(model, calibration, precision_name)
-            files = export_c(fm, stage, True, name=name)
+            files = export_c(fm, stage, True, name=name, embedding=embedding)
             save_fixed(fm, stage / "model.egru")
+            chosen = embedding_layout(stage)
             _append_sizes(stage)
         from converters.c_export import memory_figures
 
-        mem = memory_figures(fm)
+        mem = memory_figures(fm, chosen)
         click.echo(f"wrote {len(files) + 1} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes "
                    f"of constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
+        if fm.tokens:
+            other = "table" if chosen == "folded" else "folded"
+            click.echo(f"embedding: {chosen} ({mem['constant_bytes']:,} B of constants; {other} would take "
+                       f"{memory_figures(fm, other)['constant_bytes']:,} B)")
         return
     from converters.tflite_export import export_tflite
     from converters.tflite_inspect import inspect_tflite

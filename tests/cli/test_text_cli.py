@@ -121,3 +121,19 @@ def test_dataset_sentiment_zh_files(tmp_path):
     assert len(vocab["chars"]) == 1998 and vocab["padding"] == 0
     r = CliRunner().invoke(cli, ["dataset", "sentiment-zh", "-o", str(tmp_path)])
     assert r.exit_code == 2 and "--force" in r.output
+
+
+def test_convert_folded_embedding_runs_bit_exact(token_data, tmp_path):
+    d = token_data
+    if not (d / "m.egru").exists():
+        _run("quantize", d / "m.keras", "--calibration", d / "train.npz", "-o", d / "m.egru")
+    r = _run("convert", d / "m.egru", "--format", "c", "--embedding", "folded", "-o", tmp_path / "cf")
+    assert r.exit_code == 0 and "embedding: folded" in r.output and "table would take" in r.output, r.output
+    r = _run("run", tmp_path / "cf", d / "test.npz", "--engine", "c", "--raw", "-o", tmp_path / "c.npy")
+    assert r.exit_code == 0, r.output
+    assert _run("run", d / "m.egru", d / "test.npz", "--raw", "-o", tmp_path / "f.npy").exit_code == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), np.load(tmp_path / "f.npy"))
+    h = tmp_path / "cf" / "model.h"
+    h.write_text(h.read_text().replace("EG_MODEL_EMBEDDING_FOLDED 1", "EG_MODEL_EMBEDDING_FOLDED 0"))
+    r = CliRunner().invoke(cli, ["run", str(tmp_path / "cf"), str(d / "test.npz"), "--engine", "c"])
+    assert r.exit_code == 2 and "does not match" in r.output

@@ -40,13 +40,15 @@ def test_token_models_host_c_equals_numba(tmp_path):
     total = 0
     for i in range(24):
         fm, X = _token_model(i, rng)
-        export_c(fm, tmp_path / f"m{i}")
         lengths = rng.integers(0, X.shape[1] + 1, len(X))
         want = fm.predict_raw(X, lengths=lengths)
-        for flags in (STRICT, (*STRICT, "-DEG_PORTABLE")):
-            ids, lens = fm.device_input(X, lengths)
-            got = run_host(tmp_path / f"m{i}", ids, flags, lens)
-            np.testing.assert_array_equal(got, want, err_msg=f"model {i} {flags}")
+        for layout in ("table", "folded"):    # the table, or each token's first-layer projection precomputed
+            export_c(fm, tmp_path / f"m{i}{layout}", embedding=layout)
+            assert (b"FOLDED 1" in (tmp_path / f"m{i}{layout}" / "model.h").read_bytes()) == (layout == "folded")
+            for flags in (STRICT, (*STRICT, "-DEG_PORTABLE")):
+                ids, lens = fm.device_input(X, lengths)
+                got = run_host(tmp_path / f"m{i}{layout}", ids, flags, lens)
+                np.testing.assert_array_equal(got, want, err_msg=f"model {i} {layout} {flags}")
         total += want.size
     assert total > 500
 
@@ -91,6 +93,7 @@ def test_eg_step_token_streams_and_refuses_bad_ids(tmp_path):
 @pytest.mark.parametrize("target_name, portable", [("rp2040", False), ("nrf52840", False), ("stm32h7", False),
                                                    ("nrf52840", True)])
 def test_token_models_emulated_equal_numba(target_name, portable, tmp_path):
+    """Both embedding layouts on the ARMv6-M, DSP and portable code paths."""
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
 
@@ -99,11 +102,13 @@ def test_token_models_emulated_equal_numba(target_name, portable, tmp_path):
     for i in range(3):
         fm, X = _token_model(3 * i + portable + len(target_name), rng)
         lengths = rng.integers(0, X.shape[1] + 1, len(X))
-        res = simulate(fm, target, X[:12], work_dir=tmp_path / f"m{i}", portable=portable, lengths=lengths[:12])
+        layout = ("table", "folded")[i % 2]
+        res = simulate(fm, target, X[:12], work_dir=tmp_path / f"m{i}", portable=portable, lengths=lengths[:12],
+                       embedding=layout)
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(X[:12], lengths=lengths[:12]),
-                                      err_msg=f"{target_name} model {i}")
-        assert res.tokens and 0 <= res.steps_per_sequence <= X.shape[1]
-        assert res.flash_bytes > fm.embedding["table"].nbytes
+                                      err_msg=f"{target_name} model {i} {layout}")
+        assert res.tokens and 0 <= res.steps_per_sequence <= X.shape[1] and res.embedding == layout
+        assert res.flash_bytes > fm.vocab
 
 
 TF = importlib.util.find_spec("tensorflow") is not None
@@ -148,3 +153,24 @@ def test_tflite_embedding_models_both_layouts_both_interpreters(tmp_path):
                 np.abs(predict_file(path, "litert", X)[:30] - predict(no_mask, X)[:30]).max()
     with pytest.raises(Exception, match="outside the vocabulary"):
         predict_file(tmp_path / "step.tflite", "litert", np.array([[1, 60]]))
+
+
+def test_embedding_layout_choice_and_sizes():
+    from converters.c_embedding import choose_layout, layout_sizes
+    from converters.c_export import kernel_macs, memory_figures
+    from edge_gru.errors import EdgeGruError
+
+    rng = np.random.default_rng(3)
+    big = random_spec(rng, 16, [32], [(1, "sigmoid")], vocab=2000, mask_zero=True)
+    small = random_spec(rng, 16, [4], [(1, "sigmoid")], vocab=3, mask_zero=True)
+    for spec, want in ((big, "table"), (small, "folded")):
+        fm = quantize_model(spec, rng.integers(0, spec.embedding.vocab, (20, 8)), "w8a8")
+        sizes = layout_sizes(fm, 96 if spec is big else 12)
+        assert choose_layout(fm, "auto", 96 if spec is big else 12) == want
+        assert (sizes["folded"] <= sizes["table"]) == (want == "folded")
+        # folding removes the first layer's input product from every step
+        assert kernel_macs(fm, 10, "folded") < kernel_macs(fm, 10, "table")
+        assert memory_figures(fm, "folded")["ram_bytes"] == memory_figures(fm, "table")["ram_bytes"]
+    fm_feat = quantize_model(random_spec(rng, 3, [4]), rng.normal(size=(5, 4, 3)), "w8a8")
+    with pytest.raises(EdgeGruError, match="needs a model with an Embedding"):
+        choose_layout(fm_feat, "folded", 12)

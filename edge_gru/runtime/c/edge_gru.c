@@ -707,14 +707,23 @@ static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t 
 }
 
 /* work (int32): vh (kh) | gx (cols) | gh (cols) | z (H). Columns: z at 0, r at H, the candidate at hoff. */
-static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state, const int32_t *vx, int32_t *work)
+static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state, const int32_t *vx, int32_t *work,
+                        int32_t fold_row)
 {
     const int32_t H = g->units, C = g->cols, hoff = g->hoff, w16 = m->w_bits == 16;
     int32_t *vh = work, *gx = work + g->kh, *gh = gx + C, *z = gh + C;
     int32_t k;
     eg_vec_from16(vh, h_state, H, g->kh);                                      /* h_tm1 */
-    /* x_all = x W + b_i  -> Q3.12 */
-    eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x);
+    if (fold_row >= 0) {
+        /* x_all = x W + b_i -> Q3.12, computed at export time for every token (folded embedding) */
+        if (m->fold16)
+            for (k = 0; k < C; ++k) gx[k] = ((const int16_t *)m->fold)[fold_row * C + k];
+        else
+            for (k = 0; k < C; ++k) gx[k] = ((const int32_t *)m->fold)[fold_row * C + k];
+    } else {
+        /* x_all = x W + b_i  -> Q3.12 */
+        eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x);
+    }
     if (g->reset_after) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
         eg_matrix(gh, vh, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
@@ -783,13 +792,13 @@ static int32_t eg_kmax(const eg_model_t *m)
 }
 
 /* Every GRU layer, one step; scratch holds the first layer's input operand (max kx entries) | GRU work */
-static void eg_step_layers(const eg_model_t *m, int16_t *state, int32_t *scratch)
+static void eg_step_layers(const eg_model_t *m, int16_t *state, int32_t *scratch, int32_t fold_row)
 {
     int32_t l, off = 0, kmax = eg_kmax(m);
     int32_t *vx = scratch;
     for (l = 0; l < m->n_gru; ++l) {
         const eg_gru_t *g = &m->gru[l];
-        eg_gru_step(m, g, state + off, vx, scratch + kmax);
+        eg_gru_step(m, g, state + off, vx, scratch + kmax, l == 0 ? fold_row : -1);
         if (l + 1 < m->n_gru) eg_vec_from16(vx, state + off, g->units, m->gru[l + 1].kx);
         off += g->units;
     }
@@ -797,8 +806,9 @@ static void eg_step_layers(const eg_model_t *m, int16_t *state, int32_t *scratch
 
 void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch)
 {
+    if (!m->gru[0].W) return;           /* a folded-embedding export has no input projection: eg_step_token */
     eg_vec_from16(scratch, x_q, m->features, m->gru[0].kx);
-    eg_step_layers(m, state, scratch);
+    eg_step_layers(m, state, scratch, -1);
 }
 
 /* The operand of an int8 table row (a_bits 8): same values as eg_vec_from16 of the row widened */
@@ -822,14 +832,18 @@ static void eg_vec_from8(int32_t *v, const int8_t *src, int32_t n, int32_t K)
 int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *scratch)
 {
     const int32_t F = m->features;
-    if (!m->embedding || id < 0 || id >= m->vocab) return -1;
+    if ((!m->embedding && !m->fold) || id < 0 || id >= m->vocab) return -1;
     if (id == 0 && m->mask_zero) return 0;                                   /* masked step: h = h_tm1 */
+    if (m->fold) {
+        eg_step_layers(m, state, scratch, id);
+        return 1;
+    }
     /* x = embedding[id]: the table holds x_q = clamp(round(x / s_x)) */
     if (m->a_bits == 8)
         eg_vec_from8(scratch, (const int8_t *)m->embedding + id * F, F, m->gru[0].kx);
     else
         eg_vec_from16(scratch, (const int16_t *)m->embedding + id * F, F, m->gru[0].kx);
-    eg_step_layers(m, state, scratch);
+    eg_step_layers(m, state, scratch, -1);
     return 1;
 }
 

@@ -49,6 +49,9 @@ typedef struct {
     const int16_t *sig_tab, *tanh_tab; /* 513 entries, Q0.15 */
     int32_t vocab, mask_zero;          /* embedding models: rows of the table; id 0 is padding when mask_zero */
     const void *embedding;             /* (vocab, features) int8_t (a_bits 8) or int16_t (a_bits 16), or 0 */
+    const void *fold;                  /* folded embedding: (vocab, gru[0].cols) first-layer x W + b_i in Q3.12,
+                                          int16_t when fold16 else int32_t; then embedding and gru[0].W are 0 */
+    int32_t fold16;
 } eg_model_t;
 
 /* Zero the state (state_len int16 entries). */

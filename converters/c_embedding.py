@@ -1,0 +1,65 @@
+"""The two ways the C runtime can hold an embedding, and how to choose.
+
+* ``table``: the quantized table ``(vocab, E)`` (int8 or int16 per precision); each token is looked up
+  and multiplied by the first GRU layer's input weights ``W (E, 3H)`` like any input.
+* ``folded``: for every token the first layer's whole input projection ``x_all = requant(x W + b_i)``
+  (Q3.12) is computed at export time and stored ``(vocab, cols)``; a token step then skips the
+  ``E x 3H`` input product. Same integers (the fold is computed with the kernels' own rule), but the
+  table is ``cols / E`` times wider and int16/int32 instead of int8/int16.
+
+``auto`` picks ``folded`` only when it takes no more flash than ``table`` plus ``W``, so a large
+vocabulary never trades flash for speed silently; ``--embedding folded`` asks for it explicitly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_gru.errors import EdgeGruError
+from edge_gru.fixed.model import FixedModel
+
+EMBEDDING_LAYOUTS = ("auto", "table", "folded")
+
+
+def fold_table(fm: FixedModel) -> np.ndarray:
+    """``(vocab, 3H)`` first-layer ``requant(b_i + table_q W, mx, nx)`` of every token (int64 values)."""
+    g = fm.grus[0]
+    acc = fm.embedding["table"].astype(np.int64) @ g["W"].astype(np.int64)        # x W
+    if g["use_bias"]:
+        acc = acc + g["b_i"].astype(np.int64)                                       # + b_i
+    m, n = g["mx"].astype(np.int64), g["nx"].astype(np.int64)
+    return (acc * m + (np.int64(1) << (n - 1))) >> n                               # requant -> Q3.12
+
+
+def fold_dtype(fold: np.ndarray) -> type:
+    """int16 when every folded value fits, else int32 (the kernels add it to the recurrent part unsaturated)."""
+    return np.int16 if fold.size == 0 or (fold.min() >= -32768 and fold.max() <= 32767) else np.int32
+
+
+def layout_sizes(fm: FixedModel, cols: int) -> dict[str, int]:
+    """Flash bytes of each layout's embedding-related data: the table + ``W`` (+ its requantization), or the fold."""
+    g = fm.grus[0]
+    table = fm.embedding["table"].nbytes + g["W"].nbytes + cols * (g["b_i"].itemsize + 12)
+    width = np.dtype(fold_dtype(fold_table(fm))).itemsize
+    return {"table": int(table), "folded": int(fm.vocab * cols * width)}
+
+
+def choose_layout(fm: FixedModel, requested: str, cols: int) -> str:
+    """``table`` or ``folded`` for ``fm`` (feature models: ``table``, the only one that applies).
+
+    Raises:
+        EdgeGruError: ``folded`` asked for a model without an embedding.
+    """
+    if requested not in EMBEDDING_LAYOUTS:
+        raise EdgeGruError(f"unknown embedding layout {requested!r}; choose {', '.join(EMBEDDING_LAYOUTS)}")
+    if fm.embedding is None:
+        if requested == "folded":
+            raise EdgeGruError("--embedding folded needs a model with an Embedding layer")
+        return "table"
+    if requested != "auto":
+        return requested
+    sizes = layout_sizes(fm, cols)
+    return "folded" if sizes["folded"] <= sizes["table"] else "table"
+
+
+__all__ = ["EMBEDDING_LAYOUTS", "choose_layout", "fold_dtype", "fold_table", "layout_sizes"]
