@@ -95,7 +95,7 @@ class DataFile:
             if "X" not in members:
                 raise DataError(f"{where}: no array 'X' in the file (found: {', '.join(members) or 'nothing'})")
             x = members["X"]
-            self.tokens = len(x.shape) == 2
+            self.tokens = len(x.shape) == 2 and (x.dtype.kind in "iu" or vocab is not None)
             if vocab is not None or self.tokens:
                 _check_tokens_header(x.shape, x.dtype, where, vocab, features, timesteps)
                 (self.n, self.timesteps), self.features = x.shape, 1
@@ -192,7 +192,8 @@ def _check_x_header(shape: tuple, dtype: np.dtype, where: str, features: int | N
     if dtype.kind not in "fiu":
         raise DataError(f"{where}: X must be numeric, got dtype {dtype}")
     if len(shape) != 3:
-        raise DataError(f"{where}: X must have shape (N, T, F), got {tuple(shape)}")
+        raise DataError(f"{where}: X must have shape (N, T, F) (or (N, T) integer token ids for an embedding "
+                        f"model), got {tuple(shape)}")
     if 0 in shape:
         raise DataError(f"{where}: X is empty, shape {tuple(shape)}")
     if features is not None and shape[2] != features:

@@ -170,8 +170,8 @@ def test_float_engine_nan_outputs_are_refused(files, monkeypatch):
     from edge_gru.cli import cli
 
     real = fr.predict
-    monkeypatch.setattr(fr, "predict", lambda spec, X: real(spec, X) * np.where(np.arange(len(X)) == 3, np.nan,
-                                                                                 1)[:, None])
+    monkeypatch.setattr(fr, "predict", lambda spec, X, **kw: real(spec, X, **kw)
+                        * np.where(np.arange(len(X)) == 3, np.nan, 1)[:, None])
     r = CliRunner().invoke(cli, ["run", str(files / "m.egspec"), str(files / "d.npz")])
     assert r.exit_code == 2 and "NaN or infinite outputs for 1 sequences (first: 3" in r.output, r.output
 
