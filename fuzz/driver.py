@@ -29,8 +29,8 @@ from fuzz.mutate import mutate
 
 CLEAN = ("refused", "ok")
 #: Share of cases per artifact kind.
-KIND_WEIGHTS = {"keras": 0.08, "egspec": 0.14, "egru": 0.16, "npz": 0.2, "tflite": 0.14, "tflite-step": 0.08,
-                "cfolder": 0.1, "targets": 0.1}
+KIND_WEIGHTS = {"keras": 0.07, "egspec": 0.12, "egru": 0.13, "npz": 0.16, "tflite": 0.12, "tflite-step": 0.07,
+                "cfolder": 0.08, "targets": 0.08, "egru-text": 0.06, "npz-tokens": 0.07, "tflite-text": 0.04}
 
 
 @dataclass
@@ -72,6 +72,18 @@ def commands(kind: str, artifact: Path, seeds: dict[str, Path], case: Path, rng:
             ["simulate", seeds["egru"], "--target", "myboard", "--targets-file", artifact, "--sequences", "1"]],
     }
     choices["tflite-step"] = choices["tflite"]
+    tokens = seeds["npz-tokens"]
+    choices["egru-text"] = [["inspect", artifact], ["run", artifact, tokens, "-o", out],
+                            ["run", artifact, tokens, "--raw", "-o", out],
+                            ["convert", artifact, "--format", "c", "--embedding", "folded", "-o", case / "out" / "c"],
+                            ["convert", artifact, "--format", "c", "-o", case / "out" / "c"]]
+    choices["npz-tokens"] = [["run", seeds["egru-text"], artifact, "-o", out],
+                             ["run", seeds["egru-text"], artifact, "--engine", "fixed", "--raw", "-o", out],
+                             ["run", seeds["tflite-text"], artifact, "--engine", "tflm", "-o", out],
+                             ["quantize", seeds["egru-text"].with_name("text.keras"), "--calibration", artifact,
+                              "-o", case / "out" / "q.egru"]]
+    choices["tflite-text"] = [["inspect", artifact], ["run", artifact, tokens, "--engine", "litert", "-o", out],
+                              ["run", artifact, tokens, "--engine", "tflm", "-o", out]]
     options = choices[kind]
     return [str(a) for a in options[int(rng.integers(len(options)))]]
 

@@ -455,6 +455,9 @@ MUTATORS: dict[str, list[tuple[float, Callable[[Rng, Path, Path], Mutation]]]] =
     "cfolder": [(1.0, cfolder_mutation)],
     "targets": [(1.0, toml_mutation)],
 }
+MUTATORS["egru-text"] = MUTATORS["egru"]
+MUTATORS["npz-tokens"] = MUTATORS["npz"]
+MUTATORS["tflite-text"] = MUTATORS["tflite"]
 
 
 def mutate(rng: Rng, kind: str, seed: Path, case: Path) -> Mutation:

@@ -2,7 +2,8 @@
 
 Built once into a folder (TensorFlow only for the ``.keras`` file and the two ``.tflite`` files) and
 reused by every case: a ``.keras`` GRU(4), its ``.egspec``, a w8a16 ``.egru``, a data ``.npz`` with
-labels, int8 ``.tflite`` files in both layouts, a C folder and a targets file.
+labels, int8 ``.tflite`` files in both layouts, a C folder and a targets file; and a text model
+(``Embedding(20, 3, mask_zero) -> GRU(4)``) as ``.egru`` and step ``.tflite`` with its token-id data.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = ("keras", "egspec", "egru", "npz", "tflite", "tflite-step", "cfolder", "targets")
+KINDS = ("keras", "egspec", "egru", "npz", "tflite", "tflite-step", "cfolder", "targets", "egru-text", "npz-tokens",
+         "tflite-text")
 
 TARGETS_TOML = """# a user's targets file
 [myboard]
@@ -33,6 +35,8 @@ def build_seeds(folder: Path) -> dict[str, Path]:
         "keras": folder / "m.keras", "egspec": folder / "m.egspec", "egru": folder / "m.egru",
         "npz": folder / "data.npz", "tflite": folder / "m-int8.tflite", "tflite-step": folder / "m-int8-step.tflite",
         "cfolder": folder / "cdir", "targets": folder / "targets.toml",
+        "egru-text": folder / "text.egru", "npz-tokens": folder / "tokens.npz",
+        "tflite-text": folder / "text-int8-step.tflite",
     }
     if all(p.exists() for p in paths.values()):
         return paths
@@ -40,6 +44,7 @@ def build_seeds(folder: Path) -> dict[str, Path]:
 
     train = seed_toy(64, seed=3, timesteps=6, features=3)
     train.save(paths["npz"])
+    token_data(np.random.default_rng(3)).save(paths["npz-tokens"])
     paths["targets"].write_text(TARGETS_TOML)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     steps = [
@@ -48,6 +53,11 @@ def build_seeds(folder: Path) -> dict[str, Path]:
         ["convert", paths["egru"], "--format", "c", "-o", paths["cfolder"], "--force"],
         ["convert", paths["keras"], "--calibration", paths["npz"], "-o", folder, "--force"],
         ["convert", paths["keras"], "--calibration", paths["npz"], "--layout", "step", "-o", folder, "--force"],
+        ["train", "--data", paths["npz-tokens"], "--units", "4", "--epochs", "1", "--embedding-dim", "3",
+         "-o", folder / "text.keras", "--force"],
+        ["quantize", folder / "text.keras", "--calibration", paths["npz-tokens"], "-o", paths["egru-text"], "--force"],
+        ["convert", folder / "text.keras", "--calibration", paths["npz-tokens"], "--layout", "step", "-o", folder,
+         "--force"],
     ]
     for args in steps:
         subprocess.run([sys.executable, "-m", "edge_gru.cli", *map(str, args)], check=True, env=env,
@@ -59,9 +69,19 @@ def build_seeds(folder: Path) -> dict[str, Path]:
     return paths
 
 
+def token_data(rng: np.random.Generator, n: int = 32):
+    """Token ids ``(n, 6)`` in ``0..19`` with end padding, binary labels."""
+    from edge_gru.data import Dataset
+
+    X = rng.integers(1, 20, (n, 6)).astype(np.int32)
+    for i in range(n):
+        X[i, rng.integers(1, 7):] = 0
+    return Dataset(X, rng.integers(0, 2, n))
+
+
 def small_data(rng: np.random.Generator, n: int = 5) -> np.ndarray:
     """Valid inputs for the seed models: ``(n, 6, 3)`` float32."""
     return rng.normal(size=(n, 6, 3)).astype(np.float32)
 
 
-__all__ = ["KINDS", "TARGETS_TOML", "build_seeds", "small_data"]
+__all__ = ["KINDS", "TARGETS_TOML", "build_seeds", "small_data", "token_data"]

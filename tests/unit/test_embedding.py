@@ -213,3 +213,42 @@ def test_sentiment_vocabulary_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(DataError, match="cannot read the vocabulary"):
         Vocabulary.load(tmp_path / "bad.json")
+
+
+def _rewrite(src, dst, meta_changes=None, arrays_changes=None):
+    import json
+
+    with np.load(src) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(bytes(arrays["__header__"]).decode())
+    for k, v in (meta_changes or {}).items():
+        if isinstance(v, dict) and isinstance(header["meta"].get(k), dict):
+            header["meta"][k].update(v)
+        else:
+            header["meta"][k] = v
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    arrays.update(arrays_changes or {})
+    with open(dst, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@pytest.mark.parametrize("meta, arrays, message", [
+    ({"embedding": {"vocab": 11}}, None, "embedding table"),
+    ({"embedding": {"vocab": 10**9}}, None, "vocabulary 1000000000 outside"),
+    ({"mask_value": float("nan")}, None, "mask_value"),
+    (None, {"embedding.table": np.zeros((10, 4), np.int32)}, "embedding table"),
+    (None, {"embedding.table": np.full((10, 4), 127, np.int8)}, None),
+    (None, {"embedding.table": np.full((10, 4), -128, np.int8)}, "beyond the input range"),
+])
+def test_corrupt_embedding_egru_is_refused(tmp_path, meta, arrays, message):
+    from edge_gru.errors import ModelFileError
+
+    rng = np.random.default_rng(21)
+    spec = random_spec(rng, 4, [5], [(1, "sigmoid")], vocab=10, mask_zero=True)
+    save_fixed(quantize_model(spec, rng.integers(0, 10, (8, 5)), "w8a8"), tmp_path / "m.egru")
+    _rewrite(tmp_path / "m.egru", tmp_path / "bad.egru", meta, arrays)
+    if message is None:              # the extreme valid value loads and runs
+        assert np.isfinite(load_fixed(tmp_path / "bad.egru").predict(np.array([[1, 2, 0]]))).all()
+        return
+    with pytest.raises(ModelFileError, match=message):
+        load_fixed(tmp_path / "bad.egru")
