@@ -129,6 +129,9 @@ def _search_data(dataset_name: str | None, data: Path | None, test_data: Path | 
     if test_data is None:
         raise DataError("--data needs --test-data test.npz (the accuracy of every candidate is measured on it)")
     train = load_data(data)
+    if train.tokens:
+        raise DataError(f"{data}: search takes feature data X (N, T, F); text models (token ids) are not searched "
+                        "yet: train candidates with `edge-gru train --units H` and compare them with `edge-gru report`")
     test = load_data(test_data, features=train.X.shape[2], timesteps=train.X.shape[1])
     if train.y is None or test.y is None or train.y.ndim != 1:
         raise DataError("search needs integer class labels y (N,) in both --data and --test-data")

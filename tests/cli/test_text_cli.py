@@ -137,3 +137,29 @@ def test_convert_folded_embedding_runs_bit_exact(token_data, tmp_path):
     h.write_text(h.read_text().replace("EG_MODEL_EMBEDDING_FOLDED 1", "EG_MODEL_EMBEDDING_FOLDED 0"))
     r = CliRunner().invoke(cli, ["run", str(tmp_path / "cf"), str(d / "test.npz"), "--engine", "c"])
     assert r.exit_code == 2 and "does not match" in r.output
+
+
+def test_search_refuses_token_data_with_one_line(token_data, tmp_path):
+    d = token_data
+    r = CliRunner().invoke(cli, ["search", "--data", str(d / "train.npz"), "--test-data", str(d / "test.npz"),
+                                 "--targets", "nrf52840", "-o", str(tmp_path / "s")])
+    assert r.exit_code == 2 and "text models (token ids) are not searched yet" in r.output, r.output
+
+
+@pytest.mark.skipif(not HAVE_SIM or importlib.util.find_spec("tflite_micro") is None,
+                    reason="needs the emulator and tflite-micro")
+def test_report_on_a_token_model(token_data, tmp_path):
+    d = token_data
+    r = _run("report", d / "m.keras", "--calibration", d / "train.npz", "--data", d / "test.npz", "--targets",
+             "nrf52840", "--precisions", "w8a16", "--emulate-sequences", 10, "-o", tmp_path / "rep")
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert rep["model"]["input"] == "token ids" and rep["model"]["mask_zero"]
+    rows = {row["implementation"]: row for row in rep["rows"]}
+    assert any("padding steps run (no mask)" in k for k in rows)             # the unrolled file, labelled
+    emu = next(row for row in rep["rows"] if row["method"] == "emulated")
+    assert emu["bitexact_vs_numba"] == 1.0 and 0 < emu["steps_per_sequence"] < 12
+    assert emu["cycles_per_step"] * emu["steps_per_sequence"] == pytest.approx(emu["cycles"], rel=1e-9)
+    step = next(row for row in rep["rows"] if row.get("layout") == "step")
+    assert step["cycles_per_step"] > 0 and step["accuracy"] is not None
+    assert "cycles/step is cycles per token" in (tmp_path / "rep" / "report.md").read_text()
