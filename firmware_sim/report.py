@@ -161,7 +161,11 @@ def _tflm_row(tfl: Path, layout: str, kernels: str, target: Target, tflm: dict, 
                method="estimated", macs=est.macs, cycles=est.cycles, cycles_per_step=est.cycles / steps,
                cycles_per_mac=est.cycles_per_mac,
                latency_ms=est.latency_ms, flash_bytes=est.flash_bytes, ram_bytes=est.ram_bytes, fits=est.fits)
+    from firmware_sim.tflm_estimate import M4_REFERENCE
+
+    unmeasured = sorted({op.type for op in info.ops} - set(M4_REFERENCE))
     row.update({"layout": layout, "kernels": kernels, "arena_bytes": est.arena_bytes, "code_bytes": est.code_bytes,
+                "unmeasured_ops": unmeasured,
                 "setup_cycles": est.setup_cycles, "calibration": est.calibration, "core_basis": est.core_basis,
                 "calibration_error": est.calibration_error})
     return row

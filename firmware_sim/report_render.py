@@ -151,6 +151,11 @@ def render_markdown(report: dict) -> str:
         lines += [compiler_line(report), ""]
     lines += ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(c) + " |" for c in _table_rows(report)]
+    unmeasured = sorted({t for r in report["rows"] for t in r.get("unmeasured_ops") or []})
+    if unmeasured:
+        lines += ["", f"The TFLite Micro estimates include operators never measured ({', '.join(unmeasured)}): each is "
+                      "costed as a typical element-wise kernel (firmware_sim/tflm_estimate.py DEFAULT_OP); their "
+                      "calibration_error does not cover them."]
     tflm = next((r for r in report["rows"] if "litert_vs_tflm" in r), None)
     if tflm:
         d = tflm["litert_vs_tflm"]

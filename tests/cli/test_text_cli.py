@@ -161,5 +161,6 @@ def test_report_on_a_token_model(token_data, tmp_path):
     assert emu["bitexact_vs_numba"] == 1.0 and 0 < emu["steps_per_sequence"] < 12
     assert emu["cycles_per_step"] * emu["steps_per_sequence"] == pytest.approx(emu["cycles"], rel=1e-9)
     step = next(row for row in rep["rows"] if row.get("layout") == "step")
-    assert step["cycles_per_step"] > 0 and step["accuracy"] is not None
-    assert "cycles/step is cycles per token" in (tmp_path / "rep" / "report.md").read_text()
+    assert step["cycles_per_step"] > 0 and step["accuracy"] is not None and step["unmeasured_ops"] == ["GATHER"]
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "cycles/step is cycles per token" in md and "operators never measured (GATHER)" in md
