@@ -38,17 +38,16 @@ def _token_model(i, rng):
 def test_token_models_host_c_equals_numba(tmp_path):
     rng = np.random.default_rng(99)
     total = 0
-    for i in range(24):
+    for i in range(20):                       # (the host builds the portable path; the others run in the emulator)
         fm, X = _token_model(i, rng)
         lengths = rng.integers(0, X.shape[1] + 1, len(X))
         want = fm.predict_raw(X, lengths=lengths)
         for layout in ("table", "folded"):    # the table, or each token's first-layer projection precomputed
             export_c(fm, tmp_path / f"m{i}{layout}", embedding=layout)
             assert (b"FOLDED 1" in (tmp_path / f"m{i}{layout}" / "model.h").read_bytes()) == (layout == "folded")
-            for flags in (STRICT, (*STRICT, "-DEG_PORTABLE")):
-                ids, lens = fm.device_input(X, lengths)
-                got = run_host(tmp_path / f"m{i}{layout}", ids, flags, lens)
-                np.testing.assert_array_equal(got, want, err_msg=f"model {i} {layout} {flags}")
+            ids, lens = fm.device_input(X, lengths)
+            got = run_host(tmp_path / f"m{i}{layout}", ids, STRICT, lens)
+            np.testing.assert_array_equal(got, want, err_msg=f"model {i} {layout}")
         total += want.size
     assert total > 500
 
