@@ -112,9 +112,9 @@ class TFLiteRunner:
             check_flatbuffer(data, str(p))
         self.engine = engine
         n_in, n_out, sig = _graph_io(data)
-        self.vocab = _gather_rows(data)
-        self._input_names = _input_names(data)
         try:
+            self.vocab = _gather_rows(data)
+            self._input_names = _input_names(data)
             self._in_det, self._out_det = self._open(data, engine, n_in, n_out)
             self._layout(p, sig)
         except EdgeGruError:
