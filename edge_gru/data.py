@@ -163,8 +163,7 @@ def load_data(path: str | Path, features: int | None = None, timesteps: int | No
 
 def data_args(model: object) -> dict:
     """The ``features``/``timesteps``/``vocab`` a model's data must have (a spec or a fixed-point model)."""
-    emb = getattr(model, "embedding", None)
-    vocab = None if emb is None else int(emb.vocab if hasattr(emb, "vocab") else emb["vocab"])
+    vocab = model.vocab
     return {"features": None if vocab else model.features, "timesteps": model.timesteps, "vocab": vocab}
 
 

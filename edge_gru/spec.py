@@ -150,6 +150,11 @@ class ModelSpec:
         return self.embedding is not None
 
     @property
+    def vocab(self) -> int | None:
+        """Embedding rows (``None`` for feature input)."""
+        return None if self.embedding is None else self.embedding.vocab
+
+    @property
     def masked(self) -> bool:
         """True when padding steps are recognised from the input (``mask_zero`` or ``Masking``)."""
         return (self.embedding is not None and self.embedding.mask_zero) or self.mask_value is not None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from converters.c_export import embedding_layout, kernel_macs
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError
 from edge_gru.fixed.model import FixedModel, load_fixed
 from firmware_sim.elf import read_elf
@@ -72,13 +73,6 @@ class SimResult:
         d = asdict(self)
         d.pop("outputs")
         return d
-
-
-def embedding_layout(folder: Path) -> str:
-    """How a C folder holds its embedding (see :func:`converters.c_export.embedding_layout`)."""
-    from converters.c_export import embedding_layout as layout
-
-    return layout(folder)
 
 
 def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto") -> Path:
@@ -240,7 +234,6 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
         layout = embedding_layout(c_folder) if fm.tokens else "table"
-    from converters.c_export import kernel_macs
 
     n, t = xq.shape[0], xq.shape[1]
     steps = fm.steps_run(xq, lens)          # real (unmasked) steps per sequence, on average

@@ -52,3 +52,21 @@ def seed_model(tmp_path_factory):
     train, test = load_dataset("seed-toy")
     model, acc = train_classifier(train, test, units=50, epochs=15, seed=0)
     return model, import_keras(model), train, test, acc
+
+
+@pytest.fixture
+def jit_and_nojit(tmp_path):
+    """Run a script that saves an array to ``sys.argv[1]`` with Numba's JIT and with ``NUMBA_DISABLE_JIT=1``
+    (the pure-Python fallback); returns both arrays."""
+    import subprocess
+    import sys
+
+    def run(script: str) -> tuple[np.ndarray, np.ndarray]:
+        (tmp_path / "s.py").write_text(script)
+        for name, flag in (("jit", "0"), ("nojit", "1")):
+            env = dict(os.environ, NUMBA_DISABLE_JIT=flag)
+            subprocess.run([sys.executable, str(tmp_path / "s.py"), str(tmp_path / f"{name}.npy")], check=True,
+                           env=env)
+        return np.load(tmp_path / "jit.npy"), np.load(tmp_path / "nojit.npy")
+
+    return run

@@ -1,8 +1,5 @@
 """Embedding and Masking models: Keras import, float reference (mask semantics), fixed point, refusals."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -174,7 +171,7 @@ def test_data_files_with_tokens_and_lengths(tmp_path):
         load_data(tmp_path / "len.npz", vocab=6)
 
 
-def test_token_kernels_identical_without_jit(tmp_path):
+def test_token_kernels_identical_without_jit(jit_and_nojit):
     """Numba and the pure-Python fallback (NUMBA_DISABLE_JIT=1) give the same integers on masked token models."""
     script = """
 import sys
@@ -192,11 +189,7 @@ for i in range(6):
     out.append(fm.predict_raw(X).ravel())
 np.save(sys.argv[1], np.concatenate(out))
 """
-    (tmp_path / "s.py").write_text(script)
-    for name, flag in (("jit", "0"), ("nojit", "1")):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=flag)
-        subprocess.run([sys.executable, str(tmp_path / "s.py"), str(tmp_path / f"{name}.npy")], check=True, env=env)
-    a, b = np.load(tmp_path / "jit.npy"), np.load(tmp_path / "nojit.npy")
+    a, b = jit_and_nojit(script)
     assert a.size > 40 and np.abs(a).max() > 0
     np.testing.assert_array_equal(a, b)
 

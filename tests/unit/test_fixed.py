@@ -1,8 +1,5 @@
 import json
-import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -158,7 +155,7 @@ def test_property_fixed_close_to_float(seed, F, H, T, layers, reset_after, use_b
     assert np.abs(got - predict(spec, X)).max() < tol
 
 
-def test_jit_and_nojit_identical(tmp_path):
+def test_jit_and_nojit_identical(jit_and_nojit):
     script = r"""
 import sys, numpy as np
 from edge_gru.spec import random_spec
@@ -174,11 +171,7 @@ for i in range(12):
     out.append(fm.predict_raw(X * (1 + 20 * (i % 2))).ravel())
 np.save(sys.argv[1], np.concatenate(out))
 """
-    (tmp_path / "s.py").write_text(script)
-    for name, flag in (("jit", "0"), ("nojit", "1")):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=flag)
-        subprocess.run([sys.executable, str(tmp_path / "s.py"), str(tmp_path / f"{name}.npy")], check=True, env=env)
-    a, b = np.load(tmp_path / "jit.npy"), np.load(tmp_path / "nojit.npy")
+    a, b = jit_and_nojit(script)
     assert a.size > 100 and np.abs(a).max() > 0
     np.testing.assert_array_equal(a, b)
 
