@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-Rng = np.random.Generator
-Mutation = tuple[Path, str]
+from fuzz.mutate_data import Mutation, Rng, data_mutation
 
 # ------------------------------------------------------------------------------------------------ bytes
 
@@ -227,51 +226,6 @@ def zip_mutation(rng: Rng, seed: Path, case: Path) -> Mutation:
 
 
 # ------------------------------------------------------------------------------------------------ arrays
-
-
-def data_mutation(rng: Rng, seed: Path, case: Path) -> Mutation:
-    """A data file whose arrays are wrong in a way a user's pipeline could produce."""
-    with np.load(seed) as z:
-        X, y = z["X"], z["y"]
-    n = len(X)
-    choices: list[tuple[str, Callable[[], dict]]] = [
-        ("NaN in X", lambda: {"X": _put(X, np.nan, rng), "y": y}),
-        ("inf in X", lambda: {"X": _put(X, np.inf, rng), "y": y}),
-        ("huge X", lambda: {"X": (X * 1e30).astype(np.float32), "y": y}),
-        ("1e38 in X", lambda: {"X": _put(X, 3e38, rng), "y": y}),
-        ("X float64", lambda: {"X": X.astype(np.float64) * 1e200, "y": y}),
-        ("X int", lambda: {"X": (X * 100).astype(np.int64), "y": y}),
-        ("X 2-D", lambda: {"X": X[:, :, 0], "y": y}),
-        ("X 4-D", lambda: {"X": X[..., None], "y": y}),
-        ("X empty", lambda: {"X": X[:0], "y": y[:0]}),
-        ("X other features", lambda: {"X": np.repeat(X, 2, axis=2), "y": y}),
-        ("X other length", lambda: {"X": X[:, :3], "y": y}),
-        ("X bool", lambda: {"X": X > 0, "y": y}),
-        ("X complex", lambda: {"X": X.astype(np.complex64), "y": y}),
-        ("X strings", lambda: {"X": X.astype(str), "y": y}),
-        ("X structured", lambda: {"X": np.zeros(n, dtype=[("a", "<f4")]), "y": y}),
-        ("y 0-d", lambda: {"X": X, "y": np.array(3)}),
-        ("y short", lambda: {"X": X, "y": y[: n // 2]}),
-        ("y negative", lambda: {"X": X, "y": -y - 1}),
-        ("y fractional", lambda: {"X": X, "y": y + 0.5}),
-        ("y NaN", lambda: {"X": X, "y": np.full(n, np.nan)}),
-        ("y huge class", lambda: {"X": X, "y": np.full(n, 2**40)}),
-        ("y 3-D", lambda: {"X": X, "y": np.zeros((n, 2, 2))}),
-        ("no X", lambda: {"y": y}),
-        ("X Fortran order", lambda: {"X": np.asfortranarray(X), "y": y}),
-        ("X big-endian", lambda: {"X": X.astype(">f4"), "y": y}),
-    ]
-    what, make = choices[int(rng.integers(len(choices)))]
-    out = case / "data.npz"
-    with open(out, "wb") as fh:
-        np.savez(fh, **make())
-    return out, f"data: {what}"
-
-
-def _put(X: np.ndarray, value: float, rng: Rng) -> np.ndarray:
-    X = X.copy()
-    X.flat[int(rng.integers(X.size))] = value
-    return X
 
 
 def bomb_mutation(rng: Rng, seed: Path, case: Path) -> Mutation:
