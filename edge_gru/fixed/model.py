@@ -203,24 +203,22 @@ class FixedModel:
         mask_zero = self.embedding is not None and bool(self.embedding["mask_zero"])
         return valid_steps(X, mask_zero, self.mask_value, lengths)
 
-    def predict_raw(self, X: np.ndarray, quantized: bool = False, lengths: np.ndarray | None = None,
-                    valid: np.ndarray | None = None) -> np.ndarray:
+    def predict_raw(self, X: np.ndarray, quantized: bool = False, lengths: np.ndarray | None = None) -> np.ndarray:
         """Integer outputs ``(N, K)`` int32 for float (or, with ``quantized``, integer) inputs.
 
         Args:
             X: Model input (token ids for embedding models).
-            quantized: ``X`` is already integer GRU input ``(N, T, F)``.
-            lengths: Optional real lengths ``(N,)``.
-            valid: Optional ``(N, T)`` mask of real steps (with ``quantized``; otherwise derived from ``X``).
+            quantized: ``X`` is already integer GRU input ``(N, T, F)`` (only ``lengths`` then masks steps).
+            lengths: Optional real lengths ``(N,)``: steps at or beyond are masked.
         """
         if quantized:
             xq = np.asarray(X)
+            valid = valid_steps(xq, lengths=check_lengths(lengths, xq.shape[0], xq.shape[1]))
         else:
             X = self.check_input(X)
             valid = self.valid_steps(X, lengths)
             xq = self.quantize_input(X)
-        vmask = (np.ones(xq.shape[:2], np.uint8) if valid is None
-                 else np.ascontiguousarray(valid, np.uint8))
+        vmask = None if valid is None else np.ascontiguousarray(valid, np.uint8)
         v = xq
         for g in self.grus:
             h0 = np.zeros((v.shape[0], g["units"]), np.int32)

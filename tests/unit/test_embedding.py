@@ -130,6 +130,8 @@ def test_feature_masking_fixed_point_skips_masked_steps():
     np.testing.assert_array_equal(fm.predict_raw(X)[:10], short)        # padding changed nothing
     xq, lens = fm.device_input(X)
     assert (lens[:10] == 5).all() and (lens[10:] == 8).all()
+    # integer input with lengths: the compacted device input gives the same integers
+    np.testing.assert_array_equal(fm.predict_raw(xq, quantized=True, lengths=lens), fm.predict_raw(X))
 
 
 def test_token_refusals():
