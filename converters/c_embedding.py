@@ -7,8 +7,9 @@
   ``E x 3H`` input product. Same integers (the fold is computed with the kernels' own rule), but the
   table is ``cols / E`` times wider and int16/int32 instead of int8/int16.
 
-``auto`` picks ``folded`` only when it takes no more flash than ``table`` plus ``W``, so a large
-vocabulary never trades flash for speed silently; ``--embedding folded`` asks for it explicitly.
+``auto`` picks ``folded`` only when the whole export's constants are no larger than with ``table``
+(the exact :func:`converters.c_export.layout_bytes` of both), so a large vocabulary never trades flash
+for speed silently; ``--embedding folded`` asks for it explicitly.
 """
 
 from __future__ import annotations
@@ -36,15 +37,14 @@ def fold_dtype(fold: np.ndarray) -> type:
     return np.int16 if fold.size == 0 or (fold.min() >= -32768 and fold.max() <= 32767) else np.int32
 
 
-def layout_sizes(fm: FixedModel, cols: int) -> dict[str, int]:
-    """Flash bytes of each layout's embedding-related data: the table + ``W`` (+ its requantization), or the fold."""
-    g = fm.grus[0]
-    table = fm.embedding["table"].nbytes + g["W"].nbytes + cols * (g["b_i"].itemsize + 12)
-    width = np.dtype(fold_dtype(fold_table(fm))).itemsize
-    return {"table": int(table), "folded": int(fm.vocab * cols * width)}
+def layout_sizes(fm: FixedModel) -> dict[str, int]:
+    """Constant bytes of the whole C export with each layout (:func:`converters.c_export.layout_bytes`)."""
+    from converters.c_export import layout_bytes
+
+    return {layout: layout_bytes(fm, layout) for layout in ("table", "folded")}
 
 
-def choose_layout(fm: FixedModel, requested: str, cols: int) -> str:
+def choose_layout(fm: FixedModel, requested: str) -> str:
     """``table`` or ``folded`` for ``fm`` (feature models: ``table``, the only one that applies).
 
     Raises:
@@ -58,7 +58,7 @@ def choose_layout(fm: FixedModel, requested: str, cols: int) -> str:
         return "table"
     if requested != "auto":
         return requested
-    sizes = layout_sizes(fm, cols)
+    sizes = layout_sizes(fm)
     return "folded" if sizes["folded"] <= sizes["table"] else "table"
 
 

@@ -261,7 +261,9 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise OutputExistsError(f"{out}: {', '.join(existing)} exist; pass --force to overwrite")
-    layout = _embedding_layout(fm, embedding)
+    from converters.c_embedding import choose_layout
+
+    layout = choose_layout(fm, embedding)
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
         shutil.copyfile(RUNTIME_DIR / n, out / n)
@@ -308,13 +310,6 @@ def check_c_folder(folder: str | Path) -> FixedModel:
                                  f"model); regenerate the folder with `edge-gru convert {folder / 'model.egru'} "
                                  f"--format c -o {folder} --force`")
     return fm
-
-
-def _embedding_layout(fm: FixedModel, embedding: str) -> str:
-    from converters.c_embedding import choose_layout
-
-    g = fm.grus[0]
-    return choose_layout(fm, embedding, gate_columns(g["units"], g["reset_after"])[0])
 
 
 def embedding_layout(folder: str | Path) -> str:

@@ -164,12 +164,12 @@ def test_embedding_layout_choice_and_sizes():
     small = random_spec(rng, 16, [4], [(1, "sigmoid")], vocab=3, mask_zero=True)
     for spec, want in ((big, "table"), (small, "folded")):
         fm = quantize_model(spec, rng.integers(0, spec.embedding.vocab, (20, 8)), "w8a8")
-        sizes = layout_sizes(fm, 96 if spec is big else 12)
-        assert choose_layout(fm, "auto", 96 if spec is big else 12) == want
+        sizes = layout_sizes(fm)
+        assert choose_layout(fm, "auto") == want
         assert (sizes["folded"] <= sizes["table"]) == (want == "folded")
         # folding removes the first layer's input product from every step
         assert kernel_macs(fm, 10, "folded") < kernel_macs(fm, 10, "table")
         assert memory_figures(fm, "folded")["ram_bytes"] == memory_figures(fm, "table")["ram_bytes"]
     fm_feat = quantize_model(random_spec(rng, 3, [4]), rng.normal(size=(5, 4, 3)), "w8a8")
     with pytest.raises(EdgeGruError, match="needs a model with an Embedding"):
-        choose_layout(fm_feat, "folded", 12)
+        choose_layout(fm_feat, "folded")
