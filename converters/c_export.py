@@ -13,6 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from converters.c_placement import (
+    PLACEMENT_LD,
+    PLACEMENTS,
+    WEIGHTS_SECTION,
+    place_c,
+    placement_fragment,
+    placement_readme,
+)
 from edge_gru.errors import ModelFileError, OutputExistsError
 from edge_gru.fixed.model import FixedModel
 
@@ -242,7 +250,7 @@ flash (.text + .rodata + .data), RAM (.data + .bss + peak stack) and cycles on a
 
 
 def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | None = None,
-             embedding: str = "auto") -> list[Path]:
+             embedding: str = "auto", placement: str = "flash") -> list[Path]:
     """Write the C folder; refuses to overwrite existing files without ``force``.
 
     Args:
@@ -251,13 +259,17 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         force: Overwrite files of a previous export.
         name: Model name for C identifiers (sanitised); default: the model's own name.
         embedding: ``auto``, ``table`` or ``folded`` (embedding models; see :mod:`converters.c_embedding`).
+        placement: ``flash`` (default), ``weights-ram`` or ``ram``: where the weights (and, for ``ram``, the code)
+            run; the latter two add ``eg_model_place()`` and the linker fragment ``edge_gru_placement.ld``.
 
     Returns:
         The files written.
     """
+    if placement not in PLACEMENTS:
+        raise ModelFileError(f"unknown placement {placement!r}; choose one of {', '.join(PLACEMENTS)}")
     out = Path(out)
     ident = c_identifier(name if name is not None else fm.name)
-    names = [*RUNTIME_FILES, "model.h", "model.c", "example_main.c", "CMakeLists.txt", "README.md"]
+    names = export_names(placement)
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise OutputExistsError(f"{out}: {', '.join(existing)} exist; pass --force to overwrite")
@@ -267,17 +279,29 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
         shutil.copyfile(RUNTIME_DIR / n, out / n)
-    for n, text in render_model(fm, ident, layout).items():
+    for n, text in render_model(fm, ident, layout, placement).items():
         (out / n).write_text(text)
     (out / "example_main.c").write_text(EXAMPLE_MAIN)
     (out / "CMakeLists.txt").write_text(CMAKE.format(name=ident))
-    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm, layout)))
+    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm, layout)) + placement_readme(placement))
+    if placement != "flash":
+        (out / PLACEMENT_LD).write_text(placement_fragment(placement))
+    elif (out / PLACEMENT_LD).exists() and force:
+        (out / PLACEMENT_LD).unlink()
     return [out / n for n in names]
 
 
-def export_names() -> list[str]:
+def export_names(placement: str = "flash") -> list[str]:
     """The files :func:`export_c` writes."""
-    return [*RUNTIME_FILES, "model.h", "model.c", "example_main.c", "CMakeLists.txt", "README.md"]
+    return [*RUNTIME_FILES, "model.h", "model.c", "example_main.c", "CMakeLists.txt", "README.md",
+            *([PLACEMENT_LD] if placement != "flash" else [])]
+
+
+def export_placement(folder: str | Path) -> str:
+    """The placement a C folder was exported for (``flash`` when its ``model.h`` names none)."""
+    head = (Path(folder) / "model.h").read_bytes()[:1 << 20]
+    found = re.search(rb'#define EG_MODEL_PLACEMENT "([a-z-]{1,20})"', head)
+    return found.group(1).decode("ascii") if found else "flash"
 
 
 def check_c_folder(folder: str | Path) -> FixedModel:
@@ -301,7 +325,9 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     found = re.search(rb"#define EG_MODEL ([A-Za-z_][A-Za-z0-9_]{0,80})_model\n", header)
     ident = found.group(1).decode("ascii") if found else None
     folded = b"#define EG_MODEL_EMBEDDING_FOLDED 1" in header
-    expected = render_model(fm, ident, "folded" if folded else "table") if ident and (fm.tokens or not folded) else {}
+    placement = export_placement(folder)
+    ok = ident and (fm.tokens or not folded) and placement in PLACEMENTS
+    expected = render_model(fm, ident, "folded" if folded else "table", placement) if ok else {}
     for n in ("model.h", "model.c"):
         f = folder / n
         want = expected.get(n, "").encode()
@@ -318,8 +344,14 @@ def embedding_layout(folder: str | Path) -> str:
     return "folded" if b"#define EG_MODEL_EMBEDDING_FOLDED 1" in head else "table"
 
 
-def render_model(fm: FixedModel, ident: str, embedding: str = "table") -> dict[str, str]:
-    """The generated ``model.h`` and ``model.c`` of ``fm`` (C identifiers prefixed ``ident``)."""
+def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement: str = "flash") -> dict[str, str]:
+    """The generated ``model.h`` and ``model.c`` of ``fm`` (C identifiers prefixed ``ident``).
+
+    ``placement`` other than ``flash`` puts every model array in section ``.eg_weights`` and adds
+    ``eg_model_place()``, the start-up copy into RAM.
+    """
+    if placement not in PLACEMENTS:
+        raise ValueError(f"unknown placement {placement!r}")
     folded = _folded(fm, embedding)
     safe_name = re.sub(r"[^A-Za-z0-9_ .-]", "_", fm.name)[:60]
     state_len = sum(g["units"] for g in fm.grus)
@@ -335,6 +367,10 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table") -> dict[s
          f"#define EG_MODEL_MASK_ZERO {int(bool(fm.embedding and fm.embedding['mask_zero']))}  "
          "/* id 0 is padding */\n",
          f"#define EG_MODEL_EMBEDDING_FOLDED {int(folded)}  /* 1: tokens only (eg_step_token), eg_step unused */\n",
+         f"#define EG_MODEL_PLACEMENT \"{placement}\"  /* where the weights run: see README.md */\n",
+         *([] if placement == "flash" else
+           ["#define EG_MODEL_WEIGHTS_IN_RAM 1\n",
+            "void eg_model_place(void);  /* copy the weights to RAM once, before the first inference */\n"]),
          f"extern const eg_model_t {ident}_model;\n#define EG_MODEL {ident}_model\n#endif\n"]
     c = [BANNER, "#include \"model.h\"\n\n", _c_array("int16_t", "sig_tab", fm.sig_tab),
          _c_array("int16_t", "tanh_tab", fm.tanh_tab)]
@@ -393,7 +429,13 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table") -> dict[s
     c.append(f"const eg_model_t {ident}_model = {{{fm.precision.w_bits}, {fm.precision.a_bits}, {fm.features}, "
              f"{len(fm.grus)}, {len(fm.dense)}, {fm.output_dim}, {state_len}, {scratch_len(fm)}, grus, "
              f"{'denses' if dense_inits else '0'}, sig_tab.v, tanh_tab.v, {emb}}};\n")
-    return {"model.h": "".join(h), "model.c": "".join(c)}
+    body = "".join(c)
+    if placement != "flash":
+        body = re.sub(r"^static const union \{ (int32_t align_; \w+ v\[\d+\];) \} (\w+) =",
+                      rf'static const union {{ \1 }} \2 __attribute__((section("{WEIGHTS_SECTION}"))) =', body,
+                      flags=re.M)
+        body += place_c(placement)
+    return {"model.h": "".join(h), "model.c": body}
 
 
 __all__ = ["c_identifier", "check_c_folder", "embedding_layout", "export_c", "export_names", "gate_columns",

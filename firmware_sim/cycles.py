@@ -5,7 +5,8 @@ This module decodes a block once (Capstone), asks the core's rules for its stati
 the counters the emulator updates as blocks execute: executions, taken branches, entries by a taken
 branch, fall-through entries (where an effect crosses an emulator block split) and, on cores with a
 branch predictor, mispredictions. Assumptions, stated in every report: zero wait-state memory, no
-caches, no interrupts, data-dependent latencies (division) taken at their midpoint.
+caches, no interrupts, data-dependent latencies (division) taken at their midpoint. The target's memory
+system (:mod:`firmware_sim.memory`) adds its stall cycles to each block's ``stall``.
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ class Block:
     predictor: object | None = None  # a core's branch predictor state for the block's last branch
     mispredicts: int = 0
     mispredict_penalty: float = 0.0
+    region: object | None = None    # the slow memory region it is fetched from (None: zero-wait)
+    stall: float = 0.0              # memory stall cycles of all its executions (fetches and the loads it made)
 
     def total(self) -> float:
         """Cycles of all its executions."""
         adjust = sum(self.fall_adjust.get(k, 0.0) * n for k, n in self.fall_entries.items())
         return (self.cycles * self.count + self.refill * self.taken + self.entry_penalty * self.branch_entries
-                + self.mispredict_penalty * self.mispredicts + adjust)
+                + self.mispredict_penalty * self.mispredicts + adjust + self.stall)
 
     def after_fall_through(self, prev: Block) -> float:
         """Cycle adjustment when ``prev`` falls through into this block (cached per predecessor)."""

@@ -18,6 +18,7 @@ class ElfImage:
     functions: list[tuple[int, int, str]]             # (start, size, name), sorted
     sections: dict[str, int] = field(default_factory=dict)   # section name -> size (allocated only)
     comment: str = ""                                 # the .comment section: which compiler(s) built it
+    addresses: dict[str, int] = field(default_factory=dict)  # section name -> run address (allocated only)
     _starts: list[int] = field(default_factory=list, repr=False)
 
     def function_at(self, addr: int) -> str:
@@ -40,11 +41,17 @@ class ElfImage:
                 out[key] += size
         return out
 
+    def copied_to_ram(self, is_writable) -> int:
+        """Bytes of code and constants that run from RAM (copied there at start-up from their flash image):
+        sections of the text and rodata classes whose run address ``is_writable(addr)`` says is RAM."""
+        return sum(size for name, size in self.sections.items()
+                   if _section_class(name) in ("text", "rodata") and is_writable(self.addresses.get(name, 0)))
+
 
 def _section_class(name: str) -> str | None:
-    if name.startswith((".text", ".isr_vector", ".ARM.exidx", ".ARM.extab")):
+    if name.startswith((".text", ".isr_vector", ".ARM.exidx", ".ARM.extab", ".boot")):
         return "text"
-    if name.startswith(".rodata"):
+    if name.startswith((".rodata", ".eg_weights")):
         return "rodata"
     if name.startswith(".data"):
         return "data"
@@ -73,6 +80,7 @@ def read_elf(path: str | Path) -> ElfImage:
             segments = [(s["p_paddr"], s.data(), s["p_memsz"]) for s in elf.iter_segments()
                         if s["p_type"] == "PT_LOAD" and s["p_memsz"]]
             sections = {s.name: s["sh_size"] for s in elf.iter_sections() if s["sh_flags"] & 0x2}  # SHF_ALLOC
+            addresses = {s.name: s["sh_addr"] for s in elf.iter_sections() if s["sh_flags"] & 0x2}
             if elf["e_type"] == "ET_REL":
                 sections = {s.name: s["sh_size"] for s in elf.iter_sections()
                             if s["sh_flags"] & 0x2 and s["sh_type"] in ("SHT_PROGBITS", "SHT_NOBITS", "SHT_ARM_EXIDX")}
@@ -94,7 +102,7 @@ def read_elf(path: str | Path) -> ElfImage:
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: cannot read ELF ({exc})") from exc
     functions.sort()
-    return ElfImage(segments, symbols, functions, sections, comment)
+    return ElfImage(segments, symbols, functions, sections, comment, addresses)
 
 
 __all__ = ["ElfImage", "read_elf"]

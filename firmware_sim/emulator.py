@@ -10,8 +10,9 @@ from pathlib import Path
 from edge_gru.errors import EdgeGruError, ToolMissingError
 from firmware_sim.cycles import CostModel
 from firmware_sim.elf import ElfImage, read_elf
+from firmware_sim.memory import MemoryState, MemoryStats
 from firmware_sim.targets import Target
-from firmware_sim.toolchain import IO_BASE, RAM_BASE, STACK_PAINT
+from firmware_sim.toolchain import IO_BASE, STACK_PAINT
 
 PAGE = 0x1000
 UC_CPU = {"cortex-m0plus": "UC_CPU_ARM_CORTEX_M0", "cortex-m3": "UC_CPU_ARM_CORTEX_M3",
@@ -65,6 +66,9 @@ class EmulationResult:
     stack_bytes: int = 0
     model: str = ""
     mac_loops: list[tuple[str, int, float, int]] = field(default_factory=list)   # see _mac_loops
+    memory: str = ""                            # the memory system the cycles include (its name)
+    memory_stats: MemoryStats | None = None     # stall cycles and cache hits/misses of the run
+    mark_stalls: list[float] = field(default_factory=list)   # memory stall cycles so far, at each mark
 
 
 def _round_up(n: int) -> int:
@@ -91,14 +95,12 @@ class Emulator:
         self.io_size = _round_up(max(io_bytes, PAGE) + 0x100)
         uc = self.unicorn.Uc(self.unicorn.UC_ARCH_ARM, self.unicorn.UC_MODE_THUMB | self.unicorn.UC_MODE_MCLASS)
         uc.ctl_set_cpu_model(getattr(self.arm, UC_CPU[target.core]))
-        uc.mem_map(0, _round_up(target.flash_bytes))
-        uc.mem_map(RAM_BASE, _round_up(target.ram_bytes))
+        mem = target.memory
+        for r in mem.regions:
+            uc.mem_map(r.base, _round_up(r.size))
         uc.mem_map(IO_BASE, self.io_size)
         for addr, data, memsz in self.image.segments:
-            end = addr + memsz
-            in_flash = end <= target.flash_bytes
-            in_ram = RAM_BASE <= addr and end <= RAM_BASE + target.ram_bytes
-            if not (in_flash or in_ram):
+            if not any(r.contains(addr, memsz) for r in mem.regions):
                 raise EmulationError(f"ELF segment at {addr:#x} (+{memsz}) lies outside {target.name}'s memory")
             uc.mem_write(addr, data)
         self.uc = uc
@@ -112,8 +114,9 @@ class Emulator:
         return bytes(self.uc.mem_read(IO_BASE + offset, n))
 
     def _paint_stack(self) -> tuple[int, int]:
-        lo = self.image.symbols.get("_ebss", RAM_BASE)
-        hi = RAM_BASE + self.target.ram_bytes
+        data = self.target.memory.region(self.target.memory.data)
+        lo = self.image.symbols.get("_ebss", data.base)
+        hi = data.end
         self.uc.mem_write(lo, STACK_PAINT.to_bytes(4, "little") * ((hi - lo) // 4))
         return lo, hi
 
@@ -126,10 +129,12 @@ class Emulator:
         return hi - (lo + i)
 
     def run(self, max_instructions: int = 2_000_000_000, count_cycles: bool = True) -> EmulationResult:
-        """Reset the core, run until semihosting ``SYS_EXIT``; count cycles per basic block."""
+        """Reset the core, run until semihosting ``SYS_EXIT``; count cycles per basic block, plus what the
+        target's memory system charges (wait states, prefetch, caches) with its state across the whole run."""
         U, A = self.unicorn, self.arm
         uc = self.uc
-        vec = bytes(uc.mem_read(0, 8))
+        mem = self.target.memory
+        vec = bytes(uc.mem_read(mem.region(mem.code).base, 8))
         sp, pc = int.from_bytes(vec[:4], "little"), int.from_bytes(vec[4:], "little")
         lo, hi = self._paint_stack()
         uc.reg_write(A.UC_ARM_REG_SP, sp)
@@ -143,17 +148,27 @@ class Emulator:
         prev[0] = sentinel
         marks: list[float] = []
         mark_values: list[int] = []
+        mark_stalls: list[float] = []
+        stalls = [0.0]
 
         def total() -> float:
             return sum(b.total() for b in blocks.values())
 
         timing = costs.timing
         link = costs.link_fall_through
+        memory = MemoryState(mem)
+        slow = memory.slow
+        fetch, load = memory.fetch, memory.load
 
         def on_block(uc_, addr, size, _ud):
             b = blocks.get(addr)
             if b is None:
                 b = blocks[addr] = costs.block(bytes(uc_.mem_read(addr, size)), addr, image.function_at(addr))
+                b.region = next((r for r in slow if r.contains(addr, size)), None)
+            if b.region is not None:
+                s = fetch(b.region, addr, addr + size, b.cycles)
+                b.stall += s
+                stalls[0] += s
             p = prev[0]
             taken = addr != p.end
             if taken:
@@ -166,8 +181,19 @@ class Emulator:
             b.count += 1
             prev[0] = b
 
+        spans = [(r.base, r.end, r) for r in slow]
+
+        def on_load(uc_, access, addr, size, value, _ud):
+            for lo_, hi_, region in spans:
+                if lo_ <= addr < hi_:
+                    s = load(region, addr)
+                    prev[0].stall += s
+                    stalls[0] += s
+                    return
+
         def on_mark(uc_, access, addr, size, value, _ud):
             marks.append(total())
+            mark_stalls.append(stalls[0])
             mark_values.append(value & 0xFFFFFFFF)
 
         def on_intr(uc_, intno, _ud):
@@ -207,6 +233,10 @@ class Emulator:
                  uc.hook_add(U.UC_HOOK_MEM_WRITE, on_mark, begin=IO_BASE + MARK_OFFSET, end=IO_BASE + MARK_OFFSET + 3)]
         if count_cycles:
             hooks.append(uc.hook_add(U.UC_HOOK_BLOCK, on_block))
+            if slow:
+                # One hook on every read, filtered here: unicorn 2.1.4 computes wrong results on the Cortex-M4
+                # DSP path when a read hook is limited to an address range (begin/end); tests pin it.
+                hooks.append(uc.hook_add(U.UC_HOOK_MEM_READ, on_load))
         interrupted = _StopOnInterrupt(uc)
         try:
             with interrupted:
@@ -232,7 +262,8 @@ class Emulator:
                                instructions=sum(b.instructions * b.count for b in blocks.values()), marks=marks,
                                mark_values=mark_values,
                                by_function=by_fn, stack_bytes=self._stack_used(lo, hi), model=costs.label,
-                               mac_loops=_mac_loops(blocks))
+                               mac_loops=_mac_loops(blocks), memory=mem.name, memory_stats=memory.finish(),
+                               mark_stalls=mark_stalls)
 
 
 class _StopOnInterrupt:

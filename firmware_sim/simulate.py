@@ -6,7 +6,7 @@ import re
 import struct
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from edge_gru.errors import DataError, EdgeGruError, ModelFileError
 from edge_gru.fixed.model import FixedModel, load_fixed
 from firmware_sim.elf import read_elf
 from firmware_sim.emulator import EmulationResult, Emulator
+from firmware_sim.memory import PLACEMENTS
 from firmware_sim.targets import Target
 from firmware_sim.toolchain import Compiler, build_elf, resolve_compiler
 
@@ -63,6 +64,13 @@ class SimResult:
     steps_per_sequence: float = 0.0                               # real (unmasked) steps fed, on average
     tokens: bool = False                                          # token-id input (cycles_per_step = per token)
     embedding: str = "table"                                      # "table" or "folded" (converters/c_embedding.py)
+    placement: str = "flash"                                      # where code and weights run (firmware_sim.memory)
+    memory: str = ""                                              # the memory system the cycles include, by name
+    memory_description: str = ""
+    memory_validated: str = ""                                    # what it was checked against ("" = not validated)
+    cycles_cold: float = 0.0                                      # first sequence after reset (cold caches)
+    stall_cycles_per_sequence: float = 0.0                        # of the warm cycles: memory stalls
+    ram_resident_bytes: int = 0                                   # code/constants copied to RAM at start-up
 
     def breakdown_total(self, prefix: str) -> float:
         """Cycles per sequence of the functions whose names start with ``prefix``."""
@@ -75,20 +83,21 @@ class SimResult:
         return d
 
 
-def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto") -> Path:
+def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto", placement: str = "flash") -> Path:
     """Write the C export of ``fm`` into ``folder`` (a scratch directory)."""
     from converters.c_export import export_c
 
-    export_c(fm, folder, force=True, embedding=embedding)
+    export_c(fm, folder, force=True, embedding=embedding, placement=placement)
     return folder
 
 
 def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = False,
-                   cc: Compiler | None = None) -> Path:
+                   cc: Compiler | None = None, placement: str = "flash") -> Path:
     """Cross-compile an exported C folder with the emulator harness for ``target``.
 
     ``portable`` forces the portable C path even where the core has the DSP extension; ``cc`` is the
-    compiler (default: :func:`~firmware_sim.toolchain.resolve_compiler`).
+    compiler (default: :func:`~firmware_sim.toolchain.resolve_compiler`); ``placement`` where code and
+    weights run (the folder must have been exported for it when it is not ``flash``).
     """
     c_folder = Path(c_folder)
     missing = [n for n in ("edge_gru.c", "edge_gru.h", "model.c", "model.h") if not (c_folder / n).is_file()]
@@ -96,7 +105,8 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
         raise ModelFileError(f"{c_folder}: not an edge-gru C export (missing {', '.join(missing)}); "
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
     return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", HARNESS], target, work, name="edge_gru_sim",
-                     include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else (), cc=cc)
+                     include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else (), cc=cc,
+                     placement=placement)
 
 
 def _matrix_loop_cost(res: EmulationResult) -> float | None:
@@ -156,7 +166,8 @@ def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycle
     ``lengths (N,)``: the steps fed of each sequence (default all).
 
     Returns:
-        The int32 outputs ``(N, K)``, the summed emulation result, and the cycles of every sequence.
+        The int32 outputs ``(N, K)``, the summed emulation result, and the cycles of every sequence. Each
+        chunk starts from reset: its first sequence runs with cold caches (see :func:`cold_mask`).
     """
     tokens = np.asarray(xq).ndim == 2
     xq = np.ascontiguousarray(xq, np.int32 if tokens else np.int16)
@@ -164,7 +175,7 @@ def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycle
         raise DataError(f"integer inputs must be a non-empty (N, T, F) array or (N, T) token ids, got {xq.shape}")
     lengths = np.full(len(xq), xq.shape[1], np.int32) if lengths is None else np.asarray(lengths, np.int32)
     image = read_elf(elf)
-    outs, per_seq = [], []
+    outs, per_seq, stall_seq = [], [], []
     total: EmulationResult | None = None
     for start in range(0, len(xq), chunk):
         part = xq[start:start + chunk]
@@ -179,12 +190,21 @@ def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycle
         outs.append(np.frombuffer(emu.read_io(out_off, 4 * out_dim * len(part)), "<i4").reshape(len(part), out_dim))
         if len(res.marks) == len(part) + 1:
             per_seq.append(np.diff(np.asarray(res.marks, float)))
+            stall_seq.append(np.diff(np.asarray(res.mark_stalls, float)))
         total = res if total is None else _merge(total, res)
         if progress:
             progress(len(part))
     assert total is not None
     cycles = np.concatenate(per_seq) if per_seq else np.full(len(xq), total.cycles / len(xq))
+    total.mark_stalls = list(np.concatenate(stall_seq)) if stall_seq else []     # per sequence here
     return np.concatenate(outs).astype(np.int32), total, cycles
+
+
+def cold_mask(n: int, chunk: int = 50) -> np.ndarray:
+    """Which of ``n`` sequences emulated in chunks of ``chunk`` ran first after a reset (cold caches)."""
+    mask = np.zeros(n, bool)
+    mask[::chunk] = True
+    return mask
 
 
 def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
@@ -194,13 +214,23 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
     return EmulationResult(exit_code=b.exit_code, stdout=a.stdout + b.stdout, cycles=a.cycles + b.cycles,
                            instructions=a.instructions + b.instructions, marks=[], by_function=fn,
                            stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model,
-                           mac_loops=a.mac_loops + b.mac_loops)
+                           mac_loops=a.mac_loops + b.mac_loops, memory=a.memory,
+                           memory_stats=_merge_stats(a.memory_stats, b.memory_stats))
+
+
+def _merge_stats(a, b):
+    if a is None or b is None:
+        return a or b
+    from firmware_sim.memory import MemoryStats
+
+    cache = {k: (a.cache.get(k, (0, 0))[0] + v[0], a.cache.get(k, (0, 0))[1] + v[1]) for k, v in b.cache.items()}
+    return MemoryStats(a.fetch_stall + b.fetch_stall, a.load_stall + b.load_stall, a.loads + b.loads, cache)
 
 
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
              work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None,
              portable: bool = False, cc: Compiler | str | None = None,
-             lengths: np.ndarray | None = None, embedding: str = "auto") -> SimResult:
+             lengths: np.ndarray | None = None, embedding: str = "auto", placement: str | None = None) -> SimResult:
     """Emulate ``model`` (a FixedModel, ``.egru`` or C export folder) on ``target`` over inputs ``X``.
 
     Args:
@@ -214,22 +244,26 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         cc: The cross-compiler, or a ``--cc`` choice (``gcc``, ``zig``, a command); default zig's clang.
         lengths: Optional ``(N,)`` real sequence lengths (steps beyond are not fed).
         embedding: For a model (not a C folder) with an embedding: ``auto``, ``table`` or ``folded``.
+        placement: ``flash`` (default), ``weights-ram`` or ``ram`` (:data:`firmware_sim.memory.PLACEMENTS`); a C
+            folder keeps the placement it was exported for unless this names another (``ram`` works for any
+            folder, ``weights-ram`` needs a folder exported for RAM weights).
 
     Returns:
-        Cycles, latency, memory and the integer outputs of every sequence.
+        Cycles (warm: mean over the sequences after the first since reset; ``cycles_cold`` the first), latency,
+        memory and the integer outputs of every sequence.
     """
     cc = cc if isinstance(cc, Compiler) else resolve_compiler(cc)
     with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
-        fm, c_folder = _resolve(model, work, embedding)
+        fm, c_folder, placement = _resolve(model, work, embedding, placement)
         if quantized:
             xq, lens = np.asarray(X), lengths
         else:
             xq, lens = fm.device_input(np.asarray(X), lengths)
         # Build and emulate with room to spare so a model that does not fit is still measured; `fits`
         # compares the measured flash and RAM with the real part.
-        roomy = replace(target, flash_kb=max(target.flash_kb, 16384), ram_kb=max(target.ram_kb, 4096))
-        elf = build_firmware(c_folder, roomy, work / "build", portable, cc)
+        roomy = target.roomy()
+        elf = build_firmware(c_folder, roomy, work / "build", portable, cc, placement)
         image = read_elf(elf)
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
@@ -240,9 +274,14 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     sizes = image.sizes()
     head = fm.macs_per_sequence(1) - fm.macs_per_step
     macs = int(round(steps * fm.macs_per_step)) + head
-    cps = float(per_seq.mean())
+    cold = cold_mask(n)
+    cps = float(per_seq[~cold].mean()) if (~cold).any() else float(per_seq.mean())
     flash = sizes["text"] + sizes["rodata"] + sizes["data"]
-    ram = sizes["data"] + sizes["bss"] + res.stack_bytes
+    mem = target.memory
+    in_ram = image.copied_to_ram(lambda a: (r := mem.region_at(a)) is not None and r.writable)
+    ram = sizes["data"] + sizes["bss"] + res.stack_bytes + in_ram
+    seq_stall = np.asarray(res.mark_stalls, float)
+    stall = float(seq_stall[~cold].mean()) if len(seq_stall) == n and (~cold).any() else 0.0
     breakdown = {k: v / n for k, v in sorted(res.by_function.items(), key=lambda kv: -kv[1])
                  if k not in ("main", "Reset_Handler", "eg_exit", "eg_semihost", "eg_puts", "eg_kernel_path", "memset",
                               "memcpy")}
@@ -258,20 +297,30 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         kernel=kernel, breakdown=breakdown, outputs=out,
         padded_macs_per_sequence=kernel_macs(fm, max(1, round(steps)), layout),
         loop_cycles_per_mac=_matrix_loop_cost(res), compiler=cc.describe(target.core), steps_per_sequence=steps,
-        tokens=fm.tokens, embedding=layout)
+        tokens=fm.tokens, embedding=layout, placement=placement, memory=mem.name,
+        memory_description=mem.describe(), memory_validated=mem.validated,
+        cycles_cold=float(per_seq[cold].mean()), stall_cycles_per_sequence=stall, ram_resident_bytes=in_ram)
 
 
-def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto") -> tuple[FixedModel, Path]:
+def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto",
+             placement: str | None = None) -> tuple[FixedModel, Path, str]:
+    from converters.c_export import check_c_folder, export_placement
+
+    if placement is not None and placement not in PLACEMENTS:
+        raise DataError(f"unknown placement {placement!r}; choose one of {', '.join(PLACEMENTS)}")
     if isinstance(model, FixedModel):
-        return model, export_for_target(model, work / "c", embedding)
+        return model, export_for_target(model, work / "c", embedding, placement or "flash"), placement or "flash"
     p = Path(model)
     if p.is_dir():
-        from converters.c_export import check_c_folder
-
-        return check_c_folder(p), p        # the firmware sizes its buffers from model.h: it must match model.egru
+        fm = check_c_folder(p)             # the firmware sizes its buffers from model.h: it must match model.egru
+        own = export_placement(p)
+        if placement == "weights-ram" and own == "flash":
+            raise DataError(f"{p} was exported with its weights in flash; for --placement weights-ram export it with "
+                            f"`edge-gru convert {p / 'model.egru'} --format c --placement weights-ram -o DIR`")
+        return fm, p, placement or own
     if p.suffix == ".egru":
         fm = load_fixed(p)
-        return fm, export_for_target(fm, work / "c", embedding)
+        return fm, export_for_target(fm, work / "c", embedding, placement or "flash"), placement or "flash"
     raise ModelFileError(f"{p}: simulate needs a .egru file or a C export folder")
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_gru.errors import EdgeGruError, ToolMissingError
+from firmware_sim.memory import PLACEMENTS
 from firmware_sim.targets import Target
 
 FLASH_BASE = 0x00000000
@@ -55,11 +56,22 @@ void eg_exit(int code)
 void eg_puts(const char *s) { eg_semihost(0x04, s); } /* SYS_WRITE0 */
 void eg_putc(char c) { eg_semihost(0x03, &c); }       /* SYS_WRITEC */
 
-void Reset_Handler(void)
+/* Runs from the part's flash (.boot): copies what the linker placed in RAM (code and constants under
+ * --placement ram, then .data), clears .bss. The empty asm keeps the loops from becoming memcpy calls,
+ * which may themselves live in RAM not yet copied. */
+extern uint32_t _sitext, _stext_run, _etext_copy, _sirodata, _srodata_run, _erodata_copy;
+static void eg_copy(uint32_t *s, uint32_t *d, const uint32_t *e)
 {
-    uint32_t *s = &_sidata, *d = &_sdata;
-    while (d < &_edata) *d++ = *s++;
-    for (d = &_sbss; d < &_ebss;) *d++ = 0;
+    while (d < e) { *d++ = *s++; __asm__ volatile(""); }
+}
+
+__attribute__((section(".boot"))) void Reset_Handler(void)
+{
+    uint32_t *d;
+    eg_copy(&_sitext, &_stext_run, &_etext_copy);       /* the linker sets *_copy = start when not moved */
+    eg_copy(&_sirodata, &_srodata_run, &_erodata_copy);
+    eg_copy(&_sidata, &_sdata, &_edata);
+    for (d = &_sbss; d < &_ebss;) { *d++ = 0; __asm__ volatile(""); }
     eg_exit(main());
 }
 
@@ -136,23 +148,52 @@ void eg_mark(uint32_t id) { *(volatile uint32_t *)0x60000010u = id; }
 """
 
 
-def linker_script(target: Target) -> str:
-    """A GNU ld / lld script for the target's memory map (flash at 0, RAM at 0x20000000)."""
-    return f"""/* edge-gru firmware_sim linker script for {target.name} ({target.part}). Generated. */
+def linker_script(target: Target, placement: str = "flash") -> str:
+    """A GNU ld / lld script for the target's memory system and a placement (see :data:`PLACEMENTS`).
+
+    The vector table and start-up code stay at the code region's base. ``weights-ram`` runs the model's
+    ``.eg_weights`` sections (``converters/c_export.py``) from the fast data region; ``ram`` also runs ``.text``
+    from the fast code region and ``.rodata`` from the fast data region, copied there at start-up.
+    """
+    if placement not in PLACEMENTS:
+        raise ValueError(f"unknown placement {placement!r}")
+    mem = target.memory
+    used = dict.fromkeys([mem.code, mem.data, mem.fast_code, mem.fast_data])
+    names = {r: r.upper().replace("-", "_") for r in used}
+    lines = [f"  {names[r]} ({'rx' if r == mem.code else 'rwx'}) : ORIGIN = {mem.region(r).base:#x}, "
+             f"LENGTH = {mem.region(r).size}" for r in used]
+    code, data = names[mem.code], names[mem.data]
+
+    def place(region: str) -> str:
+        return f"> {code}" if region == mem.code else f"> {names[region]} AT > {code}"
+
+    text = place(mem.fast_code if placement == "ram" else mem.code)
+    rodata = place(mem.fast_data if placement == "ram" else mem.code)
+    weights = place(mem.code if placement == "flash" else mem.fast_data)
+    memory = "\n".join(lines)
+    return f"""/* edge-gru firmware_sim linker script for {target.name} ({target.part}), memory {mem.name}, placement
+ * {placement}. Generated. */
 ENTRY(Reset_Handler)
 MEMORY {{
-  FLASH (rx) : ORIGIN = {FLASH_BASE:#x}, LENGTH = {target.flash_kb}K
-  RAM (rwx)  : ORIGIN = {RAM_BASE:#x}, LENGTH = {target.ram_kb}K
+{memory}
 }}
-_estack = ORIGIN(RAM) + LENGTH(RAM);
+_estack = ORIGIN({data}) + LENGTH({data});
 SECTIONS {{
-  .isr_vector : {{ KEEP(*(.isr_vector)) }} > FLASH
-  .text : {{ *(.text*) }} > FLASH
-  .rodata : {{ *(.rodata*) }} > FLASH
-  .ARM.exidx : {{ *(.ARM.exidx*) }} > FLASH
+  .isr_vector : {{ KEEP(*(.isr_vector)) }} > {code}
+  .boot : {{ *(.boot .boot.*) }} > {code}
+  .ARM.exidx : {{ *(.ARM.exidx*) }} > {code}
+  .text : ALIGN(4) {{ _stext_run = .; *(.text*) . = ALIGN(4); _etext_run = .; }} {text}
+  _sitext = LOADADDR(.text);
+  _etext_copy = {"_etext_run" if text != f"> {code}" else "_stext_run"};
+  .rodata : ALIGN(4) {{ _srodata_run = .; *(.rodata*) . = ALIGN(4); _erodata_run = .; }} {rodata}
+  _sirodata = LOADADDR(.rodata);
+  _erodata_copy = {"_erodata_run" if rodata != f"> {code}" else "_srodata_run"};
+  .eg_weights : ALIGN(4) {{ __eg_weights_start = .; KEEP(*(.eg_weights .eg_weights.*)) . = ALIGN(4);
+    __eg_weights_end = .; }} {weights}
+  __eg_weights_load = LOADADDR(.eg_weights);
+  .data : ALIGN(4) {{ _sdata = .; *(.data*) . = ALIGN(4); _edata = .; }} > {data} AT > {code}
   _sidata = LOADADDR(.data);
-  .data : {{ . = ALIGN(4); _sdata = .; *(.data*) . = ALIGN(4); _edata = .; }} > RAM AT > FLASH
-  .bss (NOLOAD) : {{ . = ALIGN(4); _sbss = .; *(.bss*) *(COMMON) . = ALIGN(4); _ebss = .; }} > RAM
+  .bss (NOLOAD) : {{ . = ALIGN(4); _sbss = .; *(.bss*) *(COMMON) . = ALIGN(4); _ebss = .; }} > {data}
 }}
 """
 
@@ -292,15 +333,17 @@ def _run(cmd: list[str], what: str) -> None:
 
 
 def build_elf(sources: list[Path], target: Target, out_dir: Path, name: str = "firmware",
-              include_dirs: tuple[Path, ...] = (), defines: tuple[str, ...] = (), cc: Compiler | None = None) -> Path:
+              include_dirs: tuple[Path, ...] = (), defines: tuple[str, ...] = (), cc: Compiler | None = None,
+              placement: str = "flash") -> Path:
     """Compile and link ``sources`` with generated startup code for ``target``; returns the ELF path.
 
-    ``cc`` defaults to :func:`resolve_compiler`'s choice.
+    ``cc`` defaults to :func:`resolve_compiler`'s choice; ``placement`` decides where code and weights run
+    (:func:`linker_script`).
     """
     cc = cc or resolve_compiler()
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "startup.c").write_text(STARTUP_C)
-    (out_dir / "link.ld").write_text(linker_script(target))
+    (out_dir / "link.ld").write_text(linker_script(target, placement))
     elf = out_dir / f"{name}.elf"
     cmd = [*cc.argv, *cc.cpu_flags(target.core), *COMMON_FLAGS, *(f"-I{d}" for d in include_dirs),
            *(f"-D{d}" for d in defines), *cc.link_flags(), f"-Wl,-T,{out_dir / 'link.ld'}", "-Wl,--gc-sections",

@@ -125,6 +125,25 @@ def cc_option(fn: Any) -> Any:
                              "(arm-none-eabi-gcc) or a compiler command line; $EDGE_GRU_ARM_CC when not given.")(fn)
 
 
+PLACEMENT_CHOICES = ("flash", "weights-ram", "ram")     # firmware_sim.memory.PLACEMENTS (a test keeps them equal)
+
+
+def placement_option(fn: Any) -> Any:
+    """``--placement``: where the firmware's code and weights run (the memory system charges accordingly)."""
+    return click.option("--placement", type=click.Choice(PLACEMENT_CHOICES), default=None,
+                        help="Where code and weights run: flash (default: code and weights in the part's flash), "
+                             "weights-ram (weights copied to SRAM/DTCM at start-up), ram (code, constants and "
+                             "weights run from RAM/ITCM, like pico-sdk copy_to_ram).")(fn)
+
+
+def memory_option(fn: Any) -> Any:
+    """``--memory``: the target's modelled memory system, or zero-wait memory for comparison."""
+    return click.option("--memory", "memory_model", type=click.Choice(["part", "ideal"]), default="part",
+                        show_default=True,
+                        help="part: the target's memory system (wait states, prefetch, caches, from targets.toml); "
+                             "ideal: zero-wait memory (the plain cycle model).")(fn)
+
+
 def resolve_cc(choice: str | None) -> Any:
     """The :class:`~firmware_sim.toolchain.Compiler` for a ``--cc`` choice, checked before long work starts."""
     from firmware_sim.toolchain import resolve_compiler

@@ -8,7 +8,17 @@ from typing import Any
 
 import click
 
-from edge_gru.cli._common import _check_output, _progress, artifact_kind, cc_option, cli, load_float_spec, resolve_cc
+from edge_gru.cli._common import (
+    _check_output,
+    _progress,
+    artifact_kind,
+    cc_option,
+    cli,
+    load_float_spec,
+    memory_option,
+    placement_option,
+    resolve_cc,
+)
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError
 
 
@@ -42,37 +52,44 @@ def targets(as_json: bool, targets_file: Path | None) -> None:
 @click.option("--elf", type=click.Path(path_type=Path), help="Run this bare-metal ELF instead of a model.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the figures as JSON.")
 @click.option("--force", is_flag=True, help="Overwrite --json.")
+@placement_option
+@memory_option
 @cc_option
 def simulate(artifact: Path | None, target_name: str, targets_file: Path | None, data: Path | None,
              sequences: int | None, calibration: Path | None, precision_name: str, elf: Path | None,
-             json_out: Path | None, force: bool, cc_choice: str | None) -> None:
+             json_out: Path | None, force: bool, placement: str | None, memory_model: str,
+             cc_choice: str | None) -> None:
     """Emulate the C runtime of ARTIFACT (.egru, C folder, or .keras/.egspec with --calibration) on a target.
 
     Reports MACs, cycles per sequence and per step, cycles/MAC, latency at the target clock, flash, RAM
     (with the measured peak stack), whether it fits, and checks the outputs bit for bit against the
-    Numba reference. With --elf, runs any program built with our startup code (semihosting output and
-    exit code are shown; each call of eg_mark(id), or write to 0x60000010, records the cycle count, and
-    the cycles between consecutive marks are printed and written to --json).
+    Numba reference. Cycles include the target's memory system (flash wait states, prefetch, caches,
+    XIP; see `edge-gru targets --memory`): the headline is warm (after the first sequence since reset),
+    the cold first sequence is beside it. With --elf, runs any program built with our startup code
+    (semihosting output and exit code are shown; each call of eg_mark(id), or write to 0x60000010,
+    records the cycle count, and the cycles between consecutive marks are printed and written to --json).
     """
     import json
 
     from firmware_sim.targets import get_target
 
     target = get_target(target_name, targets_file)
+    if memory_model == "ideal":
+        target = target.ideal()
     if json_out is not None:
         _check_output(json_out, force)
     if elf is not None:
         if artifact is not None:
             raise DataError("give either ARTIFACT or --elf, not both")
-        if cc_choice is not None:
-            raise DataError("--cc applies to models; an --elf program is already built (its .comment names the "
-                            "compiler)")
+        if cc_choice is not None or placement is not None:
+            raise DataError("--cc and --placement apply to models; an --elf program is already built (its .comment "
+                            "names the compiler, its linker script the placement)")
         result = _simulate_elf(elf, target)
     elif artifact is None:
         raise DataError("give a model (ARTIFACT) or --elf PROGRAM")
     else:
         result = _simulate_model(artifact, target, data, sequences, calibration, precision_name,
-                                 resolve_cc(cc_choice))
+                                 resolve_cc(cc_choice), placement)
     if json_out is not None:
         from edge_gru.outputs import atomic_file
 
@@ -103,7 +120,7 @@ def _simulate_elf(elf: Path, target: Any) -> dict:
 
 
 def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: int | None,
-                    calibration: Path | None, precision_name: str, cc: Any) -> dict:
+                    calibration: Path | None, precision_name: str, cc: Any, placement: str | None = None) -> dict:
     import numpy as np
 
     from edge_gru.data import load_model_data
@@ -137,12 +154,15 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
         X, lengths = X[:sequences], None if lengths is None else lengths[:sequences]
     with _progress() as prog:
         task = prog.add_task(f"emulating on {target.name} ({target.core})", total=len(X), info="")
-        res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc, lengths=lengths)
+        res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc, lengths=lengths,
+                       placement=placement)
     ref = fm.predict_raw(X, lengths=lengths)
     same = int(np.sum(np.all(ref == res.outputs, axis=1)))
     rows = [("MACs per sequence", f"{res.macs_per_sequence:,}"),
-            ("cycles per sequence", f"{res.cycles_per_sequence:,.0f} (min {res.cycles_per_sequence_min:,.0f}, "
-                                    f"max {res.cycles_per_sequence_max:,.0f})"),
+            ("cycles per sequence", f"{res.cycles_per_sequence:,.0f} warm (min {res.cycles_per_sequence_min:,.0f}, "
+                                    f"max {res.cycles_per_sequence_max:,.0f}); cold {res.cycles_cold:,.0f}"),
+            ("memory stalls", f"{res.stall_cycles_per_sequence:,.0f} cycles per warm sequence "
+                              f"({res.memory_description}; placement {res.placement})"),
             ("cycles per token" if fm.tokens else "cycles per timestep",
              f"{res.cycles_per_step:,.0f} ({res.steps_per_sequence:.1f} real steps per sequence; reset and head "
              "included)"),
@@ -151,12 +171,14 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
             ("flash", f"{res.flash_bytes:,} B (.text {res.text_bytes:,} + .rodata {res.rodata_bytes:,} + "
                       f".data {res.data_bytes:,}) of {res.flash_available:,}"),
             ("RAM", f"{res.ram_bytes:,} B (.data {res.data_bytes:,} + .bss {res.bss_bytes:,} + stack "
-                    f"{res.stack_bytes:,}) of {res.ram_available:,}"),
+                    f"{res.stack_bytes:,}" + (f" + run from RAM {res.ram_resident_bytes:,}" if res.ram_resident_bytes
+                                              else "") + f") of {res.ram_available:,}"),
             ("fits", "yes" if res.fits else "NO"),
             ("bit-exact vs Numba", f"{same}/{len(X)} sequences")]
     click.echo(f"{target.name}: {target.part}, {target.core}; {res.sequences} sequences x {res.timesteps} steps; "
-               f"cycle model: {res.cycle_model}; figures emulated (zero wait-state memory, no caches); "
-               f"compiler: {cc.label()}")
+               f"cycle model: {res.cycle_model}; memory: {res.memory} "
+               f"({res.memory_validated or 'modelled from the reference manual, not validated'}); "
+               f"figures emulated; compiler: {cc.label()}")
     for k, v in rows:
         click.echo(f"  {k:<20} {v}")
     if same != len(X):

@@ -23,6 +23,9 @@ int main(void)
     const int32_t *len;
     int32_t *out;
     int32_t n, N, T, F, kind;
+#ifdef EG_MODEL_WEIGHTS_IN_RAM
+    eg_model_place();          /* the generated start-up copy of the weights into RAM */
+#endif
     if (io[0] != 0x4F494745) return 3;
     N = io[1];
     T = io[2];
