@@ -102,18 +102,21 @@ def _tflite_rows(tfl: Path, test: Dataset, y_float: np.ndarray, acc_float: float
 
 
 def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndarray | None, raw_ref: np.ndarray,
-                  y_float: np.ndarray, acc_float: float | None, work: Path, tick: Tick | None, cc=None) -> dict:
+                  y_float: np.ndarray, acc_float: float | None, work: Path, tick: Tick | None, cc=None,
+                  placement: str = "flash") -> dict:
     from firmware_sim.simulate import simulate
 
     def progress(n: int) -> None:
         if tick:
-            tick(f"emulating {fm.precision.name} on {target.name}", n)
+            tick(f"emulating {fm.precision.name} on {target.name} ({placement})", n)
 
-    res = simulate(fm, target, X, work_dir=work, progress=progress, cc=cc)
+    res = simulate(fm, target, X, work_dir=work, progress=progress, cc=cc, placement=placement)
     if labels is not None and len(X) < len(y_float):    # compare with float on the same (emulated) sequences
         acc_float = accuracy(y_float[:len(X)], labels)
     bitexact = float(np.mean(np.all(res.outputs == raw_ref[:len(X)], axis=1)))
-    row = _row(implementation=f"C runtime ({res.kernel}) on {target.core} (emulated)", precision=fm.precision.name,
+    where = {"flash": "", "weights-ram": ", weights in RAM", "ram": ", all in RAM"}[placement]
+    row = _row(implementation=f"C runtime ({res.kernel}) on {target.core} (emulated{where})",
+               precision=fm.precision.name,
                target=target.name, method="emulated", macs=res.macs_per_sequence, cycles=res.cycles_per_sequence,
                cycles_per_step=res.cycles_per_step, cycles_per_mac=res.cycles_per_mac, latency_ms=res.latency_ms,
                flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes, fits=res.fits, max_lsb_diff=None,
@@ -122,6 +125,10 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
                 "steps_per_sequence": res.steps_per_sequence,
                 "loop_cycles_per_mac": res.loop_cycles_per_mac, "executed_macs": res.padded_macs_per_sequence,
                 "stack_bytes": res.stack_bytes, "cycle_model": res.cycle_model, "compiler": res.compiler,
+                "placement": res.placement, "cycles_cold": res.cycles_cold, "memory": res.memory,
+                "memory_validated": res.memory_validated or None,
+                "stall_cycles_per_sequence": res.stall_cycles_per_sequence,
+                "ram_resident_bytes": res.ram_resident_bytes,
                 "breakdown": {k: round(v) for k, v in list(res.breakdown.items())[:8]}})
     return row
 
@@ -167,7 +174,11 @@ def _tflm_row(tfl: Path, layout: str, kernels: str, target: Target, tflm: dict, 
     row.update({"layout": layout, "kernels": kernels, "arena_bytes": est.arena_bytes, "code_bytes": est.code_bytes,
                 "unmeasured_ops": unmeasured,
                 "setup_cycles": est.setup_cycles, "calibration": est.calibration, "core_basis": est.core_basis,
-                "calibration_error": est.calibration_error})
+                "calibration_error": est.calibration_error,
+                # TFLite Micro's default build: model array in flash, arena in SRAM. The estimate is calibrated
+                # on zero-wait memory: the part's wait states and caches are not in these cycles yet.
+                "placement": "flash", "cycles_cold": None, "memory": "ideal (estimate calibrated on zero-wait "
+                                                                     "memory; flash wait states not included)"})
     return row
 
 
@@ -197,7 +208,8 @@ def pareto(rows: list[dict]) -> None:
 
 def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, targets: list[Target],
                  precisions: list[str], out: Path, say: Say = log.info, tick: Tick | None = None,
-                 emulate_sequences: int | None = None, tflite: bool = True, cc=None) -> dict:
+                 emulate_sequences: int | None = None, tflite: bool = True, cc=None,
+                 placements: tuple[str, ...] = ("flash",)) -> dict:
     """Evaluate every implementation and write ``report.json``, ``report.md``, ``report.html`` and plots.
 
     Args:
@@ -212,6 +224,8 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
         emulate_sequences: Emulate only the first N test sequences (default: all).
         tflite: Include the int8 TFLite rows (needs TensorFlow for the conversion).
         cc: The cross-compiler for the emulated rows (a ``Compiler`` or a ``--cc`` choice; default zig's clang).
+        placements: Where code and weights run on the targets: the first placement is emulated at every precision,
+            the others at the first precision only (each row says its placement).
 
     Returns:
         The report dictionary written to ``report.json``.
@@ -256,14 +270,15 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
                               tfl_rows["tflm"], say)
     labels = test.y[:n_emu] if test.y is not None else None
     real_steps = _real_steps(spec, test.X[:n_emu])
+    runs = [(p, pl) for pl in placements[:1] for p in precisions] + [(precisions[0], pl) for pl in placements[1:]]
     for t in targets:
-        for p in precisions:
+        for p, pl in runs:
             fm, raw = fixed[p]
-            row = _emulated_row(fm, t, test.X[:n_emu], labels, raw, y_float, acc_float, out / "build" / f"{t.name}-{p}",
-                                tick, cc)
+            row = _emulated_row(fm, t, test.X[:n_emu], labels, raw, y_float, acc_float,
+                                out / "build" / f"{t.name}-{p}-{pl}", tick, cc, pl)
             rows.append(row)
-            say(f"{t.name} {p}: {row['cycles']:,.0f} cycles/sequence, {row['latency_ms']:.3f} ms, bit-exact "
-                f"{row['bitexact_vs_numba'] * 100:.1f}%")
+            say(f"{t.name} {p} ({pl}): {row['cycles']:,.0f} cycles/sequence warm ({row['cycles_cold']:,.0f} cold), "
+                f"{row['latency_ms']:.3f} ms, bit-exact {row['bitexact_vs_numba'] * 100:.1f}%")
         for layout, (path, info, arena, outputs) in graphs.items():
             for kernels in ("reference", "cmsis-nn"):
                 rows.append(_tflm_row(path, layout, kernels, t, outputs, info, arena, y_float, labels, n_emu,
@@ -284,10 +299,15 @@ ASSUMPTIONS = [
     "measured: run on this host (accuracy and output comparisons; host_us_per_seq is wall time on one core).",
     "emulated: the exported C runtime cross-compiled at -O2 and executed instruction by instruction in unicorn; "
     "cycles from a per-basic-block model of each core's pipeline with cited rules (firmware_sim/core_timing.py; "
-    "zero wait-state memory, no caches, no interrupts), validated against published GCC silicon CoreMark/MHz "
-    "(README: How far to trust the cycle figures); Cortex-M55 runs its scalar+DSP build on the M33 model. "
+    "no interrupts), validated against published GCC silicon CoreMark/MHz from RAM/TCM (docs/cycle-model.md), "
+    "plus the part's memory system (firmware_sim/memory.py, targets.toml: flash wait states, prefetch, caches, "
+    "XIP, with state across the run); each row names its memory model and placement (flash: code and weights in "
+    "flash; weights-ram: weights copied to SRAM/DTCM at start-up; ram: everything runs from RAM/ITCM), and "
+    "memory_validated says what that memory model was checked against (null: modelled from the reference "
+    "manual, not validated). cycles are warm (sequences after the first since reset), cycles_cold the first. "
+    "Cortex-M55 runs its scalar+DSP build on the M33 model. "
     "Flash = .text + .rodata + .data of the whole firmware (runtime, model, startup, harness); "
-    "RAM = .data + .bss + measured peak stack.",
+    "RAM = .data + .bss + measured peak stack + code and constants that run from RAM.",
     "estimated: TFLite Micro cycles per sequence, set-up cycles, code size and 32-bit arena from the .tflite's "
     "operators, calibrated against TFLite Micro built from source and run in firmware_sim (spoken-digits GRU(16) "
     "and GRU(32), seed GRU(50); reference and CMSIS-NN kernels; unrolled and step layouts; see "

@@ -108,9 +108,11 @@ def _fmt(v, kind: str = "") -> str:
 
 
 COLUMNS = [("implementation", "implementation", ""), ("precision", "precision", ""), ("target", "target", ""),
+           ("placement", "placement", ""),
            ("accuracy", "accuracy", "pct"), ("accuracy_delta", "Δ vs float (pts)", "delta"),
            ("agreement", "agreement", "pct"), ("rmse", "RMSE", "e"), ("max_lsb_diff", "max LSB", ""),
-           ("cycles", "cycles/seq", "int"), ("cycles_per_step", "cycles/step", "int"),
+           ("cycles", "cycles/seq", "int"), ("cycles_cold", "cold cycles/seq", "int"),
+           ("cycles_per_step", "cycles/step", "int"),
            ("cycles_per_mac", "cycles/MAC", ""), ("latency_ms", "latency ms", ""),
            ("flash_bytes", "flash B", "int"), ("ram_bytes", "RAM B", "int"), ("fits", "fits", "bool"),
            ("method", "method", "")]

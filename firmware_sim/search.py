@@ -59,6 +59,7 @@ class SearchConfig:
     storage: str | None = None
     cc: Any = None
     dataset: str = ""
+    placements: tuple[str, ...] = ("flash", "weights-ram")   # each is a candidate of its own on every target
 
     @property
     def budgets(self) -> dict:
@@ -74,7 +75,7 @@ class SearchConfig:
         """What must stay the same when a study is resumed."""
         return {"dataset": self.dataset, "targets": [t.name for t in self.targets], "precisions": self.precisions,
                 "epochs": self.epochs, "seed": self.seed, "emulate_sequences": self.emulate_sequences,
-                "grid": self.grid()}
+                "grid": self.grid(), "placements": list(self.placements)}
 
 
 def _optuna() -> Any:
@@ -220,7 +221,8 @@ class Objective:
             trial.set_user_attr(k, v)
         best = max(c["accuracy"] for c in result["candidates"])
         first = self.cfg.targets[0].name
-        fastest = min(c["targets"][first]["latency_ms"] for c in result["candidates"])
+        fastest = min(f["latency_ms"] for c in result["candidates"]
+                      for f in c["targets"][first]["by_placement"].values())
         return best, fastest
 
     def evaluate(self, number: int, units: int, layers: int) -> dict:
@@ -253,11 +255,15 @@ class Objective:
             raw = fm.predict_raw(X)
             per_target = {}
             for t in cfg.targets:
-                res = simulate(fm, t, X, cc=cfg.cc)
-                per_target[t.name] = {
-                    "latency_ms": res.latency_ms, "cycles_per_sequence": res.cycles_per_sequence,
-                    "flash_bytes": res.flash_bytes, "ram_bytes": res.ram_bytes, "fits": res.fits,
-                    "bit_exact": bool(np.array_equal(res.outputs, raw)), "kernel": res.kernel}
+                by_placement = {}
+                for pl in cfg.placements:
+                    res = simulate(fm, t, X, cc=cfg.cc, placement=pl)
+                    by_placement[pl] = {
+                        "latency_ms": res.latency_ms, "cycles_per_sequence": res.cycles_per_sequence,
+                        "cycles_cold": res.cycles_cold, "flash_bytes": res.flash_bytes, "ram_bytes": res.ram_bytes,
+                        "fits": res.fits, "bit_exact": bool(np.array_equal(res.outputs, raw)), "kernel": res.kernel,
+                        "placement": pl, "memory": res.memory}
+                per_target[t.name] = {**by_placement[cfg.placements[0]], "by_placement": by_placement}
             candidates.append({"precision": prec, "accuracy": acc, "macs": spec.macs_per_sequence(),
                                "params": spec.n_params, "targets": per_target})
         return {"candidates": candidates, "float_accuracy": acc_float, "train_seconds": round(train_s, 1),

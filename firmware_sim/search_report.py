@@ -61,16 +61,18 @@ def summarize(cfg: SearchConfig, study: Any) -> dict:
         ram = min(t.ram_kb, cfg.max_ram_kb or t.ram_kb) * 1024
         rows = []
         for c in cands:
-            f = c["targets"].get(t.name)
-            if f is None:
+            entry = c["targets"].get(t.name)
+            if entry is None:
                 continue
-            meets = (f["flash_bytes"] <= flash and f["ram_bytes"] <= ram
-                     and (cfg.max_latency_ms is None or f["latency_ms"] <= cfg.max_latency_ms))
-            rows.append({"name": c["name"], "trial": c["trial"], "worker": c["worker"], "units": c["units"],
-                         "layers": c["layers"],
-                         "precision": c["precision"], "accuracy": c["accuracy"], "params": c["params"],
-                         "macs": c["macs"], **{k: f[k] for k in ("latency_ms", "cycles_per_sequence", "flash_bytes",
-                                                                 "ram_bytes", "bit_exact")}, "meets_budgets": meets})
+            for pl, f in entry.get("by_placement", {entry.get("placement", "flash"): entry}).items():
+                meets = (f["flash_bytes"] <= flash and f["ram_bytes"] <= ram
+                         and (cfg.max_latency_ms is None or f["latency_ms"] <= cfg.max_latency_ms))
+                rows.append({"name": c["name"] + ("" if pl == "flash" else f" {pl}"), "trial": c["trial"],
+                             "worker": c["worker"], "units": c["units"], "layers": c["layers"],
+                             "precision": c["precision"], "accuracy": c["accuracy"], "params": c["params"],
+                             "macs": c["macs"], "placement": pl, "cycles_cold": f.get("cycles_cold"),
+                             **{k: f[k] for k in ("latency_ms", "cycles_per_sequence", "flash_bytes", "ram_bytes",
+                                                  "bit_exact")}, "meets_budgets": meets})
         on_front = front(rows)
         for r in rows:
             r["pareto"] = any(r is p for p in on_front)
@@ -108,7 +110,7 @@ def export_recommended(report: dict, cfg: SearchConfig, calibration: Any, tflite
             shutil.copyfile(src / f"model-{rec['precision']}.egru", stage / "model.egru")
             shutil.copyfile(src / "model.keras", stage / "model.keras")
             fm = load_fixed(stage / "model.egru")
-            export_c(fm, stage / "c", name=f"{name}_gru")
+            export_c(fm, stage / "c", name=f"{name}_gru", placement=rec.get("placement", "flash"))
             save_fixed(fm, stage / "c" / "model.egru")
             rec["artifacts"] = {"egru": f"recommended/{name}/model.egru", "c": f"recommended/{name}/c",
                                 "keras": f"recommended/{name}/model.keras"}
@@ -179,11 +181,12 @@ def _plots(report: dict, out: Path) -> dict[str, Path]:
 
 
 def _table(rows: list[dict]) -> list[str]:
-    lines = ["| candidate | accuracy | latency ms | cycles/seq | flash B | RAM B | front | meets budgets |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| candidate | placement | accuracy | latency ms | cycles/seq | flash B | RAM B | front | meets budgets |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['accuracy'] * 100:.2f}% | {r['latency_ms']:.3f} | "
-                     f"{r['cycles_per_sequence']:,.0f} | {r['flash_bytes']:,} | {r['ram_bytes']:,} | "
+        lines.append(f"| {r['name']} | {r.get('placement', 'flash')} | {r['accuracy'] * 100:.2f}% | "
+                     f"{r['latency_ms']:.3f} | {r['cycles_per_sequence']:,.0f} | {r['flash_bytes']:,} | "
+                     f"{r['ram_bytes']:,} | "
                      f"{'yes' if r['pareto'] else ''} | {'yes' if r['meets_budgets'] else 'no'} |")
     return lines
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edge_gru.cli._common import _check_output, _progress, artifact_kind, cli, load_float_spec
+from edge_gru.cli._common import _check_output, _progress, artifact_kind, cli, load_float_spec, placement_option
 from edge_gru.errors import DataError, ModelFileError
 
 DATASET_NAMES = ["spoken-digits", "seed-toy", "sentiment-zh"]
@@ -142,8 +142,9 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
               show_default=True, help="For --format c with an Embedding: the quantized table, or the first layer's "
               "input projection per token (faster, usually far larger); auto = folded only if not larger.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@placement_option
 def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precision_name: str, out: Path,
-            name: str | None, embedding: str, force: bool) -> None:
+            name: str | None, embedding: str, force: bool, placement: str | None) -> None:
     """Convert a model: full-integer .tflite (int8 or 16x8, unrolled or step layout) or a C99 runtime folder.
 
     The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
@@ -152,14 +153,17 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
     from edge_gru.data import load_model_data
     from edge_gru.outputs import atomic_file, check_output, staged_folder
 
+    if placement is not None and fmt != "c":
+        raise DataError("--placement applies to --format c (a .tflite is placed by TFLite Micro's build)")
     if fmt == "c":
         from converters.c_export import embedding_layout, export_c, export_names
         from edge_gru.fixed.model import save_fixed
 
-        names = [*export_names(), "model.egru"]
+        placement = placement or "flash"
+        names = [*export_names("weights-ram"), "model.egru"]
         with staged_folder(out, names, force) as stage:     # checked before the work; files move in at the end
             fm = _c_model(model, calibration, precision_name)
-            files = export_c(fm, stage, True, name=name, embedding=embedding)
+            files = export_c(fm, stage, True, name=name, embedding=embedding, placement=placement)
             save_fixed(fm, stage / "model.egru")
             chosen = embedding_layout(stage)
             _append_sizes(stage)
@@ -168,6 +172,9 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         mem = memory_figures(fm, chosen)
         click.echo(f"wrote {len(files) + 1} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes "
                    f"of constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
+        if placement != "flash":
+            click.echo(f"placement {placement}: the weights run from RAM (+{mem['constant_bytes']:,} B of RAM); add "
+                       "edge_gru_placement.ld to your linker script and call eg_model_place() at start-up (README.md)")
         if fm.tokens:
             other = "table" if chosen == "folded" else "folded"
             click.echo(f"embedding: {chosen} ({mem['constant_bytes']:,} B of constants; {other} would take "

@@ -49,19 +49,22 @@ def _ints(text: str, what: str) -> list[int]:
 @click.option("--no-tflite", is_flag=True, help="Do not convert the recommended models to .tflite.")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True,
               help="Output directory (study, trials, report); run again to resume.")
+@click.option("--placements", default="flash,weights-ram", show_default=True,
+              help="Where code and weights run (flash, weights-ram, ram): each placement is a candidate of its own, "
+                   "so a part with RAM to spare gets the faster build.")
 @cc_option
 def search(dataset_name: str | None, data: Path | None, test_data: Path | None, target_names: str,
            targets_file: Path | None, units: str, layers: str, precisions: str, trials: int | None,
            max_latency_ms: float | None, max_flash_kb: float | None, max_ram_kb: float | None, epochs: int, seed: int,
            emulate_sequences: int, storage: str | None, workers: int, worker_only: bool, no_tflite: bool, out: Path,
-           cc_choice: str | None) -> None:
+           placements: str, cc_choice: str | None) -> None:
     """Search GRU sizes and precisions for the targets: train, quantize, score, emulate; report the Pareto front
     per target and the recommended model (.egru, C folder, .tflite) under the budgets.
 
     Built on Optuna: the study lives in OUT/study.journal (or --storage), so a search resumes where it stopped
     and several processes (--workers) or machines (--storage postgresql://...) share it.
     """
-    from edge_gru.cli.sim_cmds import _report_choices
+    from edge_gru.cli.sim_cmds import _placements, _report_choices
     from edge_gru.outputs import check_output
     from firmware_sim.search import Objective, SearchConfig, run_search
 
@@ -73,7 +76,8 @@ def search(dataset_name: str | None, data: Path | None, test_data: Path | None, 
     cfg = SearchConfig(out=out.resolve(), targets=targets, units=_ints(units, "units"), layers=_ints(layers, "layers"),
                        precisions=precs, epochs=epochs, seed=seed, trials=trials, max_latency_ms=max_latency_ms,
                        max_flash_kb=max_flash_kb, max_ram_kb=max_ram_kb, emulate_sequences=emulate_sequences,
-                       storage=storage, cc=resolve_cc(cc_choice), dataset=dataset_name or str(data))
+                       storage=storage, cc=resolve_cc(cc_choice), dataset=dataset_name or str(data),
+                       placements=_placements(placements))
     helpers = [] if worker_only else _start_workers(workers - 1, click.get_current_context().params)
     try:
         with _progress() as prog:
@@ -100,7 +104,8 @@ def _front_so_far(cfg: Any, prog: Any) -> Any:
         first = cfg.targets[0].name
         rows = [r for r in summarize(cfg, study)["targets"][first]["candidates"] if r["pareto"]]
         for r in rows:
-            prog.console.print(f"  front on {first}: {r['name']} {r['accuracy'] * 100:.2f}% {r['latency_ms']:.3f} ms "
+            prog.console.print(f"  front on {first}: {r['name']} ({r['placement']}) {r['accuracy'] * 100:.2f}% "
+                               f"{r['latency_ms']:.3f} ms "
                                f"{r['flash_bytes'] / 1024:.1f}/{r['ram_bytes'] / 1024:.1f} KiB", soft_wrap=True)
 
     return show

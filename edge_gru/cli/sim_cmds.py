@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from edge_gru.cli._common import (
+    PLACEMENT_CHOICES,
     _check_output,
     _progress,
     artifact_kind,
@@ -191,6 +192,21 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
 DEFAULT_TARGETS = "rp2040,stm32l4r5,stm32h7"
 
 
+def _placements(text: str) -> tuple[str, ...]:
+    places = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    bad = [p for p in places if p not in PLACEMENT_CHOICES]
+    if bad or not places:
+        raise DataError(f"unknown placement {', '.join(bad) or '(none)'}; choose from {', '.join(PLACEMENT_CHOICES)}")
+    return places
+
+
+def placements_option(fn: Any) -> Any:
+    """``--placements``: the placements a report emulates."""
+    return click.option("--placements", default="flash,weights-ram", show_default=True,
+                        help="Where code and weights run on the targets (comma-separated: flash, weights-ram, ram); "
+                             "the first at every precision, the others at the first precision.")(fn)
+
+
 def _report_progress(prog: Any, total: int) -> Callable[[str, int], None]:
     task = prog.add_task("emulating", total=total, info="")
 
@@ -212,20 +228,23 @@ def _report_progress(prog: Any, total: int) -> Callable[[str, int], None]:
 @click.option("--no-tflite", is_flag=True, help="Skip the int8 TFLite rows (no TensorFlow conversion).")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
 @click.option("--force", is_flag=True, help="Write into a non-empty output directory.")
+@placements_option
 @cc_option
 def report(model: Path, calibration: Path, data: Path, target_names: str, targets_file: Path | None, precisions: str,
-           emulate_sequences: int | None, no_tflite: bool, out: Path, force: bool, cc_choice: str | None) -> None:
+           emulate_sequences: int | None, no_tflite: bool, out: Path, force: bool, placements: str,
+           cc_choice: str | None) -> None:
     """Accuracy-vs-latency report of every implementation: report.json, report.md, report.html, plots."""
     from edge_gru.data import load_model_data
     from edge_gru.outputs import staged_folder
 
     targets, precs = _report_choices(target_names, targets_file, precisions)
+    places = _placements(placements)
     cc = resolve_cc(cc_choice) if targets else None
     with staged_folder(out, None, force) as stage:       # written aside, moved in when complete
         spec = load_float_spec(model)
         cal = load_model_data(calibration, spec)
         test = load_model_data(data, spec)
-        _run_report(spec, cal.X, test, targets, precs, stage, emulate_sequences, not no_tflite, cc)
+        _run_report(spec, cal.X, test, targets, precs, stage, emulate_sequences, not no_tflite, cc, places)
     click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
 
 
@@ -242,14 +261,15 @@ def _report_choices(target_names: str, targets_file: Path | None, precisions: st
 
 
 def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str], out: Path,
-                emulate_sequences: int | None, tflite: bool, cc: Any = None) -> dict:
+                emulate_sequences: int | None, tflite: bool, cc: Any = None,
+                placements: tuple[str, ...] = ("flash",)) -> dict:
     from firmware_sim.report import build_report
 
     n_emu = min(len(test.X), emulate_sequences or len(test.X))
     with _progress() as prog:
-        tick = _report_progress(prog, max(1, len(targets) * len(precs) * n_emu))
+        tick = _report_progress(prog, max(1, len(targets) * (len(precs) + len(placements) - 1) * n_emu))
         rep = build_report(spec, cal_X, test, targets, precs, out, say=prog.console.print, tick=tick,
-                           emulate_sequences=emulate_sequences, tflite=tflite, cc=cc)
+                           emulate_sequences=emulate_sequences, tflite=tflite, cc=cc, placements=placements)
     click.echo((out / "report.md").read_text().split("\n## Assumptions")[0])
     return rep
 
@@ -266,14 +286,16 @@ def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str
 @click.option("--emulate-sequences", type=click.IntRange(1), default=200, show_default=True,
               help="Emulate the first N test sequences per target and precision.")
 @click.option("--force", is_flag=True, help="Reuse a non-empty output directory.")
+@placements_option
 @cc_option
 def demo(out: Path, dataset_name: str, epochs: int | None, target_names: str, emulate_sequences: int | None,
-         force: bool, cc_choice: str | None) -> None:
+         force: bool, placements: str, cc_choice: str | None) -> None:
     """Train a model on a built-in dataset, convert to every format, emulate on a few targets, write the report."""
     from edge_gru.outputs import staged_folder
     from firmware_sim.demo import train_demo_model
 
-    targets, precs = _report_choices(target_names, None, "w8a8,w8a16,w16a16")
+    targets, precs = _report_choices(target_names, None, "w8a16,w8a8,w16a16")
+    places = _placements(placements)
     cc = resolve_cc(cc_choice) if targets else None
     with staged_folder(out, None, force) as stage:       # written aside, moved in when complete
         text = dataset_name == "sentiment-zh"
@@ -286,6 +308,6 @@ def demo(out: Path, dataset_name: str, epochs: int | None, target_names: str, em
 
             spec, train, test = train_demo_model(stage, dataset=dataset_name, units=units, epochs=epochs,
                                                  say=prog.console.print, on_epoch=on_epoch)
-        _run_report(spec, train.X, test, targets, precs, stage, emulate_sequences, True, cc)
+        _run_report(spec, train.X, test, targets, precs, stage, emulate_sequences, True, cc, places)
     click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
 

@@ -147,7 +147,8 @@ def test_c_export_placement_is_checked_and_recorded(tmp_path):
     export_c(fm, flash, placement="flash")
     ram = tmp_path / "ram"
     files = export_c(fm, ram, placement="weights-ram")
-    assert ram / "edge_gru_placement.ld" in files and "KEEP(*(.eg_weights" in (ram / "edge_gru_placement.ld").read_text()
+    fragment = ram / "edge_gru_placement.ld"
+    assert fragment in files and "KEEP(*(.eg_weights" in fragment.read_text()
     assert '__attribute__((section(".eg_weights")))' in (ram / "model.c").read_text()
     assert "eg_model_place" in (ram / "README.md").read_text()
     assert not (flash / "edge_gru_placement.ld").exists()
