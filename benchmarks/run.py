@@ -30,8 +30,9 @@ def best_of(fn, repeats: int) -> float:
     return best
 
 
-def main() -> int:
-    from edge_gru.data import accuracy, load_dataset
+def spoken_digits_spec():
+    """The benchmarks' spoken-digits GRU(16) (trained once, cached), its data and its int8 .tflite."""
+    from edge_gru.data import load_dataset
     from edge_gru.spec import load_spec, save_spec
 
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -48,6 +49,13 @@ def main() -> int:
         from converters.tflite_export import export_tflite_int8
 
         export_tflite_int8(spec, train.X, tfl_path)
+    return spec, train, test, tfl_path
+
+
+def main() -> int:
+    from edge_gru.data import accuracy
+
+    spec, train, test, tfl_path = spoken_digits_spec()
 
     from edge_gru.fixed.model import quantize_model
     from edge_gru.runtime.tflite import TFLiteRunner
@@ -88,6 +96,13 @@ def main() -> int:
           f"vs LiteRT reference {base['LiteRT int8 (reference kernels)'] / ours:.1f}x, "
           f"vs TFLite Micro {base['TFLite Micro int8 (Python interpreter)'] / ours:.1f}x")
     cycles(spec, train, test, tfl_path)
+    import importlib.util
+
+    if importlib.util.find_spec("unicorn") is not None:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from memory_cycles import memory_table
+
+        memory_table(spec, train, test)
     return 0
 
 
@@ -124,7 +139,8 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     seed_spec, seed_train, seed_test = _seed_spec()
     models = [("spoken-digits GRU(16)", spec, train, test, tfl_path), ("seed GRU(50)", seed_spec, seed_train, seed_test,
                                                                        None)]
-    print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each (cycle model: firmware_sim/core_timing.py)")
+    print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each (cycle model: firmware_sim/core_timing.py; "
+          "zero-wait memory here: each part's memory system is in the table that follows)")
     print("cycles/MAC: per model MAC for the whole inference, split into matrix, gates, state update and other; "
           "loop: cycles per MAC of the matrix kernel's inner-loop turns;\npadding: extra MACs the weight layout "
           "executes (gate columns padded to a multiple of 4, inputs to an even count)")
@@ -133,7 +149,7 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     for name, sp, tr, te, tfl in models:
         fm = quantize_model(sp, tr.X, "w8a16")
         for t in ("rp2040", "nrf52840", "stm32h7", "nrf5340"):
-            target = get_target(t)
+            target = get_target(t).ideal()
             r = simulate(fm, target, te.X[:n_seq])
             parts = {k: sum(v for f, v in r.breakdown.items() if f.startswith(pre)) / r.macs_per_sequence
                      for k, pre in BREAKDOWN.items()}

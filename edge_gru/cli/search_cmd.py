@@ -104,8 +104,7 @@ def _front_so_far(cfg: Any, prog: Any) -> Any:
         first = cfg.targets[0].name
         rows = [r for r in summarize(cfg, study)["targets"][first]["candidates"] if r["pareto"]]
         for r in rows:
-            prog.console.print(f"  front on {first}: {r['name']} ({r['placement']}) {r['accuracy'] * 100:.2f}% "
-                               f"{r['latency_ms']:.3f} ms "
+            prog.console.print(f"  front on {first}: {r['name']} {r['accuracy'] * 100:.2f}% {r['latency_ms']:.3f} ms "
                                f"{r['flash_bytes'] / 1024:.1f}/{r['ram_bytes'] / 1024:.1f} KiB", soft_wrap=True)
 
     return show
