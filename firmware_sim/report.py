@@ -150,15 +150,19 @@ def _tflm_step_outputs(tfl_step: Path, X: np.ndarray, y_float: np.ndarray) -> di
 
 def _tflm_row(tfl: Path, layout: str, kernels: str, target: Target, tflm: dict, info, arena: int | None,
               y_float: np.ndarray, labels: np.ndarray | None, n: int, timesteps: int, model_macs: int,
-              real_steps: float | None = None) -> dict:
+              real_steps: float | None = None, real_macs: int | None = None) -> dict:
     """TFLite Micro on a target: estimated cycles and memory (calibrated); accuracy measured with TFLite Micro's
     interpreter on the same file and the emulated subset of sequences.
 
     ``real_steps``: the average unmasked steps per sequence; the step layout invokes only those (the unrolled
-    file always runs ``timesteps``)."""
+    file always runs ``timesteps``); ``real_macs``: the MACs of that many steps and the head."""
     from firmware_sim.tflm_estimate import estimate
 
     steps = timesteps if layout == "unrolled" or real_steps is None else max(1, round(real_steps))
+    if layout == "step" and real_macs is not None:
+        # the step file runs the real steps only: its MACs are those steps' (as for the C runtime rows), not the
+        # padded sequence's, or its cycles per MAC come out too low
+        model_macs = real_macs
     est = estimate(tfl, target, layout=layout, kernels=kernels, info=info, arena=arena, timesteps=steps,
                    model_macs=model_macs)
     acc_float = accuracy(y_float[:n], labels) if labels is not None else None
@@ -282,7 +286,8 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
         for layout, (path, info, arena, outputs) in graphs.items():
             for kernels in ("reference", "cmsis-nn"):
                 rows.append(_tflm_row(path, layout, kernels, t, outputs, info, arena, y_float, labels, n_emu,
-                                      test.X.shape[1], spec.macs_per_sequence(test.X.shape[1]), real_steps))
+                                      test.X.shape[1], spec.macs_per_sequence(test.X.shape[1]), real_steps,
+                                      spec.macs_per_sequence(max(1, round(real_steps)))))
     for key in ("raw", "y", "lsb"):
         tfl_rows.get("tflm", {}).pop(key, None)
     pareto(rows)
