@@ -302,9 +302,25 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         cycles_cold=float(per_seq[cold].mean()), stall_cycles_per_sequence=stall, ram_resident_bytes=in_ram)
 
 
+def folder_placement(folder: Path, placement: str | None) -> str:
+    """The placement a C folder runs with: its own unless ``placement`` names another it supports (``ram`` links
+    any folder's code and constants into RAM; ``weights-ram`` needs the folder's ``.eg_weights`` section).
+
+    Raises:
+        DataError: ``weights-ram`` asked of a folder exported with its weights in flash.
+    """
+    from converters.c_export import export_placement
+
+    own = export_placement(folder)
+    if placement == "weights-ram" and own == "flash":
+        raise DataError(f"{folder} was exported with its weights in flash; for --placement weights-ram export it "
+                        f"with `edge-gru convert {folder / 'model.egru'} --format c --placement weights-ram -o DIR`")
+    return placement or own
+
+
 def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto",
              placement: str | None = None) -> tuple[FixedModel, Path, str]:
-    from converters.c_export import check_c_folder, export_placement
+    from converters.c_export import check_c_folder
 
     if placement is not None and placement not in PLACEMENTS:
         raise DataError(f"unknown placement {placement!r}; choose one of {', '.join(PLACEMENTS)}")
@@ -313,11 +329,7 @@ def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto"
     p = Path(model)
     if p.is_dir():
         fm = check_c_folder(p)             # the firmware sizes its buffers from model.h: it must match model.egru
-        own = export_placement(p)
-        if placement == "weights-ram" and own == "flash":
-            raise DataError(f"{p} was exported with its weights in flash; for --placement weights-ram export it with "
-                            f"`edge-gru convert {p / 'model.egru'} --format c --placement weights-ram -o DIR`")
-        return fm, p, placement or own
+        return fm, p, folder_placement(p, placement)
     if p.suffix == ".egru":
         fm = load_fixed(p)
         return fm, export_for_target(fm, work / "c", embedding, placement or "flash"), placement or "flash"

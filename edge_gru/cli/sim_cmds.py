@@ -26,8 +26,9 @@ from edge_gru.errors import DataError, EdgeGruError, ModelFileError
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--targets-file", type=click.Path(path_type=Path), help="Extra targets (TOML, same format as ours).")
-def targets(as_json: bool, targets_file: Path | None) -> None:
-    """List the microcontroller targets (core, clock, flash, RAM)."""
+@click.option("--memory", "show_memory", is_flag=True, help="Also list each memory system with its sources.")
+def targets(as_json: bool, targets_file: Path | None, show_memory: bool) -> None:
+    """List the microcontroller targets (core, clock, flash, RAM, memory system)."""
     import json
 
     from firmware_sim.targets import load_targets
@@ -36,9 +37,18 @@ def targets(as_json: bool, targets_file: Path | None) -> None:
     if as_json:
         click.echo(json.dumps([t.as_dict() for t in tg.values()], indent=2))
         return
-    click.echo(f"{'name':<12} {'core':<14} {'MHz':>5} {'flash kB':>9} {'RAM kB':>7}  part")
+    click.echo(f"{'name':<12} {'core':<14} {'MHz':>5} {'flash kB':>9} {'RAM kB':>7}  {'memory model':<16} part")
     for t in tg.values():
-        click.echo(f"{t.name:<12} {t.core:<14} {t.clock_mhz:>5g} {t.flash_kb:>9} {t.ram_kb:>7}  {t.part}")
+        click.echo(f"{t.name:<12} {t.core:<14} {t.clock_mhz:>5g} {t.flash_kb:>9} {t.ram_kb:>7}  {t.memory.name:<16} "
+                   f"{t.part}")
+    if show_memory:
+        for t in tg.values():
+            click.echo(f"\n{t.name}: {t.memory.describe()}\n  validated: "
+                       f"{t.memory.validated or 'modelled from the reference manual, not validated'}")
+            for r in t.memory.regions:
+                click.echo(f"  region {r.name} ({r.kind}) {r.base:#010x}-{r.end - 1:#010x}: {r.source}")
+            for c in t.memory.caches:
+                click.echo(f"  cache {c.name}{'' if c.enabled else ' (off)'}: {c.source}")
 
 
 @cli.command()
@@ -131,8 +141,10 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
     kind = artifact_kind(artifact)
     if kind == "c":
         from converters.c_export import check_c_folder
+        from firmware_sim.simulate import folder_placement
 
         fm = check_c_folder(artifact)
+        folder_placement(artifact, placement)          # refused before the work starts
         model: Any = artifact
     elif kind == "fixed":
         model = fm = load_fixed(artifact)
