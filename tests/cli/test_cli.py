@@ -255,7 +255,9 @@ def test_report_command(tmp_path):
     p = run(*args, check_rc=0)
     assert "| implementation |" in p.stdout and "report.html" in p.stdout
     rows = json.loads((tmp_path / "r" / "report.json").read_text())["rows"]
-    assert [r["method"] for r in rows] == ["measured", "measured", "emulated"]
+    assert [r["method"] for r in rows] == ["measured", "measured", "emulated", "emulated"]
+    assert [r["placement"] for r in rows[2:]] == ["flash", "weights-ram"]          # --placements' default
+    assert all(r["memory"] == "stm32h7-l1" and r["cycles_cold"] >= r["cycles"] for r in rows[2:])
     assert run(*args).returncode == 2                      # non-empty output without --force
     bad = run("report", tmp_path / "m.egspec", "--calibration", tmp_path / "d.npz", "--data", tmp_path / "d.npz",
               "--precisions", "w4a4", "-o", tmp_path / "r2")
