@@ -46,7 +46,8 @@ def search(data, out, *extra):
 
 def check_front(report):
     rows = report["targets"]["nrf52840"]["candidates"]
-    assert len(rows) == 4                      # 2 sizes x 2 precisions
+    assert len(rows) == 8                      # 2 sizes x 2 precisions x 2 placements (flash, weights-ram)
+    assert {r["placement"] for r in rows} == {"flash", "weights-ram"}
 
     def better_or_equal(o, r):
         return (o["accuracy"] >= r["accuracy"] and o["latency_ms"] <= r["latency_ms"]
