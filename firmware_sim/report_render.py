@@ -131,6 +131,17 @@ def compiler_line(report: dict) -> str:
             f"flags `{cc['flags']}` plus the core's -mcpu flags.")
 
 
+def memory_lines(report: dict) -> list[str]:
+    """One line per emulated target: the memory model its cycles include and what that model was checked against."""
+    seen: dict[str, tuple[str, str]] = {}
+    for r in report["rows"]:
+        if r["method"] == "emulated" and r.get("memory") and r["target"] not in seen:
+            seen[r["target"]] = (r["memory"], r.get("memory_validated") or "modelled from the reference manual, "
+                                                                              "not validated")
+    return [f"Memory on {t}: {name} ({why}); TFLite Micro rows are estimated on zero-wait memory."
+            for t, (name, why) in seen.items()]
+
+
 def _input_line(m: dict) -> str:
     """What the model reads, for token models (empty otherwise)."""
     if m.get("input") != "token ids":
@@ -151,6 +162,8 @@ def render_markdown(report: dict) -> str:
         lines += [_input_line(m), ""]
     if compiler_line(report):
         lines += [compiler_line(report), ""]
+    if memory_lines(report):
+        lines += [*memory_lines(report), ""]
     lines += ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(c) + " |" for c in _table_rows(report)]
     unmeasured = sorted({t for r in report["rows"] for t in r.get("unmeasured_ops") or []})
@@ -240,6 +253,7 @@ img{{max-width:560px}}pre{{background:#f6f6f6;padding:0.6em}}</style></head><bod
 sequences; rows with a target (and the plots) use the first {m['emulated_sequences']}, emulated per target.</p>
 <p>{html.escape(_input_line(m))}</p>
 <p>{html.escape(compiler_line(report).replace('`', ''))}</p>
+{"".join(f"<p>{html.escape(line)}</p>" for line in memory_lines(report))}
 <h2>Summary</h2>{_summary(report)}{diff}
 <h2>Accuracy vs latency</h2>{figs}
 <h2>All implementations</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>

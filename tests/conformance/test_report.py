@@ -57,6 +57,11 @@ def test_json_schema(small_report):
                                                           for b in ("reference", "cmsis-nn")}
     assert all("calibration" in r and r["setup_cycles"] > 0 and r["code_bytes"] > 0 for r in est)
     assert all(r["compiler"]["kind"] in ("zig", "gcc") for r in data["rows"] if r["method"] == "emulated")
+    emulated = [r for r in data["rows"] if r["method"] == "emulated"]
+    assert all(r["placement"] == "flash" and r["cycles_cold"] > 0 for r in emulated)
+    assert {r["memory"] for r in emulated} == {"rp2040-xip", "nrf52840-flash"}
+    md = (out / "report.md").read_text()
+    assert "Memory on rp2040: rp2040-xip (CoreMark from XIP vs SRAM" in md and "nrf52840-flash (modelled" in md
     assert data["compiler"]["version"] and data["compiler"]["flags"]
 
 
