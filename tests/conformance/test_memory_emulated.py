@@ -94,7 +94,8 @@ def _model(units=24, features=5, timesteps=6, seed=3):
 @pytest.mark.parametrize("name", ["rp2040", "stm32l4r5", "stm32h7", "stm32f103"])
 def test_every_placement_is_bit_exact_and_only_cycles_change(name, tmp_path):
     """Same integers from flash, weights in RAM and all in RAM; on a part with slow flash the placements
-    order as expected. (stm32l4r5 failed here with a read hook limited to the flash range: unicorn 2.1.4.)"""
+    order as expected. Under unicorn 2.1.4 the stm32l4r5 and stm32f103 cases fail (it skips instructions while a
+    memory-read hook is installed; TFLite Micro faults in its flatbuffer accessors): pyproject.toml excludes it."""
     from firmware_sim.simulate import simulate
 
     fm, X = _model()
