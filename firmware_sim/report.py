@@ -179,10 +179,10 @@ def _tflm_row(tfl: Path, layout: str, kernels: str, target: Target, tflm: dict, 
                 "unmeasured_ops": unmeasured,
                 "setup_cycles": est.setup_cycles, "calibration": est.calibration, "core_basis": est.core_basis,
                 "calibration_error": est.calibration_error,
-                # TFLite Micro's default build: model array in flash, arena in SRAM. The estimate is calibrated
-                # on zero-wait memory: the part's wait states and caches are not in these cycles yet.
-                "placement": "flash", "cycles_cold": None, "memory": "ideal (estimate calibrated on zero-wait "
-                                                                     "memory; flash wait states not included)"})
+                # TFLite Micro's default build: model array in flash, arena in SRAM; est.memory says whether and
+                # how the part's memory system is in these cycles (tflm_estimate.memory_factor)
+                "placement": "flash", "cycles_cold": None, "memory": est.memory,
+                "memory_factor": est.memory_factor})
     return row
 
 

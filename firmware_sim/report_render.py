@@ -138,7 +138,8 @@ def memory_lines(report: dict) -> list[str]:
         if r["method"] == "emulated" and r.get("memory") and r["target"] not in seen:
             seen[r["target"]] = (r["memory"], r.get("memory_validated") or "modelled from the reference manual, "
                                                                               "not validated")
-    return [f"Memory on {t}: {name} ({why}); TFLite Micro rows are estimated on zero-wait memory."
+    tflm = {r["target"]: r.get("memory") for r in report["rows"] if r["method"] == "estimated"}
+    return [f"Memory on {t}: {name} ({why})." + (f" TFLite Micro rows: {tflm[t]}." if tflm.get(t) else "")
             for t, (name, why) in seen.items()]
 
 

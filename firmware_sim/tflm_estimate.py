@@ -123,6 +123,21 @@ ARENA_RATIO = {"unrolled": 187_440 / 172_576, "step": 5_072 / 5_328}
 # in both layouts, a stacked GRU; 16 cases) the ratios above left the arena up to 3.8% short (a stacked step
 # file) in 4 cases, so the estimate is never below the host report and carries 4% headroom, rounded up to 16 B.
 ARENA_HEADROOM = 0.04
+# --- memory systems (firmware_sim/targets.toml): TFLite Micro built from source and run on the calibration model
+# (unrolled, reference kernels, model array in flash, arena in SRAM) with zero-wait memory and through each part's
+# memory model (benchmarks/tflm_measure.py): (warm cycles per sequence, set-up cycles) through the part's memory
+# over the same with zero-wait memory.
+# Measured 2026-12-07, TFLite Micro 90b983c, arm-none-eabi-g++ 12.2.1, 3 sequences (warm: the 2nd and 3rd); outputs
+# identical to the tflite-micro Python interpreter in every run:
+#   target     zero-wait cycles, set-up      through the part's memory: warm, set-up
+#   stm32l4r5  3,199,120, 60,111,607         6,308,744, 73,951,006   (ART: its 1 KB I-cache misses the interpreter)
+#   rp2040     9,118,302, 69,107,215         10,313,094, 75,812,540  (16 KB XIP cache)
+#   stm32h7    2,175,857, 30,632,771         2,228,831, 30,829,376   (16 KB L1 caches)
+MEMORY_FACTOR: dict[str, tuple[float, float]] = {
+    "stm32l4r5-art": (6_308_744 / 3_199_120, 73_951_006 / 60_111_607),
+    "rp2040-xip": (10_313_094 / 9_118_302, 75_812_540 / 69_107_215),
+    "stm32h7-l1": (2_228_831 / 2_175_857, 30_829_376 / 30_632_771),
+}
 # RAM besides the arena (stack, .data, .bss), measured: M4 2,596 (reference unrolled) / 2,676 (step), M0+ 2,764;
 # CMSIS-NN's scratch buffer adds 3,072 (unrolled) and 96 (step).
 RAM_OVERHEAD = {"cortex-m0plus": 2_764, "other": 2_636}
@@ -183,6 +198,9 @@ MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {   # (core, ke
     ("cortex-m0plus", "reference", "seed GRU(50)", "step"): (5_909_895, 1_261_214),
     ("cortex-m0plus", "reference", "spoken-digits GRU(32)", "unrolled"): (17_868_434, 83_054_524),  # fit
     ("cortex-m0plus", "reference", "spoken-digits GRU(32)", "step"): (19_577_399, 957_797),        # fit (set-up)
+    # benchmarks/tflm_measure.py on stm32h7 with zero-wait memory (2026-12-07): the first M7 measurement; its cycles
+    # check the CoreMark scaling, its set-up is a fit (SETUP_SCALE)
+    ("cortex-m7", "reference", "spoken-digits GRU(16)", "unrolled"): (2_175_857, 30_632_771),     # fit (set-up)
     ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(16)", "unrolled"): (8_429_807, 69_141_509),   # fit
     ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(16)", "step"): (9_957_127, 664_033),
     ("cortex-m0plus", "cmsis-nn", "seed GRU(50)", "unrolled"): (5_141_357, 13_014_752),
@@ -225,6 +243,8 @@ class TFLMEstimate:
     calibration: str = CALIBRATION
     core_basis: str = ""
     calibration_error: dict | None = None      # relative error on the last measurement of this configuration
+    memory: str = ""                           # the memory system the cycles include, and how
+    memory_factor: float | None = None         # cycles through the part's memory / zero-wait (None: not included)
 
     def as_dict(self) -> dict:
         """The estimate as a JSON-ready dictionary."""
@@ -264,6 +284,8 @@ def core_factor(core: str, kernels: str) -> tuple[float, str]:
     if (core, kernels) in MEASURED_CORE_FACTOR:
         return MEASURED_CORE_FACTOR[(core, kernels)][0], "measured on this core (M0+/M4 factor and per-MAC term)"
     ratio = COREMARK_PER_MHZ["cortex-m4"] / COREMARK_PER_MHZ.get(core, COREMARK_PER_MHZ["cortex-m4"])
+    if core == "cortex-m7":
+        return ratio, "M4 figures scaled by emulated CoreMark/MHz (checked once on this core: see calibration_error)"
     return ratio, "M4 figures scaled by emulated CoreMark/MHz (never measured on this core)"
 
 
@@ -278,18 +300,44 @@ def _setup_coefficients(core: str) -> tuple[float, float, float]:
     return float(a), float(b), float(c)
 
 
+# Set-up on a core measured once: its set-up over the M4's on the same file (the M7's, calibration model, unrolled:
+# CoreMark's ratio, 0.645, predicted it 27% high: AllocateTensors' soft-float and memory-planner code dual-issues
+# better than CoreMark's).
+SETUP_SCALE = {"cortex-m7": 30_632_771 / 60_135_288}
+
+
 def setup_cycles(ops: int, tensors: int, fc_channels: int, core: str) -> float:
-    """Set-up cycles: ``a * ops + b * tensors^2 + c * FC output channels`` through the core's measured points (cores
-    never measured: the M4's, scaled by CoreMark)."""
+    """Set-up cycles: ``a * ops + b * tensors^2 + c * FC output channels`` through the core's measured points (the
+    M7: the M4's scaled by its measured :data:`SETUP_SCALE`; cores never measured: the M4's, scaled by CoreMark)."""
     a, b, c = _setup_coefficients(core if core in SETUP_POINTS else "cortex-m4")
     cycles = a * ops + b * tensors ** 2 + c * fc_channels
-    return cycles if core in SETUP_POINTS else cycles * core_factor(core, "reference")[0]
+    if core in SETUP_POINTS:
+        return cycles
+    return cycles * SETUP_SCALE.get(core, core_factor(core, "reference")[0])
 
 
 def code_bytes(core: str, kernels: str, layout: str) -> int:
     """Interpreter + kernel code (measured on M4 and M0+; other cores use the M4's)."""
     base = CODE_BYTES.get((core, kernels), CODE_BYTES[("cortex-m4", kernels)])
     return base + (STEP_GLUE_CODE if layout == "step" else 0)
+
+
+def memory_factor(target: Target) -> tuple[tuple[float, float] | None, str]:
+    """How much the part's memory system multiplies TFLite Micro's cycles and set-up cycles, and a label saying
+    where that comes from.
+
+    (1, 1) for a memory with no wait states; the factors measured by ``benchmarks/tflm_measure.py`` for the parts in
+    :data:`MEMORY_FACTOR`; None (zero-wait cycles, said so) for a part never measured.
+    """
+    mem = target.memory
+    if all(r.zero_wait for r in mem.regions):
+        return (1.0, 1.0), f"{mem.name} (no wait states modelled)"
+    if mem.name in MEMORY_FACTOR:
+        f = MEMORY_FACTOR[mem.name]
+        return f, (f"{mem.name}: cycles x{f[0]:.3f}, set-up x{f[1]:.3f}, measured with TFLite Micro run through "
+                   "this memory model (model array in flash, arena in SRAM; reference kernels, unrolled "
+                   "calibration model; applied to every layout and kernel set)")
+    return None, f"zero-wait estimate: {mem.name}'s wait states and caches are not included (never measured)"
 
 
 def arena_estimate(arena_host: int, layout: str) -> int:
@@ -360,12 +408,16 @@ def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: i
         ram = arena32 + RAM_OVERHEAD["cortex-m0plus" if target.core == "cortex-m0plus" else "other"] + (
             CMSIS_SCRATCH[layout] if kernels == "cmsis-nn" else 0)
     fits = None if ram is None else (flash <= target.flash_bytes and ram <= target.ram_bytes)
+    mem_factor, mem_label = memory_factor(target)
+    cycles *= mem_factor[0] if mem_factor else 1.0
     return TFLMEstimate(target=target.name, core=target.core, layout=layout, kernels=kernels, macs=macs,
                         cycles=cycles, cycles_per_mac=cycles / macs if macs else float("nan"),
                         latency_ms=cycles / (target.clock_mhz * 1e3),
-                        setup_cycles=setup_cycles(ops, tensors, fc_channels, target.core), flash_bytes=flash,
+                        setup_cycles=setup_cycles(ops, tensors, fc_channels, target.core)
+                        * (mem_factor[1] if mem_factor else 1.0), flash_bytes=flash,
                         code_bytes=code, ram_bytes=ram, arena_bytes=arena32, fits=fits, ops=ops, core_basis=basis,
-                        calibration_error=calibration_error(target.core, layout, kernels) if with_error else None)
+                        calibration_error=calibration_error(target.core, layout, kernels) if with_error else None,
+                        memory=mem_label, memory_factor=mem_factor[0] if mem_factor else None)
 
 
 def estimate_graph(model: str, layout: str, target: Target, kernels: str, with_error: bool = True) -> TFLMEstimate:

@@ -37,8 +37,10 @@ def test_errors_travel_with_the_estimate():
     assert m4.calibration_error["cycles"] == pytest.approx(0, abs=0.01)
     assert m4.calibration_error["models_measured"] >= 3
     assert abs(m4.calibration_error["worst_cycles_any_model"]) >= abs(m4.calibration_error["cycles"])
-    m7 = _est("stm32h7", "unrolled", "reference")
-    assert m7.calibration_error is None and "never measured" in m7.core_basis
+    m33 = _est("nrf5340", "unrolled", "reference")
+    assert m33.calibration_error is None and "never measured" in m33.core_basis
+    m7 = _est("stm32h7", "unrolled", "reference")                   # measured once: the CoreMark scaling checked
+    assert abs(m7.calibration_error["cycles"]) < 0.10 and "checked once" in m7.core_basis
     assert m7.cycles < m4.cycles
 
 
@@ -76,3 +78,22 @@ def test_gather_has_its_measured_cost():
     """GATHER measured 221 cycles per step on the M4 (a text model's step file); it was costed with the default."""
     assert te.op_cycles_m4("GATHER", 16, 0, "reference") < te.op_cycles_m4("NEVER_MEASURED_OP", 16, 0, "reference") / 4
     assert te.op_cycles_m4("GATHER", 16, 0, "reference") == pytest.approx(221)
+
+
+def test_memory_systems_in_the_estimate():
+    """Zero-wait parts: factor 1; parts measured through their memory model: the measured factor on cycles and set-up;
+    parts never measured: zero-wait cycles, and the row says their wait states are not included."""
+    ideal = te.estimate_graph(SD16, "unrolled", get_target("stm32l4r5").ideal(), "reference")
+    nrf = te.estimate_graph(SD16, "unrolled", get_target("nrf52840"), "reference")
+    assert ideal.memory_factor == nrf.memory_factor == 1.0 and "no wait states" in nrf.memory
+    assert nrf.cycles == pytest.approx(ideal.cycles)
+    for name in ("stm32l4r5", "rp2040", "stm32h7"):
+        part = get_target(name)
+        est = te.estimate_graph(SD16, "unrolled", part, "reference")
+        zero = te.estimate_graph(SD16, "unrolled", part.ideal(), "reference")
+        f_cycles, f_setup = te.MEMORY_FACTOR[part.memory.name]
+        assert f_cycles > 1.0 and est.memory_factor == f_cycles and "measured with TFLite Micro" in est.memory
+        assert est.cycles == pytest.approx(zero.cycles * f_cycles)
+        assert est.setup_cycles == pytest.approx(zero.setup_cycles * f_setup)
+    g0 = te.estimate_graph(SD16, "unrolled", get_target("stm32g0"), "reference")
+    assert g0.memory_factor is None and "not included" in g0.memory
