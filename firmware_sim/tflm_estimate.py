@@ -201,6 +201,7 @@ MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {   # (core, ke
     # benchmarks/tflm_measure.py on stm32h7 with zero-wait memory (2026-12-07): the first M7 measurement; its cycles
     # check the CoreMark scaling, its set-up is a fit (SETUP_SCALE)
     ("cortex-m7", "reference", "spoken-digits GRU(16)", "unrolled"): (2_175_857, 30_632_771),     # fit (set-up)
+    ("cortex-m7", "reference", "seed GRU(50)", "unrolled"): (1_308_305, 4_179_969),
     ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(16)", "unrolled"): (8_429_807, 69_141_509),   # fit
     ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(16)", "step"): (9_957_127, 664_033),
     ("cortex-m0plus", "cmsis-nn", "seed GRU(50)", "unrolled"): (5_141_357, 13_014_752),
@@ -298,6 +299,26 @@ def _setup_coefficients(core: str) -> tuple[float, float, float]:
     rows = np.array([[o, t * t, ch] for o, t, ch, _ in points], float)
     a, b, c = np.linalg.solve(rows, np.array([cyc for *_, cyc in points], float))
     return float(a), float(b), float(c)
+
+
+# The memory factors checked on a model they were not measured on (seed GRU(50), unrolled, reference kernels,
+# benchmarks/tflm_measure.py --tflite, 2026-12-07): warm cycles and set-up cycles through the part's memory.
+MEMORY_CHECKS: dict[tuple[str, str], tuple[float, float]] = {   # (model, target) -> (cycles, set-up)
+    ("seed GRU(50)", "stm32l4r5"): (3_491_984, 12_398_690),
+    ("seed GRU(50)", "rp2040"): (6_370_214, 14_749_888),
+    ("seed GRU(50)", "stm32h7"): (1_323_551, 4_229_568),
+}
+
+
+def memory_check_errors() -> dict[tuple[str, str], dict[str, float]]:
+    """The estimate's error, memory system included, on :data:`MEMORY_CHECKS` (cycles; set-up)."""
+    from firmware_sim.targets import get_target
+
+    out = {}
+    for (model, target), (cyc, setup) in MEMORY_CHECKS.items():
+        e = estimate_graph(model, "unrolled", get_target(target), "reference", with_error=False)
+        out[(model, target)] = {"cycles": e.cycles / cyc - 1, "setup_cycles": e.setup_cycles / setup - 1}
+    return out
 
 
 # Set-up on a core measured once: its set-up over the M4's on the same file (the M7's, calibration model, unrolled:
@@ -460,6 +481,7 @@ def _errors() -> dict:
     return calibration_errors()
 
 
-__all__ = ["CALIBRATION", "GRAPHS", "KERNELS", "LAYOUTS", "MEASURED", "MEASURED_MEMORY", "TFLMEstimate",
+__all__ = ["CALIBRATION", "GRAPHS", "KERNELS", "LAYOUTS", "MEASURED", "MEASURED_MEMORY", "MEMORY_CHECKS",
+           "MEMORY_FACTOR", "TFLMEstimate", "memory_check_errors", "memory_factor",
            "calibration_errors", "estimate", "estimate_counts", "estimate_graph", "graph_counts", "invoke_cycles_m4",
            "tflm_arena_bytes"]
