@@ -38,16 +38,19 @@ def data(tmp_path_factory):
     return d
 
 
-def search(data, out, *extra):
+BOTH = ("--placements", "flash,weights-ram")
+
+
+def search(data, out, *extra, placements=("--placements", "flash")):
     return run("search", "--data", data / "train.npz", "--test-data", data / "test.npz", "--targets", "nrf52840",
                "--units", "4,8", "--layers", "1", "--precisions", "w8a8,w8a16", "--epochs", "2", "--workers", "2",
-               "--emulate-sequences", "3", "--no-tflite", "-o", out, *extra)
+               "--emulate-sequences", "3", "--no-tflite", "-o", out, *placements, *extra)
 
 
-def check_front(report):
+def check_front(report, placements=("flash",)):
     rows = report["targets"]["nrf52840"]["candidates"]
-    assert len(rows) == 8                      # 2 sizes x 2 precisions x 2 placements (flash, weights-ram)
-    assert {r["placement"] for r in rows} == {"flash", "weights-ram"}
+    assert len(rows) == 4 * len(placements)     # 2 sizes x 2 precisions, per placement (each is a candidate)
+    assert {r["placement"] for r in rows} == set(placements)
 
     def better_or_equal(o, r):
         return (o["accuracy"] >= r["accuracy"] and o["latency_ms"] <= r["latency_ms"]
@@ -110,16 +113,16 @@ def trained(out):
 
 def test_search_two_workers_front_reproduced_and_resumed(data, tmp_path):
     out = tmp_path / "s"
-    p = search(data, out)
+    p = search(data, out, placements=BOTH)
     assert p.returncode == 0, p.stderr[-2000:]
     report = json.loads((out / "search.json").read_text())
-    check_front(report)
+    check_front(report, ("flash", "weights-ram"))
     check_reproduced(report, out, data, tmp_path)
     assert len(trained(out)) == 2               # two architectures, each trained once by one of the workers
     assert "search-nrf52840.png" in os.listdir(out) and "Pareto front" in (out / "search.md").read_text()
     check_dashboard(out / "study.journal")
     stamps = {p: p.stat().st_mtime for p in (out / "trials").rglob("model.keras")}
-    p = search(data, out)                       # resume: every architecture is done
+    p = search(data, out, placements=BOTH)      # resume: every architecture is done
     assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
     assert {p: p.stat().st_mtime for p in (out / "trials").rglob("model.keras")} == stamps
     assert json.loads((out / "search.json").read_text())["targets"] == report["targets"]
@@ -212,7 +215,7 @@ def test_interrupted_search_resumes(data, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     args = ["search", "--data", str(data / "train.npz"), "--test-data", str(data / "test.npz"), "--targets",
             "nrf52840", "--units", "4", "--layers", "1", "--precisions", "w8a16", "--epochs", "30", "--no-tflite",
-            "--emulate-sequences", "2", "-o", str(out)]
+            "--emulate-sequences", "2", "--placements", "flash", "-o", str(out)]
     proc = subprocess.Popen([*EXE, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(600):
         if (out / "trials" / "0000").exists():
