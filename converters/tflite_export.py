@@ -6,7 +6,7 @@
   (signature keys ``x, h*`` -> ``y, h*``); the file size does not depend on the sequence length.
   Calibrated with the states the float reference produces on the calibration data.
 
-TensorFlow's converter can crash the whole process on GRU graphs (DESIGN.md section 2), so the
+TensorFlow's converter can crash the whole process on GRU graphs (docs/measurements.md section 2), so the
 conversion runs in a child process (``python -m converters.tflite_export``); a crash becomes an
 :class:`~edge_gru.errors.EdgeGruError`. The model is first rebuilt with Keras' own GRU layers (fused
 kernels: fewer operators, faster under the interpreters); if that file fails the checks below, it

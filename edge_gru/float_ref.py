@@ -1,6 +1,6 @@
 """Float reference of a GRU network, line for line after the Keras equations.
 
-Equations (DESIGN.md section 1; gates packed ``z, r, h``)::
+Equations (docs/measurements.md section 1; gates packed ``z, r, h``)::
 
     x_z = x W_z + b_z
     z   = sigmoid(x_z + h_tm1 U_z)

@@ -367,7 +367,7 @@ class CortexM7(Timing):
     The misprediction penalty has no published figure: 5 cycles, a little under the 8 that [R4 TRM] gives for
     the deeper (8-stage) Cortex-R4. On CoreMark ([CoreMark]) 4, 5 and 6 cycles give -1.4%, -2.8% and -4.2%
     against the i.MX RT1060 figure, all inside the spread published for that silicon with GCC (3.86 to 4.04
-    CoreMark/MHz, DESIGN.md 2c): the benchmark cannot pin this constant closer.
+    CoreMark/MHz, docs/measurements.md section 4): the benchmark cannot pin this constant closer.
     """
 
     label = "Cortex-M7 dual-issue model"

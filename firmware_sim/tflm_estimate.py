@@ -11,14 +11,14 @@ come from the same measurement.
 Calibration (CALIBRATION below): TFLite Micro built from source with arm-none-eabi-g++ 12.2 and the
 flags of its ``cortex_m_generic`` release build, its outputs identical to the ``tflite-micro`` Python
 interpreter, run in firmware_sim's emulator. The per-operator decomposition comes from the per-operator
-profile of DESIGN.md 2b (spoken-digits GRU(16), cycle model of commit b2a872b): per-element costs from
+profile of docs/measurements.md section 3 (spoken-digits GRU(16), cycle model of commit b2a872b): per-element costs from
 reading the kernels (gemmlowp fixed-point exp for LOGISTIC/TANH, two or three 64-bit rounding multiplies
 for ADD/SUB, one for MUL, an index computation for STRIDED_SLICE), each type's fixed cost what remains of
 its measured total. The totals were measured again with this cycle model (MEASURED): the spoken-digits
 GRU(16) unrolled file sets the scale, and the step file, the seed GRU(50) and a spoken-digits GRU(32)
-(both layouts) check the estimate on graphs it was not fitted to. Cores never measured (M3, M7, M33, M55)
-scale the M4 figures by the ratio of their emulated CoreMark/MHz to the M4's
-(benchmarks/cycle_validation.py), so their error is unknown.
+(both layouts) check the estimate on graphs it was not fitted to. Other cores scale the M4 figures by the ratio
+of their emulated CoreMark/MHz to the M4's (benchmarks/cycle_validation.py): checked on the M7 (MEASURED), never
+on the M3, M33 and M55, whose error is unknown.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from firmware_sim.targets import Target
 
 CALIBRATION = ("TFLite Micro (commit 90b983c, arm-none-eabi-g++ 12.2, cortex_m_generic release flags) measured in "
                "firmware_sim with this cycle model on spoken-digits GRU(16), seed GRU(50) and spoken-digits GRU(32), "
-               "both layouts; operator profile, memory and the M0+ CMSIS-NN ratio from DESIGN.md 2b")
+               "both layouts; operator profile, memory and the M0+ CMSIS-NN ratio from docs/measurements.md section 3")
 LAYOUTS = ("unrolled", "step")
 KERNELS = ("reference", "cmsis-nn")
 
@@ -49,7 +49,7 @@ class OpCost:
     per_mac: float = 0.0
 
 
-# --- Cortex-M4, reference kernels. Measured per type (DESIGN.md 2b, unrolled file, one sequence):
+# --- Cortex-M4, reference kernels. Measured per type (docs/measurements.md section 3, unrolled file, one sequence):
 # FULLY_CONNECTED 96 ops 1,012,706; LOGISTIC 96 721,689; TANH 48 364,344; ADD 191 532,171; MUL 143 302,089;
 # SUB 48 158,832; STRIDED_SLICE 141 177,378; SPLIT+UNPACK+SOFTMAX+RESHAPE 51 55,410; interpreter ~57,000.
 # Per element (kernel reading): FC 9 cycles per MAC (its inner loop ldrsb, ldrsb, add, cmp, mla, bne) plus a
@@ -93,7 +93,7 @@ M4_CMSIS_WORK = {"FULLY_CONNECTED": (20, 6.56), "ADD": (40, 0.0), "MUL": (18, 0.
 CMSIS_FIXED_EXTRA = 94.0
 
 # --- step layout: the firmware's glue per timestep (copying the input and the states between invokes),
-# measured 13,651 cycles per 48-step sequence on M4 (DESIGN.md 2b).
+# measured 13,651 cycles per 48-step sequence on M4 (docs/measurements.md section 3).
 STEP_GLUE_PER_STEP = 13_651 / 48
 
 # --- cores. M0+: cycles = factor x the M4 estimate + extra cycles per FULLY_CONNECTED MAC (no MLA/SMULL, byte
@@ -111,8 +111,8 @@ COREMARK_PER_MHZ = {"cortex-m4": 2.532, "cortex-m3": 2.446, "cortex-m7": 3.926, 
 SETUP_POINTS = {"cortex-m4": ((814, 1_067, 4_570, 60_135_288), (19, 35, 106, 355_518), (19, 35, 202, 488_942)),
                 "cortex-m0plus": ((814, 1_067, 4_570, 69_105_998), (19, 35, 106, 662_587), (19, 35, 202, 957_797))}
 
-# --- memory (DESIGN.md 2b). Code (interpreter + kernels, -Os/-O2, gc-sections), measured: M4 reference
-# 72,556 B, CMSIS-NN 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue. Other cores: the M4's.
+# --- memory (docs/measurements.md section 3). Code (interpreter + kernels, -Os/-O2, gc-sections), measured:
+# M4 reference 72,556 B, CMSIS-NN 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue. Other cores: the M4's.
 CODE_BYTES = {("cortex-m4", "reference"): 72_556, ("cortex-m4", "cmsis-nn"): 90_368,
               ("cortex-m0plus", "reference"): 86_388, ("cortex-m0plus", "cmsis-nn"): 97_888}
 STEP_GLUE_CODE = 360
@@ -209,7 +209,7 @@ MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {   # (core, ke
     ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(32)", "unrolled"): (16_175_573, 83_090_401),  # fit
     ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(32)", "step"): (17_788_458, 959_255),
 }
-# Memory of the calibration model (DESIGN.md 2b): (core, kernels, layout) -> flash (code + file), RAM.
+# Memory of the calibration model (docs/measurements.md section 3): (core, kernels, layout) -> flash (code + file), RAM.
 MEASURED_MEMORY = {
     ("cortex-m4", "reference", "unrolled"): (403_700, 190_036),
     ("cortex-m4", "cmsis-nn", "unrolled"): (421_512, 193_108),

@@ -8,7 +8,7 @@ Number formats
 --------------
 * ``A`` activation bits (8 or 16). Inputs ``x_q`` and states ``h_q`` are signed A-bit
   integers in ``[-(2^(A-1)-1), 2^(A-1)-1]``. The state is Q0.(A-1): scale ``2^-(A-1)``
-  (it always lies in (-1, 1), DESIGN.md section 1). The input scale ``s_x`` comes from
+  (it always lies in (-1, 1), docs/measurements.md section 1). The input scale ``s_x`` comes from
   calibration.
 * Weights are signed 8- or 16-bit, symmetric, one scale per output column.
 * Accumulators are int32 when quantization proved ``|acc| < 2^31`` for every column
