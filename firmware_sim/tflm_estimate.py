@@ -112,7 +112,8 @@ SETUP_POINTS = {"cortex-m4": ((814, 1_067, 4_570, 60_135_288), (19, 35, 106, 355
                 "cortex-m0plus": ((814, 1_067, 4_570, 69_105_998), (19, 35, 106, 662_587), (19, 35, 202, 957_797))}
 
 # --- memory (docs/measurements.md section 3). Code (interpreter + kernels, -Os/-O2, gc-sections), measured:
-# M4 reference 72,556 B, CMSIS-NN 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue. Other cores: the M4's.
+# M4 reference 72,556 B, CMSIS-NN 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue.
+# Other cores: the M4's.
 CODE_BYTES = {("cortex-m4", "reference"): 72_556, ("cortex-m4", "cmsis-nn"): 90_368,
               ("cortex-m0plus", "reference"): 86_388, ("cortex-m0plus", "cmsis-nn"): 97_888}
 STEP_GLUE_CODE = 360
