@@ -29,15 +29,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from converters.c_placement import PLACEMENTS
 from edge_gru.errors import DataError
 
 REGION_KINDS = ("flash", "xip", "mram", "sram", "tcm")
 WRITABLE_KINDS = ("sram", "tcm")
-PLACEMENTS = ("flash", "weights-ram", "ram")
-PLACEMENT_HELP = ("flash: code and weights in the part's flash (default); weights-ram: the model's weights copied "
-                  "to SRAM/DTCM at start-up; ram: code, constants and weights all run from RAM/ITCM "
-                  "(pico-sdk copy_to_ram, STM32H7 ITCM+DTCM)")
 IDEAL = "ideal"                 # the name of the zero-wait memory system
+ZERO_WAIT = "zero-wait memory (no wait states, no caches)"
 
 
 @dataclass(frozen=True)
@@ -112,8 +110,8 @@ class MemorySystem:
 
     @property
     def ideal(self) -> bool:
-        """True when every region is zero-wait and there is no cache: the plain cycle model."""
-        return all(r.zero_wait for r in self.regions) and not any(c.enabled for c in self.caches)
+        """True when every region is zero-wait: nothing to charge (a cache cannot hide what costs nothing)."""
+        return all(r.zero_wait for r in self.regions)
 
     def describe(self) -> str:
         """One line for reports: the regions with their read cost and the enabled caches."""
@@ -127,8 +125,7 @@ class MemorySystem:
         """The same address map with every region zero-wait and no cache: the plain cycle model."""
         return replace(self, name=IDEAL, regions=tuple(replace(r, read_cycles=1.0, prefetch=False)
                                                        for r in self.regions),
-                       caches=tuple(replace(c, enabled=False) for c in self.caches),
-                       validated="zero-wait memory (no wait states, no caches)")
+                       caches=tuple(replace(c, enabled=False) for c in self.caches), validated=ZERO_WAIT)
 
     def with_caches(self, enabled: bool) -> MemorySystem:
         """The same system with every cache switched on or off."""
@@ -151,8 +148,7 @@ def ideal_memory(flash_bytes: int, ram_bytes: int) -> MemorySystem:
     """Zero-wait flash at 0 and SRAM at 0x20000000: the plain cycle model's assumption."""
     return MemorySystem(IDEAL, (Region("flash", "flash", 0, flash_bytes), Region("sram", "sram", 0x2000_0000,
                                                                                    ram_bytes)),
-                        code="flash", data="sram", fast_code="sram", fast_data="sram",
-                        validated="zero-wait memory (no wait states, no caches)")
+                        code="flash", data="sram", fast_code="sram", fast_data="sram", validated=ZERO_WAIT)
 
 
 # --- parsing and checking a targets file's memory tables ----------------------------------------------------
@@ -416,5 +412,5 @@ class MemoryState:
         return self.stats
 
 
-__all__ = ["IDEAL", "PLACEMENTS", "PLACEMENT_HELP", "Cache", "CacheSpec", "MemoryState", "MemoryStats",
+__all__ = ["IDEAL", "PLACEMENTS", "Cache", "CacheSpec", "MemoryState", "MemoryStats",
            "MemorySystem", "Region", "ideal_memory", "parse_memory"]

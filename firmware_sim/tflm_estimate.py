@@ -352,7 +352,7 @@ def memory_factor(target: Target) -> tuple[tuple[float, float] | None, str]:
     :data:`MEMORY_FACTOR`; None (zero-wait cycles, said so) for a part never measured.
     """
     mem = target.memory
-    if all(r.zero_wait for r in mem.regions):
+    if mem.ideal:
         return (1.0, 1.0), f"{mem.name} (no wait states modelled)"
     if mem.name in MEMORY_FACTOR:
         f = MEMORY_FACTOR[mem.name]
