@@ -54,7 +54,8 @@ def main() -> int:
     ap.add_argument("--work", type=Path)
     args = ap.parse_args()
     from edge_gru.data import CHUNK_BYTES, seed_toy
-    from edge_gru.fixed.model import quantize_model, save_fixed
+    from edge_gru.fixed.io import save_fixed
+    from edge_gru.fixed.model import quantize_model
     from edge_gru.spec import random_spec, save_spec
 
     work = args.work or Path(tempfile.mkdtemp(prefix="edge-gru-mem-"))

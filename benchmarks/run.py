@@ -58,7 +58,7 @@ def main() -> int:
     spec, train, test, tfl_path = spoken_digits_spec()
 
     from edge_gru.fixed.model import quantize_model
-    from edge_gru.runtime.tflite import TFLiteRunner
+    from edge_gru.tflite.runner import TFLiteRunner
 
     n = len(test.X)
     rows = []
@@ -77,7 +77,7 @@ def main() -> int:
         xq = r.quantize(test.X)
         sec = best_of(lambda r=r, xq=xq: r.predict_raw(xq), 3 if eng != "tflm" else 2)
         rows.append((label, sec / n * 1e6, accuracy(r.dequantize(r.predict_raw(xq)), test.y), ""))
-    from edge_gru.runtime.tflite import predict_file, probe_file
+    from edge_gru.tflite.runner import predict_file, probe_file
 
     for eng, label in (("litert", "LiteRT int8, isolated (edge-gru run)"), ("tflm", "TFLite Micro, isolated")):
         # what `edge-gru run` does: a probe, then the data in one child process (a crash is an error line)

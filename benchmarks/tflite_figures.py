@@ -22,8 +22,8 @@ def main() -> int:
     from edge_gru.data import accuracy, load_dataset
     from edge_gru.errors import EdgeGruError
     from edge_gru.float_ref import predict
-    from edge_gru.runtime.tflite import TFLiteRunner
     from edge_gru.spec import load_spec, save_spec
+    from edge_gru.tflite.runner import TFLiteRunner
 
     CACHE.mkdir(parents=True, exist_ok=True)
     train, test = load_dataset("spoken-digits")

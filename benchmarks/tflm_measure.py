@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from edge_gru.data import load_dataset
-    from edge_gru.runtime.tflite import TFLiteRunner
+    from edge_gru.tflite.runner import TFLiteRunner
     from firmware_sim.targets import get_target
 
     tflite = args.tflite or default_tflite()

@@ -8,39 +8,21 @@
   table is ``cols / E`` times wider and int16/int32 instead of int8/int16.
 
 ``auto`` picks ``folded`` only when the whole export's constants are no larger than with ``table``
-(the exact :func:`converters.c_export.layout_bytes` of both), so a large vocabulary never trades flash
+(the exact :func:`converters.c_layout.layout_bytes` of both), so a large vocabulary never trades flash
 for speed silently; ``--embedding folded`` asks for it explicitly.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
+from converters.c_layout import layout_bytes
 from edge_gru.errors import EdgeGruError
 from edge_gru.fixed.model import FixedModel
 
 EMBEDDING_LAYOUTS = ("auto", "table", "folded")
 
 
-def fold_table(fm: FixedModel) -> np.ndarray:
-    """``(vocab, 3H)`` first-layer ``requant(b_i + table_q W, mx, nx)`` of every token (int64 values)."""
-    g = fm.grus[0]
-    acc = fm.embedding["table"].astype(np.int64) @ g["W"].astype(np.int64)        # x W
-    if g["use_bias"]:
-        acc = acc + g["b_i"].astype(np.int64)                                       # + b_i
-    m, n = g["mx"].astype(np.int64), g["nx"].astype(np.int64)
-    return (acc * m + (np.int64(1) << (n - 1))) >> n                               # requant -> Q3.12
-
-
-def fold_dtype(fold: np.ndarray) -> type:
-    """int16 when every folded value fits, else int32 (the kernels add it to the recurrent part unsaturated)."""
-    return np.int16 if fold.size == 0 or (fold.min() >= -32768 and fold.max() <= 32767) else np.int32
-
-
 def layout_sizes(fm: FixedModel) -> dict[str, int]:
-    """Constant bytes of the whole C export with each layout (:func:`converters.c_export.layout_bytes`)."""
-    from converters.c_export import layout_bytes
-
+    """Constant bytes of the whole C export with each layout (:func:`converters.c_layout.layout_bytes`)."""
     return {layout: layout_bytes(fm, layout) for layout in ("table", "folded")}
 
 
@@ -62,4 +44,4 @@ def choose_layout(fm: FixedModel, requested: str) -> str:
     return "folded" if sizes["folded"] <= sizes["table"] else "table"
 
 
-__all__ = ["EMBEDDING_LAYOUTS", "choose_layout", "fold_dtype", "fold_table", "layout_sizes"]
+__all__ = ["EMBEDDING_LAYOUTS", "choose_layout", "layout_sizes"]

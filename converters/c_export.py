@@ -13,6 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
+from converters.c_embedding import choose_layout
+from converters.c_layout import (
+    fold_dtype,
+    fold_table,
+    gate_columns,
+    is_folded,
+    kernel_layout,
+    memory_figures,
+    pad2,
+    pad_gates,
+    scratch_len,
+)
 from converters.c_placement import (
     PLACEMENT_LD,
     PLACEMENTS,
@@ -44,100 +56,6 @@ def _c_array(ctype: str, name: str, arr: np.ndarray) -> str:
 def _ctype(arr: np.ndarray) -> str:
     return {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t",
             np.dtype(np.int64): "int64_t"}[np.asarray(arr).dtype]
-
-
-def _pad4(n: int) -> int:
-    return (n + 3) // 4 * 4
-
-
-def gate_columns(H: int, reset_after: bool) -> tuple[int, int]:
-    """``(cols, hoff)``: padded column count and the candidate gate's first column (see edge_gru.h)."""
-    if reset_after:
-        return _pad4(3 * H), 2 * H
-    return _pad4(2 * H) + _pad4(H), _pad4(2 * H)
-
-
-def pad_gates(a: np.ndarray, H: int, reset_after: bool, fill: int = 0) -> np.ndarray:
-    """``(..., 3H)`` -> ``(..., cols)``: z, r, h columns placed as the kernel expects, padding = ``fill``."""
-    cols, hoff = gate_columns(H, reset_after)
-    out = np.full((*a.shape[:-1], cols), fill, a.dtype)
-    out[..., :2 * H] = a[..., :2 * H]
-    out[..., hoff:hoff + H] = a[..., 2 * H:3 * H]
-    return out
-
-
-def _pad2(n: int) -> int:
-    return (n + 1) // 2 * 2
-
-
-def kernel_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray:
-    """GRU weights ``(in, 3H)`` -> the kernel's flat layout (see edge_gru.h).
-
-    Blocks of 4 columns; the inputs, padded to an even count K, in groups of 4: a group holds 4 columns
-    x 4 weights (int8 ordered w0, w2, w1, w3 for SXTB16); when K = 2 mod 4 a last half group holds
-    4 columns x 2 weights (int8: c0w0, c1w0, c0w1, c1w1, c2w0, ...; int16: c0w0, c0w1, c1w0, ...).
-    """
-    Wp = pad_gates(W, H, reset_after)
-    K, nb = _pad2(W.shape[0]), Wp.shape[1] // 4
-    K4 = K // 4 * 4
-    Wk = np.zeros((K, Wp.shape[1]), W.dtype)
-    Wk[:W.shape[0]] = Wp
-    blocks = Wk[:K4].reshape(K4 // 4, 4, nb, 4).transpose(2, 0, 3, 1)   # (block, group, column, element)
-    if W.dtype == np.int8:
-        blocks = blocks[..., [0, 2, 1, 3]]
-    parts = [blocks.reshape(nb, -1)]
-    if K > K4:
-        half = Wk[K4:].reshape(2, nb, 4).transpose(1, 2, 0)               # (block, column, element)
-        if W.dtype == np.int8:                                           # (block, pair, element, column)
-            half = half.reshape(nb, 2, 2, 2).transpose(0, 1, 3, 2)
-        parts.append(half.reshape(nb, -1))
-    return np.ascontiguousarray(np.concatenate(parts, axis=1)).ravel()
-
-
-def _folded(fm: FixedModel, embedding: str) -> bool:
-    return fm.embedding is not None and embedding == "folded"
-
-
-def scratch_len(fm: FixedModel) -> int:
-    """int32 entries of the scratch buffer (see eg_step and eg_output in edge_gru.c)."""
-    kx = [_pad2(g["input_dim"]) for g in fm.grus]
-    step = max(kx) + max(_pad2(g["units"]) + 2 * gate_columns(g["units"], g["reset_after"])[0] + g["units"]
-                         for g in fm.grus)
-    widths = [fm.grus[-1]["units"]] + [d["units"] for d in fm.dense]
-    return max(step, 2 * max(widths))
-
-
-def kernel_macs(fm: FixedModel, timesteps: int, embedding: str = "table") -> int:
-    """Multiply-accumulates the C kernels execute per sequence, the layout's zero padding included."""
-    step = sum(gate_columns(g["units"], g["reset_after"])[0] * (_pad2(g["input_dim"]) + _pad2(g["units"]))
-               for g in fm.grus)
-    if _folded(fm, embedding):           # the first layer's input product is looked up
-        g = fm.grus[0]
-        step -= gate_columns(g["units"], g["reset_after"])[0] * _pad2(g["input_dim"])
-    return timesteps * step + sum(d["units"] * d["input_dim"] for d in fm.dense)
-
-
-def layout_bytes(fm: FixedModel, embedding: str = "table") -> int:
-    """Bytes of constant model data in the C export (kernel layout, padding included, and tables)."""
-    from converters.c_embedding import fold_dtype, fold_table
-
-    total = fm.sig_tab.nbytes + fm.tanh_tab.nbytes
-    folded = _folded(fm, embedding)
-    if folded:
-        g = fm.grus[0]
-        total += fm.vocab * gate_columns(g["units"], g["reset_after"])[0] * np.dtype(
-            fold_dtype(fold_table(fm))).itemsize
-    elif fm.embedding is not None:
-        total += fm.embedding["table"].nbytes
-    for i, g in enumerate(fm.grus):
-        H, wb = g["units"], g["W"].itemsize
-        ra, cols = g["reset_after"], gate_columns(H, g["reset_after"])[0]
-        w_size = 0 if folded and i == 0 else kernel_layout(g["W"], H, ra).size
-        total += (w_size + kernel_layout(g["U"], H, ra).size) * wb
-        total += cols * (2 * g["b_i"].itemsize + 4 * 4)
-    for d in fm.dense:
-        total += d["W"].nbytes + d["b"].nbytes + d["m"].nbytes + d["n"].nbytes
-    return total
 
 
 def c_identifier(name: str, default: str = "model") -> str:
@@ -192,14 +110,6 @@ if(PROJECT_IS_TOP_LEVEL)
   target_link_libraries({name}_example PRIVATE {name})
 endif()
 """
-
-
-def memory_figures(fm: FixedModel, embedding: str = "table") -> dict[str, int]:
-    """Bytes the model needs, exact: constant data (flash) and state + scratch (RAM)."""
-    state = 2 * sum(g["units"] for g in fm.grus)
-    scratch = 4 * scratch_len(fm)
-    return {"constant_bytes": layout_bytes(fm, embedding), "state_bytes": state, "scratch_bytes": scratch,
-            "ram_bytes": state + scratch}
 
 
 def _readme(fm: FixedModel, ident: str, mem: dict[str, int]) -> str:
@@ -273,8 +183,6 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     existing = [n for n in names if (out / n).exists()]
     if existing and not force:
         raise OutputExistsError(f"{out}: {', '.join(existing)} exist; pass --force to overwrite")
-    from converters.c_embedding import choose_layout
-
     layout = choose_layout(fm, embedding)
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
@@ -313,7 +221,7 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     Raises:
         ModelFileError: ``model.egru``, ``model.h`` or ``model.c`` missing, or the sources do not match.
     """
-    from edge_gru.fixed.model import load_fixed
+    from edge_gru.fixed.io import load_fixed
 
     folder = Path(folder)
     missing = [n for n in ("model.egru", "model.h", "model.c") if not (folder / n).is_file()]
@@ -352,7 +260,7 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
     """
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}")
-    folded = _folded(fm, embedding)
+    folded = is_folded(fm, embedding)
     safe_name = re.sub(r"[^A-Za-z0-9_ .-]", "_", fm.name)[:60]
     state_len = sum(g["units"] for g in fm.grus)
     guard = f"EG_{ident.upper()}_MODEL_H"
@@ -376,8 +284,6 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
          _c_array("int16_t", "tanh_tab", fm.tanh_tab)]
     emb = "0, 0, 0, 0, 0"
     if folded:
-        from converters.c_embedding import fold_dtype, fold_table
-
         g0 = fm.grus[0]
         fold = fold_table(fm)
         fold = pad_gates(fold.astype(fold_dtype(fold)), g0["units"], bool(g0["reset_after"]))
@@ -412,7 +318,7 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
             c.append(_c_array(_ctype(arr), f"gru{i}_{k}", arr))
         w_ref = "0" if folded and i == 0 else f"gru{i}_W.v"
         acc64 = int(g["b_i"].dtype == np.int64)
-        gru_inits.append(f"    {{{H}, {cols}, {hoff}, {g['input_dim']}, {_pad2(g['input_dim'])}, {_pad2(H)}, "
+        gru_inits.append(f"    {{{H}, {cols}, {hoff}, {g['input_dim']}, {pad2(g['input_dim'])}, {pad2(H)}, "
                          f"{int(g['reset_after'])}, {int(g['use_bias'])}, {acc64}, {w_ref}, gru{i}_U.v, "
                          f"gru{i}_b_i.v, gru{i}_b_h.v, gru{i}_mx.v, gru{i}_nx.v, gru{i}_mh.v, gru{i}_nh.v, "
                          f"{rq['x']}, {rq['h']}, {r32['x']}, {r32['h']}}}")
@@ -438,6 +344,4 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
     return {"model.h": "".join(h), "model.c": body}
 
 
-__all__ = ["c_identifier", "check_c_folder", "embedding_layout", "export_c", "export_names", "gate_columns",
-           "kernel_layout", "kernel_macs", "layout_bytes", "memory_figures", "pad_gates", "render_model",
-           "scratch_len"]
+__all__ = ["c_identifier", "check_c_folder", "embedding_layout", "export_c", "export_names", "render_model"]

@@ -84,10 +84,10 @@ def verify_tflite(path: str | Path, spec: ModelSpec, X: np.ndarray) -> float:
     Returns:
         Class agreement with the float reference on ``X`` under LiteRT.
     """
-    from converters.tflite_inspect import inspect_tflite
     from edge_gru.data import predicted_class
     from edge_gru.float_ref import predict
-    from edge_gru.runtime.tflite import predict_file
+    from edge_gru.tflite.inspection import inspect_tflite
+    from edge_gru.tflite.runner import predict_file
 
     info = inspect_tflite(path)
     if info.float_ops:

@@ -22,7 +22,8 @@ from converters.c_export import export_c
 from converters.keras_import import import_keras
 from converters.keras_train import save_keras, train_classifier
 from edge_gru.data import accuracy, load_dataset
-from edge_gru.fixed.model import quantize_model, save_fixed
+from edge_gru.fixed.io import save_fixed
+from edge_gru.fixed.model import quantize_model
 from edge_gru.fixed.summary import compare_outputs
 from edge_gru.float_ref import predict
 from edge_gru.runtime.c_host import run_host

@@ -16,7 +16,8 @@ import numpy as np
 from converters._tf import keras
 from converters.keras_import import import_keras
 from edge_gru.data import accuracy, load_dataset
-from edge_gru.fixed.model import quantize_model, save_fixed
+from edge_gru.fixed.io import save_fixed
+from edge_gru.fixed.model import quantize_model
 from edge_gru.float_ref import predict
 
 

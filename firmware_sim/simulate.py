@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from converters.c_export import embedding_layout, kernel_macs
+from converters.c_export import embedding_layout
+from converters.c_layout import kernel_macs
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError
-from edge_gru.fixed.model import FixedModel, load_fixed
+from edge_gru.fixed.io import load_fixed
+from edge_gru.fixed.model import FixedModel
 from firmware_sim.elf import read_elf
 from firmware_sim.emulator import EmulationResult, Emulator
 from firmware_sim.memory import PLACEMENTS

@@ -30,7 +30,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from converters.tflite_inspect import TFLiteInfo, inspect_tflite
+from edge_gru.tflite.inspection import TFLiteInfo, inspect_tflite
 from firmware_sim.targets import Target
 
 CALIBRATION = ("TFLite Micro (commit 90b983c, arm-none-eabi-g++ 12.2, cortex_m_generic release flags) measured in "

@@ -88,7 +88,16 @@ NPY_DTYPES = ["<f4", "<f8", "<i2", "|i1", "<u4", "|b1", ">f4", "|O", "<U4", "<c8
 
 
 def mutate_npy(rng: Rng, data: bytes) -> tuple[bytes, str]:
-    """Edit an NPY member: its header (shape, dtype, order, magic, version) or its payload."""
+    """Edit an NPY member: its header (shape, dtype, order, magic, version) or its payload; never a no-op
+    (an edit that leaves the bytes as they were, such as truncating the header's padding, is drawn again)."""
+    for _ in range(16):
+        new, what = _mutate_npy_once(rng, data)
+        if new != data:
+            return new, what
+    return b"\x00NUMPX" + data[6:], "NPY magic broken"
+
+
+def _mutate_npy_once(rng: Rng, data: bytes) -> tuple[bytes, str]:
     if not data.startswith(b"\x93NUMPY") or len(data) < 12:
         return mutate_bytes(rng, data)
     major = data[6]
@@ -110,10 +119,13 @@ def mutate_npy(rng: Rng, data: bytes) -> tuple[bytes, str]:
         return _npy(header.replace("False", "True") if "False" in header else header.replace("True", "False"),
                     payload), "fortran_order toggled"
     if op == "dtype":
-        dt = str(rng.choice(NPY_DTYPES))
+        current = re.search(r"'descr': '([^']*)'", header)
+        dt = str(rng.choice([d for d in NPY_DTYPES if not current or d != current.group(1)]))   # a real change
         return _npy(re.sub(r"'descr': '[^']*'", f"'descr': '{dt}'", header), payload), f"dtype -> {dt}"
-    shape = rng.choice(["(0,)", "()", "(-1, 3)", "(10**9,)", "(4294967296, 6, 3)", "(1, 1, 1, 1, 1, 1, 1, 1, 1)",
-                        "(5, 6, 3, 2)", "(3,)", "(1000000, 6, 3)", "(2, 2)", "(True,)", "(1.5,)", "'a'"])
+    current = re.search(r"'shape': (\([^)]*\))", header)
+    shape = rng.choice([s for s in ("(0,)", "()", "(-1, 3)", "(10**9,)", "(4294967296, 6, 3)",
+                                    "(1, 1, 1, 1, 1, 1, 1, 1, 1)", "(5, 6, 3, 2)", "(3,)", "(1000000, 6, 3)", "(2, 2)",
+                                    "(True,)", "(1.5,)", "'a'") if not current or s != current.group(1)])
     return _npy(re.sub(r"'shape': \([^)]*\)", f"'shape': {shape}", header), payload), f"shape -> {shape}"
 
 
@@ -146,8 +158,11 @@ def mutate_json(rng: Rng, data: bytes) -> tuple[bytes, str]:
         parent = _get(doc, path[:-1])
         del parent[path[-1]]
         return json.dumps(doc).encode(), f"JSON {'/'.join(map(str, path))} removed"
-    value = [math.nan, math.inf, -math.inf, -1, 0, 1e308, 10**30, -(10**30), "x", None, True, [], {}, [1, 2],
-             2**31, 0.5, "softmax2", "gru", "Embedding"][int(rng.integers(19))]
+    old = _get(doc, path)
+    values = [v for v in (math.nan, math.inf, -math.inf, -1, 0, 1e308, 10**30, -(10**30), "x", None, True, [], {},
+                          [1, 2], 2**31, 0.5, "softmax2", "gru", "Embedding")
+              if not (v == old and type(v) is type(old))]                  # a real change (NaN never equals)
+    value = values[int(rng.integers(len(values)))]
     if path:
         _get(doc, path[:-1])[path[-1]] = value
     else:
@@ -267,7 +282,7 @@ def tflite_mutation(rng: Rng, seed: Path, case: Path) -> Mutation:
         return byte_mutation(rng, seed, case)
     import flatbuffers
 
-    from edge_gru.runtime.tflite import schema
+    from edge_gru.tflite.schema import schema
 
     fb = schema()
     model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(seed.read_bytes(), 0))

@@ -23,14 +23,30 @@ def _fail(msg: str) -> None:
     sys.exit(2)
 
 
+def _usage_fail(exc: click.UsageError) -> None:
+    """A command-line mistake (unknown option, bad choice, missing argument) as one line, with where to look."""
+    where = exc.ctx.command_path if exc.ctx is not None else "edge-gru"
+    _fail(f"{exc.format_message()} (see '{where} --help')")
+
+
 class _Group(click.Group):
-    """A click group that turns library errors into one line and exit status 2."""
+    """A click group that turns library errors and usage mistakes into one line and exit status 2."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            _usage_fail(exc)
+            raise  # unreachable: _fail exits
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except EdgeGruError as exc:
             _fail(str(exc))
+        except click.UsageError as exc:
+            _usage_fail(exc)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except BrokenPipeError:

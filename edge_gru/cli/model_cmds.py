@@ -103,7 +103,8 @@ def train(dataset_name: str | None, data: Path | None, test_data: Path | None, u
 def quantize(model: Path, calibration: Path, precision_name: str, out: Path, force: bool) -> None:
     """Quantize a float model (.keras or .egspec) into a fixed-point .egru model."""
     from edge_gru.data import load_model_data
-    from edge_gru.fixed.model import quantize_model, save_fixed
+    from edge_gru.fixed.io import save_fixed
+    from edge_gru.fixed.model import quantize_model
     from edge_gru.fixed.summary import summarize
 
     if out.suffix != ".egru":
@@ -157,7 +158,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         raise DataError("--placement applies to --format c (a .tflite is placed by TFLite Micro's build)")
     if fmt == "c":
         from converters.c_export import embedding_layout, export_c, export_names
-        from edge_gru.fixed.model import save_fixed
+        from edge_gru.fixed.io import save_fixed
 
         placement = placement or "flash"
         names = [*export_names("weights-ram"), "model.egru"]
@@ -167,7 +168,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
             save_fixed(fm, stage / "model.egru")
             chosen = embedding_layout(stage)
             _append_sizes(stage)
-        from converters.c_export import memory_figures
+        from converters.c_layout import memory_figures
 
         mem = memory_figures(fm, chosen)
         click.echo(f"wrote {len(files) + 1} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes "
@@ -181,7 +182,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
                        f"{memory_figures(fm, other)['constant_bytes']:,} B)")
         return
     from converters.tflite_export import export_tflite
-    from converters.tflite_inspect import inspect_tflite
+    from edge_gru.tflite.inspection import inspect_tflite
 
     if calibration is None:
         raise ModelFileError(f"--format {fmt} needs --calibration train.npz")
@@ -200,7 +201,8 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
 def _c_model(model: Path, calibration: Path | None, precision_name: str):
     """The fixed-point model of ``convert --format c``: a .egru as it is, a float model quantized."""
     from edge_gru.data import load_model_data
-    from edge_gru.fixed.model import load_fixed, quantize_model
+    from edge_gru.fixed.io import load_fixed
+    from edge_gru.fixed.model import quantize_model
 
     if artifact_kind(model) == "fixed":
         return load_fixed(model)
@@ -241,13 +243,13 @@ def inspect(artifact: Path) -> None:
     """Print a model's architecture, parameter count and MACs per sequence (.tflite: ops, tensors, quantization)."""
     kind = artifact_kind(artifact)
     if kind == "tflite":
-        from converters.tflite_inspect import inspect_tflite
+        from edge_gru.tflite.inspection import inspect_tflite
 
         for line in inspect_tflite(artifact).describe():
             click.echo(line)
         return
     if kind == "fixed":
-        from edge_gru.fixed.model import load_fixed
+        from edge_gru.fixed.io import load_fixed
 
         fm = load_fixed(artifact)
         for line in fm.describe():

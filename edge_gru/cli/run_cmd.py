@@ -161,7 +161,7 @@ def _vocab(model: Any) -> int | None:
 
 
 def _open_tflite(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
-    from edge_gru.runtime.tflite import predict_file, probe_file
+    from edge_gru.tflite.runner import predict_file, probe_file
 
     if kind != "tflite":
         raise ModelFileError(f"{artifact}: --engine {engine} needs a .tflite file (make one with `edge-gru convert`)")
@@ -202,7 +202,7 @@ def _open_emulator(artifact: Path, kind: str, raw: bool, target_name: str | None
 
         fm = check_c_folder(artifact)
     else:
-        from edge_gru.fixed.model import load_fixed
+        from edge_gru.fixed.io import load_fixed
 
         fm = load_fixed(artifact)
     prog = _progress()
@@ -231,7 +231,7 @@ def _open_emulator(artifact: Path, kind: str, raw: bool, target_name: str | None
 def _open_fixed(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
     if kind != "fixed":
         raise ModelFileError(f"{artifact}: --engine fixed needs a .egru file (make one with `edge-gru quantize`)")
-    from edge_gru.fixed.model import load_fixed
+    from edge_gru.fixed.io import load_fixed
 
     fm = load_fixed(artifact)
     return _Model(fm.features, fm.timesteps,

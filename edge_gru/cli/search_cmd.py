@@ -66,7 +66,7 @@ def search(dataset_name: str | None, data: Path | None, test_data: Path | None, 
     """
     from edge_gru.cli.sim_cmds import _placements, _report_choices
     from edge_gru.outputs import check_output
-    from firmware_sim.search import Objective, SearchConfig, run_search
+    from edge_gru.workflows.search import Objective, SearchConfig, run_search
 
     targets, precs = _report_choices(target_names, targets_file, precisions)
     if not targets:
@@ -95,7 +95,7 @@ def search(dataset_name: str | None, data: Path | None, test_data: Path | None, 
 
 def _front_so_far(cfg: Any, prog: Any) -> Any:
     """An Optuna callback: after each trial, the trial's outcome and the front so far on the first target."""
-    from firmware_sim.search_report import summarize
+    from edge_gru.workflows.search_report import summarize
 
     def show(study: Any, trial: Any) -> None:
         why = trial.user_attrs.get("pruned") or trial.user_attrs.get("failure") or ""
@@ -143,7 +143,7 @@ def _search_data(dataset_name: str | None, data: Path | None, test_data: Path | 
 
 
 def _finish(cfg: Any, study: Any, train: Any, trained: int, no_tflite: bool) -> None:
-    from firmware_sim.search_report import export_recommended, summarize, write_report
+    from edge_gru.workflows.search_report import export_recommended, summarize, write_report
 
     report = summarize(cfg, study)
     report["trained_this_run"] = trained

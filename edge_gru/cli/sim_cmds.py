@@ -135,7 +135,8 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
     import numpy as np
 
     from edge_gru.data import load_model_data
-    from edge_gru.fixed.model import load_fixed, quantize_model
+    from edge_gru.fixed.io import load_fixed
+    from edge_gru.fixed.model import quantize_model
     from firmware_sim.simulate import simulate
 
     kind = artifact_kind(artifact)
@@ -275,7 +276,7 @@ def _report_choices(target_names: str, targets_file: Path | None, precisions: st
 def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str], out: Path,
                 emulate_sequences: int | None, tflite: bool, cc: Any = None,
                 placements: tuple[str, ...] = ("flash",)) -> dict:
-    from firmware_sim.report import build_report
+    from edge_gru.workflows.report import build_report
 
     n_emu = min(len(test.X), emulate_sequences or len(test.X))
     with _progress() as prog:
@@ -304,7 +305,7 @@ def demo(out: Path, dataset_name: str, epochs: int | None, target_names: str, em
          force: bool, placements: str, cc_choice: str | None) -> None:
     """Train a model on a built-in dataset, convert to every format, emulate on a few targets, write the report."""
     from edge_gru.outputs import staged_folder
-    from firmware_sim.demo import train_demo_model
+    from edge_gru.workflows.demo import train_demo_model
 
     targets, precs = _report_choices(target_names, None, "w8a16,w8a8,w16a16")
     places = _placements(placements)

@@ -16,9 +16,12 @@ import numpy as np
 from edge_gru import container
 from edge_gru.errors import ModelFileError, QuantizationError
 from edge_gru.fixed import kernels as K
-from edge_gru.fixed.model import _DENSE_ARRAYS, _GRU_ARRAYS, FIXED_KIND, FIXED_VERSION, FixedModel
+from edge_gru.fixed.model import DENSE_ARRAYS, GRU_ARRAYS, FixedModel
 from edge_gru.fixed.quantize import TABLE_SIZE, acc_bits_for, acc_bound, precision
 from edge_gru.spec import MAX_VOCAB
+
+FIXED_KIND = "edge-gru-fixed"
+FIXED_VERSION = 1
 
 
 def save_fixed(model: FixedModel, path: str | Path) -> None:
@@ -30,11 +33,11 @@ def save_fixed(model: FixedModel, path: str | Path) -> None:
         arrays["embedding.table"] = model.embedding["table"]
         emb = {k: v for k, v in model.embedding.items() if k != "table"}
     for i, g in enumerate(model.grus):
-        arrays.update({f"gru{i}.{k}": g[k] for k in _GRU_ARRAYS})
-        layers.append({"type": "gru", **{k: v for k, v in g.items() if k not in _GRU_ARRAYS}})
+        arrays.update({f"gru{i}.{k}": g[k] for k in GRU_ARRAYS})
+        layers.append({"type": "gru", **{k: v for k, v in g.items() if k not in GRU_ARRAYS}})
     for i, d in enumerate(model.dense):
-        arrays.update({f"dense{i}.{k}": d[k] for k in _DENSE_ARRAYS})
-        layers.append({"type": "dense", **{k: v for k, v in d.items() if k not in _DENSE_ARRAYS}})
+        arrays.update({f"dense{i}.{k}": d[k] for k in DENSE_ARRAYS})
+        layers.append({"type": "dense", **{k: v for k, v in d.items() if k not in DENSE_ARRAYS}})
     meta = {"name": model.name, "precision": model.precision.name, "features": model.features,
             "timesteps": model.timesteps, "input_scale": model.input_scale, "output_scale": model.output_scale,
             "output_activation": model.output_activation, "layers": layers, "info": model.info,

@@ -54,6 +54,16 @@ def requant(acc, m, n):
     return rshift_round(np.int64(acc) * np.int64(m), n)
 
 
+@njit(cache=True)
+def requant_columns(acc, m, n):
+    """:func:`requant` of every entry of an int64 ``(rows, cols)`` matrix, column ``j`` by ``m[j], n[j]``."""
+    out = np.empty_like(acc)
+    for i in range(acc.shape[0]):
+        for j in range(acc.shape[1]):
+            out[i, j] = requant(acc[i, j], m[j], n[j])
+    return out
+
+
 @njit(cache=True, inline="always")
 def sat(v, lo, hi):
     """Clamp ``v`` to ``[lo, hi]``."""

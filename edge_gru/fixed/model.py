@@ -1,7 +1,6 @@
 """The fixed-point model: build from a float spec, run it (batches or one step at a time).
 
-Saving and loading ``.egru`` files is in :mod:`edge_gru.fixed.io` (``load_fixed`` and ``save_fixed``
-are re-exported here).
+Saving and loading ``.egru`` files is in :mod:`edge_gru.fixed.io` (``load_fixed``, ``save_fixed``).
 """
 
 from __future__ import annotations
@@ -26,11 +25,9 @@ from edge_gru.float_ref import activate, embed_and_mask
 from edge_gru.sequence import check_lengths, check_tokens, compact, valid_steps
 from edge_gru.spec import ModelSpec
 
-FIXED_KIND = "edge-gru-fixed"
-FIXED_VERSION = 1
 BLOCK = 64
-_GRU_ARRAYS = ("W", "U", "b_i", "b_h", "mx", "nx", "mh", "nh")
-_DENSE_ARRAYS = ("W", "b", "m", "n")
+GRU_ARRAYS = ("W", "U", "b_i", "b_h", "mx", "nx", "mh", "nh")
+DENSE_ARRAYS = ("W", "b", "m", "n")
 
 
 @dataclass
@@ -132,9 +129,9 @@ class FixedModel:
         if self.embedding is not None:
             n += self.embedding["table"].nbytes
         for g in self.grus:
-            n += sum(g[k].nbytes for k in _GRU_ARRAYS)
+            n += sum(g[k].nbytes for k in GRU_ARRAYS)
         for d in self.dense:
-            n += sum(d[k].nbytes for k in _DENSE_ARRAYS)
+            n += sum(d[k].nbytes for k in DENSE_ARRAYS)
         return n
 
     def describe(self) -> list[str]:
@@ -364,9 +361,3 @@ def quantize_model(spec: ModelSpec, calibration: np.ndarray, precision_name: str
         table = fm.quantize_input_features(e.table[None])[0]         # x_q = clamp(round(x / s_x)) per row
         fm.embedding = {"table": table, "vocab": e.vocab, "mask_zero": e.mask_zero, "name": e.name}
     return fm
-
-
-# The .egru file format lives in edge_gru/fixed/io.py (imported here so both names stay public API).
-from edge_gru.fixed.io import load_fixed, save_fixed  # noqa: E402
-
-__all__ = ["FixedModel", "FixedStream", "load_fixed", "quantize_model", "save_fixed"]

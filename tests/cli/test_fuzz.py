@@ -49,17 +49,41 @@ def test_the_classifier_catches_every_bad_outcome(tmp_path):
     assert summary([])["cases"] == 0
 
 
+def _npy_header(data: bytes) -> str:
+    start = 10 if data[6] == 1 else 12
+    return data[start:start + int.from_bytes(data[8:start], "little")].decode("latin1")
+
+
 def test_mutators_change_what_they_claim():
+    """Every NPY and JSON mutation changes the bytes, and a shape or dtype edit puts the value it names in the
+    header; every kind of NPY edit is drawn."""
     rng = np.random.default_rng(0)
     import io
 
     buf = io.BytesIO()
     np.save(buf, np.zeros((2, 3), np.float32))
-    seen = {mutate_npy(rng, buf.getvalue())[1].split(" ")[0] for _ in range(60)}
-    assert {"shape", "dtype", "NPY"} <= seen
-    doc = json.dumps({"a": {"b": [1, 2]}, "c": "x"}).encode()
-    changed = [mutate_json(rng, doc)[0] != doc for _ in range(30)]
-    assert sum(changed) >= 25
+    orig = buf.getvalue()
+    seen = set()
+    for _ in range(120):
+        new, what = mutate_npy(rng, orig)
+        op = what.split(" ")[0]
+        seen.add(op)
+        assert new != orig, what
+        if op in ("shape", "dtype"):
+            key = "'shape': " if op == "shape" else "'descr': '"
+            assert key + what.split("-> ", 1)[1] in _npy_header(new), (what, _npy_header(new))
+    assert {"shape", "dtype", "NPY", "payload:", "header", "fortran_order"} <= seen
+    doc = json.dumps({"a": {"b": [1, 2]}, "c": "x", "d": 0.5}).encode()
+    for _ in range(60):
+        new, what = mutate_json(rng, doc)
+        assert new != doc and json.loads(doc) != _json_or_none(new), what
+
+
+def _json_or_none(data: bytes):
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):          # damaged text, or nested deeper than the parser goes
+        return None
 
 
 @pytest.mark.parametrize("kind", ["targets", "npz"])
@@ -77,5 +101,6 @@ def test_each_mutator_writes_its_artifact(tmp_path, kind):
     for k, (_, fn) in enumerate(MUTATORS[kind]):
         case = tmp_path / f"case{k}"
         case.mkdir()
-        path, what = fn(np.random.default_rng(k), seed, case)
-        assert path.exists() and what
+        for r in range(5):
+            path, what = fn(np.random.default_rng(100 * k + r), seed, case)
+            assert path.exists() and what and path.read_bytes() != seed.read_bytes(), what

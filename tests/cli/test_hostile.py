@@ -32,7 +32,8 @@ def refused(p, *words):
 def files(tmp_path_factory):
     """A seed-toy sized spec, its .egru, data and an int8 .tflite (the TensorFlow converter, about 10 s)."""
     from edge_gru.data import seed_toy
-    from edge_gru.fixed.model import quantize_model, save_fixed
+    from edge_gru.fixed.io import save_fixed
+    from edge_gru.fixed.model import quantize_model
     from edge_gru.spec import random_spec, save_spec
 
     d = tmp_path_factory.mktemp("hostile")
@@ -49,7 +50,7 @@ def files(tmp_path_factory):
 def _edit_tflite(src, dst, edit):
     import flatbuffers
 
-    from edge_gru.runtime.tflite import schema
+    from edge_gru.tflite.schema import schema
 
     fb = schema()
     model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(src.read_bytes(), 0))

@@ -25,7 +25,8 @@ def run(*args, check_rc=None):
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    from edge_gru.fixed.model import quantize_model, save_fixed
+    from edge_gru.fixed.io import save_fixed
+    from edge_gru.fixed.model import quantize_model
     from edge_gru.spec import random_spec
 
     d = tmp_path_factory.mktemp("mem")

@@ -154,7 +154,7 @@ def test_c_export_placement_is_checked_and_recorded(tmp_path):
     assert "eg_model_place" in (ram / "README.md").read_text()
     assert not (flash / "edge_gru_placement.ld").exists()
     assert export_placement(ram) == "weights-ram" and export_placement(flash) == "flash"
-    from edge_gru.fixed.model import save_fixed
+    from edge_gru.fixed.io import save_fixed
 
     for d in (flash, ram):
         save_fixed(fm, d / "model.egru")

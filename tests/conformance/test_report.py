@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def small_report(tmp_path_factory):
-    from firmware_sim.report import build_report
+    from edge_gru.workflows.report import build_report
     from firmware_sim.targets import get_target
 
     rng = np.random.default_rng(11)
@@ -36,7 +36,7 @@ def small_report(tmp_path_factory):
 
 
 def test_json_schema(small_report):
-    from firmware_sim.report import KEYS
+    from edge_gru.workflows.report import KEYS
 
     _, _, _, out, rep = small_report
     data = json.loads((out / "report.json").read_text())

@@ -120,6 +120,8 @@ def test_search_two_workers_front_reproduced_and_resumed(data, tmp_path):
     check_reproduced(report, out, data, tmp_path)
     assert len(trained(out)) == 2               # two architectures, each trained once by one of the workers
     assert "search-nrf52840.png" in os.listdir(out) and "Pareto front" in (out / "search.md").read_text()
+    page = (out / "search.html").read_text()     # real tables, not Markdown in a <pre>
+    assert page.count("<table>") == 2 * len(report["targets"]) and "|---|" not in page and "<pre>" not in page
     check_dashboard(out / "study.journal")
     stamps = {p: p.stat().st_mtime for p in (out / "trials").rglob("model.keras")}
     p = search(data, out, placements=BOTH)      # resume: every architecture is done

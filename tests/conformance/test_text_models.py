@@ -123,7 +123,7 @@ def test_tflite_embedding_models_both_layouts_both_interpreters(tmp_path):
     from converters.tflite_export import export_tflite
     from edge_gru.data import predicted_class
     from edge_gru.float_ref import predict
-    from edge_gru.runtime.tflite import predict_file, probe_file
+    from edge_gru.tflite.runner import predict_file, probe_file
 
     rng = np.random.default_rng(5)
     spec = random_spec(rng, 6, [12], [(3, "softmax")], timesteps=10, vocab=60, mask_zero=True, scale=0.5)
@@ -156,7 +156,7 @@ def test_tflite_embedding_models_both_layouts_both_interpreters(tmp_path):
 
 def test_embedding_layout_choice_and_sizes():
     from converters.c_embedding import choose_layout, layout_sizes
-    from converters.c_export import kernel_macs, memory_figures
+    from converters.c_layout import kernel_macs, memory_figures
     from edge_gru.errors import EdgeGruError
 
     rng = np.random.default_rng(3)

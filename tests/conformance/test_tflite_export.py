@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from converters.tflite_export import export_tflite
-from converters.tflite_inspect import inspect_tflite
 from edge_gru.data import accuracy
 from edge_gru.errors import EdgeGruError
 from edge_gru.float_ref import predict
-from edge_gru.runtime.tflite import TFLiteRunner
 from edge_gru.spec import random_spec
+from edge_gru.tflite.inspection import inspect_tflite
+from edge_gru.tflite.runner import TFLiteRunner
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")

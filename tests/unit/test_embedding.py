@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from edge_gru.errors import DataError, QuantizationError
-from edge_gru.fixed.model import load_fixed, quantize_model, save_fixed
+from edge_gru.fixed.io import load_fixed, save_fixed
+from edge_gru.fixed.model import quantize_model
 from edge_gru.float_ref import predict
 from edge_gru.sequence import compact, valid_steps
 from edge_gru.spec import load_spec, random_spec, save_spec

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_gru.errors import DataError, ModelFileError, QuantizationError
-from edge_gru.fixed.model import load_fixed, quantize_model, save_fixed
+from edge_gru.fixed.io import load_fixed, save_fixed
+from edge_gru.fixed.model import quantize_model
 from edge_gru.fixed.quantize import activation_tables, quantize_multiplier
 from edge_gru.float_ref import predict
 from edge_gru.spec import random_spec

@@ -158,7 +158,7 @@ def _refuse() -> None:
 
 
 def test_a_crash_in_the_child_is_an_error_line():
-    from edge_gru.runtime.isolate import run_isolated
+    from edge_gru.tflite.isolate import run_isolated
 
     with pytest.raises(ModelFileError, match="crashed \\(SIGSEGV\\)"):
         run_isolated(_segfault, what="m.tflite under tflm")
@@ -248,7 +248,8 @@ def test_json_depth_check_on_wide_headers(tmp_path):
 @pytest.mark.parametrize("kind", ["egru", "egspec"])
 def test_infinite_layer_size_in_header(tmp_path, kind):
     """Found by the fuzzer: `units = -Infinity` in a header raised OverflowError (an internal error)."""
-    from edge_gru.fixed.model import load_fixed, quantize_model, save_fixed
+    from edge_gru.fixed.io import load_fixed, save_fixed
+    from edge_gru.fixed.model import quantize_model
     from edge_gru.spec import load_spec
 
     spec = random_spec(np.random.default_rng(6), 3, [4], None, timesteps=5)

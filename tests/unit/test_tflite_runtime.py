@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from edge_gru.errors import ModelFileError
-from edge_gru.runtime.tflite import TFLiteRunner, check_flatbuffer
+from edge_gru.tflite.check import check_flatbuffer
+from edge_gru.tflite.runner import TFLiteRunner
 
 
 @pytest.mark.parametrize("data,match", [
@@ -43,8 +44,8 @@ def test_falls_back_to_tensorflow_when_litert_is_missing(tmp_path):
 
     pytest.importorskip("tensorflow")
     from converters.tflite_export import export_tflite
-    from edge_gru.runtime.tflite import TFLiteRunner
     from edge_gru.spec import random_spec
+    from edge_gru.tflite.runner import TFLiteRunner
 
     rng = np.random.default_rng(2)
     spec = random_spec(rng, 3, [5], [(2, "softmax")], timesteps=4)
@@ -55,7 +56,7 @@ def test_falls_back_to_tensorflow_when_litert_is_missing(tmp_path):
     code = ("import sys, numpy as np\n"
             "for m in ('ai_edge_litert', 'ai_edge_litert.interpreter', 'ai_edge_litert.schema_py_generated',"
             " 'tflite_runtime', 'tflite_micro'): sys.modules[m] = None\n"
-            "from edge_gru.runtime.tflite import TFLiteRunner\n"
+            "from edge_gru.tflite.runner import TFLiteRunner\n"
             f"r = TFLiteRunner({str(tmp_path / 'm.tflite')!r}, 'litert')\n"
             f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
             f"np.save({str(tmp_path / 'out.npy')!r}, r.predict_raw(r.quantize(x)))\n")

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from edge_gru.data import Dataset, accuracy
-from edge_gru.fixed.model import FixedModel, quantize_model, save_fixed
+from edge_gru.fixed.io import save_fixed
+from edge_gru.fixed.model import FixedModel, quantize_model
 from edge_gru.fixed.summary import compare_outputs
 from edge_gru.float_ref import predict
 from edge_gru.spec import ModelSpec, save_spec
+from edge_gru.workflows.pareto import ACCURACY_LATENCY, mark_front
 from firmware_sim.targets import Target
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ def _fixed_rows(spec: ModelSpec, fm: FixedModel, test: Dataset, y_float: np.ndar
 
 def _tflite_rows(tfl: Path, test: Dataset, y_float: np.ndarray, acc_float: float | None,
                  masked: bool = False) -> dict[str, dict]:
-    from edge_gru.runtime.tflite import TFLiteRunner
+    from edge_gru.tflite.runner import TFLiteRunner
 
     rows = {}
     note = ", unrolled: padding steps run (no mask)" if masked else ""
@@ -141,7 +143,7 @@ def _lsb_diff(raw: np.ndarray, y_float: np.ndarray, scale: float, zero: int) -> 
 
 def _tflm_step_outputs(tfl_step: Path, X: np.ndarray, y_float: np.ndarray) -> dict:
     """The step-layout file under TFLite Micro's interpreter on ``X``: outputs and per-sequence LSB differences."""
-    from edge_gru.runtime.tflite import TFLiteRunner
+    from edge_gru.tflite.runner import TFLiteRunner
 
     r = TFLiteRunner(tfl_step, "tflm")
     raw = r.predict_raw(r.quantize(X))
@@ -190,7 +192,7 @@ def _tflm_graphs(spec: ModelSpec, calibration: np.ndarray, tfl: Path, tfl_step: 
                  y_float: np.ndarray, tflm_unrolled: dict, say: Say) -> dict[str, tuple]:
     """Both layouts' files (the step one converted here), their inspection, host arena and TFLite Micro outputs."""
     from converters.tflite_export import export_tflite
-    from converters.tflite_inspect import inspect_tflite
+    from edge_gru.tflite.inspection import inspect_tflite
     from firmware_sim.tflm_estimate import tflm_arena_bytes
 
     say("converting to the int8 step layout (one timestep per invoke) for the TFLite Micro step rows")
@@ -198,16 +200,6 @@ def _tflm_graphs(spec: ModelSpec, calibration: np.ndarray, tfl: Path, tfl_step: 
     return {"unrolled": (tfl, inspect_tflite(tfl), tflm_arena_bytes(tfl), tflm_unrolled),
             "step": (tfl_step, inspect_tflite(tfl_step), tflm_arena_bytes(tfl_step),
                      _tflm_step_outputs(tfl_step, X, y_float))}
-
-
-def pareto(rows: list[dict]) -> None:
-    """Mark ``pareto=True`` on the rows not dominated in (lower latency, higher accuracy), per target."""
-    for r in rows:
-        if r.get("latency_ms") is not None and r.get("accuracy") is not None:
-            r["pareto"] = not any(
-                o is not r and o.get("target") == r["target"] and o.get("latency_ms") is not None
-                and o["latency_ms"] <= r["latency_ms"] and o["accuracy"] >= r["accuracy"]
-                and (o["latency_ms"] < r["latency_ms"] or o["accuracy"] > r["accuracy"]) for o in rows)
 
 
 def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, targets: list[Target],
@@ -290,7 +282,7 @@ def build_report(spec: ModelSpec, calibration: np.ndarray, test: Dataset, target
                                       spec.macs_per_sequence(max(1, round(real_steps)))))
     for key in ("raw", "y", "lsb"):
         tfl_rows.get("tflm", {}).pop(key, None)
-    pareto(rows)
+    mark_front(rows, ACCURACY_LATENCY, group="target")
     info_d = _model_info(spec, test, tfl if tflite else None, n_emu)
     if test.y is not None:
         info_d["float_accuracy_emulated_sequences"] = accuracy(y_float[:n_emu], test.y[:n_emu])
@@ -356,7 +348,7 @@ def _model_info(spec: ModelSpec, test: Dataset, tfl: Path | None, n_emu: int) ->
 
 def write_report(report: dict, out: Path) -> None:
     """``report.json``, ``report.md``, the PNG plots and the self-contained ``report.html``."""
-    from firmware_sim.report_render import render_html, render_markdown, render_plots
+    from edge_gru.workflows.report_render import render_html, render_markdown, render_plots
 
     (out / "report.json").write_text(json.dumps(report, indent=2, default=_json_default))
     pngs = render_plots(report, out)
@@ -372,4 +364,4 @@ def _json_default(v):
     raise TypeError(f"not JSON serialisable: {type(v).__name__}")
 
 
-__all__ = ["ASSUMPTIONS", "KEYS", "build_report", "float_logits", "pareto", "write_report"]
+__all__ = ["ASSUMPTIONS", "KEYS", "build_report", "float_logits", "write_report"]

@@ -5,7 +5,7 @@ crashes them (SIGSEGV), a negative or 3.4e38 quantization scale aborts them (SIG
 decoded here with the schema's Python object API and checked: cross references (tensor, buffer, operator
 code indices), tensor types and shapes, constant data sizes, quantization parameters (finite, positive,
 one zero point per scale, in the type's range) and operator codes. What this cannot foresee is caught by
-running the interpreter in a child process (:mod:`edge_gru.runtime.isolate`).
+running the interpreter in a child process (:mod:`edge_gru.tflite.isolate`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import struct
 from typing import Any
 
 from edge_gru.errors import ModelFileError
+from edge_gru.tflite.schema import schema
 
 #: Largest ``.tflite`` read.
 MAX_TFLITE_BYTES = 512 << 20
@@ -56,8 +57,6 @@ def check_flatbuffer(data: bytes, where: str) -> None:
 
 class _Checker:
     def __init__(self, data: bytes, where: str) -> None:
-        from edge_gru.runtime.tflite import schema
-
         self.data, self.where, self.fb = data, where, schema()
 
     def fail(self, what: str) -> ModelFileError:

@@ -16,8 +16,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.report_render import _img, _plt
-from firmware_sim.search import SearchConfig, trial_folder
+from edge_gru.workflows.pareto import front
+from edge_gru.workflows.render import figure, html_table, markdown_table, page, pyplot
+from edge_gru.workflows.search import SearchConfig, trial_folder
 
 KEYS = (("accuracy", 1), ("latency_ms", -1), ("flash_bytes", -1), ("ram_bytes", -1))
 
@@ -41,17 +42,6 @@ def collect(study: Any) -> tuple[list[dict], list[dict]]:
     return list(unique.values()), others
 
 
-def dominates(a: dict, b: dict) -> bool:
-    """``a`` is at least as good as ``b`` in every figure and better in one."""
-    ge = all((a[k] - b[k]) * sign >= 0 for k, sign in KEYS)
-    return ge and any((a[k] - b[k]) * sign > 0 for k, sign in KEYS)
-
-
-def front(points: list[dict]) -> list[dict]:
-    """The non-dominated points."""
-    return [p for p in points if not any(dominates(o, p) for o in points if o is not p)]
-
-
 def summarize(cfg: SearchConfig, study: Any) -> dict:
     """The report's content: per target, every candidate's figures, the front, the budgets and the choice."""
     cands, others = collect(study)
@@ -73,7 +63,7 @@ def summarize(cfg: SearchConfig, study: Any) -> dict:
                              "macs": c["macs"], "placement": pl, "cycles_cold": f.get("cycles_cold"),
                              **{k: f[k] for k in ("latency_ms", "cycles_per_sequence", "flash_bytes", "ram_bytes",
                                                   "bit_exact")}, "meets_budgets": meets})
-        on_front = front(rows)
+        on_front = front(rows, KEYS)
         for r in rows:
             r["pareto"] = any(r is p for p in on_front)
         ok = [r for r in rows if r["meets_budgets"]]
@@ -92,7 +82,7 @@ def export_recommended(report: dict, cfg: SearchConfig, calibration: Any, tflite
     folder, the ``.keras`` and (unless ``tflite`` is False) the int8 ``.tflite``; paths go into the report."""
     from converters.c_export import export_c
     from edge_gru.errors import EdgeGruError
-    from edge_gru.fixed.model import load_fixed, save_fixed
+    from edge_gru.fixed.io import load_fixed, save_fixed
     from edge_gru.outputs import staged_folder
 
     for name, entry in report["targets"].items():
@@ -132,12 +122,12 @@ def write_report(report: dict, out: Path) -> list[Path]:
     pngs = _plots(report, out)
     (out / "search.json").write_text(json.dumps(report, indent=2, default=float))
     (out / "search.md").write_text(render_markdown(report))
-    (out / "search.html").write_text(_html(report, pngs))
+    (out / "search.html").write_text(render_html(report, pngs))
     return [out / "search.json", out / "search.md", out / "search.html", *pngs.values()]
 
 
 def _plots(report: dict, out: Path) -> dict[str, Path]:
-    plt = _plt()
+    plt = pyplot()
     pngs = {}
     for name, entry in report["targets"].items():
         rows = entry["candidates"]
@@ -180,50 +170,71 @@ def _plots(report: dict, out: Path) -> dict[str, Path]:
     return pngs
 
 
-def _table(rows: list[dict]) -> list[str]:
-    lines = ["| candidate | placement | accuracy | latency ms | cycles/seq | flash B | RAM B | front | meets budgets |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['name']} | {r.get('placement', 'flash')} | {r['accuracy'] * 100:.2f}% | "
-                     f"{r['latency_ms']:.3f} | {r['cycles_per_sequence']:,.0f} | {r['flash_bytes']:,} | "
-                     f"{r['ram_bytes']:,} | "
-                     f"{'yes' if r['pareto'] else ''} | {'yes' if r['meets_budgets'] else 'no'} |")
-    return lines
+TABLE_HEADERS = ("candidate", "placement", "accuracy", "latency ms", "cycles/seq", "flash B", "RAM B", "front",
+                 "meets budgets")
+
+
+def _cells(rows: list[dict]) -> list[list[str]]:
+    return [[r["name"], r.get("placement", "flash"), f"{r['accuracy'] * 100:.2f}%", f"{r['latency_ms']:.3f}",
+             f"{r['cycles_per_sequence']:,.0f}", f"{r['flash_bytes']:,}", f"{r['ram_bytes']:,}",
+             "yes" if r["pareto"] else "", "yes" if r["meets_budgets"] else "no"] for r in rows]
+
+
+def _intro(report: dict) -> list[str]:
+    b = report["budgets"]
+    budgets = ", ".join(f"{k} {v:g}" for k, v in b.items() if v is not None) or "none (the parts' flash and RAM)"
+    return [f"{report['trials']} trials, {report['candidates']} candidates (architecture x precision); budgets: "
+            f"{budgets}.",
+            "Accuracy: the host fixed-point reference on the whole test set (bit-exact with the device); latency, "
+            "flash and RAM: the C runtime emulated (per-core cycle model) on a few test sequences."]
+
+
+def _heading(name: str, entry: dict) -> str:
+    return f"{name} ({entry['part']}, {entry['core']}, {entry['clock_mhz']:g} MHz)"
+
+
+def _recommended(entry: dict) -> str:
+    rec = entry["recommended"]
+    if not rec:
+        return "Recommended: none (no candidate meets the budgets on this part)"
+    files = ", ".join(str(v) for v in rec.get("artifacts", {}).values())
+    return (f"Recommended: {rec['name']}, accuracy {rec['accuracy'] * 100:.2f}%, {rec['latency_ms']:.3f} ms, "
+            f"{rec['flash_bytes']:,} B flash, {rec['ram_bytes']:,} B RAM" + (f"; artifacts: {files}" if files else ""))
+
+
+def _pruned(report: dict) -> list[str]:
+    return [f"trial {o['trial']} GRU({o['units']})x{o['layers']}: {o['state']}: {o['reason']}"
+            for o in report["pruned_or_failed"]]
 
 
 def render_markdown(report: dict) -> str:
     """The search report as Markdown."""
-    b = report["budgets"]
-    budgets = ", ".join(f"{k} {v:g}" for k, v in b.items() if v is not None) or "none (the parts' flash and RAM)"
-    out = ["# edge-gru search", "",
-           f"{report['trials']} trials, {report['candidates']} candidates (architecture x precision); budgets: "
-           f"{budgets}.",
-           "Accuracy: the host fixed-point reference on the whole test set (bit-exact with the device); latency, "
-           "flash and RAM: the C runtime emulated (per-core cycle model) on a few test sequences.", ""]
+    out = ["# edge-gru search", "", *_intro(report), ""]
     for name, entry in report["targets"].items():
-        rec = entry["recommended"]
-        out += [f"## {name} ({entry['part']}, {entry['core']}, {entry['clock_mhz']:g} MHz)", ""]
-        if rec:
-            files = ", ".join(f"`{v}`" for v in rec.get("artifacts", {}).values())
-            out.append(f"Recommended: **{rec['name']}**, accuracy {rec['accuracy'] * 100:.2f}%, "
-                       f"{rec['latency_ms']:.3f} ms, {rec['flash_bytes']:,} B flash, {rec['ram_bytes']:,} B RAM; "
-                       f"artifacts: {files}")
-        else:
-            out.append("Recommended: none (no candidate meets the budgets on this part)")
-        out += ["", "Pareto front (accuracy, latency, flash, RAM):", ""]
-        out += _table([r for r in entry["candidates"] if r["pareto"]])
-        out += ["", "All candidates:", ""] + _table(entry["candidates"]) + [""]
+        front_rows = [r for r in entry["candidates"] if r["pareto"]]
+        out += [f"## {_heading(name, entry)}", "", _recommended(entry), "",
+                "Pareto front (accuracy, latency, flash, RAM):", ""]
+        out += markdown_table(TABLE_HEADERS, _cells(front_rows))
+        out += ["", "All candidates:", ""] + markdown_table(TABLE_HEADERS, _cells(entry["candidates"])) + [""]
     if report["pruned_or_failed"]:
-        out += ["## Pruned or failed", ""] + [f"- trial {o['trial']} GRU({o['units']})x{o['layers']}: {o['state']}: "
-                                              f"{o['reason']}" for o in report["pruned_or_failed"]]
+        out += ["## Pruned or failed", ""] + [f"- {line}" for line in _pruned(report)]
     return "\n".join(out) + "\n"
 
 
-def _html(report: dict, pngs: dict[str, Path]) -> str:
-    body = html.escape(render_markdown(report))
-    imgs = "".join(_img(p, f"accuracy vs latency and flash on {n}") for n, p in pngs.items())
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>edge-gru search</title></head><body>"
-            f"<h1>edge-gru search</h1>{imgs}<pre>{body}</pre></body></html>")
+def render_html(report: dict, pngs: dict[str, Path]) -> str:
+    """The search report as a self-contained HTML page: the same text and tables as the Markdown, with the plots."""
+    esc = html.escape
+    body = "".join(f"<p>{esc(line)}</p>" for line in _intro(report))
+    for name, entry in report["targets"].items():
+        body += f"<h2>{esc(_heading(name, entry))}</h2><p>{esc(_recommended(entry))}</p>"
+        if name in pngs:
+            body += figure(pngs[name], f"accuracy vs latency and flash on {name}")
+        front_rows = [r for r in entry["candidates"] if r["pareto"]]
+        body += "<h3>Pareto front (accuracy, latency, flash, RAM)</h3>" + html_table(TABLE_HEADERS, _cells(front_rows))
+        body += "<h3>All candidates</h3>" + html_table(TABLE_HEADERS, _cells(entry["candidates"]))
+    if report["pruned_or_failed"]:
+        body += "<h2>Pruned or failed</h2><ul>" + "".join(f"<li>{esc(x)}</li>" for x in _pruned(report)) + "</ul>"
+    return page("edge-gru search", body)
 
 
-__all__ = ["collect", "dominates", "export_recommended", "front", "render_markdown", "summarize", "write_report"]
+__all__ = ["KEYS", "collect", "export_recommended", "render_html", "render_markdown", "summarize", "write_report"]

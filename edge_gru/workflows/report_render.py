@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import html
 from pathlib import Path
 
-from edge_gru.errors import ToolMissingError
+from edge_gru.workflows.render import figure, html_table, markdown_table, page, pyplot
 
 METHOD_MARK = {"emulated": "o", "estimated": "s", "measured": "^"}
-
-
-def _plt():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ToolMissingError("plots need matplotlib: pip install 'edge-gru[report]'") from exc
-    return plt
 
 
 def targets_of(report: dict) -> list[str]:
@@ -39,7 +27,7 @@ def _label(r: dict) -> str:
 
 def render_plots(report: dict, out: Path) -> dict[str, Path]:
     """One accuracy-vs-latency plot per target (Pareto front drawn) and a cycles-per-MAC bar chart."""
-    plt = _plt()
+    plt = pyplot()
     pngs: dict[str, Path] = {}
     for t in targets_of(report):
         rows = [r for r in report["rows"] if r.get("target") == t and r.get("latency_ms") and r.get("accuracy")
@@ -165,8 +153,7 @@ def render_markdown(report: dict) -> str:
         lines += [compiler_line(report), ""]
     if memory_lines(report):
         lines += [*memory_lines(report), ""]
-    lines += ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(c) + " |" for c in _table_rows(report)]
+    lines += markdown_table([h for _, h, _ in COLUMNS], _table_rows(report))
     unmeasured = sorted({t for r in report["rows"] for t in r.get("unmeasured_ops") or []})
     if unmeasured:
         lines += ["", f"The TFLite Micro estimates include operators never measured ({', '.join(unmeasured)}): each is "
@@ -180,12 +167,6 @@ def render_markdown(report: dict) -> str:
     lines += ["", "## Assumptions", ""] + [f"- {a}" for a in report["assumptions"]]
     lines += ["", "## Model", "", "```", *m["architecture"], "```"]
     return "\n".join(lines) + "\n"
-
-
-def _img(path: Path, alt: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>' \
-           f'{html.escape(alt)}</figcaption></figure>'
 
 
 def tflm_extremes(rows: list[dict], target: str) -> tuple[dict | None, dict | None]:
@@ -234,34 +215,26 @@ def _summary(report: dict) -> str:
 def render_html(report: dict, pngs: dict[str, Path]) -> str:
     """A self-contained HTML page (plots embedded as data URIs, no network needed)."""
     m = report["model"]
-    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in _table_rows(report))
-    figs = "".join(_img(p, f"accuracy vs latency: {k}" if k != "cycles per MAC" else k) for k, p in pngs.items())
+    table = html_table([h for _, h, _ in COLUMNS], _table_rows(report))
+    figs = "".join(figure(p, f"accuracy vs latency: {k}" if k != "cycles per MAC" else k) for k, p in pngs.items())
     assumptions = "".join(f"<li>{html.escape(a)}</li>" for a in report["assumptions"])
     arch = html.escape("\n".join(m["architecture"]))
     tflm = next((r for r in report["rows"] if "litert_vs_tflm" in r), None)
     diff = (f"<p>LiteRT and TFLite Micro differ on {tflm['litert_vs_tflm']['differing_outputs'] * 100:.2f}% of the "
             f"output values of the same int8 file (largest difference {tflm['litert_vs_tflm']['max_lsb']} LSB): a "
             f"host run with LiteRT does not predict the device's outputs.</p>") if tflm else ""
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>edge-gru report: {html.escape(m['name'])}</title>
-<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse;font-size:12px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
-td:first-child,th:first-child{{text-align:left}}figure{{display:inline-block;margin:0.5em}}
-img{{max-width:560px}}pre{{background:#f6f6f6;padding:0.6em}}</style></head><body>
-<h1>edge-gru report: {html.escape(m['name'])}</h1>
-<p>{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence; {m['test_sequences']} test
-sequences; rows with a target (and the plots) use the first {m['emulated_sequences']}, emulated per target.</p>
+    body = f"""<p>{m['parameters']:,} parameters, {m['macs_per_sequence']:,} MACs per sequence;
+{m['test_sequences']} test sequences; rows with a target (and the plots) use the first
+{m['emulated_sequences']}, emulated per target.</p>
 <p>{html.escape(_input_line(m))}</p>
 <p>{html.escape(compiler_line(report).replace('`', ''))}</p>
 {"".join(f"<p>{html.escape(line)}</p>" for line in memory_lines(report))}
 <h2>Summary</h2>{_summary(report)}{diff}
 <h2>Accuracy vs latency</h2>{figs}
-<h2>All implementations</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<h2>All implementations</h2>{table}
 <h2>Model</h2><pre>{arch}</pre>
-<h2>How each figure was obtained</h2><ul>{assumptions}</ul>
-</body></html>
-"""
+<h2>How each figure was obtained</h2><ul>{assumptions}</ul>"""
+    return page(f"edge-gru report: {m['name']}", body)
 
 
 __all__ = ["compiler_line", "tflm_extremes", "render_html", "render_markdown", "render_plots", "targets_of"]

@@ -229,7 +229,8 @@ class Objective:
         """Train, quantize at each precision, score on the test set, emulate on each target."""
         from converters.keras_import import import_keras
         from converters.keras_train import save_keras, train_classifier
-        from edge_gru.fixed.model import quantize_model, save_fixed
+        from edge_gru.fixed.io import save_fixed
+        from edge_gru.fixed.model import quantize_model
         from edge_gru.spec import save_spec
         from firmware_sim.simulate import simulate
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from edge_gru.errors import ModelFileError
-from edge_gru.runtime.tflite import check_flatbuffer, schema
+from edge_gru.tflite.check import check_flatbuffer
+from edge_gru.tflite.schema import schema
 
 INTEGER_TYPES = {"INT8", "INT16", "INT32", "INT64", "UINT8", "BOOL"}
 

@@ -16,32 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError, ToolMissingError
-from edge_gru.runtime.tflite_check import check_flatbuffer
 from edge_gru.sequence import check_tokens
+from edge_gru.tflite.check import check_flatbuffer
+from edge_gru.tflite.schema import schema
 
 ENGINES = ("litert", "litert-ref", "tflm")
-
-
-def schema():
-    """The TFLite flatbuffer schema module: from ai-edge-litert, tflite-micro, or TensorFlow's copy."""
-    import importlib
-    import importlib.util
-
-    for name in ("ai_edge_litert.schema_py_generated",
-                 "tflite_micro.tensorflow.lite.micro.python.schema_py_generated"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    tf_spec = importlib.util.find_spec("tensorflow")
-    if tf_spec is not None and tf_spec.submodule_search_locations:
-        path = Path(list(tf_spec.submodule_search_locations)[0]) / "lite" / "python" / "schema_py_generated.py"
-        if path.is_file():
-            spec = importlib.util.spec_from_file_location("edge_gru_tflite_schema", path)
-            mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)
-            return mod
-    raise ToolMissingError("reading .tflite files needs ai-edge-litert: pip install ai-edge-litert")
 
 
 def _graph_io(data: bytes) -> tuple[int, int, tuple[dict[str, int], dict[str, int]] | None]:
@@ -298,7 +277,7 @@ def probe_file(path: str | Path, engine: str = "litert") -> dict:
     Raises:
         ModelFileError: The file is corrupt, refused or crashes the interpreter.
     """
-    from edge_gru.runtime.isolate import run_isolated
+    from edge_gru.tflite.isolate import run_isolated
 
     _check_file(path)            # in this process (pure Python); the interpreter only in the child
     return run_isolated(_probe, str(path), engine, what=f"{path} under {engine}")
@@ -320,7 +299,7 @@ def predict_file(path: str | Path, engine: str, X: np.ndarray, raw: bool = False
     Raises:
         ModelFileError: The file is corrupt, refused or crashes the interpreter.
     """
-    from edge_gru.runtime.isolate import run_isolated
+    from edge_gru.tflite.isolate import run_isolated
 
     if not checked:
         _check_file(path)

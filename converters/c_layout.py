@@ -1,0 +1,128 @@
+"""Where every constant of a fixed-point model goes in the C export, and how many bytes it takes.
+
+The weight layout the C kernels read (``edge_gru.h`` describes it), the gate column padding, the scratch
+length, the MACs the kernels execute with the padding, the folded embedding table, and the exact byte
+counts. :mod:`converters.c_export` writes these arrays; :mod:`converters.c_embedding` chooses the
+embedding layout from the byte counts here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_gru.fixed import kernels as K
+from edge_gru.fixed.model import FixedModel
+
+
+def pad4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def gate_columns(H: int, reset_after: bool) -> tuple[int, int]:
+    """``(cols, hoff)``: padded column count and the candidate gate's first column (see edge_gru.h)."""
+    if reset_after:
+        return pad4(3 * H), 2 * H
+    return pad4(2 * H) + pad4(H), pad4(2 * H)
+
+
+def pad_gates(a: np.ndarray, H: int, reset_after: bool, fill: int = 0) -> np.ndarray:
+    """``(..., 3H)`` -> ``(..., cols)``: z, r, h columns placed as the kernel expects, padding = ``fill``."""
+    cols, hoff = gate_columns(H, reset_after)
+    out = np.full((*a.shape[:-1], cols), fill, a.dtype)
+    out[..., :2 * H] = a[..., :2 * H]
+    out[..., hoff:hoff + H] = a[..., 2 * H:3 * H]
+    return out
+
+
+def pad2(n: int) -> int:
+    return (n + 1) // 2 * 2
+
+
+def kernel_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray:
+    """GRU weights ``(in, 3H)`` -> the kernel's flat layout (see edge_gru.h).
+
+    Blocks of 4 columns; the inputs, padded to an even count K, in groups of 4: a group holds 4 columns
+    x 4 weights (int8 ordered w0, w2, w1, w3 for SXTB16); when K = 2 mod 4 a last half group holds
+    4 columns x 2 weights (int8: c0w0, c1w0, c0w1, c1w1, c2w0, ...; int16: c0w0, c0w1, c1w0, ...).
+    """
+    Wp = pad_gates(W, H, reset_after)
+    K, nb = pad2(W.shape[0]), Wp.shape[1] // 4
+    K4 = K // 4 * 4
+    Wk = np.zeros((K, Wp.shape[1]), W.dtype)
+    Wk[:W.shape[0]] = Wp
+    blocks = Wk[:K4].reshape(K4 // 4, 4, nb, 4).transpose(2, 0, 3, 1)   # (block, group, column, element)
+    if W.dtype == np.int8:
+        blocks = blocks[..., [0, 2, 1, 3]]
+    parts = [blocks.reshape(nb, -1)]
+    if K > K4:
+        half = Wk[K4:].reshape(2, nb, 4).transpose(1, 2, 0)               # (block, column, element)
+        if W.dtype == np.int8:                                           # (block, pair, element, column)
+            half = half.reshape(nb, 2, 2, 2).transpose(0, 1, 3, 2)
+        parts.append(half.reshape(nb, -1))
+    return np.ascontiguousarray(np.concatenate(parts, axis=1)).ravel()
+
+
+def is_folded(fm: FixedModel, embedding: str) -> bool:
+    return fm.embedding is not None and embedding == "folded"
+
+
+def scratch_len(fm: FixedModel) -> int:
+    """int32 entries of the scratch buffer (see eg_step and eg_output in edge_gru.c)."""
+    kx = [pad2(g["input_dim"]) for g in fm.grus]
+    step = max(kx) + max(pad2(g["units"]) + 2 * gate_columns(g["units"], g["reset_after"])[0] + g["units"]
+                         for g in fm.grus)
+    widths = [fm.grus[-1]["units"]] + [d["units"] for d in fm.dense]
+    return max(step, 2 * max(widths))
+
+
+def kernel_macs(fm: FixedModel, timesteps: int, embedding: str = "table") -> int:
+    """Multiply-accumulates the C kernels execute per sequence, the layout's zero padding included."""
+    step = sum(gate_columns(g["units"], g["reset_after"])[0] * (pad2(g["input_dim"]) + pad2(g["units"]))
+               for g in fm.grus)
+    if is_folded(fm, embedding):           # the first layer's input product is looked up
+        g = fm.grus[0]
+        step -= gate_columns(g["units"], g["reset_after"])[0] * pad2(g["input_dim"])
+    return timesteps * step + sum(d["units"] * d["input_dim"] for d in fm.dense)
+
+
+def layout_bytes(fm: FixedModel, embedding: str = "table") -> int:
+    """Bytes of constant model data in the C export (kernel layout, padding included, and tables)."""
+    total = fm.sig_tab.nbytes + fm.tanh_tab.nbytes
+    folded = is_folded(fm, embedding)
+    if folded:
+        g = fm.grus[0]
+        total += fm.vocab * gate_columns(g["units"], g["reset_after"])[0] * np.dtype(
+            fold_dtype(fold_table(fm))).itemsize
+    elif fm.embedding is not None:
+        total += fm.embedding["table"].nbytes
+    for i, g in enumerate(fm.grus):
+        H, wb = g["units"], g["W"].itemsize
+        ra, cols = g["reset_after"], gate_columns(H, g["reset_after"])[0]
+        w_size = 0 if folded and i == 0 else kernel_layout(g["W"], H, ra).size
+        total += (w_size + kernel_layout(g["U"], H, ra).size) * wb
+        total += cols * (2 * g["b_i"].itemsize + 4 * 4)
+    for d in fm.dense:
+        total += d["W"].nbytes + d["b"].nbytes + d["m"].nbytes + d["n"].nbytes
+    return total
+
+
+def memory_figures(fm: FixedModel, embedding: str = "table") -> dict[str, int]:
+    """Bytes the model needs, exact: constant data (flash) and state + scratch (RAM)."""
+    state = 2 * sum(g["units"] for g in fm.grus)
+    scratch = 4 * scratch_len(fm)
+    return {"constant_bytes": layout_bytes(fm, embedding), "state_bytes": state, "scratch_bytes": scratch,
+            "ram_bytes": state + scratch}
+
+
+def fold_table(fm: FixedModel) -> np.ndarray:
+    """``(vocab, 3H)`` first-layer ``requant(b_i + table_q W, mx, nx)`` of every token (int64 values)."""
+    g = fm.grus[0]
+    acc = fm.embedding["table"].astype(np.int64) @ g["W"].astype(np.int64)        # x W
+    if g["use_bias"]:
+        acc = acc + g["b_i"].astype(np.int64)                                       # + b_i
+    return K.requant_columns(acc, g["mx"].astype(np.int64), g["nx"].astype(np.int64))  # requant -> Q3.12
+
+
+def fold_dtype(fold: np.ndarray) -> type:
+    """int16 when every folded value fits, else int32 (the kernels add it to the recurrent part unsaturated)."""
+    return np.int16 if fold.size == 0 or (fold.min() >= -32768 and fold.max() <= 32767) else np.int32
