@@ -1,17 +1,95 @@
-"""Shared fixtures. Keras models are built small; the spoken-digits model is trained once."""
+"""Shared markers and fixtures. Keras models are built small; the spoken-digits model is trained once.
+
+Markers (registered here, one definition each):
+
+* ``@pytest.mark.needs("sim", "tf", ...)``: the test skips, naming what to install, when a tool in
+  :data:`TOOLS` is missing; CI installs every one of them, so nothing skips there.
+* ``@pytest.mark.slow``: end-to-end cases of more than about 10 s; ``make test-fast`` leaves them out,
+  ``make test`` runs everything.
+
+``EDGE_GRU_TEST_WITHOUT=tensorflow,tflite_micro`` runs the suite as if those packages were not installed
+(``tests/unit/test_architecture.py`` uses it to prove tests skip, not error, without TensorFlow).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import sys
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+for _hidden in filter(None, os.environ.get("EDGE_GRU_TEST_WITHOUT", "").split(",")):
+    sys.modules[_hidden] = None       # `import` raises ImportError and importlib.util.find_spec returns None
+
+
+def _module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def _cross_compiler() -> bool:
+    return _module("ziglang") or shutil.which("arm-none-eabi-gcc") is not None
+
+
+#: tool -> (is it here?, what to install)
+TOOLS = {
+    "sim": (lambda: _module("unicorn") and _module("capstone") and _module("elftools") and _cross_compiler(),
+            "unicorn, capstone, pyelftools and an Arm cross-compiler (pip install 'edge-gru[sim]')"),
+    "tf": (lambda: _module("tensorflow"), "tensorflow (pip install 'edge-gru[tf]')"),
+    "tflm": (lambda: _module("tflite_micro"), "tflite-micro (pip install 'edge-gru[micro]')"),
+    "zig": (lambda: _module("ziglang"), "the pip ziglang compiler (pip install ziglang)"),
+    "gcc": (lambda: shutil.which("arm-none-eabi-gcc") is not None,
+            "arm-none-eabi-gcc (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"),
+    "cmake": (lambda: shutil.which("cmake") is not None, "cmake (pip install cmake)"),
+    "plots": (lambda: _module("matplotlib"), "matplotlib (pip install 'edge-gru[report]')"),
+    "search": (lambda: _module("optuna"), "optuna (pip install 'edge-gru[search]')"),
+    "postgres": (lambda: _module("psycopg") and (shutil.which("initdb") is not None or _pg_bin() is not None),
+                 "PostgreSQL (apt-get install postgresql) and psycopg (pip install 'edge-gru[search]')"),
+    "redis": (lambda: _module("redis") and shutil.which("redis-server") is not None,
+              "redis-server (apt-get install redis-server) and redis (pip install redis)"),
+    "snownlp": (lambda: _module("snownlp"), "snownlp (pip install 'edge-gru[data]')"),
+    "import-linter": (lambda: shutil.which("lint-imports") is not None or _module("importlinter"),
+                      "import-linter (pip install 'edge-gru[dev]')"),
+}
+
+
+def _pg_bin() -> str | None:
+    import glob
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return found[-1] if found else None
+
+
+def have(tool: str) -> bool:
+    """Whether ``tool`` (a key of :data:`TOOLS`) is installed."""
+    return bool(TOOLS[tool][0]())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs(*tools): skip unless every tool named (tests/conftest.py TOOLS) is here")
+    config.addinivalue_line("markers", "slow: an end-to-end case of more than about 10 s (make test-fast skips it)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    cache: dict[str, bool] = {}
+    for item in items:
+        for mark in item.iter_markers("needs"):
+            for tool in mark.args:
+                if tool not in TOOLS:
+                    raise pytest.UsageError(f"{item.nodeid}: unknown tool {tool!r} in needs(); see tests/conftest.py")
+                if tool not in cache:
+                    cache[tool] = have(tool)
+                if not cache[tool]:
+                    item.add_marker(pytest.mark.skip(reason=f"needs {TOOLS[tool][1]}"))
 
 
 @pytest.fixture(scope="session")
 def keras():
+    if not have("tf"):
+        pytest.skip(f"needs {TOOLS['tf'][1]}")
     from converters._tf import keras as _keras
 
     return _keras()
@@ -32,6 +110,8 @@ def spoken_digits():
 @pytest.fixture(scope="session")
 def spoken_digits_model(spoken_digits, tmp_path_factory):
     """GRU(16) trained on spoken digits (about 20 s): (keras model, spec, path)."""
+    if not have("tf"):
+        pytest.skip(f"needs {TOOLS['tf'][1]}")
     from converters.keras_import import import_keras
     from converters.keras_train import save_keras, train_classifier
 
@@ -45,6 +125,8 @@ def spoken_digits_model(spoken_digits, tmp_path_factory):
 @pytest.fixture(scope="session")
 def seed_model(tmp_path_factory):
     """The classic GRU(50) on the seed-toy data: (keras model, spec, train, test)."""
+    if not have("tf"):
+        pytest.skip(f"needs {TOOLS['tf'][1]}")
     from converters.keras_import import import_keras
     from converters.keras_train import train_classifier
     from edge_gru.data import load_dataset

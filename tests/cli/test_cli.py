@@ -1,4 +1,3 @@
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -160,10 +159,7 @@ def test_targets_command(tmp_path):
     assert p.returncode == 2 and "TOML" in p.stderr and "Traceback" not in p.stderr
 
 
-needs_sim = pytest.mark.skipif(
-    importlib.util.find_spec("unicorn") is None or importlib.util.find_spec("capstone") is None
-    or (importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None),
-    reason="needs unicorn, capstone and an Arm cross-compiler (pip install 'edge-gru[sim]')")
+needs_sim = pytest.mark.needs("sim")
 
 
 @needs_sim

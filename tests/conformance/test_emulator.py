@@ -1,7 +1,5 @@
 """The C runtime cross-compiled for Cortex-M cores and emulated is bit-exact with Numba."""
 
-import importlib.util
-import shutil
 
 import numpy as np
 import pytest
@@ -9,10 +7,7 @@ import pytest
 from edge_gru.fixed.model import quantize_model
 from edge_gru.spec import random_spec
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("unicorn") is None or importlib.util.find_spec("capstone") is None
-    or (importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None),
-    reason="needs unicorn, capstone and an Arm cross-compiler (pip install 'edge-gru[sim]')")
+pytestmark = pytest.mark.needs("sim")
 
 CORES = {"cortex-m0plus": "rp2040", "cortex-m3": "stm32f103", "cortex-m4": "nrf52840", "cortex-m7": "stm32h7",
          "cortex-m33": "nrf5340", "cortex-m55": "alif-e3"}
@@ -231,8 +226,7 @@ def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     assert (np.abs(np.array(exp_h)) == 32767).any()
 
 
-COMPILERS = ["zig", pytest.param("gcc", marks=pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc (apt-get install gcc-arm-none-eabi)"))]
+COMPILERS = [pytest.param("zig", marks=pytest.mark.needs("zig")), pytest.param("gcc", marks=pytest.mark.needs("gcc"))]
 
 
 @pytest.mark.parametrize("cc", COMPILERS)

@@ -1,8 +1,6 @@
 """The memory system inside the emulator: hand-counted microbenchmarks, placements (section addresses, RAM
 cost, bit-exactness), cold and warm sequences."""
 
-import importlib.util
-import shutil
 
 import numpy as np
 import pytest
@@ -11,10 +9,7 @@ from edge_gru.fixed.model import quantize_model
 from edge_gru.spec import random_spec
 from firmware_sim.targets import get_target
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("unicorn") is None or importlib.util.find_spec("capstone") is None
-    or (importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None),
-    reason="needs unicorn, capstone and an Arm cross-compiler (pip install 'edge-gru[sim]')")
+pytestmark = pytest.mark.needs("sim")
 
 # Everything between the marks runs from SRAM (functions in .data, copied at reset), so the only memory
 # stalls between two marks are the walk's data reads of `small` (8 KB) and `big` (24 KB) in flash/XIP:

@@ -1,10 +1,8 @@
 """The report: JSON schema, figures recomputed independently, self-contained HTML with plots."""
 
 import base64
-import importlib.util
 import json
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -13,10 +11,7 @@ from edge_gru.data import Dataset, accuracy
 from edge_gru.fixed.model import quantize_model
 from edge_gru.spec import random_spec
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("unicorn") is None or importlib.util.find_spec("matplotlib") is None
-    or (importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None),
-    reason="needs unicorn, matplotlib and an Arm cross-compiler (pip install 'edge-gru[sim,report]')")
+pytestmark = pytest.mark.needs("sim", "plots", "tf")
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 EXE = [sys.executable, "-m", "edge_gru.cli"]
-pytest.importorskip("optuna", reason="needs the search extra (optuna)")
-pytest.importorskip("unicorn", reason="needs the emulator (unicorn)")
+pytestmark = pytest.mark.needs("search", "sim", "tf")
 
 
 def run(*args, timeout=1200):
@@ -162,9 +161,8 @@ def _postgres_bin() -> Path | None:
 def postgres():
     """A throwaway PostgreSQL server (Debian's postgresql package; as the postgres user when run as root)."""
     bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-    pytest.importorskip("psycopg", reason="needs psycopg (the search extra)")
+    if bindir is None or __import__("importlib.util").util.find_spec("psycopg") is None:
+        pytest.skip("needs PostgreSQL (apt-get install postgresql) and psycopg (pip install 'edge-gru[search]')")
     root = Path(tempfile.mkdtemp(prefix="edge-gru-pg-"))
     os.chmod(root, 0o755)
     prefix: list[str] = []

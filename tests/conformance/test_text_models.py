@@ -1,7 +1,5 @@
 """Embedding and Masking models through every engine: host C (strict, portable), emulated cores, TFLite."""
 
-import importlib.util
-import shutil
 
 import numpy as np
 import pytest
@@ -12,9 +10,6 @@ from edge_gru.runtime.c_host import CStream, run_host
 from edge_gru.spec import random_spec
 
 STRICT = ("-Wall", "-Wextra", "-Werror", "-pedantic")
-HAVE_SIM = (importlib.util.find_spec("unicorn") is not None and importlib.util.find_spec("capstone") is not None
-            and (importlib.util.find_spec("ziglang") is not None or shutil.which("arm-none-eabi-gcc") is not None))
-
 
 def _ids(rng, n, t, vocab):
     X = rng.integers(0, vocab, (n, t)).astype(np.int32)      # zeros everywhere: padding when mask_zero
@@ -88,7 +83,7 @@ def test_eg_step_token_streams_and_refuses_bad_ids(tmp_path):
     cs.close()
 
 
-@pytest.mark.skipif(not HAVE_SIM, reason="needs unicorn, capstone and an Arm cross-compiler")
+@pytest.mark.needs("sim")
 @pytest.mark.parametrize("target_name, portable", [("rp2040", False), ("nrf52840", False), ("stm32h7", False),
                                                    ("nrf52840", True)])
 def test_token_models_emulated_equal_numba(target_name, portable, tmp_path):
@@ -110,11 +105,9 @@ def test_token_models_emulated_equal_numba(target_name, portable, tmp_path):
         assert res.flash_bytes > fm.vocab
 
 
-TF = importlib.util.find_spec("tensorflow") is not None
-TFLM = importlib.util.find_spec("tflite_micro") is not None
 
 
-@pytest.mark.skipif(not (TF and TFLM), reason="needs tensorflow and tflite-micro")
+@pytest.mark.needs("tf", "tflm")
 def test_tflite_embedding_models_both_layouts_both_interpreters(tmp_path):
     """Step layout: padding ids are skipped by the runner (Keras' mask); unrolled: the converter drops the mask,
     so the file equals the float model without a mask -- stated in the report, checked here."""

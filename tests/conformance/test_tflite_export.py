@@ -13,8 +13,7 @@ from edge_gru.spec import random_spec
 from edge_gru.tflite.inspection import inspect_tflite
 from edge_gru.tflite.runner import TFLiteRunner
 
-pytest.importorskip("tensorflow")
-pytest.importorskip("tflite_micro")
+pytestmark = pytest.mark.needs("tf", "tflm")
 
 
 @pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "unrolled"),

@@ -1,17 +1,12 @@
 """Targets database, ELF reader errors, cycle model against the TRM timings, semihosting programs."""
 
-import importlib.util
-import shutil
 
 import pytest
 
 from edge_gru.errors import DataError, ModelFileError
 from firmware_sim.targets import get_target, load_targets
 
-needs_sim = pytest.mark.skipif(
-    importlib.util.find_spec("unicorn") is None or importlib.util.find_spec("capstone") is None
-    or (importlib.util.find_spec("ziglang") is None and shutil.which("arm-none-eabi-gcc") is None),
-    reason="needs unicorn, capstone and an Arm cross-compiler (pip install 'edge-gru[sim]')")
+needs_sim = pytest.mark.needs("sim")
 
 
 def test_builtin_targets_cover_the_cores():

@@ -210,7 +210,7 @@ def test_unwritable_destinations(tmp_path):
 
 # --- kind 6: Ctrl-C during emulation ----------------------------------------------------------------------------
 
-@pytest.mark.skipif(not __import__("importlib").util.find_spec("unicorn"), reason="needs unicorn")
+@pytest.mark.needs("sim")
 def test_interrupt_during_emulation_is_not_swallowed(tmp_path):
     """Unicorn swallowed the KeyboardInterrupt raised inside its hooks: the run went on to the end."""
     from converters.c_export import export_c

@@ -96,6 +96,7 @@ def test_refuses_branches(keras):
         import_keras(m)
 
 
+@pytest.mark.needs("tf")
 def test_corrupt_keras_files(tmp_path):
     (tmp_path / "junk.keras").write_bytes(b"\x00" * 100)
     with pytest.raises(ModelFileError, match="not a .keras model"):

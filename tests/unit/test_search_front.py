@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from edge_gru.data import Dataset
-from edge_gru.workflows.search import SearchConfig, infeasible, lower_bounds
 from edge_gru.workflows.pareto import dominates, front, mark_front
+from edge_gru.workflows.search import SearchConfig, infeasible, lower_bounds
 from edge_gru.workflows.search_report import KEYS
 from firmware_sim.targets import get_target
 

@@ -37,12 +37,12 @@ def test_int8_export_runs_under_litert_and_tflm(tmp_path, rng):
         TFLiteRunner(tmp_path / "trunc.tflite", "tflm")
 
 
+@pytest.mark.needs("tf")
 def test_falls_back_to_tensorflow_when_litert_is_missing(tmp_path):
     """Without ai-edge-litert and tflite_runtime, TensorFlow's interpreter and schema copy are used."""
     import subprocess
     import sys
 
-    pytest.importorskip("tensorflow")
     from converters.tflite_export import export_tflite
     from edge_gru.spec import random_spec
     from edge_gru.tflite.runner import TFLiteRunner

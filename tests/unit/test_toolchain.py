@@ -1,6 +1,5 @@
 """Which cross-compiler builds the firmware: one default everywhere, others only when asked for."""
 
-import importlib.util
 import os
 import shlex
 import sys
@@ -10,7 +9,7 @@ import pytest
 from edge_gru.errors import ToolMissingError
 from firmware_sim.toolchain import resolve_compiler
 
-needs_zig = pytest.mark.skipif(importlib.util.find_spec("ziglang") is None, reason="needs pip ziglang")
+needs_zig = pytest.mark.needs("zig")
 
 
 def _fake_gcc(tmp_path):
