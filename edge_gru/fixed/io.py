@@ -137,7 +137,7 @@ def _from_parts(meta: dict, arrays: dict) -> FixedModel:
                       None if mv is None else float(mv))
 
 
-# Limits on the numbers of a .egru header (README, "Input limits").
+# Limits on the numbers of a .egru header (docs/data.md, "Hostile and broken inputs").
 MAX_TIMESTEPS = 1_000_000
 OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "softmax")
 

@@ -59,3 +59,20 @@ def test_unit_tests_skip_without_tensorflow():
     assert p.returncode == 0, p.stdout[-3000:]
     assert "skipped" in p.stdout and "needs tensorflow (pip install 'edge-gru[tf]')" in p.stdout, p.stdout[-3000:]
     assert " error" not in p.stdout.splitlines()[-1] and "failed" not in p.stdout.splitlines()[-1]
+
+
+def test_readme_is_short_and_reaches_every_docs_page():
+    """README stays a user's page (< 15 KB); every page under docs/ is linked from it; every relative link in the
+    README and the docs points at a file that exists; no archive is tracked at the root."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.encode()) < 15_000
+    linked = set(re.findall(r"\]\((docs/[^)#]+)", readme))
+    assert {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")} <= linked
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), (page.name, target)
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if tracked:                                 # a git checkout (CI clones one)
+        assert not [f for f in tracked if re.search(r"\.(tar\.gz|tgz|zip|whl|tar|7z|xz)$", f)]
