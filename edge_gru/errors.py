@@ -37,3 +37,11 @@ class OutputExistsError(EdgeGruError):
 
 class OutputError(EdgeGruError):
     """An output cannot be written where the user asked (a parent is a file, a read-only folder, ...)."""
+
+
+class EdgeGruWarning(UserWarning):
+    """Base class of the warnings edge-gru issues: the work went on, but a result may not be what you expect."""
+
+
+class QuantizationWarning(EdgeGruWarning):
+    """The model quantized, but calibration found a term the fixed-point format saturates."""

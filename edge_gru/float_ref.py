@@ -26,8 +26,12 @@ def sigmoid(v: np.ndarray) -> np.ndarray:
     return (0.5 * (np.tanh(0.5 * v) + 1.0)).astype(v.dtype, copy=False)
 
 
-def gru_step(layer: GRULayer, x_t: np.ndarray, h_tm1: np.ndarray) -> np.ndarray:
-    """One timestep of ``layer`` for a batch: ``x_t (N, F)``, ``h_tm1 (N, H)`` -> ``h (N, H)``."""
+def gru_step(layer: GRULayer, x_t: np.ndarray, h_tm1: np.ndarray, stats: dict[str, float] | None = None) -> np.ndarray:
+    """One timestep of ``layer`` for a batch: ``x_t (N, F)``, ``h_tm1 (N, H)`` -> ``h (N, H)``.
+
+    ``stats``: when given, ``stats["candidate_recurrent_max"]`` keeps the largest ``|h_tm1 U_h + b_hh|`` seen
+    (``reset_after`` layers; the fixed-point kernels hold that term in Q3.12 before the reset gate scales it).
+    """
     H = layer.units
     W, U = layer.kernel, layer.recurrent_kernel
     if layer.bias is None:
@@ -43,6 +47,9 @@ def gru_step(layer: GRULayer, x_t: np.ndarray, h_tm1: np.ndarray) -> np.ndarray:
         z = sigmoid(x_z + h_all[:, :H])
         r = sigmoid(x_r + h_all[:, H:2 * H])
         hh = np.tanh(x_h + r * h_all[:, 2 * H:])
+        if stats is not None and h_all.size:
+            term = float(np.abs(h_all[:, 2 * H:]).max())
+            stats["candidate_recurrent_max"] = max(stats.get("candidate_recurrent_max", 0.0), term)
     else:
         z = sigmoid(x_z + h_tm1 @ U[:, :H])
         r = sigmoid(x_r + h_tm1 @ U[:, H:2 * H])
@@ -51,16 +58,16 @@ def gru_step(layer: GRULayer, x_t: np.ndarray, h_tm1: np.ndarray) -> np.ndarray:
 
 
 def gru_layer(layer: GRULayer, x: np.ndarray, h0: np.ndarray | None = None,
-              valid: np.ndarray | None = None) -> np.ndarray:
+              valid: np.ndarray | None = None, stats: dict[str, float] | None = None) -> np.ndarray:
     """Run ``layer`` over ``x (N, T, F)``; returns ``(N, T, H)`` or ``(N, H)`` per ``return_sequences``.
 
-    ``valid (N, T)``: where False the step is masked (``h = h_tm1``).
+    ``valid (N, T)``: where False the step is masked (``h = h_tm1``). ``stats``: see :func:`gru_step`.
     """
     n, t, _ = x.shape
     h = np.zeros((n, layer.units), np.float32) if h0 is None else h0.astype(np.float32)
     seq = np.empty((n, t, layer.units), np.float32) if layer.return_sequences else None
     for k in range(t):
-        h_new = gru_step(layer, x[:, k, :], h)
+        h_new = gru_step(layer, x[:, k, :], h, stats)
         h = h_new if valid is None else np.where(valid[:, k, None], h_new, h)   # masked: h = h_tm1
         if seq is not None:
             seq[:, k, :] = h

@@ -32,9 +32,38 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-AL = 15                      # Capstone's ARM_CC_AL
-PC, LR, SP = 11, 10, 12      # Capstone's ARM_REG_PC, ARM_REG_LR, ARM_REG_SP
+from edge_gru.errors import ToolMissingError
+
+# Capstone decodes the instructions; its condition codes, registers and operand types are numbered per major
+# version (6 renumbers them), so they are read by name from the installed module, and the major versions tested
+# are stated here, in pyproject.toml and checked by tests/unit/test_firmware_sim.py.
+CAPSTONE_MAJORS = (5,)
+try:
+    import capstone as _capstone
+    from capstone import arm as _arm
+except ImportError:          # timing Arm code needs it; check_capstone says what to install
+    _capstone = _arm = None
+else:
+    AL, CC_INVALID = _arm.ARM_CC_AL, _arm.ARM_CC_INVALID                  # always / no condition
+    PC, LR, SP = _arm.ARM_REG_PC, _arm.ARM_REG_LR, _arm.ARM_REG_SP
+    OP_REG, OP_IMM, OP_MEM = _arm.ARM_OP_REG, _arm.ARM_OP_IMM, _arm.ARM_OP_MEM
+    SFT_NONE = _arm.ARM_SFT_INVALID                                       # an operand without a shift
 FLAGS = -1                   # pseudo-register: the condition flags
+
+
+def check_capstone() -> None:
+    """Raise unless a Capstone of a tested major version is installed.
+
+    Raises:
+        ToolMissingError: Capstone is missing or of another major version.
+    """
+    want = " or ".join(f"{m}.x" for m in CAPSTONE_MAJORS)
+    if _capstone is None:
+        raise ToolMissingError(f"timing Arm code needs capstone {want}: pip install 'edge-gru[sim]'")
+    major = int(str(_capstone.__version__).split(".")[0])
+    if major not in CAPSTONE_MAJORS:
+        raise ToolMissingError(f"capstone {_capstone.__version__} is installed; the cycle model is tested with "
+                               f"{want}: pip install 'capstone>={CAPSTONE_MAJORS[0]},<{CAPSTONE_MAJORS[-1] + 1}'")
 
 _DSP = ("smla", "smul", "smua", "smus", "smls", "smmul", "smmla", "smmls", "sxt", "uxt", "ssat", "usat", "qadd",
         "qsub", "qdadd", "qdsub", "sadd", "ssub", "uadd", "usub", "pkh", "sel", "shadd", "uhadd", "qasx", "qsax",
@@ -81,20 +110,20 @@ class Ins:
         reads, writes = set(r), set(w)
         if i.update_flags:
             writes.add(FLAGS)
-        cond = i.cc not in (AL, 0) and name != "it"
+        cond = i.cc not in (AL, CC_INVALID) and name != "it"
         if cond or name in ("adc", "sbc", "rrx"):
             reads.add(FLAGS)
-        mem = next((o.mem for o in i.operands if o.type == 3), None)
+        mem = next((o.mem for o in i.operands if o.type == OP_MEM), None)
         base = mem.base if mem is not None and mem.base else None
         index = mem.index if mem is not None and mem.index else None
-        imm = [o.imm for o in i.operands if o.type == 2]
+        imm = [o.imm for o in i.operands if o.type == OP_IMM]
         kind = _kind(name, i)
         if name in ("cbz", "cbnz"):
             cond = True
         target = imm[0] if kind in ("branch", "call") and name not in ("bx", "blx") and imm else None
         indirect = (kind in ("branch", "call") and target is None) or (PC in writes and kind not in ("branch", "call"))
         shifted = kind in ("alu", "dsp") and (
-            any(o.type == 1 and o.shift.type != 0 for o in i.operands) or name.startswith(_BITFIELD)
+            any(o.type == OP_REG and o.shift.type != SFT_NONE for o in i.operands) or name.startswith(_BITFIELD)
             or any(v > 255 or v < 0 for v in imm))
         nregs = (len(i.operands) - (0 if name in ("push", "pop", "vpush", "vpop") else 1)) if kind in ("ldm", "stm") \
             else 0

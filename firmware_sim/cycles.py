@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware_sim.core_timing import TIMINGS, Ins, Timing
+from firmware_sim.core_timing import TIMINGS, Ins, Timing, check_capstone
 
 
 def _macs(name: str) -> int:
@@ -65,6 +65,7 @@ class CostModel:
     """Static per-block costs for one core, from a Capstone disassembly of the block."""
 
     def __init__(self, core: str) -> None:
+        check_capstone()
         import capstone
 
         if core not in TIMINGS:

@@ -8,19 +8,29 @@ need them, so ``edge-gru --help`` stays fast and TensorFlow-free. Every
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
 
-from edge_gru.errors import EdgeGruError, ModelFileError
+from edge_gru.errors import EdgeGruError, EdgeGruWarning, ModelFileError
 
 
 def _fail(msg: str) -> None:
     click.echo(f"edge-gru: error: {msg}", err=True)
     sys.exit(2)
+
+
+def _show_warning(plain: Any, message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """edge-gru's own warnings as one line ``edge-gru: warning: ...``; other libraries' as Python shows them."""
+    if issubclass(category, EdgeGruWarning):
+        click.echo(f"edge-gru: warning: {message}", err=True)
+    else:
+        plain(message, category, *args, **kwargs)
 
 
 def _usage_fail(exc: click.UsageError) -> None:
@@ -42,7 +52,10 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():          # restores warnings.showwarning afterwards
+                plain = warnings.showwarning
+                warnings.showwarning = functools.partial(_show_warning, plain)
+                return super().invoke(ctx)
         except EdgeGruError as exc:
             _fail(str(exc))
         except click.UsageError as exc:

@@ -11,11 +11,12 @@ otherwise); the requantized partial sums are bounded the same way.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from edge_gru.errors import QuantizationError
+from edge_gru.errors import QuantizationError, QuantizationWarning
 from edge_gru.fixed.kernels import GATE_FRAC, TAB_SHIFT
 from edge_gru.float_ref import dense as float_dense
 from edge_gru.float_ref import gru_layer
@@ -206,17 +207,34 @@ def quantize_dense(layer: DenseLayer, s_in: float, qmax_in: int, out_maxabs: flo
     return params, s_out
 
 
+#: the largest Q3.12 value (int16): gate pre-activations saturate here
+GATE_LIMIT = 32767 / 4096
+
+
 def calibrate(spec: ModelSpec, X: np.ndarray, valid: np.ndarray | None = None) -> tuple[float, list[float]]:
     """Input max-abs and each dense layer's pre-activation max-abs on calibration data.
 
     ``X`` is the GRU input ``(N, T, F)``; ``valid (N, T)`` marks the real (unmasked) steps.
+
+    Warns (:class:`~edge_gru.errors.QuantizationWarning`) when a ``reset_after`` layer's recurrent candidate
+    term ``h_tm1 U_h + b_hh`` exceeds :data:`GATE_LIMIT` on the calibration data: the kernels hold it in Q3.12,
+    so it saturates there before the reset gate scales it, and the outputs can move far from float (a known
+    limit of the format, ``tests/unit/test_fixed.py::test_candidate_term_saturation_is_reported``).
     """
     if not np.isfinite(X).all():
         raise QuantizationError("calibration data has NaN or infinite values")
     x_max = float(np.abs(X if valid is None else X[valid]).max(initial=0.0))
     v = X.astype(np.float32)
-    for g in spec.grus:
-        v = gru_layer(g, v, valid=valid)
+    for i, g in enumerate(spec.grus):
+        stats: dict[str, float] = {}
+        v = gru_layer(g, v, valid=valid, stats=stats)
+        term = stats.get("candidate_recurrent_max", 0.0)
+        if term > GATE_LIMIT:
+            warnings.warn(f"GRU layer {i} ({g.name}): the recurrent candidate term h_tm1 U_h + b_hh reaches "
+                          f"{term:.2f} on the calibration data, beyond the Q3.12 range (+-{GATE_LIMIT:.2f}) it is "
+                          "held in before the reset gate scales it: outputs can differ from float where it "
+                          "saturates (check the quantize report; smaller recurrent weights avoid it)",
+                          QuantizationWarning, stacklevel=3)
     dense_max = []
     for d in spec.dense:
         pre = float_dense(d, v, apply_activation=False)
@@ -225,5 +243,5 @@ def calibrate(spec: ModelSpec, X: np.ndarray, valid: np.ndarray | None = None) -
     return x_max, dense_max
 
 
-__all__ = ["PRECISIONS", "Precision", "activation_tables", "calibrate", "precision", "quantize_dense",
+__all__ = ["GATE_LIMIT", "PRECISIONS", "Precision", "activation_tables", "calibrate", "precision", "quantize_dense",
            "quantize_gru", "quantize_multiplier", "round_half_away"]

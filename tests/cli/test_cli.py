@@ -325,3 +325,17 @@ def test_interrupt_exits_130(monkeypatch):
     monkeypatch.setattr(firmware_sim.targets, "load_targets", interrupted)
     r = CliRunner().invoke(cli, ["targets"])
     assert r.exit_code == 130 and "interrupted" in r.output
+
+
+def test_quantize_warns_in_one_line_when_a_term_saturates(tmp_path):
+    """The quantizer's warning (a known limit of the format, tests/unit/test_fixed.py) reaches the user as one line."""
+    from edge_gru.spec import random_spec, save_spec
+
+    r = np.random.default_rng(119969)
+    spec = random_spec(r, 1, [12], None, timesteps=6, reset_after=True, use_bias=True, scale=1.5)
+    save_spec(spec, tmp_path / "m.egspec")
+    np.savez(tmp_path / "d.npz", X=(r.normal(0, 1, (8, 6, 1)) * 1.5).astype(np.float32))
+    p = run("quantize", tmp_path / "m.egspec", "--calibration", tmp_path / "d.npz", "-o", tmp_path / "m.egru",
+            check_rc=0)
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("edge-gru: warning: GRU layer 0 (gru_0): the recurrent"), lines

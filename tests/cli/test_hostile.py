@@ -146,18 +146,56 @@ def test_failed_forced_tflite_conversion_keeps_the_previous_file(files, tmp_path
     assert sorted(p.name for p in out.iterdir()) == ["m-int8.tflite"]
 
 
-def test_concurrent_c_exports_into_one_folder_do_not_mix(files, tmp_path):
-    """Two `convert --format c --force` into one folder left model.h from one and model.c from the other."""
-    from converters.c_export import check_c_folder
+def test_concurrent_c_exports_into_one_folder_do_not_mix(files, tmp_path, monkeypatch):
+    """Two `convert --format c --force` into one folder left model.h from one and model.c from the other.
 
+    The two exports are made to overlap for sure: both reach the move into the folder together (a barrier) and
+    every file move is slowed down, so without the folder lock their moves interleave."""
+    import contextlib
+    import threading
+
+    import edge_gru.outputs as outputs
+    from converters.c_export import check_c_folder, export_c, export_names
+    from edge_gru.fixed.io import load_fixed, save_fixed
+
+    fm = load_fixed(files / "m.egru")
     c = tmp_path / "c"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    for _ in range(2):
-        procs = [subprocess.Popen([*EXE, "convert", str(files / "m.egru"), "--format", "c", "--name", name, "-o",
-                                   str(c), "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for name in ("first", "second")]
-        assert [p.wait(timeout=300) for p in procs] == [0, 0]
-        check_c_folder(c)          # model.h and model.c of one and the same run
+    barrier = threading.Barrier(2, timeout=60)
+    real_locked, real_replace = outputs._locked, outputs.os.replace
+
+    @contextlib.contextmanager
+    def together(folder):
+        barrier.wait()                   # both exports are complete in their stages and move in now
+        with real_locked(folder):
+            yield
+
+    def slow_replace(src, dst):
+        __import__("time").sleep(0.01)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(outputs, "_locked", together)
+    monkeypatch.setattr(outputs.os, "replace", slow_replace)
+    errors = []
+
+    def export(name):
+        try:
+            with outputs.staged_folder(c, export_names(), force=True) as stage:
+                export_c(fm, stage, force=True, name=name)
+                save_fixed(fm, stage / "model.egru")        # what `convert --format c` writes besides
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=export, args=(n,)) for n in ("first", "second")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        check_c_folder(c)                # model.h and model.c of one and the same run
+        names = {n: (c / n).read_text() for n in ("model.h", "model.c", "README.md", "CMakeLists.txt")}
+        owner = {n: "first" if "first" in t else "second" for n, t in names.items()}
+        assert len(set(owner.values())) == 1, owner
         assert not [p for p in c.iterdir() if p.name.startswith(".")]
 
 

@@ -217,13 +217,14 @@ def test_interrupted_search_resumes(data, tmp_path):
             "nrf52840", "--units", "4", "--layers", "1", "--precisions", "w8a16", "--epochs", "30", "--no-tflite",
             "--emulate-sequences", "2", "--placements", "flash", "-o", str(out)]
     proc = subprocess.Popen([*EXE, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(600):
-        if (out / "trials" / "0000").exists():
-            break
-        time.sleep(0.1)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 300
+    while not (out / "trials" / "0000").exists():      # the trial folder is made just before training starts
+        assert proc.poll() is None and time.monotonic() < deadline, "the search never started training"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=120) == 130, proc.stderr.read()[-2000:]
+    # interrupted while training: the model is saved only after training, so nothing of the trial is there
+    assert not (out / "trials" / "0000" / "model.keras").exists()
     assert not (out / "trials" / "0000" / "model-w8a16.egru").exists()
     p = run(*args)
     assert p.returncode == 0 and "(1 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]

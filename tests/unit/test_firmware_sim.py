@@ -265,3 +265,29 @@ def test_fault_is_reported(tmp_path):
     t = get_target("nrf52840")
     with pytest.raises(EmulationError, match="faulted"):
         Emulator(build_elf([src], t, tmp_path / "f"), t).run()
+
+
+@needs_sim
+def test_capstone_decoding_by_name_and_version_range(monkeypatch):
+    """Condition codes, registers and operand types are read by name from the installed Capstone, whose major
+    version is one the cycle model was tested with; another major version is refused with what to install."""
+    import capstone
+
+    from edge_gru.errors import ToolMissingError
+    from firmware_sim import core_timing as ct
+    from firmware_sim.cycles import CostModel
+
+    assert int(capstone.__version__.split(".")[0]) in ct.CAPSTONE_MAJORS
+    cm = CostModel("cortex-m4")
+    # bx lr; bne.n +4; ldr r0, [r1, #4]; push {r4, lr}; adds r0, #1; add.w r0, r1, r2, lsl #2
+    code = bytes.fromhex("7047" "01d1" "4868" "10b5" "0130" "01eb8200")
+    bx, bne, ldr, push, adds, add_lsl = cm.decode(code, 0x1000)
+    assert bx.kind == "branch" and ct.LR in bx.reads and bx.indirect and not bx.cond
+    assert bne.kind == "branch" and bne.cond and bne.target == 0x1002 + 4 + 2 and ct.FLAGS in bne.reads
+    assert ldr.kind == "load" and ldr.base == capstone.arm.ARM_REG_R1 and not ldr.cond
+    assert push.kind == "stm" and push.nregs == 2 and ct.SP in push.writes
+    assert ct.FLAGS in adds.writes and not adds.shifted
+    assert add_lsl.shifted and ct.PC not in add_lsl.writes
+    monkeypatch.setattr(ct._capstone, "__version__", "6.0.0")
+    with pytest.raises(ToolMissingError, match=r"capstone 6\.0\.0 is installed; .* tested with 5\.x"):
+        CostModel("cortex-m4")

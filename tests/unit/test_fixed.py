@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from edge_gru.errors import DataError, ModelFileError, QuantizationError
@@ -135,10 +135,37 @@ def test_extreme_inputs_saturate_not_wrap(rng):
         assert np.abs(fm.predict(big) - predict(spec, clipped)).max() < 0.05
 
 
-# derandomize: the same 25 examples on every run. A random run found (seed=119969, F=1, H=12, T=6, w8a16,
-# scale=1.5, xscale=1.5) a real limit of the format: with reset_after=True the recurrent candidate term
-# h.U_h + b_hh (8.5 there) saturates at the Q3.12 range (+-8) before the reset gate scales it; weights that large
-# (|U| 4.6, |b| 5.3) leave it; reported in the closing note of that stop, to be fixed in the quantizer.
+def test_candidate_term_saturation_is_reported(recwarn):
+    """A known limit of the format, as an explicit case (found by the property test below: seed=119969, F=1, H=12,
+    T=6, w8a16, scale=1.5, xscale=1.5). With reset_after=True the kernels hold the recurrent candidate term
+    h_tm1 U_h + b_hh in Q3.12 (+-8) before the reset gate scales it; weights this large (|U| up to 4.6, |b| 5.3)
+    push it to 10.6 on the calibration data, it saturates, and the outputs move far from float. The quantizer
+    says so; halving the recurrent weights brings the term back in range, without a warning and within tolerance."""
+    from edge_gru.errors import QuantizationWarning
+    from edge_gru.fixed.quantize import GATE_LIMIT
+
+    r = np.random.default_rng(119969)
+    spec = random_spec(r, 1, [12], None, timesteps=6, reset_after=True, use_bias=True, scale=1.5)
+    X = (r.normal(0, 1, (8, 6, 1)) * 1.5).astype(np.float32)
+    tol = 0.25 * 1.5 * np.sqrt(1 + 12)
+    with pytest.warns(QuantizationWarning, match=r"recurrent candidate term .* reaches 10\.6"):
+        fm = quantize_model(spec, X, "w8a16")
+    assert np.abs(fm.predict(X) - predict(spec, X)).max() > tol          # the limit is real
+    spec.grus[0].recurrent_kernel[:] *= 0.5
+    spec.grus[0].bias[:] *= 0.5
+    recwarn.clear()
+    fm = quantize_model(spec, X, "w8a16")
+    assert not [w for w in recwarn if issubclass(w.category, QuantizationWarning)]
+    stats: dict = {}
+    from edge_gru.float_ref import gru_layer
+
+    gru_layer(spec.grus[0], X, stats=stats)
+    assert stats["candidate_recurrent_max"] < GATE_LIMIT
+    assert np.abs(fm.predict(X) - predict(spec, X)).max() < tol
+
+
+# derandomize: the same 25 examples on every run (a property test that must not flake in CI). Models the quantizer
+# reports as saturating (test_candidate_term_saturation_is_reported) are outside the property.
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**31), F=st.integers(1, 9), H=st.integers(1, 12), T=st.integers(1, 12),
        layers=st.integers(1, 2), reset_after=st.booleans(), use_bias=st.booleans(),
@@ -148,7 +175,14 @@ def test_property_fixed_close_to_float(seed, F, H, T, layers, reset_after, use_b
     spec = random_spec(r, F, [H] * layers, None, timesteps=T, reset_after=reset_after, use_bias=use_bias,
                        scale=scale)
     X = (r.normal(0, 1, (8, T, F)) * xscale).astype(np.float32)
-    fm = quantize_model(spec, X, prec)
+    import warnings
+
+    from edge_gru.errors import QuantizationWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QuantizationWarning)
+        fm = quantize_model(spec, X, prec)
+    assume(not caught)
     got = fm.predict(X)
     assert np.all(np.abs(got) < 1.0)
     # error grows with weight scale (Q3.12 gates, 8-bit weights); generous but catches any wrap

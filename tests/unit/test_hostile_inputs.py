@@ -7,8 +7,6 @@ import io
 import json
 import os
 import signal
-import threading
-import time
 import zipfile
 
 import numpy as np
@@ -18,7 +16,7 @@ from edge_gru import container
 from edge_gru.data import DataFile, load_data
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError, OutputError, OutputExistsError
 from edge_gru.outputs import atomic_file, staged_folder
-from edge_gru.spec import random_spec, save_spec
+from edge_gru.spec import load_spec, random_spec, save_spec
 
 
 def _npy(arr: np.ndarray) -> bytes:
@@ -215,7 +213,7 @@ def test_interrupt_during_emulation_is_not_swallowed(tmp_path):
     """Unicorn swallowed the KeyboardInterrupt raised inside its hooks: the run went on to the end."""
     from converters.c_export import export_c
     from edge_gru.fixed.model import quantize_model
-    from firmware_sim.simulate import build_firmware, emulate
+    from firmware_sim.simulate import build_firmware
     from firmware_sim.targets import get_target
     from firmware_sim.toolchain import resolve_compiler
 
@@ -226,23 +224,45 @@ def test_interrupt_during_emulation_is_not_swallowed(tmp_path):
     target = get_target("nrf52840")
     elf = build_firmware(tmp_path / "c", target, tmp_path / "build", cc=resolve_compiler(None))
     xq = fm.quantize_input(xs)
-    t0 = time.perf_counter()
-    emulate(elf, target, xq[:20], fm.output_dim, chunk=400)
-    per_seq = (time.perf_counter() - t0) / 20
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
+    from firmware_sim.elf import read_elf
+    from firmware_sim.emulator import MARK_OFFSET, Emulator
+    from firmware_sim.simulate import _io_block
+    from firmware_sim.toolchain import IO_BASE
+
+    block, out_off = _io_block(xq, np.full(len(xq), xq.shape[1], np.int32), fm.output_dim)
+    emu = Emulator(read_elf(elf), target, io_bytes=out_off + 4 * fm.output_dim * len(xq))
+    emu.write_io(0, block)
+    marks = []
+
+    def on_mark(*_args):            # the firmware writes a mark after every sequence; Ctrl-C after the third
+        marks.append(1)
+        if len(marks) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    emu.uc.hook_add(__import__("unicorn").UC_HOOK_MEM_WRITE, on_mark, begin=IO_BASE + MARK_OFFSET,
+                    end=IO_BASE + MARK_OFFSET + 3)
     with pytest.raises(KeyboardInterrupt):
-        emulate(elf, target, xq, fm.output_dim, chunk=400)     # one emu_start call for all 400 sequences
-    assert time.perf_counter() - t0 < 0.5 + 0.25 * per_seq * len(xq)
+        emu.run()                    # one emu_start call for all 400 sequences
+    assert 3 <= len(marks) <= 4, len(marks)     # it stopped at the signal, not 397 sequences later
 
 
 def test_json_depth_check_on_wide_headers(tmp_path):
-    """A legitimate wide header is not mistaken for a deep one."""
+    """A legitimate wide header is not mistaken for a deep one (it loads, equal to what was saved), while a header
+    of the same kind nested one level deeper than the limit is refused."""
     spec_path = tmp_path / "m.egspec"
-    save_spec(random_spec(np.random.default_rng(1), 3, [4, 4], [(2, "softmax")], timesteps=5), spec_path)
-    meta, _ = container.load(spec_path, "edge-gru-spec", 1)
-    assert len(json.dumps(meta)) > 100 and len(meta["layers"]) == 3
+    spec = random_spec(np.random.default_rng(1), 3, [4, 4, 4, 4, 4, 4], [(2, "softmax")], timesteps=5)
+    save_spec(spec, spec_path)
+    meta, arrays = container.load(spec_path, "edge-gru-spec", 1)
+    assert len(json.dumps(meta)) > 900 and len(meta["layers"]) == 7
+    back = load_spec(spec_path)
+    assert [g.units for g in back.grus] == [4] * 6
+    np.testing.assert_array_equal(back.grus[5].kernel, spec.grus[5].kernel)
+    deep: object = 1
+    for _ in range(container.MAX_HEADER_DEPTH):
+        deep = [deep]
+    container.save(spec_path, "edge-gru-spec", 1, {**meta, "note": deep}, arrays)
+    with pytest.raises(ModelFileError, match="nested deeper than"):
+        container.load(spec_path, "edge-gru-spec", 1)
 
 
 @pytest.mark.parametrize("kind", ["egru", "egspec"])
