@@ -152,6 +152,26 @@ def run(elf: Path, target, xq, out_bytes: int) -> dict:
             "stack_bytes": res.stack_bytes, "memory": target.memory.name}
 
 
+def toml_records(rows: list[dict], model: str, sequences: int) -> str:
+    """The results as ``[[run]]`` (zero-wait) and ``[[memory_system]]`` records of tflm_measurements.toml (role: check;
+    mark ``fit`` by hand when a constant is to be solved from one)."""
+    import datetime
+
+    day = datetime.date.today().isoformat()
+    out = [f"# benchmarks/tflm_measure.py, {day}, {sequences} sequences, reference kernels, unrolled layout"]
+    for r in rows:
+        z, p = r["zero_wait"], r["part"]
+        out += ["[[run]]", f'core = "{r["core"]}"', 'kernels = "reference"', f'model = "{model}"',
+                'layout = "unrolled"',
+                f"cycles = {round(z['cycles_warm'])}", f"setup = {round(z['setup_cycles'])}", "fit = []",
+                f'source = "benchmarks/tflm_measure.py, {day}"', ""]
+        if r["memory"] != f"{r['target']}-ideal":
+            out += ["[[memory_system]]", f'target = "{r["target"]}"', f'memory = "{r["memory"]}"',
+                    f"zero_wait_cycles = {round(z['cycles_warm'])}", f"zero_wait_setup = {round(z['setup_cycles'])}",
+                    f"cycles = {round(p['cycles_warm'])}", f"setup = {round(p['setup_cycles'])}", ""]
+    return "\n".join(out)
+
+
 def default_tflite() -> Path:
     sys.path.insert(0, str(HERE))
     from run import spoken_digits_spec
@@ -170,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--work", type=Path, help="keep the builds here")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--toml", type=Path, help="write the results as records of firmware_sim/tflm_measurements.toml")
+    ap.add_argument("--model", default="spoken-digits GRU(16)", help="the model's name in those records")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
     import numpy as np
@@ -210,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
               f"  {r['outputs_match_python']}")
     if args.json:
         args.json.write_text(json.dumps({"tflite": str(tflite), "rows": rows}, indent=2))
+    if args.toml:
+        args.toml.write_text(toml_records(rows, args.model, args.sequences))
     return 0 if all(r["outputs_match_python"] for r in rows) else 1
 
 

@@ -66,6 +66,17 @@ def is_folded(fm: FixedModel, embedding: str) -> bool:
     return fm.embedding is not None and embedding == "folded"
 
 
+def fast_requant(g: dict, part: str) -> np.ndarray | None:
+    """``m * 2^(32-n)`` per padded column of a GRU layer's ``x`` or ``h`` product (int32), the multipliers of the
+    kernels' one-instruction requantization, when the accumulator is int32 and every shift is in [16, 32];
+    else ``None`` (the table is not written)."""
+    H, ra = g["units"], bool(g["reset_after"])
+    n, m = pad_gates(g["n" + part], H, ra, fill=17), pad_gates(g["m" + part], H, ra)
+    if g["b_i"].dtype != np.int32 or n.min() < 16 or n.max() > 32:
+        return None
+    return (m.astype(np.int64) << (32 - n.astype(np.int64))).astype(np.int32)
+
+
 def scratch_len(fm: FixedModel) -> int:
     """int32 entries of the scratch buffer (see eg_step and eg_output in edge_gru.c)."""
     kx = [pad2(g["input_dim"]) for g in fm.grus]
@@ -101,6 +112,7 @@ def layout_bytes(fm: FixedModel, embedding: str = "table") -> int:
         w_size = 0 if folded and i == 0 else kernel_layout(g["W"], H, ra).size
         total += (w_size + kernel_layout(g["U"], H, ra).size) * wb
         total += cols * (2 * g["b_i"].itemsize + 4 * 4)
+        total += sum(rq.nbytes for rq in (fast_requant(g, "x"), fast_requant(g, "h")) if rq is not None)
     for d in fm.dense:
         total += d["W"].nbytes + d["b"].nbytes + d["m"].nbytes + d["n"].nbytes
     return total

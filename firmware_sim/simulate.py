@@ -7,6 +7,7 @@ import struct
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from importlib.resources import as_file, files
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,6 @@ from firmware_sim.memory import PLACEMENTS
 from firmware_sim.targets import Target
 from firmware_sim.toolchain import Compiler, build_elf, resolve_compiler
 
-HARNESS = Path(__file__).with_name("c") / "harness_sim.c"
 IO_HEADER = 0x100
 MAGIC = 0x4F494745
 
@@ -106,9 +106,10 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
     if missing:
         raise ModelFileError(f"{c_folder}: not an edge-gru C export (missing {', '.join(missing)}); "
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
-    return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", HARNESS], target, work, name="edge_gru_sim",
-                     include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else (), cc=cc,
-                     placement=placement)
+    with as_file(files("firmware_sim").joinpath("c", "harness_sim.c")) as harness:     # package data
+        return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", harness], target, work,
+                         name="edge_gru_sim", include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else (),
+                         cc=cc, placement=placement)
 
 
 def _matrix_loop_cost(res: EmulationResult) -> float | None:

@@ -27,17 +27,38 @@ import functools
 import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import asdict, dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from edge_gru.tflite.inspection import TFLiteInfo, inspect_tflite
 from firmware_sim.targets import Target
 
-CALIBRATION = ("TFLite Micro (commit 90b983c, arm-none-eabi-g++ 12.2, cortex_m_generic release flags) measured in "
-               "firmware_sim with this cycle model on spoken-digits GRU(16), seed GRU(50) and spoken-digits GRU(32), "
-               "both layouts; operator profile, memory and the M0+ CMSIS-NN ratio from docs/measurements.md section 3")
+DATA = files("firmware_sim").joinpath("tflm_measurements.toml")      # the measurements, with their provenance
+_M = tomllib.loads(DATA.read_text())
+CALIBRATION = _M["build"]["summary"]
 LAYOUTS = ("unrolled", "step")
 KERNELS = ("reference", "cmsis-nn")
+CALIBRATION_MODEL = _M["profile"]["model"]
+
+Counts = dict[str, tuple[int, int, int]]
+# The graphs measured: per operator type (operators, output elements, MACs), tensors, file bytes, TFLite Micro's host
+# arena report, timesteps.
+GRAPHS: dict[tuple[str, str], tuple[Counts, int, int, int, int]] = {
+    (g["model"], g["layout"]): ({k: tuple(v) for k, v in g["ops"].items()}, g["tensors"], g["file_bytes"],
+                                g["host_arena"], g["timesteps"]) for g in _M["graph"]}
+# Cycles per sequence and set-up cycles measured with this commit's cycle model: (core, kernels, model, layout) ->
+# (cycles, set-up); FITTED names the figures a constant below is solved from (the others are predictions checked).
+MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {
+    (r["core"], r["kernels"], r["model"], r["layout"]): (r["cycles"], r["setup"]) for r in _M["run"]}
+FITTED: dict[tuple[str, str, str, str], frozenset[str]] = {
+    (r["core"], r["kernels"], r["model"], r["layout"]): frozenset(r["fit"]) for r in _M["run"]}
+# Flash (code + file) and RAM of the calibration model: (core, kernels, layout) -> (flash, RAM).
+MEASURED_MEMORY = {(r["core"], r["kernels"], r["layout"]): (r["flash"], r["ram"]) for r in _M["memory"]}
+# The memory factors checked on a model they were not measured on: (model, target) -> (cycles, set-up).
+MEMORY_CHECKS: dict[tuple[str, str], tuple[float, float]] = {
+    (r["model"], r["target"]): (r["cycles"], r["setup"]) for r in _M["memory_check"]}
 
 
 @dataclass(frozen=True)
@@ -49,177 +70,84 @@ class OpCost:
     per_mac: float = 0.0
 
 
-# --- Cortex-M4, reference kernels. Measured per type (docs/measurements.md section 3, unrolled file, one sequence):
-# FULLY_CONNECTED 96 ops 1,012,706; LOGISTIC 96 721,689; TANH 48 364,344; ADD 191 532,171; MUL 143 302,089;
-# SUB 48 158,832; STRIDED_SLICE 141 177,378; SPLIT+UNPACK+SOFTMAX+RESHAPE 51 55,410; interpreter ~57,000.
-# Per element (kernel reading): FC 9 cycles per MAC (its inner loop ldrsb, ldrsb, add, cmp, mla, bne) plus a
-# 64-bit requantization per output (~45); LOGISTIC/TANH gemmlowp exp + reciprocal ~400; ADD/SUB three
-# rescales ~100; MUL one rescale ~50; STRIDED_SLICE index arithmetic ~12; SPLIT/UNPACK copies 4-6, RESHAPE 1,
-# SOFTMAX exp per element ~400. Fixed = (measured total - per-element part) / ops, from the spoken-digits
-# element counts (FC 4,570 outputs and 66,208 MACs; LOGISTIC 1,536; TANH 768; ADD 3,056; MUL 2,288; SUB 768;
-# STRIDED_SLICE 2,256; SPLIT 2,304; UNPACK 624; RESHAPE 624; SOFTMAX 10).
-M4_REFERENCE: dict[str, OpCost] = {
-    "FULLY_CONNECTED": OpCost((1_012_706 - 9.0 * 66_208 - 45 * 4_570) / 96, 45, 9.0),
-    "LOGISTIC": OpCost((721_689 - 400 * 1_536) / 96, 400),
-    "TANH": OpCost((364_344 - 400 * 768) / 48, 400),
-    "ADD": OpCost((532_171 - 100 * 3_056) / 191, 100),
-    "SUB": OpCost((158_832 - 100 * 768) / 48, 100),
-    "MUL": OpCost((302_089 - 50 * 2_288) / 143, 50),
-    "STRIDED_SLICE": OpCost((177_378 - 12 * 2_256) / 141, 12),
-    "SPLIT": OpCost(742, 4), "UNPACK": OpCost(742, 6), "RESHAPE": OpCost(742, 1), "SOFTMAX": OpCost(742, 400),
-}
-# GATHER: measured once, TFLite Micro built from source running the step file of a text model (Embedding(2000, 16):
-# 16 int8 elements per invoke) in firmware_sim on the M4 with this cycle model: 221 cycles per step, dispatch
-# included. One point: all of it fixed, solved back through the scalings op_cycles_m4 applies.
-GATHER_MEASURED = 221
-# (55,410 - 4 x 2,304 - 6 x 624 - 1 x 624 - 400 x 10) / 51 = 742 for the four small copy-like types.
+# --- Cortex-M4, reference kernels: the measured per-type totals of the profile, less the per-element work read from
+# the kernels: FC 9 cycles per MAC (its inner loop ldrsb, ldrsb, add, cmp, mla, bne) plus a 64-bit requantization
+# per output (~45); LOGISTIC/TANH gemmlowp exp + reciprocal ~400; ADD/SUB three rescales ~100; MUL one rescale ~50;
+# STRIDED_SLICE index arithmetic ~12; SPLIT/UNPACK copies 4-6, RESHAPE 1, SOFTMAX exp per element ~400. The rest of
+# a type's total, over its operators, is its fixed cost (element counts: the profiled graph's).
+PER_ELEMENT = {"FULLY_CONNECTED": (45, 9.0), "LOGISTIC": (400, 0.0), "TANH": (400, 0.0), "ADD": (100, 0.0),
+               "SUB": (100, 0.0), "MUL": (50, 0.0), "STRIDED_SLICE": (12, 0.0)}
+SMALL_COPIES = {"SPLIT": 4, "UNPACK": 6, "RESHAPE": 1, "SOFTMAX": 400}   # per element; one fixed cost shared
+
+
+def _reference_costs() -> dict[str, OpCost]:
+    prof, (counts, *_) = _M["profile"], GRAPHS[(CALIBRATION_MODEL, "unrolled")]
+    costs = {}
+    for op, (n_ops, total) in prof["per_type"].items():
+        per_element, per_mac = PER_ELEMENT[op]
+        _, elements, macs = counts[op]
+        costs[op] = OpCost((total - per_element * elements - per_mac * macs) / n_ops, per_element, per_mac)
+    copies = sum(e * counts[op][1] for op, e in SMALL_COPIES.items())
+    shared = (prof["small_copies"] - copies) / prof["small_copies_ops"]
+    costs.update({op: OpCost(shared, e) for op, e in SMALL_COPIES.items()})
+    return costs
+
+
+M4_REFERENCE: dict[str, OpCost] = _reference_costs()
 DEFAULT_OP = OpCost(1_100, 40)               # an operator type never measured: a typical element-wise kernel
-INTERPRETER_PER_OP = 57_000 / 814            # the invoke loop outside the kernels
-# The per-type totals were taken with profiler marks around each op; they add up to 3,381,619 where the
-# whole sequence measured 3,308,841: the difference (the marks' own cost) is taken off every operator.
-PROFILER_SHARE = 3_308_841 / 3_381_619
-# The operator profile above was taken with the cycle model of commit b2a872b; the same file measured again with
-# this cycle model costs 3,199,858 cycles (MEASURED): every M4 figure is scaled by the ratio.
-M4_SCALE = 3_199_858 / 3_308_841
-M4_REFERENCE["GATHER"] = OpCost((GATHER_MEASURED / M4_SCALE - INTERPRETER_PER_OP) / PROFILER_SHARE, 0)
+INTERPRETER_PER_OP = _M["profile"]["interpreter"] / sum(n for n, _, _ in GRAPHS[(CALIBRATION_MODEL, "unrolled")][0]
+                                                        .values())
+# The profile's marks cost cycles of their own: taken off every operator.
+PROFILER_SHARE = _M["profile"]["sequence_total"] / _M["profile"]["marked_total"]
+# The profile was taken with an earlier cycle model; the same file measured with this one: every M4 figure scales.
+M4_SCALE = MEASURED[("cortex-m4", "reference", CALIBRATION_MODEL, "unrolled")][0] / _M["profile"]["sequence_total"]
+# GATHER: one measured point, all of it fixed, solved back through the scalings op_cycles_m4 applies.
+M4_REFERENCE["GATHER"] = OpCost((_M["gather"]["cycles_per_step"] / M4_SCALE - INTERPRETER_PER_OP) / PROFILER_SHARE, 0)
 
 # --- CMSIS-NN kernels (Cortex-M4, DSP). Per element, from reading arm_nn_requantize (~20 per FC output),
-# arm_elementwise_add_s8 (~40), arm_elementwise_mul_s8 (~18), arm_softmax_s8 (~150). Two constants are solved
-# from the measured unrolled totals of the spoken-digits GRU(16) and GRU(32) (2,733,574 and 4,813,102 cycles):
-# FULLY_CONNECTED's cycles per MAC, 6.56 (reading arm_nn_vec_mat_mult_t_s8's inner loop suggested 1.6; its
-# per-row set-up dominates rows of 13 to 50 inputs), and the extra fixed cost of a CMSIS-NN operator over the
-# reference one, 94 cycles. The step layouts and the seed GRU(50) are predictions.
-M4_CMSIS_WORK = {"FULLY_CONNECTED": (20, 6.56), "ADD": (40, 0.0), "MUL": (18, 0.0), "SOFTMAX": (150, 0.0)}
-CMSIS_FIXED_EXTRA = 94.0
+# arm_elementwise_add_s8 (~40), arm_elementwise_mul_s8 (~18), arm_softmax_s8 (~150). FULLY_CONNECTED's cycles per
+# MAC and the extra fixed cost of a CMSIS-NN operator over the reference one are solved (_solve_cmsis) from the two
+# CMSIS-NN runs marked fit (reading arm_nn_vec_mat_mult_t_s8's inner loop suggested 1.6 per MAC; its per-row set-up
+# dominates rows of 13 to 50 inputs).
+CMSIS_PER_ELEMENT = {"FULLY_CONNECTED": 20, "ADD": 40, "MUL": 18, "SOFTMAX": 150}
 
-# --- step layout: the firmware's glue per timestep (copying the input and the states between invokes),
-# measured 13,651 cycles per 48-step sequence on M4 (docs/measurements.md section 3).
-STEP_GLUE_PER_STEP = 13_651 / 48
+# --- step layout: the firmware's glue per timestep (copying the input and the states between invokes).
+STEP_GLUE_PER_STEP = _M["step_glue"]["cycles"] / _M["step_glue"]["timesteps"]
 
-# --- cores. M0+: cycles = factor x the M4 estimate + extra cycles per FULLY_CONNECTED MAC (no MLA/SMULL, byte
-# loads without offset addressing), both solved per kernel set from the measured unrolled spoken-digits GRU(16)
-# and GRU(32) on M0+ with this cycle model (reference 9,121,197 and 17,868,434; CMSIS-NN 8,429,807 and
-# 16,175,573). Others: emulated CoreMark/MHz of the M4 over theirs (GCC, this commit's cycle model), never
-# checked against TFLite Micro.
-MEASURED_CORE_FACTOR = {("cortex-m0plus", "reference"): (2.6178, 11.20), ("cortex-m0plus", "cmsis-nn"): (2.7172, 15.15)}
+# --- cores. Other than M4 and M0+: emulated CoreMark/MHz of the M4 over theirs (GCC, this commit's cycle model,
+# benchmarks/cycle_validation.py), never checked against TFLite Micro except the M7 (MEASURED).
 COREMARK_PER_MHZ = {"cortex-m4": 2.532, "cortex-m3": 2.446, "cortex-m7": 3.926, "cortex-m33": 2.902,
                     "cortex-m55": 2.902}
 
-# --- set-up (AllocateTensors and the kernels' Prepare): a * ops + b * tensors^2 + c * FC output channels (the
-# memory planner is quadratic in the tensors; FULLY_CONNECTED's Prepare computes a multiplier per output channel
-# in soft float), solved per core through three measurements: GRU(16) unrolled and step, GRU(32) step.
-SETUP_POINTS = {"cortex-m4": ((814, 1_067, 4_570, 60_135_288), (19, 35, 106, 355_518), (19, 35, 202, 488_942)),
-                "cortex-m0plus": ((814, 1_067, 4_570, 69_105_998), (19, 35, 106, 662_587), (19, 35, 202, 957_797))}
-
-# --- memory (docs/measurements.md section 3). Code (interpreter + kernels, -Os/-O2, gc-sections), measured:
-# M4 reference 72,556 B, CMSIS-NN 90,368; M0+ 86,388 and 97,888; the step build adds ~360 B of glue.
-# Other cores: the M4's.
-CODE_BYTES = {("cortex-m4", "reference"): 72_556, ("cortex-m4", "cmsis-nn"): 90_368,
-              ("cortex-m0plus", "reference"): 86_388, ("cortex-m0plus", "cmsis-nn"): 97_888}
-STEP_GLUE_CODE = 360
-# Arena: the smallest that works on the 32-bit target over TFLite Micro's host allocation report, measured
-# 187,440 / 172,576 (unrolled) and 5,072 / 5,328 (step).
-ARENA_RATIO = {"unrolled": 187_440 / 172_576, "step": 5_072 / 5_328}
+# --- memory. Code (interpreter + kernels), measured on M4 and M0+ (other cores: the M4's).
+CODE_BYTES = {(core, k): v for core, table in _M["code"].items() if isinstance(table, dict) for k, v in table.items()}
+STEP_GLUE_CODE = _M["code"]["step_glue"]
+# Arena: the smallest that works on the 32-bit target over TFLite Micro's host allocation report.
+ARENA_RATIO = {layout: a["target"] / a["host"] for layout, a in _M["arena"].items()}
 # The estimate must never be below what allocates: on models it was not calibrated on (a text model, a HAR GRU(24)
 # in both layouts, a stacked GRU; 16 cases) the ratios above left the arena up to 3.8% short (a stacked step
 # file) in 4 cases, so the estimate is never below the host report and carries 4% headroom, rounded up to 16 B.
 ARENA_HEADROOM = 0.04
-# --- memory systems (firmware_sim/targets.toml): TFLite Micro built from source and run on the calibration model
-# (unrolled, reference kernels, model array in flash, arena in SRAM) with zero-wait memory and through each part's
-# memory model (benchmarks/tflm_measure.py): (warm cycles per sequence, set-up cycles) through the part's memory
-# over the same with zero-wait memory.
-# Measured 2026-12-07, TFLite Micro 90b983c, arm-none-eabi-g++ 12.2.1, 3 sequences (warm: the 2nd and 3rd); outputs
-# identical to the tflite-micro Python interpreter in every run:
-#   target     zero-wait cycles, set-up      through the part's memory: warm, set-up
-#   stm32l4r5  3,199,120, 60,111,607         6,308,744, 73,951,006   (ART: its 1 KB I-cache misses the interpreter)
-#   rp2040     9,118,302, 69,107,215         10,313,094, 75,812,540  (16 KB XIP cache)
-#   stm32h7    2,175,857, 30,632,771         2,228,831, 30,829,376   (16 KB L1 caches)
+RAM_OVERHEAD = _M["ram"]["overhead"]
+CMSIS_SCRATCH = _M["ram"]["cmsis_scratch"]
+# --- memory systems: (warm cycles, set-up) through the part's memory over the same with zero-wait memory.
 MEMORY_FACTOR: dict[str, tuple[float, float]] = {
-    "stm32l4r5-art": (6_308_744 / 3_199_120, 73_951_006 / 60_111_607),
-    "rp2040-xip": (10_313_094 / 9_118_302, 75_812_540 / 69_107_215),
-    "stm32h7-l1": (2_228_831 / 2_175_857, 30_829_376 / 30_632_771),
-}
-# RAM besides the arena (stack, .data, .bss), measured: M4 2,596 (reference unrolled) / 2,676 (step), M0+ 2,764;
-# CMSIS-NN's scratch buffer adds 3,072 (unrolled) and 96 (step).
-RAM_OVERHEAD = {"cortex-m0plus": 2_764, "other": 2_636}
-CMSIS_SCRATCH = {"unrolled": 3_072, "step": 96}
+    r["memory"]: (r["cycles"] / r["zero_wait_cycles"], r["setup"] / r["zero_wait_setup"]) for r in _M["memory_system"]}
 
-# The graphs measured (what `edge-gru inspect` counts in the converted int8 files): per operator type
-# (operators, output elements, MACs), tensors, file bytes, TFLite Micro's host arena report, timesteps.
-Counts = dict[str, tuple[int, int, int]]
-GRAPHS: dict[tuple[str, str], tuple[Counts, int, int, int, int]] = {
-    ("spoken-digits GRU(16)", "unrolled"): (
-        {"ADD": (191, 3_056, 0), "FULLY_CONNECTED": (96, 4_570, 66_208), "LOGISTIC": (96, 1_536, 0),
-         "MUL": (143, 2_288, 0), "RESHAPE": (1, 624, 0), "SOFTMAX": (1, 10, 0), "SPLIT": (48, 2_304, 0),
-         "STRIDED_SLICE": (141, 2_256, 0), "SUB": (48, 768, 0), "TANH": (48, 768, 0), "UNPACK": (1, 624, 0)},
-        1_067, 331_144, 172_576, 48),
-    ("spoken-digits GRU(16)", "step"): (
-        {"ADD": (4, 64, 0), "FULLY_CONNECTED": (3, 106, 1_552), "LOGISTIC": (2, 32, 0), "MUL": (3, 48, 0),
-         "SOFTMAX": (1, 10, 0), "SPLIT": (1, 48, 0), "STRIDED_SLICE": (3, 48, 0), "SUB": (1, 16, 0),
-         "TANH": (1, 16, 0)}, 35, 10_664, 5_328, 48),
-    ("seed GRU(50)", "unrolled"): (
-        {"ADD": (39, 1_950, 0), "FULLY_CONNECTED": (20, 2_851, 75_050), "LOGISTIC": (21, 1_001, 0),
-         "MUL": (29, 1_450, 0), "RESHAPE": (1, 50, 0), "SPLIT": (10, 1_500, 0), "STRIDED_SLICE": (27, 1_350, 0),
-         "SUB": (10, 500, 0), "TANH": (10, 500, 0), "UNPACK": (1, 50, 0)}, 231, 97_552, 52_912, 10),
-    ("seed GRU(50)", "step"): (
-        {"ADD": (4, 200, 0), "FULLY_CONNECTED": (3, 301, 8_300), "LOGISTIC": (3, 101, 0), "MUL": (3, 150, 0),
-         "SPLIT": (1, 150, 0), "STRIDED_SLICE": (3, 150, 0), "SUB": (1, 50, 0), "TANH": (1, 50, 0)},
-        35, 22_832, 7_312, 10),
-    ("spoken-digits GRU(32)", "unrolled"): (
-        {"ADD": (191, 6_112, 0), "FULLY_CONNECTED": (96, 9_130, 204_608), "LOGISTIC": (96, 3_072, 0),
-         "MUL": (143, 4_576, 0), "RESHAPE": (1, 624, 0), "SOFTMAX": (1, 10, 0), "SPLIT": (48, 4_608, 0),
-         "STRIDED_SLICE": (141, 4_512, 0), "SUB": (48, 1_536, 0), "TANH": (48, 1_536, 0), "UNPACK": (1, 624, 0)},
-        1_067, 398_072, 211_008, 48),
-    ("spoken-digits GRU(32)", "step"): (
-        {"ADD": (4, 128, 0), "FULLY_CONNECTED": (3, 202, 4_640), "LOGISTIC": (2, 64, 0), "MUL": (3, 96, 0),
-         "SOFTMAX": (1, 10, 0), "SPLIT": (1, 96, 0), "STRIDED_SLICE": (3, 96, 0), "SUB": (1, 32, 0),
-         "TANH": (1, 32, 0)}, 35, 16_440, 6_256, 48),
-}
-CALIBRATION_MODEL = "spoken-digits GRU(16)"
 
-# Cycles per sequence and set-up cycles measured with this commit's cycle model (TFLite Micro 90b983c, outputs
-# identical to its Python interpreter on every sequence run). "fit" marks what a constant above was solved
-# from; every other entry is a prediction check.
-MEASURED: dict[tuple[str, str, str, str], tuple[float, float]] = {   # (core, kernels, model, layout)
-    ("cortex-m4", "reference", "spoken-digits GRU(16)", "unrolled"): (3_199_858, 60_135_288),      # fit
-    ("cortex-m4", "reference", "spoken-digits GRU(16)", "step"): (3_660_336, 355_518),             # fit (set-up)
-    ("cortex-m4", "reference", "seed GRU(50)", "unrolled"): (1_971_857, 7_246_916),
-    ("cortex-m4", "reference", "seed GRU(50)", "step"): (2_081_173, 626_068),
-    ("cortex-m4", "reference", "spoken-digits GRU(32)", "unrolled"): (6_185_435, 66_391_767),
-    ("cortex-m4", "reference", "spoken-digits GRU(32)", "step"): (6_729_274, 488_942),             # fit (set-up)
-    ("cortex-m4", "cmsis-nn", "spoken-digits GRU(16)", "unrolled"): (2_733_574, 60_158_463),       # fit
-    ("cortex-m4", "cmsis-nn", "spoken-digits GRU(16)", "step"): (3_144_961, 356_474),
-    ("cortex-m4", "cmsis-nn", "seed GRU(50)", "unrolled"): (1_489_761, 7_251_707),
-    ("cortex-m4", "cmsis-nn", "seed GRU(50)", "step"): (1_551_921, 626_804),
-    ("cortex-m4", "cmsis-nn", "spoken-digits GRU(32)", "unrolled"): (4_813_102, 66_414_942),      # fit
-    ("cortex-m4", "cmsis-nn", "spoken-digits GRU(32)", "step"): (5_254_393, 489_898),
-    ("cortex-m0plus", "reference", "spoken-digits GRU(16)", "unrolled"): (9_121_197, 69_105_998),  # fit
-    ("cortex-m0plus", "reference", "spoken-digits GRU(16)", "step"): (10_710_129, 662_587),        # fit (set-up)
-    ("cortex-m0plus", "reference", "seed GRU(50)", "unrolled"): (5_720_257, 13_007_301),
-    ("cortex-m0plus", "reference", "seed GRU(50)", "step"): (5_909_895, 1_261_214),
-    ("cortex-m0plus", "reference", "spoken-digits GRU(32)", "unrolled"): (17_868_434, 83_054_524),  # fit
-    ("cortex-m0plus", "reference", "spoken-digits GRU(32)", "step"): (19_577_399, 957_797),        # fit (set-up)
-    # benchmarks/tflm_measure.py on stm32h7 with zero-wait memory (2026-12-07): the first M7 measurement; its cycles
-    # check the CoreMark scaling, its set-up is a fit (SETUP_SCALE)
-    ("cortex-m7", "reference", "spoken-digits GRU(16)", "unrolled"): (2_175_857, 30_632_771),     # fit (set-up)
-    ("cortex-m7", "reference", "seed GRU(50)", "unrolled"): (1_308_305, 4_179_969),
-    ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(16)", "unrolled"): (8_429_807, 69_141_509),   # fit
-    ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(16)", "step"): (9_957_127, 664_033),
-    ("cortex-m0plus", "cmsis-nn", "seed GRU(50)", "unrolled"): (5_141_357, 13_014_752),
-    ("cortex-m0plus", "cmsis-nn", "seed GRU(50)", "step"): (5_289_180, 1_262_330),
-    ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(32)", "unrolled"): (16_175_573, 83_090_401),  # fit
-    ("cortex-m0plus", "cmsis-nn", "spoken-digits GRU(32)", "step"): (17_788_458, 959_255),
-}
-# Memory of the calibration model (docs/measurements.md section 3): (core, kernels, layout) -> flash (code + file), RAM.
-MEASURED_MEMORY = {
-    ("cortex-m4", "reference", "unrolled"): (403_700, 190_036),
-    ("cortex-m4", "cmsis-nn", "unrolled"): (421_512, 193_108),
-    ("cortex-m4", "reference", "step"): (83_572, 7_748),
-    ("cortex-m4", "cmsis-nn", "step"): (101_384, 7_844),
-    ("cortex-m0plus", "reference", "unrolled"): (417_532, 190_204),
-    ("cortex-m0plus", "cmsis-nn", "unrolled"): (429_032, 193_276),
-    ("cortex-m0plus", "reference", "step"): (97_420, 7_916),
-}
+def _fit_runs(core: str, kernels: str, figure: str, layout: str | None = None) -> list[tuple[str, str, float]]:
+    """(model, layout, measured value) of the runs whose ``figure`` ("cycles" or "setup") is marked fit."""
+    return [(m, lay, MEASURED[(c, k, m, lay)][figure == "setup"]) for (c, k, m, lay), fit in FITTED.items()
+            if (c, k) == (core, kernels) and figure in fit and (layout is None or lay == layout)]
+
+
+def _solve2(f, target: list[float]) -> tuple[float, float]:
+    """``(a, b)`` with ``f(a, b) == target`` for a function ``f`` affine in both (a list of two values)."""
+    import numpy as np
+
+    base, fa, fb = np.array(f(0.0, 0.0)), np.array(f(1.0, 0.0)), np.array(f(0.0, 1.0))
+    a, b = np.linalg.solve(np.column_stack([fa - base, fb - base]), np.array(target) - base)
+    return float(a), float(b)
 
 
 @dataclass
@@ -264,19 +192,56 @@ def graph_counts(info: TFLiteInfo) -> Counts:
     return {k: (v[0], v[1], v[2]) for k, v in counts.items()}
 
 
-def op_cycles_m4(op_type: str, elements: float, macs: float, kernels: str) -> float:
-    """Cortex-M4 cycles of one operator invoke (kernel + interpreter dispatch)."""
+def op_cycles_m4(op_type: str, elements: float, macs: float, kernels: str,
+                 cmsis: tuple[float, float] | None = None) -> float:
+    """Cortex-M4 cycles of one operator invoke (kernel + interpreter dispatch).
+
+    ``cmsis``: FULLY_CONNECTED's cycles per MAC and the extra fixed cost of a CMSIS-NN operator (default: the
+    values solved from the measurements)."""
     ref = M4_REFERENCE.get(op_type, DEFAULT_OP)
     cost = ref.fixed + ref.per_element * elements + ref.per_mac * macs
-    if kernels == "cmsis-nn" and op_type in M4_CMSIS_WORK:
-        per_element, per_mac = M4_CMSIS_WORK[op_type]
-        cost = ref.fixed + CMSIS_FIXED_EXTRA + per_element * elements + per_mac * macs
+    if kernels == "cmsis-nn" and op_type in CMSIS_PER_ELEMENT:
+        per_mac, extra = cmsis if cmsis is not None else (CMSIS_FC_PER_MAC, CMSIS_FIXED_EXTRA)
+        cost = ref.fixed + extra + CMSIS_PER_ELEMENT[op_type] * elements + (
+            per_mac * macs if op_type == "FULLY_CONNECTED" else 0.0)
     return (cost * PROFILER_SHARE + INTERPRETER_PER_OP) * M4_SCALE
 
 
-def invoke_cycles_m4(counts: Counts, kernels: str) -> float:
+def invoke_cycles_m4(counts: Counts, kernels: str, cmsis: tuple[float, float] | None = None) -> float:
     """Cortex-M4 cycles of one invoke of a graph with these per-type counts (the model is linear in them)."""
-    return sum(n * op_cycles_m4(t, e / n, m / n, kernels) for t, (n, e, m) in counts.items() if n)
+    return sum(n * op_cycles_m4(t, e / n, m / n, kernels, cmsis) for t, (n, e, m) in counts.items() if n)
+
+
+def _m4_sequence(model: str, layout: str, kernels: str, cmsis: tuple[float, float] | None = None) -> float:
+    counts, _, _, _, timesteps = GRAPHS[(model, layout)]
+    invokes = timesteps if layout == "step" else 1
+    return (invoke_cycles_m4(counts, kernels, cmsis) + (STEP_GLUE_PER_STEP if layout == "step" else 0.0)) * invokes
+
+
+def _solve_cmsis() -> tuple[float, float]:
+    runs = _fit_runs("cortex-m4", "cmsis-nn", "cycles")
+    return _solve2(lambda a, b: [_m4_sequence(m, lay, "cmsis-nn", (a, b)) for m, lay, _ in runs],
+                   [v for *_, v in runs])
+
+
+CMSIS_FC_PER_MAC, CMSIS_FIXED_EXTRA = _solve_cmsis()
+
+
+def _fc_macs(model: str, layout: str) -> float:
+    counts, _, _, _, timesteps = GRAPHS[(model, layout)]
+    return counts.get("FULLY_CONNECTED", (0, 0, 0))[2] * (timesteps if layout == "step" else 1)
+
+
+def _solve_core(core: str, kernels: str) -> tuple[float, float]:
+    runs = _fit_runs(core, kernels, "cycles")
+    return _solve2(lambda a, b: [a * _m4_sequence(m, lay, kernels) + b * _fc_macs(m, lay) for m, lay, _ in runs],
+                   [v for *_, v in runs])
+
+
+# Cores with two cycle fits (the M0+): cycles = factor x the M4 estimate + extra cycles per FULLY_CONNECTED MAC (no
+# MLA/SMULL, byte loads without offset addressing), per kernel set.
+MEASURED_CORE_FACTOR = {(c, k): _solve_core(c, k) for c, k in {(c, k) for (c, k, *_), fit in FITTED.items()
+                                                              if "cycles" in fit and c != "cortex-m4"}}
 
 
 def core_factor(core: str, kernels: str) -> tuple[float, str]:
@@ -286,9 +251,27 @@ def core_factor(core: str, kernels: str) -> tuple[float, str]:
     if (core, kernels) in MEASURED_CORE_FACTOR:
         return MEASURED_CORE_FACTOR[(core, kernels)][0], "measured on this core (M0+/M4 factor and per-MAC term)"
     ratio = COREMARK_PER_MHZ["cortex-m4"] / COREMARK_PER_MHZ.get(core, COREMARK_PER_MHZ["cortex-m4"])
-    if core == "cortex-m7":
+    if any(c == core for c, *_ in MEASURED):
         return ratio, "M4 figures scaled by emulated CoreMark/MHz (checked once on this core: see calibration_error)"
     return ratio, "M4 figures scaled by emulated CoreMark/MHz (never measured on this core)"
+
+
+def _setup_point(model: str, layout: str, setup: float) -> tuple[int, int, int, float]:
+    counts, tensors, *_ = GRAPHS[(model, layout)]
+    return (sum(n for n, _, _ in counts.values()), tensors, counts.get("FULLY_CONNECTED", (0, 0, 0))[1], setup)
+
+
+# --- set-up (AllocateTensors and the kernels' Prepare): a * ops + b * tensors^2 + c * FC output channels (the
+# memory planner is quadratic in the tensors; FULLY_CONNECTED's Prepare computes a multiplier per output channel
+# in soft float), solved per core through its three set-up fits.
+SETUP_POINTS = {c: [_setup_point(m, lay, v) for m, lay, v in _fit_runs(c, "reference", "setup")]
+                for c in {c for (c, _, _, _), fit in FITTED.items() if "setup" in fit}}
+# A core with one set-up fit (the M7): its set-up over the M4's on the same file (CoreMark's ratio, 0.645, predicted
+# the M7's 27% high: AllocateTensors' soft-float and memory-planner code dual-issues better than CoreMark's).
+SETUP_SCALE = {c: pts[0][3] / MEASURED[("cortex-m4", "reference", m, lay)][1]
+               for c, pts in SETUP_POINTS.items() if len(pts) == 1
+               for m, lay, _ in _fit_runs(c, "reference", "setup")}
+SETUP_POINTS = {c: pts for c, pts in SETUP_POINTS.items() if len(pts) == 3}
 
 
 @functools.cache
@@ -302,15 +285,6 @@ def _setup_coefficients(core: str) -> tuple[float, float, float]:
     return float(a), float(b), float(c)
 
 
-# The memory factors checked on a model they were not measured on (seed GRU(50), unrolled, reference kernels,
-# benchmarks/tflm_measure.py --tflite, 2026-12-07): warm cycles and set-up cycles through the part's memory.
-MEMORY_CHECKS: dict[tuple[str, str], tuple[float, float]] = {   # (model, target) -> (cycles, set-up)
-    ("seed GRU(50)", "stm32l4r5"): (3_491_984, 12_398_690),
-    ("seed GRU(50)", "rp2040"): (6_370_214, 14_749_888),
-    ("seed GRU(50)", "stm32h7"): (1_323_551, 4_229_568),
-}
-
-
 def memory_check_errors() -> dict[tuple[str, str], dict[str, float]]:
     """The estimate's error, memory system included, on :data:`MEMORY_CHECKS` (cycles; set-up)."""
     from firmware_sim.targets import get_target
@@ -320,12 +294,6 @@ def memory_check_errors() -> dict[tuple[str, str], dict[str, float]]:
         e = estimate_graph(model, "unrolled", get_target(target), "reference", with_error=False)
         out[(model, target)] = {"cycles": e.cycles / cyc - 1, "setup_cycles": e.setup_cycles / setup - 1}
     return out
-
-
-# Set-up on a core measured once: its set-up over the M4's on the same file (the M7's, calibration model, unrolled:
-# CoreMark's ratio, 0.645, predicted it 27% high: AllocateTensors' soft-float and memory-planner code dual-issues
-# better than CoreMark's).
-SETUP_SCALE = {"cortex-m7": 30_632_771 / 60_135_288}
 
 
 def setup_cycles(ops: int, tensors: int, fc_channels: int, core: str) -> float:
@@ -449,32 +417,39 @@ def estimate_graph(model: str, layout: str, target: Target, kernels: str, with_e
                            with_error=with_error)
 
 
-def calibration_errors() -> dict[tuple[str, str, str, str], dict[str, float]]:
+def calibration_errors() -> dict[tuple[str, str, str, str], dict]:
     """The estimate's relative error on every measurement: cycles and set-up for each (core, kernels, model, layout)
-    measured with this cycle model, plus flash and RAM where the calibration model's memory was measured."""
+    measured with this cycle model, plus flash and RAM where the calibration model's memory was measured.
+
+    ``fitted`` lists the figures of that run a constant was solved from: their error is zero by construction (a
+    check that the solve is right), not a measure of accuracy; every other figure is a prediction."""
     out = {}
     for (core, kernels, model, layout), (cyc, setup) in MEASURED.items():
         t = Target(name=core, part=core, core=core, clock_mhz=100, flash_kb=4096, ram_kb=4096)
         e = estimate_graph(model, layout, t, kernels, with_error=False)
-        err = {"cycles": e.cycles / cyc - 1, "setup_cycles": e.setup_cycles / setup - 1}
+        err: dict = {"cycles": e.cycles / cyc - 1, "setup_cycles": e.setup_cycles / setup - 1}
         if model == CALIBRATION_MODEL and (core, kernels, layout) in MEASURED_MEMORY:
             flash, ram = MEASURED_MEMORY[(core, kernels, layout)]
             err.update(flash_bytes=e.flash_bytes / flash - 1, ram_bytes=e.ram_bytes / ram - 1)
+        fit = FITTED[(core, kernels, model, layout)]
+        err["fitted"] = sorted({"cycles": "cycles", "setup": "setup_cycles"}[f] for f in fit)
         out[(core, kernels, model, layout)] = err
     return out
 
 
 def calibration_error(core: str, layout: str, kernels: str) -> dict | None:
-    """How far the estimate was from the last measurement of this core, layout and kernel set, on the calibration
-    model, plus the largest cycle error over every model measured so (None: never measured)."""
+    """How far the estimate's cycles were from the measured runs of this core, layout and kernel set that no constant
+    was solved from (None: no such run). ``cycles``: the error on the calibration model, or ``None`` when its cycles
+    are a fit point (``cycles_fitted``); ``worst_cycles_any_model``: the largest over the predicted runs."""
     errors = _errors()
-    if (core, kernels, CALIBRATION_MODEL, layout) not in errors:
+    runs = {m: v for (c, k, m, lay), v in errors.items() if (c, k, lay) == (core, kernels, layout)}
+    predicted = {m: v["cycles"] for m, v in runs.items() if "cycles" not in v["fitted"]}
+    if not predicted:
         return None
-    err = dict(errors[(core, kernels, CALIBRATION_MODEL, layout)])
-    others = [v["cycles"] for (c, k, _, lay), v in errors.items() if (c, k, lay) == (core, kernels, layout)]
-    err["worst_cycles_any_model"] = max(others, key=abs)
-    err["models_measured"] = len(others)
-    return err
+    cal = runs.get(CALIBRATION_MODEL)
+    fitted = cal is not None and "cycles" in cal["fitted"]
+    return {"cycles": None if cal is None or fitted else cal["cycles"], "cycles_fitted": fitted,
+            "worst_cycles_any_model": max(predicted.values(), key=abs), "models_measured": len(predicted)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -482,7 +457,7 @@ def _errors() -> dict:
     return calibration_errors()
 
 
-__all__ = ["CALIBRATION", "GRAPHS", "KERNELS", "LAYOUTS", "MEASURED", "MEASURED_MEMORY", "MEMORY_CHECKS",
-           "MEMORY_FACTOR", "TFLMEstimate", "memory_check_errors", "memory_factor",
+__all__ = ["CALIBRATION", "DATA", "FITTED", "GRAPHS", "KERNELS", "LAYOUTS", "MEASURED", "MEASURED_MEMORY",
+           "MEMORY_CHECKS", "MEMORY_FACTOR", "TFLMEstimate", "memory_check_errors", "memory_factor",
            "calibration_errors", "estimate", "estimate_counts", "estimate_graph", "graph_counts", "invoke_cycles_m4",
            "tflm_arena_bytes"]

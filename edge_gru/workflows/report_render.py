@@ -183,9 +183,10 @@ def _err_text(o: dict) -> str:
     err = o.get("calibration_error")
     if not err:
         return "never measured on this core"
-    worst = err.get("worst_cycles_any_model", err["cycles"])
-    return (f"when last measured {err['cycles'] * 100:+.1f}% off in cycles on the calibration model, at worst "
-            f"{worst * 100:+.1f}% over {err.get('models_measured', 1)} measured models")
+    worst, n = err["worst_cycles_any_model"], err["models_measured"]
+    cal = ("fitted on the calibration model" if err.get("cycles_fitted") else
+           f"{err['cycles'] * 100:+.1f}% off in cycles on the calibration model")
+    return f"{cal}; at worst {worst * 100:+.1f}% in cycles on {n} measured run{'s' * (n != 1)} it was not fitted on"
 
 
 def _summary(report: dict) -> str:

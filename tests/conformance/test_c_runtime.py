@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,12 +27,25 @@ def _random_model(i, rng):
     return quantize_model(spec, X[:10], prec), X
 
 
+def _written_constant_bytes(model_c: str) -> int:
+    """Bytes of the constant arrays a generated model.c declares (counted from the C text)."""
+    size = {"int8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
+    return sum(size[t] * int(n) for t, n in
+               re.findall(r"static const union \{ int32_t align_; (int\d+_t) v\[(\d+)\]; \}", model_c))
+
+
 def test_c_matches_numba_on_random_models(tmp_path):
+    """Host C = Numba on 30 random models (every precision, both reset_after, with and without bias, dense heads),
+    and the constant bytes the export reports are the bytes it writes."""
+    from converters.c_layout import memory_figures
+
     rng = np.random.default_rng(2024)
     total = 0
     for i in range(30):
         fm, X = _random_model(i, rng)
         export_c(fm, tmp_path / f"m{i}")
+        assert memory_figures(fm)["constant_bytes"] == _written_constant_bytes((tmp_path / f"m{i}" / "model.c")
+                                                                               .read_text()), f"model {i}"
         xq = fm.quantize_input(X * (1 + 10 * (i % 3)))   # includes saturated inputs
         got = run_host(tmp_path / f"m{i}", xq, STRICT)
         np.testing.assert_array_equal(got, fm.predict_raw(xq, quantized=True), err_msg=f"model {i}")
@@ -153,3 +167,91 @@ def test_cmake_builds_the_export(tmp_path):
     subprocess.run(["cmake", "--build", str(tmp_path / "b")], check=True, capture_output=True)
     exe = next(p for p in (tmp_path / "b").rglob("kws_example*") if p.is_file() and os.access(p, os.X_OK))
     assert "argmax =" in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+
+
+def _arm_cc(cc: str, cpu: str) -> list[str]:
+    if cc == "gcc":
+        return ["arm-none-eabi-gcc", f"-mcpu={cpu.replace('_', '-')}", "-mthumb"]
+    return [sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabi", f"-mcpu={cpu}"]
+
+
+@pytest.mark.parametrize("cc", [pytest.param("zig", marks=pytest.mark.needs("zig")),
+                                pytest.param("gcc", marks=pytest.mark.needs("gcc"))])
+def test_assembly_argument_offsets_are_checked_at_compile_time(cc, tmp_path):
+    """The ARMv6-M assembly reads eg_v6m_args_t at fixed offsets: reordering two fields stops the build, naming
+    the field, instead of building a kernel that reads the wrong arguments."""
+    fm, _ = _random_model(4, np.random.default_rng(0))
+    export_c(fm, tmp_path)
+    cmd = [*_arm_cc(cc, "cortex_m0plus"), "-std=c99", "-O2", *STRICT, "-c", str(tmp_path / "edge_gru.c"), "-o",
+           str(tmp_path / "x.o")]
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    src = (tmp_path / "edge_gru.c").read_text()
+    assert "int32_t K, nb;" in src
+    (tmp_path / "edge_gru.c").write_text(src.replace("int32_t K, nb;", "int32_t nb, K;"))
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    assert p.returncode != 0 and "eg_v6m_offset_of_K" in p.stderr, p.stderr[-2000:]
+
+
+def test_dense_modes_are_named_in_the_export():
+    """model.c names each dense layer's mode as edge_gru.h defines it, with the values of the Numba kernels."""
+    from edge_gru.fixed import kernels as K
+    from edge_gru.runtime import c_source
+
+    header = c_source("edge_gru.h").read_text()
+    assert re.search(r"#define EG_DENSE_REQUANT (\d+)", header).group(1) == str(K.DENSE_REQUANT)
+    assert re.search(r"#define EG_DENSE_SIGMOID (\d+)", header).group(1) == str(K.DENSE_SIGMOID)
+    rng = np.random.default_rng(9)
+    spec = random_spec(rng, 3, [4], [(5, "sigmoid"), (2, "softmax")], timesteps=4)
+    fm = quantize_model(spec, rng.normal(size=(6, 4, 3)).astype(np.float32), "w8a16")
+    from converters.c_export import render_model
+
+    model_c = render_model(fm, "m")["model.c"]
+    modes = re.findall(r"\{\d+, \d+, \d, \d, (EG_DENSE_\w+), \d", model_c)
+    assert modes == ["EG_DENSE_SIGMOID", "EG_DENSE_REQUANT"], modes
+
+
+def test_folded_export_refuses_eg_step_at_compile_time_and_its_example_runs(tmp_path):
+    """A folded-embedding export has no input weights for feature vectors: a program calling eg_step or eg_run
+    does not compile (the error names what to call instead); its example_main.c feeds token ids and prints the
+    reference's integers."""
+    from edge_gru.runtime.c_host import host_cc
+
+    rng = np.random.default_rng(11)
+    spec = random_spec(rng, 6, [5], [(3, "softmax")], vocab=40, mask_zero=True)
+    fm = quantize_model(spec, rng.integers(0, 40, (20, 7)), "w8a16")
+    export_c(fm, tmp_path, embedding="folded")
+    cc = host_cc()
+    for call in ("eg_step(&EG_MODEL, state, x, scratch);", "eg_run(&EG_MODEL, state, x, 1, out, scratch);"):
+        (tmp_path / "bad.c").write_text(
+            '#include "model.h"\nstatic int16_t state[EG_MODEL_STATE_LEN];\n'
+            "static int32_t scratch[EG_MODEL_SCRATCH_LEN];\n"
+            "int main(void) { int16_t x[EG_MODEL_FEATURES] = {0}; int32_t out[EG_MODEL_OUTPUT_DIM];\n"
+            f"    (void)x; (void)out; {call} return 0; }}\n")
+        p = subprocess.run([cc, "-std=c99", "-c", str(tmp_path / "bad.c"), "-o", str(tmp_path / "bad.o")],
+                           capture_output=True, text=True)
+        word = call.split("(")[0]
+        assert p.returncode != 0 and f"EG_REFUSED_{word}_on_a_folded_export_use_{word}_token" in p.stderr, p.stderr
+    exe = tmp_path / "example"
+    subprocess.run([cc, "-std=c99", "-O2", *STRICT, "-o", str(exe), *(str(tmp_path / s) for s in
+                    ("example_main.c", "edge_gru.c", "model.c"))], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    got = [int(ln.split(" = ")[1].split()[0]) for ln in out.splitlines() if ln.startswith("out[")]
+    ids = np.array([[(t * 37 + 11) % 40 for t in range(10)]])
+    assert got == fm.predict_raw(ids)[0].tolist()
+
+
+@pytest.mark.needs("cmake", "gcc")
+def test_cmake_cross_build_builds_the_library_alone(tmp_path):
+    """With a toolchain file for arm-none-eabi-gcc (a cross build) the generated CMakeLists.txt builds the library
+    and leaves out the host example, which could not link there; a host build still builds the example."""
+    fm, _ = _random_model(2, np.random.default_rng(2))
+    export_c(fm, tmp_path / "src", name="kws")
+    (tmp_path / "arm.cmake").write_text(
+        "set(CMAKE_SYSTEM_NAME Generic)\nset(CMAKE_SYSTEM_PROCESSOR arm)\nset(CMAKE_C_COMPILER arm-none-eabi-gcc)\n"
+        "set(CMAKE_C_FLAGS_INIT \"-mcpu=cortex-m4 -mthumb\")\n"
+        "set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)\n")
+    subprocess.run(["cmake", "-S", str(tmp_path / "src"), "-B", str(tmp_path / "b"),
+                    f"-DCMAKE_TOOLCHAIN_FILE={tmp_path / 'arm.cmake'}"], check=True, capture_output=True)
+    p = subprocess.run(["cmake", "--build", str(tmp_path / "b")], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert (tmp_path / "b" / "libkws.a").is_file() and not list((tmp_path / "b").rglob("kws_example*"))

@@ -169,8 +169,8 @@ int main(void)
 
 def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     """The Thumb-1 gate and update loops against kernels.py on values that take every saturation path."""
-    from converters.c_export import RUNTIME_DIR
     from edge_gru.fixed.kernels import act, rshift_round, sat
+    from edge_gru.runtime import c_source
     from firmware_sim.emulator import Emulator
     from firmware_sim.targets import get_target
     from firmware_sim.toolchain import build_elf
@@ -199,7 +199,11 @@ def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     src = tmp_path / "harness.c"
     src.write_text(ARMV6M_GATES_HARNESS)
     target = get_target("rp2040")
-    emu = Emulator(build_elf([RUNTIME_DIR / "edge_gru.c", src], target, tmp_path, include_dirs=(RUNTIME_DIR,)),
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for name in ("edge_gru.c", "edge_gru.h"):
+        (runtime / name).write_bytes(c_source(name).read_bytes())
+    emu = Emulator(build_elf([runtime / "edge_gru.c", src], target, tmp_path, include_dirs=(runtime,)),
                    target, io_bytes=64 + len(blob))
     emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
     emu.write_io(64, blob)

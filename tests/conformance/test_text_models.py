@@ -147,22 +147,37 @@ def test_tflite_embedding_models_both_layouts_both_interpreters(tmp_path):
         predict_file(tmp_path / "step.tflite", "litert", np.array([[1, 60]]))
 
 
-def test_embedding_layout_choice_and_sizes():
+def _constant_bytes(model_c: str) -> int:
+    """Bytes of every constant array written into a generated model.c (counted from the C text)."""
+    import re
+
+    size = {"int8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
+    arrays = re.findall(r"static const union \{ int32_t align_; (int\d+_t) v\[(\d+)\]; \} (\w+) =", model_c)
+    return sum(size[t] * int(n) for t, n, _ in arrays)
+
+
+def test_embedding_layout_choice_and_sizes(tmp_path):
+    """The byte counts the choice rests on are the bytes the export writes (counted in its model.c), auto picks the
+    smaller export, and the folded one has no first-layer input weights."""
     from converters.c_embedding import choose_layout, layout_sizes
-    from converters.c_layout import kernel_macs, memory_figures
+    from converters.c_layout import layout_bytes
     from edge_gru.errors import EdgeGruError
 
     rng = np.random.default_rng(3)
     big = random_spec(rng, 16, [32], [(1, "sigmoid")], vocab=2000, mask_zero=True)
     small = random_spec(rng, 16, [4], [(1, "sigmoid")], vocab=3, mask_zero=True)
-    for spec, want in ((big, "table"), (small, "folded")):
+    for k, (spec, want) in enumerate(((big, "table"), (small, "folded"))):
         fm = quantize_model(spec, rng.integers(0, spec.embedding.vocab, (20, 8)), "w8a8")
-        sizes = layout_sizes(fm)
-        assert choose_layout(fm, "auto") == want
-        assert (sizes["folded"] <= sizes["table"]) == (want == "folded")
-        # folding removes the first layer's input product from every step
-        assert kernel_macs(fm, 10, "folded") < kernel_macs(fm, 10, "table")
-        assert memory_figures(fm, "folded")["ram_bytes"] == memory_figures(fm, "table")["ram_bytes"]
+        written = {}
+        for layout in ("table", "folded"):
+            out = tmp_path / f"{k}{layout}"
+            export_c(fm, out, embedding=layout)
+            model_c = (out / "model.c").read_text()
+            written[layout] = _constant_bytes(model_c)
+            assert layout_bytes(fm, layout) == written[layout]
+            assert ("gru0_W" in model_c) == (layout == "table")
+        assert layout_sizes(fm) == written
+        assert choose_layout(fm, "auto") == want == min(written, key=lambda lay: (written[lay], lay != "folded"))
     fm_feat = quantize_model(random_spec(rng, 3, [4]), rng.normal(size=(5, 4, 3)), "w8a8")
     with pytest.raises(EdgeGruError, match="needs a model with an Embedding"):
         choose_layout(fm_feat, "folded")

@@ -8,16 +8,40 @@ from firmware_sim.targets import get_target
 SD16 = te.CALIBRATION_MODEL
 
 
-def test_within_ten_percent_of_every_measurement():
-    """Cycles per sequence and set-up cycles for every core x kernels x model x layout measured with this cycle model
-    (three models, both layouts), flash and RAM of the calibration model: all within 10%."""
+def test_within_ten_percent_of_every_measurement_it_was_not_fitted_on():
+    """Cycles and set-up cycles for every core x kernels x model x layout measured with this cycle model (three
+    models, both layouts), flash and RAM of the calibration model: every figure no constant was solved from is within
+    10%. The fit points are reported apart: the solve reproduces them (a check of the solve, not of accuracy)."""
     errors = te.calibration_errors()
     assert set(errors) == set(te.MEASURED) and len(errors) >= 12
     assert {m for _, _, m, _ in errors} >= {SD16, "seed GRU(50)", "spoken-digits GRU(32)"}
+    predicted = fitted = 0
     for key, err in errors.items():
         for what, e in err.items():
-            assert abs(e) < 0.10, (key, what, e)
+            if what == "fitted":
+                continue
+            if what in err["fitted"]:
+                fitted += 1
+                assert abs(e) < 1e-3, (key, what, e)       # the solved constants go through their points
+            else:
+                predicted += 1
+                assert abs(e) < 0.10, (key, what, e)
+    assert predicted >= 30 and fitted >= 10
+    assert sum("cycles" not in e["fitted"] for e in errors.values()) >= 12     # cycle predictions, not fits
     assert sum("flash_bytes" in e for e in errors.values()) >= 4
+
+
+def test_constants_are_solved_from_the_data_file():
+    """The constants come from firmware_sim/tflm_measurements.toml: change a fit record and they change with it."""
+    import tomllib
+
+    data = tomllib.loads(te.DATA.read_text())
+    assert data["build"]["tflite_micro"].endswith("90b983c") and len(data["run"]) == len(te.MEASURED)
+    fits = [r for r in data["run"] if r["fit"]]
+    assert all(set(r["fit"]) <= {"cycles", "setup"} and r["source"] for r in fits)
+    cycles_m0 = te.estimate_graph(SD16, "unrolled", get_target("rp2040").ideal(), "reference", with_error=False)
+    assert cycles_m0.cycles == pytest.approx(te.MEASURED[("cortex-m0plus", "reference", SD16, "unrolled")][0],
+                                             rel=1e-9)
 
 
 def _est(target, layout, kernels, model=SD16):
@@ -33,10 +57,14 @@ def test_cores_kernels_and_layouts_order_as_measured():
 
 
 def test_errors_travel_with_the_estimate():
+    """Each estimate carries the error of its configuration on the runs it was not fitted on; on the calibration
+    model, whose cycles were fitted, it says so instead of claiming a 0% error."""
     m4 = _est("nrf52840", "unrolled", "reference")
-    assert m4.calibration_error["cycles"] == pytest.approx(0, abs=0.01)
-    assert m4.calibration_error["models_measured"] >= 3
-    assert abs(m4.calibration_error["worst_cycles_any_model"]) >= abs(m4.calibration_error["cycles"])
+    assert m4.calibration_error["cycles"] is None and m4.calibration_error["cycles_fitted"]
+    assert m4.calibration_error["models_measured"] >= 2
+    assert 0.01 < abs(m4.calibration_error["worst_cycles_any_model"]) < 0.10
+    step = _est("nrf52840", "step", "reference")          # the step layout's cycles are a prediction everywhere
+    assert not step.calibration_error["cycles_fitted"] and abs(step.calibration_error["cycles"]) < 0.10
     m33 = _est("nrf5340", "unrolled", "reference")
     assert m33.calibration_error is None and "never measured" in m33.core_basis
     m7 = _est("stm32h7", "unrolled", "reference")                   # measured once: the CoreMark scaling checked

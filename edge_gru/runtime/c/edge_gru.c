@@ -2,6 +2,8 @@
  * (edge_gru/float_ref.py); rounding and saturation rules: edge_gru/fixed/kernels.py.
  * The integers are those of the Numba reference; only the order of exact integer additions and
  * the width of provably non-overflowing intermediates differ. */
+#include <stddef.h>
+
 #include "edge_gru.h"
 
 /* The DSP path uses GNU inline assembly and ACLE intrinsics (gcc, clang, armclang). */
@@ -306,6 +308,19 @@ typedef struct {
     int32_t raw;                       /* 1: store the accumulators (C requantizes), 0: requantize */
 } eg_v6m_args_t;
 void eg_matrix_v6m(eg_v6m_args_t *a);
+/* The assembly below reads the arguments at these byte offsets: a build where they differ does not compile
+ * (C99 has no _Static_assert; an array of size -1 is the error). */
+#define EG_V6M_OFFSET(field, at) \
+    typedef char eg_v6m_offset_of_##field[(offsetof(eg_v6m_args_t, field) == (at)) ? 1 : -1]
+EG_V6M_OFFSET(out, 0);
+EG_V6M_OFFSET(v, 4);
+EG_V6M_OFFSET(w, 8);
+EG_V6M_OFFSET(bias, 12);
+EG_V6M_OFFSET(mul, 16);
+EG_V6M_OFFSET(sh, 20);
+EG_V6M_OFFSET(K, 24);
+EG_V6M_OFFSET(nb, 28);
+EG_V6M_OFFSET(raw, 32);
 #define EG_V6M_COL(a)                                                                               \
     " ldm r6!, {r4}\n"                                                                        \
     " sxtb r5, r4\n muls r5, r0, r5\n add " a ", r5\n"          /* x0 w0 */              \
@@ -806,7 +821,7 @@ static void eg_step_layers(const eg_model_t *m, int16_t *state, int32_t *scratch
 
 void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch)
 {
-    if (!m->gru[0].W) return;           /* a folded-embedding export has no input projection: eg_step_token */
+    if (!m->gru[0].W) return;   /* a folded export has no input weights (its model.h refuses eg_step): state kept */
     eg_vec_from16(scratch, x_q, m->features, m->gru[0].kx);
     eg_step_layers(m, state, scratch, -1);
 }
@@ -861,7 +876,7 @@ void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t 
         eg_dense(y, v, width, d, m->w_bits == 16);
         for (i = 0; i < d->units; ++i) {
             int32_t t = y[i];
-            if (d->mode == 1) {
+            if (d->mode == EG_DENSE_SIGMOID) {
                 t = eg_to_state(eg_act(m->sig_tab, eg_sat16(t)), 16 - m->a_bits, qmax);   /* sigmoid */
             } else {
                 t = eg_sat32(t, -qmax, qmax);

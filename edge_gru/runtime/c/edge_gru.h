@@ -33,8 +33,14 @@ typedef struct {
     int32_t r32x, r32h;                /* 1 when every n of the product is in [17, 46] (32-bit requantization) */
 } eg_gru_t;
 
+/* eg_dense_t.mode: what becomes of a dense layer's accumulators (edge_gru/fixed/kernels.py DENSE_*) */
+#define EG_DENSE_REQUANT 0             /* requantize to the calibrated scale; then ReLU when relu is set */
+#define EG_DENSE_SIGMOID 1             /* requantize to Q3.12, sigmoid table, state format (a hidden sigmoid) */
+
 typedef struct {
-    int32_t units, input_dim, use_bias, acc64, mode, relu;
+    int32_t units, input_dim, use_bias, acc64;
+    int32_t mode;                      /* EG_DENSE_REQUANT or EG_DENSE_SIGMOID */
+    int32_t relu;
     const void *W;                     /* (in, K) row-major */
     const void *b;                     /* int32_t or int64_t */
     const int32_t *m, *n;

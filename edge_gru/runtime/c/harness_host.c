@@ -39,8 +39,13 @@ int main(int argc, char **argv)
                 return 3;
             }
         } else {
+#if EG_MODEL_EMBEDDING_FOLDED
+            fprintf(stderr, "this export folds the embedding: it takes token ids only\n");
+            return 2;
+#else
             if (fread(x, sizeof(int16_t), row, fi) != row) return 2;
             eg_run(&EG_MODEL, state, x, len[n], out, scratch);
+#endif
         }
         fwrite(out, sizeof(int32_t), EG_MODEL_OUTPUT_DIM, fo);
     }
