@@ -213,7 +213,9 @@ def _model_input(k, spec: ModelSpec, steps: int | None):
 def _gather_layer(k, table: np.ndarray, name: str):
     """The embedding lookup as one GATHER (Keras' Embedding adds LESS/ADD/SELECT for negative ids, and
     TFLite Micro has no SELECT kernel); ids are checked on the host before they reach the model."""
-    import tensorflow as tf
+    from converters._tf import tensorflow
+
+    tf = tensorflow()
 
     class Gather(k.layers.Layer):
         def build(self, input_shape):
@@ -335,7 +337,9 @@ def unrolled_calibration(cal: np.ndarray) -> np.ndarray:
 
 def _child(spec_path: str, cal_path: str, out: str, quant: str = "int8", layout: str = "unrolled",
            graph: str = "keras") -> None:
-    import tensorflow as tf
+    from converters._tf import tensorflow
+
+    tf = tensorflow()
 
     spec = load_spec(spec_path)
     cal = np.load(cal_path)["X"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError, ToolMissingError
+from edge_gru.native_log import filtered_native_stderr
 from edge_gru.sequence import check_tokens
 from edge_gru.tflite.check import check_flatbuffer
 from edge_gru.tflite.schema import schema
@@ -65,8 +66,9 @@ def _litert_interpreter(data: bytes, reference: bool):
     if reference:
         resolver = getattr(lite, "OpResolverType", None) or lite.experimental.OpResolverType
         kwargs["experimental_op_resolver_type"] = resolver.BUILTIN_REF
-    it = lite.Interpreter(model_content=data, **kwargs)
-    it.allocate_tensors()
+    with filtered_native_stderr():          # "Created TensorFlow Lite XNNPACK delegate for CPU."
+        it = lite.Interpreter(model_content=data, **kwargs)
+        it.allocate_tensors()
     return it
 
 

@@ -103,9 +103,19 @@ def make_storage(url: str | None, out: Path) -> Any:
         from optuna.storages.journal import JournalFileBackend
 
         return JournalStorage(JournalFileBackend(str(out / "study.journal")))
-    if url.startswith("redis://"):
+    if url.startswith(("redis://", "rediss://")):
+        try:
+            import redis
+            from redis.exceptions import RedisError
+        except ImportError:
+            raise ToolMissingError("--storage redis://... needs the redis package: pip install 'edge-gru[search]' "
+                                   "(or pip install redis)") from None
         from optuna.storages.journal import JournalRedisBackend
 
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=10).ping()
+        except (RedisError, ValueError) as exc:
+            raise EdgeGruError(f"cannot open the study storage {url!r}: {str(exc).splitlines()[0][:200]}") from None
         return JournalStorage(JournalRedisBackend(url))
     if url.startswith("postgresql://"):
         import importlib.util

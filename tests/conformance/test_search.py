@@ -114,6 +114,9 @@ def test_search_two_workers_front_reproduced_and_resumed(data, tmp_path):
     out = tmp_path / "s"
     p = search(data, out, placements=BOTH)
     assert p.returncode == 0, p.stderr[-2000:]
+    noise = [ln for ln in p.stderr.splitlines()            # TensorFlow's and LiteRT's start-up lines stay out
+             if any(w in ln for w in ("cuda", "absl", "XNNPACK", "retracing", "oneDNN", "I0000", "W0000"))]
+    assert not noise, noise
     report = json.loads((out / "search.json").read_text())
     check_front(report, ("flash", "weights-ram"))
     check_reproduced(report, out, data, tmp_path)
@@ -195,6 +198,71 @@ def postgres():
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def redis_url(tmp_path):
+    """A throwaway Redis server (Debian's redis-server), no persistence, on a free port."""
+    import redis
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.exceptions.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.needs("redis")
+@pytest.mark.slow
+def test_search_on_a_redis_server(data, tmp_path, redis_url):
+    """Optuna's Redis journal as the shared storage: two workers, the front, the recommended model reproduced, and
+    a second run that finds every architecture done."""
+    out = tmp_path / "s"
+    p = search(data, out, "--storage", redis_url)
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = json.loads((out / "search.json").read_text())
+    check_front(report)
+    check_reproduced(report, out, data, tmp_path)
+    assert len(trained(out)) == 2 and not (out / "study.journal").exists()
+    p = search(data, out, "--storage", redis_url)
+    assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
+
+
+def test_redis_storage_refusals_are_one_line(data, tmp_path, monkeypatch):
+    """Without the redis package, or with no server at the URL: one line saying what to do, exit 2."""
+    from click.testing import CliRunner
+
+    from edge_gru.cli import cli
+
+    args = ["search", "--data", str(data / "train.npz"), "--test-data", str(data / "test.npz"), "--targets",
+            "nrf52840", "--units", "4", "--layers", "1", "--epochs", "1", "--no-tflite"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]                       # nothing listens there
+    monkeypatch.setitem(sys.modules, "redis", None)
+    r = CliRunner().invoke(cli, [*args, "--storage", f"redis://127.0.0.1:{port}", "-o", str(tmp_path / "a")])
+    assert r.exit_code == 2 and "needs the redis package: pip install" in r.output, r.output
+    monkeypatch.delitem(sys.modules, "redis")
+    if __import__("importlib.util").util.find_spec("redis") is not None:
+        r = CliRunner().invoke(cli, [*args, "--storage", f"redis://127.0.0.1:{port}", "-o", str(tmp_path / "b")])
+        assert r.exit_code == 2 and "cannot open the study storage 'redis://127.0.0.1" in r.output, r.output
+        assert "internal error" not in r.output
+
+
+@pytest.mark.slow
 def test_search_on_a_postgresql_server(data, tmp_path, postgres):
     out = tmp_path / "s"
     p = search(data, out, "--storage", postgres)
