@@ -116,8 +116,7 @@ STEP_GLUE_PER_STEP = _M["step_glue"]["cycles"] / _M["step_glue"]["timesteps"]
 
 # --- cores. Other than M4 and M0+: emulated CoreMark/MHz of the M4 over theirs (GCC, this commit's cycle model,
 # benchmarks/cycle_validation.py), never checked against TFLite Micro except the M7 (MEASURED).
-COREMARK_PER_MHZ = {"cortex-m4": 2.532, "cortex-m3": 2.446, "cortex-m7": 3.926, "cortex-m33": 2.902,
-                    "cortex-m55": 2.902}
+COREMARK_PER_MHZ: dict[str, float] = _M["coremark_per_mhz"]
 
 # --- memory. Code (interpreter + kernels), measured on M4 and M0+ (other cores: the M4's).
 CODE_BYTES = {(core, k): v for core, table in _M["code"].items() if isinstance(table, dict) for k, v in table.items()}

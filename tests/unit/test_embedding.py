@@ -1,5 +1,6 @@
 """Embedding and Masking models: Keras import, float reference (mask semantics), fixed point, refusals."""
 
+import math
 
 import numpy as np
 import pytest
@@ -106,8 +107,13 @@ def test_spec_and_fixed_files_round_trip(tmp_path):
         np.testing.assert_array_equal(fm2.predict_raw(X), fm.predict_raw(X))
         agree = np.mean((fm2.predict(X) > 0.5) == (predict(spec, X) > 0.5))
         assert agree >= 0.9, prec
-        # the table is the input quantization rule applied to the float table
-        np.testing.assert_array_equal(fm.embedding["table"], fm.quantize_input_features(spec.embedding.table))
+        # the table is the input rule applied to the float table, computed here element by element: round half
+        # away from zero of x / s_x, clamped to +-qmax, in the activation width
+        qmax = 127 if prec == "w8a8" else 32767
+        want = [max(-qmax, min(qmax, int(math.copysign(math.floor(abs(float(x)) / fm.input_scale + 0.5), x))))
+                for x in spec.embedding.table.ravel()]
+        assert fm.embedding["table"].ravel().tolist() == want
+        assert fm.input_scale == pytest.approx(float(np.abs(spec.embedding.table).max()) / qmax)  # the table's range
 
 
 def test_stream_skips_padding_and_equals_batch():
