@@ -73,9 +73,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: an end-to-end case of more than about 10 s (make test-fast skips it)")
 
 
+#: fixtures that train a model (tens of seconds): a test using one is slow
+TRAINING_FIXTURES = {"spoken_digits_model", "seed_model"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     cache: dict[str, bool] = {}
     for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
         for mark in item.iter_markers("needs"):
             for tool in mark.args:
                 if tool not in TOOLS:

@@ -76,6 +76,7 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("cli")
 
 
+@pytest.mark.slow
 def test_end_to_end_seed_toy(workdir):
     run("dataset", "seed-toy", "-o", workdir / "data", check_rc=0)
     assert run("dataset", "seed-toy", "-o", workdir / "data").returncode == 2   # no overwrite without --force
@@ -162,6 +163,7 @@ def test_targets_command(tmp_path):
 needs_sim = pytest.mark.needs("sim")
 
 
+@pytest.mark.slow
 @needs_sim
 def test_simulate_and_emulator_engine(workdir, tmp_path):
     import json
@@ -250,6 +252,7 @@ def test_simulate_names_the_compiler(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not an executable" in bad.stderr
 
 
+@pytest.mark.slow
 @needs_sim
 def test_report_command(tmp_path):
     import json
@@ -275,6 +278,7 @@ def test_report_command(tmp_path):
     assert bad.returncode == 2 and "unknown precision" in bad.stderr
 
 
+@pytest.mark.slow
 @needs_sim
 def test_demo_end_to_end_small(tmp_path):
     p = run("demo", "-o", tmp_path / "demo", "--epochs", "2", "--targets", "nrf52840", "--emulate-sequences", "4",

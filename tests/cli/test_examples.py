@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow        # end-to-end: make test-fast leaves these out
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -16,6 +16,7 @@ from fuzz.mutate import mutate_json, mutate_npy
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_short_campaign_has_only_clean_outcomes(tmp_path):
     """60 mutated artifacts of every kind, each through the command that reads it: no crash, no internal
     error, no traceback, no hang, no NaN output, no leftover temporary."""

@@ -215,6 +215,7 @@ def test_float_engine_nan_outputs_are_refused(files, monkeypatch):
     assert r.exit_code == 2 and "NaN or infinite outputs for 1 sequences (first: 3" in r.output, r.output
 
 
+@pytest.mark.slow
 def test_run_memory_is_bounded_by_the_chunk(files, tmp_path):
     """A 5 MB file whose X inflates to 400 MB: `run --engine fixed` read it whole (peak several GB)."""
     rows = (400 << 20) // (5 * 3 * 4)

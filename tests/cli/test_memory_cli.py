@@ -40,6 +40,7 @@ def test_placement_choices_match_the_simulator():
     assert PLACEMENT_CHOICES == PLACEMENTS
 
 
+@pytest.mark.slow
 @pytest.mark.needs("sim")
 def test_simulate_placements_and_ideal_memory(model, tmp_path):
     figures = {}
@@ -56,6 +57,7 @@ def test_simulate_placements_and_ideal_memory(model, tmp_path):
     assert "within 6.5% of silicon" in flash["memory_validated"]
 
 
+@pytest.mark.slow
 @pytest.mark.needs("sim")
 def test_convert_c_with_weights_in_ram_then_simulate_the_folder(model, tmp_path):
     out = tmp_path / "c"

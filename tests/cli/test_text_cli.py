@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from edge_gru.cli import cli
 from edge_gru.data import Dataset
 
-pytestmark = pytest.mark.needs("tf")    # every test here trains or reads a Keras model in-process
+pytestmark = [pytest.mark.needs("tf"), pytest.mark.slow]   # every test here trains or reads a Keras model in-process
 
 
 def _run(*args):

@@ -7,6 +7,8 @@ from edge_gru.data import accuracy, predicted_class
 from edge_gru.fixed.model import quantize_model
 from edge_gru.float_ref import predict
 
+pytestmark = pytest.mark.slow        # end-to-end: make test-fast leaves these out
+
 LIMITS = {"w8a16": (0.002, 0.995), "w8a8": (0.01, 0.98), "w16a16": (0.002, 0.995)}
 
 

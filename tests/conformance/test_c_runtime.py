@@ -34,6 +34,7 @@ def _written_constant_bytes(model_c: str) -> int:
                re.findall(r"static const union \{ int32_t align_; (int\d+_t) v\[(\d+)\]; \}", model_c))
 
 
+@pytest.mark.slow
 def test_c_matches_numba_on_random_models(tmp_path):
     """Host C = Numba on 30 random models (every precision, both reset_after, with and without bias, dense heads),
     and the constant bytes the export reports are the bytes it writes."""
@@ -63,6 +64,7 @@ def test_c_matches_numba_on_spoken_digits(spoken_digits_model, spoken_digits, tm
     np.testing.assert_array_equal(run_host(tmp_path, xq), fm.predict_raw(xq, quantized=True))
 
 
+@pytest.mark.slow
 def test_sanitizers_clean(tmp_path):
     rng = np.random.default_rng(7)
     for i in (1, 2, 5, 6):

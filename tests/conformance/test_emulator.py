@@ -27,6 +27,7 @@ PATHS = [(core, False) for core in CORES] + [("cortex-m0plus", True), ("cortex-m
 KERNELS = {"cortex-m0plus": "armv6m", "cortex-m4": "dsp", "cortex-m7": "dsp", "cortex-m33": "dsp", "cortex-m55": "dsp"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("core, portable", PATHS, ids=[f"{c}{'-portable' if p else ''}" for c, p in PATHS])
 def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
     """Every code path: portable C (M3, and forced on M0+/M4/M7), the ARMv6-M assembly kernel (M0+) and the
@@ -49,6 +50,7 @@ def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
         assert res.loop_cycles_per_mac is None or 0 < res.loop_cycles_per_mac < res.cycles_per_mac
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target_name", ["rp2040", "nrf52840", "stm32f103"])
 def test_assembly_kernels_edge_cases(target_name, tmp_path):
     """The assembly kernels without biases, with an odd and an even number of input groups, and with
@@ -233,6 +235,7 @@ def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
 COMPILERS = [pytest.param("zig", marks=pytest.mark.needs("zig")), pytest.param("gcc", marks=pytest.mark.needs("gcc"))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_each_compiler_builds_bit_exact_and_is_named(cc, tmp_path):
     """`--cc gcc` and `--cc zig` both build firmware that is bit-exact with Numba, and every result names the
@@ -299,6 +302,7 @@ int main(void)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cc", COMPILERS)
 def test_startup_memory_functions_are_correct_and_word_wise(cc, tmp_path):
     """memcpy/memset/memmove of the startup code: every length 0..47 at every alignment pair, overlaps

@@ -86,6 +86,7 @@ def _model(units=24, features=5, timesteps=6, seed=3):
     return quantize_model(spec, X, "w8a16"), X
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["rp2040", "stm32l4r5", "stm32h7", "stm32f103"])
 def test_every_placement_is_bit_exact_and_only_cycles_change(name, tmp_path):
     """Same integers from flash, weights in RAM and all in RAM; on a part with slow flash the placements

@@ -11,7 +11,7 @@ from edge_gru.data import Dataset, accuracy
 from edge_gru.fixed.model import quantize_model
 from edge_gru.spec import random_spec
 
-pytestmark = pytest.mark.needs("sim", "plots", "tf")
+pytestmark = [pytest.mark.needs("sim", "plots", "tf"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 EXE = [sys.executable, "-m", "edge_gru.cli"]
-pytestmark = pytest.mark.needs("search", "sim", "tf")
+pytestmark = [pytest.mark.needs("search", "sim", "tf"), pytest.mark.slow]
 
 
 def run(*args, timeout=1200):

@@ -30,6 +30,7 @@ def _token_model(i, rng):
     return quantize_model(spec, X[:10], prec), X
 
 
+@pytest.mark.slow
 def test_token_models_host_c_equals_numba(tmp_path):
     rng = np.random.default_rng(99)
     total = 0
@@ -86,6 +87,7 @@ def test_eg_step_token_streams_and_refuses_bad_ids(tmp_path):
 @pytest.mark.needs("sim")
 @pytest.mark.parametrize("target_name, portable", [("rp2040", False), ("nrf52840", False), ("stm32h7", False),
                                                    ("nrf52840", True)])
+@pytest.mark.slow
 def test_token_models_emulated_equal_numba(target_name, portable, tmp_path):
     """Both embedding layouts on the ARMv6-M, DSP and portable code paths."""
     from firmware_sim.simulate import simulate
@@ -107,6 +109,7 @@ def test_token_models_emulated_equal_numba(target_name, portable, tmp_path):
 
 
 
+@pytest.mark.slow
 @pytest.mark.needs("tf", "tflm")
 def test_tflite_embedding_models_both_layouts_both_interpreters(tmp_path):
     """Step layout: padding ids are skipped by the runner (Keras' mask); unrolled: the converter drops the mask,

@@ -13,7 +13,7 @@ from edge_gru.spec import random_spec
 from edge_gru.tflite.inspection import inspect_tflite
 from edge_gru.tflite.runner import TFLiteRunner
 
-pytestmark = pytest.mark.needs("tf", "tflm")
+pytestmark = [pytest.mark.needs("tf", "tflm"), pytest.mark.slow]
 
 
 @pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("int8", "step"), ("16x8", "unrolled"),

@@ -50,6 +50,7 @@ def test_import_contract_catches_a_violation(tmp_path, module, line, contract):
     assert len(broken) == 1 and broken[0].startswith(contract), p.stdout[-3000:]
 
 
+@pytest.mark.slow
 def test_unit_tests_skip_without_tensorflow():
     """With TensorFlow and Keras hidden, the tests that need them skip, naming what to install; none errors."""
     env = dict(os.environ, EDGE_GRU_TEST_WITHOUT="tensorflow,keras")

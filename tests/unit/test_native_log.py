@@ -21,6 +21,7 @@ def test_chatter_is_dropped_and_real_lines_pass(capfd):
     assert err == "F0000 something real failed\n"
 
 
+@pytest.mark.slow
 @pytest.mark.needs("tf")
 def test_importing_tensorflow_and_running_litert_say_nothing(tmp_path):
     """In a fresh process without TF_CPP_MIN_LOG_LEVEL: importing Keras through converters._tf and running a .tflite

@@ -16,6 +16,7 @@ def test_flatbuffer_check_refuses_garbage(data, match):
         check_flatbuffer(data, "x.tflite")
 
 
+@pytest.mark.slow
 def test_int8_export_runs_under_litert_and_tflm(tmp_path, rng):
     from converters.tflite_export import export_tflite_int8
     from edge_gru.float_ref import predict
@@ -37,6 +38,7 @@ def test_int8_export_runs_under_litert_and_tflm(tmp_path, rng):
         TFLiteRunner(tmp_path / "trunc.tflite", "tflm")
 
 
+@pytest.mark.slow
 @pytest.mark.needs("tf")
 def test_falls_back_to_tensorflow_when_litert_is_missing(tmp_path):
     """Without ai-edge-litert and tflite_runtime, TensorFlow's interpreter and schema copy are used."""
