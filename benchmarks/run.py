@@ -167,7 +167,7 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
                 fit = "fitted on this model" if err["cycles_fitted"] else f"{err['cycles'] * 100:+.1f}% on this model"
                 print(f"{name:24s} TFLite Micro {layout} {kernels} on cortex-m4 (ESTIMATED, calibrated: {fit}, "
                       "at worst "
-                      f"{err['worst_cycles_any_model'] * 100:+.1f}% on {err['models_measured']} runs not fitted on): "
+                      f"{err['worst_cycles_any_model'] * 100:+.1f}% on {err['models_measured']} run(s) not fitted on): "
                       f"{e.cycles_per_mac:.1f} cycles/MAC, arena {e.arena_bytes:,} B, set-up {e.setup_cycles:,.0f} "
                       "cycles")
 
