@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo-out
+# pytest workers (pytest-xdist; one test file per worker at a time, so module fixtures are built once)
+JOBS ?= 2
 
 .PHONY: install demo test test-fast bench fuzz lint clean
 
@@ -20,11 +22,11 @@ demo: $(STAMP)
 	$(VENV)/bin/edge-gru demo -o $(DEMO_OUT) --force
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(JOBS) --dist loadfile
 
 # the edit-test loop: everything but the end-to-end cases marked slow (tests/conftest.py), under 3 minutes here
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n $(JOBS) --dist loadfile
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
