@@ -68,6 +68,12 @@ def have(tool: str) -> bool:
     return bool(TOOLS[tool][0]())
 
 
+def require(tool: str) -> None:
+    """Skip the calling test or fixture, naming what to install, when ``tool`` is missing."""
+    if not have(tool):
+        pytest.skip(f"needs {TOOLS[tool][1]}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*tools): skip unless every tool named (tests/conftest.py TOOLS) is here")
     config.addinivalue_line("markers", "slow: an end-to-end case of more than about 10 s (make test-fast skips it)")
@@ -94,8 +100,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def keras():
-    if not have("tf"):
-        pytest.skip(f"needs {TOOLS['tf'][1]}")
+    require("tf")
     from converters._tf import keras as _keras
 
     return _keras()
@@ -116,8 +121,7 @@ def spoken_digits():
 @pytest.fixture(scope="session")
 def spoken_digits_model(spoken_digits, tmp_path_factory):
     """GRU(16) trained on spoken digits (about 20 s): (keras model, spec, path)."""
-    if not have("tf"):
-        pytest.skip(f"needs {TOOLS['tf'][1]}")
+    require("tf")
     from converters.keras_import import import_keras
     from converters.keras_train import save_keras, train_classifier
 
@@ -131,8 +135,7 @@ def spoken_digits_model(spoken_digits, tmp_path_factory):
 @pytest.fixture(scope="session")
 def seed_model(tmp_path_factory):
     """The classic GRU(50) on the seed-toy data: (keras model, spec, train, test)."""
-    if not have("tf"):
-        pytest.skip(f"needs {TOOLS['tf'][1]}")
+    require("tf")
     from converters.keras_import import import_keras
     from converters.keras_train import train_classifier
     from edge_gru.data import load_dataset

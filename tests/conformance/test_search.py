@@ -164,8 +164,7 @@ def _postgres_bin() -> Path | None:
 def postgres():
     """A throwaway PostgreSQL server (Debian's postgresql package; as the postgres user when run as root)."""
     bindir = _postgres_bin()
-    if bindir is None or __import__("importlib.util").util.find_spec("psycopg") is None:
-        pytest.skip("needs PostgreSQL (apt-get install postgresql) and psycopg (pip install 'edge-gru[search]')")
+    assert bindir is not None, "the test using this fixture is marked needs('postgres')"
     root = Path(tempfile.mkdtemp(prefix="edge-gru-pg-"))
     os.chmod(root, 0o755)
     prefix: list[str] = []
@@ -196,6 +195,20 @@ def postgres():
         subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "fast", "stop"],
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def check_shared_storage(data, tmp_path, url):
+    """Two workers on the storage at ``url``: the front, the recommended model reproduced, no journal file, and a
+    second run that finds every architecture done."""
+    out = tmp_path / "s"
+    p = search(data, out, "--storage", url)
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = json.loads((out / "search.json").read_text())
+    check_front(report)
+    check_reproduced(report, out, data, tmp_path)
+    assert len(trained(out)) == 2 and not (out / "study.journal").exists()
+    p = search(data, out, "--storage", url)
+    assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
 
 
 @pytest.fixture
@@ -230,15 +243,7 @@ def redis_url(tmp_path):
 def test_search_on_a_redis_server(data, tmp_path, redis_url):
     """Optuna's Redis journal as the shared storage: two workers, the front, the recommended model reproduced, and
     a second run that finds every architecture done."""
-    out = tmp_path / "s"
-    p = search(data, out, "--storage", redis_url)
-    assert p.returncode == 0, p.stderr[-2000:]
-    report = json.loads((out / "search.json").read_text())
-    check_front(report)
-    check_reproduced(report, out, data, tmp_path)
-    assert len(trained(out)) == 2 and not (out / "study.journal").exists()
-    p = search(data, out, "--storage", redis_url)
-    assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
+    check_shared_storage(data, tmp_path, redis_url)
 
 
 def test_redis_storage_refusals_are_one_line(data, tmp_path, monkeypatch):
@@ -262,17 +267,10 @@ def test_redis_storage_refusals_are_one_line(data, tmp_path, monkeypatch):
         assert "internal error" not in r.output
 
 
+@pytest.mark.needs("postgres")
 @pytest.mark.slow
 def test_search_on_a_postgresql_server(data, tmp_path, postgres):
-    out = tmp_path / "s"
-    p = search(data, out, "--storage", postgres)
-    assert p.returncode == 0, p.stderr[-2000:]
-    report = json.loads((out / "search.json").read_text())
-    check_front(report)
-    check_reproduced(report, out, data, tmp_path)
-    assert len(trained(out)) == 2 and not (out / "study.journal").exists()
-    p = search(data, out, "--storage", postgres)
-    assert p.returncode == 0 and "(0 trained by this process)" in p.stdout, p.stdout + p.stderr[-2000:]
+    check_shared_storage(data, tmp_path, postgres)
 
 
 def test_interrupted_search_resumes(data, tmp_path):
