@@ -14,12 +14,13 @@ import numpy as np
 
 from converters.c_embedding import choose_layout
 from converters.c_layout import (
+    MATRIX_LAYOUTS,
     fast_requant,
     fold_dtype,
     fold_table,
     gate_columns,
     is_folded,
-    kernel_layout,
+    matrix_layout,
     memory_figures,
     pad2,
     pad_gates,
@@ -194,7 +195,7 @@ flash (.text + .rodata + .data), RAM (.data + .bss + peak stack) and cycles on a
 
 
 def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | None = None,
-             embedding: str = "auto", placement: str = "flash") -> list[Path]:
+             embedding: str = "auto", placement: str = "flash", matrix: str = "blocks") -> list[Path]:
     """Write the C folder; refuses to overwrite existing files without ``force``.
 
     Args:
@@ -205,10 +206,14 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         embedding: ``auto``, ``table`` or ``folded`` (embedding models; see :mod:`converters.c_embedding`).
         placement: ``flash`` (default), ``weights-ram`` or ``ram``: where the weights (and, for ``ram``, the code)
             run; the latter two add ``eg_model_place()`` and the linker fragment ``edge_gru_placement.ld``.
+        matrix: How the GRU weights are stored: ``blocks`` (default: the DSP, ARMv6-M and portable kernels) or
+            ``rows`` (the Helium kernel of the Cortex-M55; other builds run plain loops over it).
 
     Returns:
         The files written.
     """
+    if matrix not in MATRIX_LAYOUTS:
+        raise ModelFileError(f"unknown matrix layout {matrix!r}; choose one of {', '.join(MATRIX_LAYOUTS)}")
     if placement not in PLACEMENTS:
         raise ModelFileError(f"unknown placement {placement!r}; choose one of {', '.join(PLACEMENTS)}")
     out = Path(out)
@@ -221,7 +226,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
         (out / n).write_bytes(c_source(n).read_bytes())
-    for n, text in render_model(fm, ident, layout, placement).items():
+    for n, text in render_model(fm, ident, layout, placement, matrix).items():
         (out / n).write_text(text)
     (out / "example_main.c").write_text(EXAMPLE_MAIN if fm.embedding is None else EXAMPLE_MAIN_TOKENS)
     (out / "CMakeLists.txt").write_text(CMAKE.format(name=ident))
@@ -267,9 +272,9 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     found = re.search(rb"#define EG_MODEL ([A-Za-z_][A-Za-z0-9_]{0,80})_model\n", header)
     ident = found.group(1).decode("ascii") if found else None
     folded = b"#define EG_MODEL_EMBEDDING_FOLDED 1" in header
-    placement = export_placement(folder)
-    ok = ident and (fm.tokens or not folded) and placement in PLACEMENTS
-    expected = render_model(fm, ident, "folded" if folded else "table", placement) if ok else {}
+    placement, matrix = export_placement(folder), export_matrix_layout(folder)
+    ok = ident and (fm.tokens or not folded) and placement in PLACEMENTS and matrix in MATRIX_LAYOUTS
+    expected = render_model(fm, ident, "folded" if folded else "table", placement, matrix) if ok else {}
     for n in ("model.h", "model.c"):
         f = folder / n
         want = expected.get(n, "").encode()
@@ -280,17 +285,26 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     return fm
 
 
+def export_matrix_layout(folder: str | Path) -> str:
+    """How a C folder stores its GRU weights (``blocks`` when its ``model.h`` names no layout)."""
+    head = (Path(folder) / "model.h").read_bytes()[:1 << 20]
+    found = re.search(rb'#define EG_MODEL_MATRIX_LAYOUT "([a-z]{1,10})"', head)
+    return found.group(1).decode("ascii") if found else "blocks"
+
+
 def embedding_layout(folder: str | Path) -> str:
     """``folded`` or ``table``: how a C folder holds its embedding (``table`` for feature models)."""
     head = (Path(folder) / "model.h").read_bytes()[:1 << 20]
     return "folded" if b"#define EG_MODEL_EMBEDDING_FOLDED 1" in head else "table"
 
 
-def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement: str = "flash") -> dict[str, str]:
+def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement: str = "flash",
+                 matrix: str = "blocks") -> dict[str, str]:
     """The generated ``model.h`` and ``model.c`` of ``fm`` (C identifiers prefixed ``ident``).
 
     ``placement`` other than ``flash`` puts every model array in section ``.eg_weights`` and adds
-    ``eg_model_place()``, the start-up copy into RAM.
+    ``eg_model_place()``, the start-up copy into RAM; ``matrix`` is the GRU weight layout
+    (:data:`~converters.c_layout.MATRIX_LAYOUTS`).
     """
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}")
@@ -311,6 +325,8 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
          f"#define EG_MODEL_EMBEDDING_FOLDED {int(folded)}  /* 1: tokens only (eg_step_token, eg_run_tokens) */\n",
          *([] if not folded else FOLDED_REFUSALS),
          f"#define EG_MODEL_PLACEMENT \"{placement}\"  /* where the weights run: see README.md */\n",
+         f"#define EG_MODEL_MATRIX_LAYOUT \"{matrix}\"  /* rows: for the Helium (MVE) kernel */\n",
+         f"#define EG_MODEL_MATRIX_ROWS {int(matrix == 'rows')}\n",
          *([] if placement == "flash" else
            ["#define EG_MODEL_WEIGHTS_IN_RAM 1\n",
             "void eg_model_place(void);  /* copy the weights to RAM once, before the first inference */\n"]),
@@ -333,7 +349,7 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
         H = g["units"]
         ra = bool(g["reset_after"])
         cols, hoff = gate_columns(H, ra)
-        arrays = {"W": kernel_layout(g["W"], H, ra), "U": kernel_layout(g["U"], H, ra),
+        arrays = {"W": matrix_layout(g["W"], H, ra, matrix), "U": matrix_layout(g["U"], H, ra, matrix),
                   "b_i": pad_gates(g["b_i"], H, ra), "b_h": pad_gates(g["b_h"], H, ra),
                   "mx": pad_gates(g["mx"], H, ra), "nx": pad_gates(g["nx"], H, ra, fill=17),
                   "mh": pad_gates(g["mh"], H, ra), "nh": pad_gates(g["nh"], H, ra, fill=17)}
@@ -357,7 +373,8 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
         gru_inits.append(f"    {{{H}, {cols}, {hoff}, {g['input_dim']}, {pad2(g['input_dim'])}, {pad2(H)}, "
                          f"{int(g['reset_after'])}, {int(g['use_bias'])}, {acc64}, {w_ref}, gru{i}_U.v, "
                          f"gru{i}_b_i.v, gru{i}_b_h.v, gru{i}_mx.v, gru{i}_nx.v, gru{i}_mh.v, gru{i}_nh.v, "
-                         f"{rq['x']}, {rq['h']}, {r32['x']}, {r32['h']}}}")
+                         f"{rq['x']}, {rq['h']}, {r32['x']}, {r32['h']}, "
+                         f"{'EG_LAYOUT_ROWS' if matrix == 'rows' else 'EG_LAYOUT_BLOCKS'}}}")
     dense_inits = []
     for i, d in enumerate(fm.dense):
         for k in ("W", "b", "m", "n"):
@@ -381,4 +398,5 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
     return {"model.h": "".join(h), "model.c": body}
 
 
-__all__ = ["c_identifier", "check_c_folder", "embedding_layout", "export_c", "export_names", "render_model"]
+__all__ = ["c_identifier", "check_c_folder", "embedding_layout", "export_c", "export_matrix_layout", "export_names",
+           "render_model"]

@@ -62,6 +62,27 @@ def kernel_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray
     return np.ascontiguousarray(np.concatenate(parts, axis=1)).ravel()
 
 
+#: how a GRU's weights are stored in the C export (``eg_gru_t.layout``): ``blocks`` for the DSP, ARMv6-M and
+#: portable kernels, ``rows`` for the Helium (MVE) kernel of the Cortex-M55 (other builds run plain loops over it)
+MATRIX_LAYOUTS = ("blocks", "rows")
+
+
+def rows_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray:
+    """GRU weights ``(in, 3H)`` -> the rows layout: each padded column's K = pad2(in) weights contiguous, column
+    after column (zero padding)."""
+    Wp = pad_gates(W, H, reset_after)
+    Wk = np.zeros((pad2(W.shape[0]), Wp.shape[1]), W.dtype)
+    Wk[:W.shape[0]] = Wp
+    return np.ascontiguousarray(Wk.T).ravel()
+
+
+def matrix_layout(W: np.ndarray, H: int, reset_after: bool, layout: str) -> np.ndarray:
+    """``W`` stored for ``layout`` (one of :data:`MATRIX_LAYOUTS`)."""
+    if layout not in MATRIX_LAYOUTS:
+        raise ValueError(f"unknown matrix layout {layout!r}")
+    return rows_layout(W, H, reset_after) if layout == "rows" else kernel_layout(W, H, reset_after)
+
+
 def is_folded(fm: FixedModel, embedding: str) -> bool:
     return fm.embedding is not None and embedding == "folded"
 

@@ -481,12 +481,4 @@ TIMINGS: dict[str, Timing] = {
 }
 
 
-class _M55Scalar(CortexM33):
-    """Cortex-M55 scalar pipeline: run as its scalar+DSP build on the M33 rules (no Helium in the emulator)."""
-
-    label = "Cortex-M55 scalar build on the Cortex-M33 pipeline model"
-
-
-TIMINGS["cortex-m55"] = _M55Scalar()
-
 __all__ = ["TIMINGS", "ArmV6M", "ArmV7M", "BlockCost", "CortexM33", "CortexM7", "Ins", "Timing"]

@@ -19,6 +19,7 @@ class ElfImage:
     sections: dict[str, int] = field(default_factory=dict)   # section name -> size (allocated only)
     comment: str = ""                                 # the .comment section: which compiler(s) built it
     addresses: dict[str, int] = field(default_factory=dict)  # section name -> run address (allocated only)
+    path: str = ""                                    # the file it was read from
     _starts: list[int] = field(default_factory=list, repr=False)
 
     def function_at(self, addr: int) -> str:
@@ -102,7 +103,7 @@ def read_elf(path: str | Path) -> ElfImage:
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: cannot read ELF ({exc})") from exc
     functions.sort()
-    return ElfImage(segments, symbols, functions, sections, comment, addresses)
+    return ElfImage(segments, symbols, functions, sections, comment, addresses, path=str(path))
 
 
 __all__ = ["ElfImage", "read_elf"]

@@ -17,7 +17,7 @@ from firmware_sim.toolchain import IO_BASE, STACK_PAINT
 PAGE = 0x1000
 UC_CPU = {"cortex-m0plus": "UC_CPU_ARM_CORTEX_M0", "cortex-m3": "UC_CPU_ARM_CORTEX_M3",
           "cortex-m4": "UC_CPU_ARM_CORTEX_M4", "cortex-m7": "UC_CPU_ARM_CORTEX_M7",
-          "cortex-m33": "UC_CPU_ARM_CORTEX_M33", "cortex-m55": "UC_CPU_ARM_CORTEX_M33"}
+          "cortex-m33": "UC_CPU_ARM_CORTEX_M33"}     # the Cortex-M55 (Helium) runs on QEMU: firmware_sim/qemu.py
 SYS_WRITEC, SYS_WRITE0, SYS_WRITE, SYS_EXIT, SYS_EXIT_EXTENDED = 0x03, 0x04, 0x05, 0x18, 0x20
 MARK_OFFSET = 0x10            # IO_BASE + 0x10: a write here records the cycle count (sequence boundaries)
 
@@ -69,6 +69,7 @@ class EmulationResult:
     memory: str = ""                            # the memory system the cycles include (its name)
     memory_stats: MemoryStats | None = None     # stall cycles and cache hits/misses of the run
     mark_stalls: list[float] = field(default_factory=list)   # memory stall cycles so far, at each mark
+    loop_floors: dict[str, float] = field(default_factory=dict)  # M55: a MAC loop's floor (cycles/MAC) by function
 
 
 def _round_up(n: int) -> int:
@@ -88,6 +89,8 @@ class Emulator:
     """A target's memory map with an ELF loaded; call :meth:`run` once per program start."""
 
     def __init__(self, elf: str | Path | ElfImage, target: Target, io_bytes: int = 0) -> None:
+        if target.core not in UC_CPU:
+            raise EmulationError(f"{target.core} does not run on unicorn (no Helium there): firmware_sim.qemu runs it")
         self.unicorn, self.arm = _uc()
         self.image = elf if isinstance(elf, ElfImage) else read_elf(elf)
         self.target = target

@@ -6,7 +6,7 @@ import re
 import struct
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from edge_gru.fixed.model import FixedModel
 from firmware_sim.elf import read_elf
 from firmware_sim.emulator import EmulationResult, Emulator
 from firmware_sim.memory import PLACEMENTS
-from firmware_sim.targets import Target
+from firmware_sim.targets import Target, uses_qemu
 from firmware_sim.toolchain import Compiler, build_elf, resolve_compiler
 
 IO_HEADER = 0x100
@@ -73,6 +73,8 @@ class SimResult:
     cycles_cold: float = 0.0                                      # first sequence after reset (cold caches)
     stall_cycles_per_sequence: float = 0.0                        # of the warm cycles: memory stalls
     ram_resident_bytes: int = 0                                   # code/constants copied to RAM at start-up
+    emulator: str = "unicorn"                                     # what executed the firmware
+    loop_floor_cycles_per_mac: float | None = None                # M55: the matrix loop's floor under the model
 
     def breakdown_total(self, prefix: str) -> float:
         """Cycles per sequence of the functions whose names start with ``prefix``."""
@@ -85,12 +87,49 @@ class SimResult:
         return d
 
 
-def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto", placement: str = "flash") -> Path:
+def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto", placement: str = "flash",
+                      matrix: str = "blocks") -> Path:
     """Write the C export of ``fm`` into ``folder`` (a scratch directory)."""
     from converters.c_export import export_c
 
-    export_c(fm, folder, force=True, embedding=embedding, placement=placement)
+    export_c(fm, folder, force=True, embedding=embedding, placement=placement, matrix=matrix)
     return folder
+
+
+def matrix_layout_for(target: Target) -> str:
+    """The GRU weight layout a target's kernel reads: ``rows`` for the Helium kernel of the Cortex-M55."""
+    return "rows" if target.core == "cortex-m55" else "blocks"
+
+
+def emulation_target(target: Target) -> Target:
+    """The target as the emulator runs it: code and data regions grown (:meth:`Target.roomy`) and, for a Cortex-M55
+    (QEMU), every region moved to the emulated board's memory (:func:`firmware_sim.qemu.relocate`)."""
+    roomy = target.roomy()
+    if uses_qemu(target):
+        from firmware_sim.qemu import relocate
+
+        return replace(roomy, memory=relocate(roomy.memory))
+    return roomy
+
+
+def make_emulator(image, target: Target, io_bytes: int):
+    """The emulator for the target's core: QEMU for the Cortex-M55, unicorn for the others."""
+    if uses_qemu(target):
+        from firmware_sim.qemu import QemuEmulator
+
+        return QemuEmulator(image, target, io_bytes=io_bytes)
+    return Emulator(image, target, io_bytes=io_bytes)
+
+
+def emulator_name(target: Target) -> str:
+    """What runs the target's firmware: ``QEMU 7.2.22 mps3-an547`` or ``unicorn 2.1.3``."""
+    if uses_qemu(target):
+        from firmware_sim.qemu import describe
+
+        return describe()
+    import unicorn
+
+    return f"unicorn {unicorn.__version__}"
 
 
 def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = False,
@@ -106,10 +145,12 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
     if missing:
         raise ModelFileError(f"{c_folder}: not an edge-gru C export (missing {', '.join(missing)}); "
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
+    defines = ("EG_PORTABLE",) if portable else ()
+    if uses_qemu(target):
+        defines += ("EG_QEMU", "EG_MARK_CALLS")
     with as_file(files("firmware_sim").joinpath("c", "harness_sim.c")) as harness:     # package data
         return build_elf([c_folder / "edge_gru.c", c_folder / "model.c", harness], target, work,
-                         name="edge_gru_sim", include_dirs=(c_folder,), defines=("EG_PORTABLE",) if portable else (),
-                         cc=cc, placement=placement)
+                         name="edge_gru_sim", include_dirs=(c_folder,), defines=defines, cc=cc, placement=placement)
 
 
 def _matrix_loop_cost(res: EmulationResult) -> float | None:
@@ -122,6 +163,12 @@ def _matrix_loop_cost(res: EmulationResult) -> float | None:
     return cycles / macs
 
 
+def _matrix_loop_floor(res: EmulationResult) -> float | None:
+    """Cycles per MAC the M55 model allows at best for the matrix kernel's inner loop (None off the M55)."""
+    floors = [v for k, v in res.loop_floors.items() if k.startswith("eg_matrix")]
+    return min(floors) if floors else None
+
+
 def reported_kernel(stdout: str) -> str | None:
     """The code path the firmware printed (``edge-gru kernel: NAME``), None when it printed none."""
     m = re.search(r"edge-gru kernel: (\w+)", stdout)
@@ -131,11 +178,14 @@ def reported_kernel(stdout: str) -> str | None:
 def kernel_path(elf: Path) -> str:
     """The matrix kernel in ``elf``, read from its machine code and symbols.
 
-    ``dsp`` when it uses SMLAD, ``armv6m`` for the Thumb-1 assembly kernel, else ``portable``.
+    ``mve`` for the Helium kernel, ``dsp`` when it uses SMLAD, ``armv6m`` for the Thumb-1 assembly kernel, else
+    ``portable``.
     """
     import capstone
 
     image = read_elf(elf)
+    if "eg_matrix_mve32" in image.symbols or "eg_matrix_mve64" in image.symbols:
+        return "mve"
     if "eg_matrix_v6m" in image.symbols:
         return "armv6m"
     md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
@@ -183,7 +233,7 @@ def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycle
     for start in range(0, len(xq), chunk):
         part = xq[start:start + chunk]
         block, out_off = _io_block(part, lengths[start:start + chunk], out_dim)
-        emu = Emulator(image, target, io_bytes=out_off + 4 * out_dim * len(part))
+        emu = make_emulator(image, target, out_off + 4 * out_dim * len(part))
         emu.write_io(0, block)
         res = emu.run(count_cycles=count_cycles)
         if res.exit_code != 0:
@@ -218,7 +268,8 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
                            instructions=a.instructions + b.instructions, marks=[], by_function=fn,
                            stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model,
                            mac_loops=a.mac_loops + b.mac_loops, memory=a.memory,
-                           memory_stats=_merge_stats(a.memory_stats, b.memory_stats))
+                           memory_stats=_merge_stats(a.memory_stats, b.memory_stats),
+                           loop_floors={**a.loop_floors, **b.loop_floors})
 
 
 def _merge_stats(a, b):
@@ -258,14 +309,15 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     cc = cc if isinstance(cc, Compiler) else resolve_compiler(cc)
     with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
-        fm, c_folder, placement = _resolve(model, work, embedding, placement)
+        fm, c_folder, placement = _resolve(model, work, embedding, placement, matrix_layout_for(target))
         if quantized:
-            xq, lens = np.asarray(X), lengths
+            xq = np.asarray(X)
+            lens = np.full(len(xq), xq.shape[1], np.int32) if lengths is None else np.asarray(lengths, np.int32)
         else:
             xq, lens = fm.device_input(np.asarray(X), lengths)
         # Build and emulate with room to spare so a model that does not fit is still measured; `fits`
         # compares the measured flash and RAM with the real part.
-        roomy = target.roomy()
+        roomy = emulation_target(target)
         elf = build_firmware(c_folder, roomy, work / "build", portable, cc, placement)
         image = read_elf(elf)
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens)
@@ -280,7 +332,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     cold = cold_mask(n)
     cps = float(per_seq[~cold].mean()) if (~cold).any() else float(per_seq.mean())
     flash = sizes["text"] + sizes["rodata"] + sizes["data"]
-    mem = target.memory
+    mem = roomy.memory
     in_ram = image.copied_to_ram(lambda a: (r := mem.region_at(a)) is not None and r.writable)
     ram = sizes["data"] + sizes["bss"] + res.stack_bytes + in_ram
     seq_stall = np.asarray(res.mark_stalls, float)
@@ -302,7 +354,8 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         loop_cycles_per_mac=_matrix_loop_cost(res), compiler=cc.describe(target.core), steps_per_sequence=steps,
         tokens=fm.tokens, embedding=layout, placement=placement, memory=mem.name,
         memory_description=mem.describe(), memory_validated=mem.validated,
-        cycles_cold=float(per_seq[cold].mean()), stall_cycles_per_sequence=stall, ram_resident_bytes=in_ram)
+        cycles_cold=float(per_seq[cold].mean()), stall_cycles_per_sequence=stall, ram_resident_bytes=in_ram,
+        emulator=emulator_name(target), loop_floor_cycles_per_mac=_matrix_loop_floor(res))
 
 
 def folder_placement(folder: Path, placement: str | None) -> str:
@@ -322,20 +375,21 @@ def folder_placement(folder: Path, placement: str | None) -> str:
 
 
 def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto",
-             placement: str | None = None) -> tuple[FixedModel, Path, str]:
+             placement: str | None = None, matrix: str = "blocks") -> tuple[FixedModel, Path, str]:
     from converters.c_export import check_c_folder
 
     if placement is not None and placement not in PLACEMENTS:
         raise DataError(f"unknown placement {placement!r}; choose one of {', '.join(PLACEMENTS)}")
     if isinstance(model, FixedModel):
-        return model, export_for_target(model, work / "c", embedding, placement or "flash"), placement or "flash"
+        return (model, export_for_target(model, work / "c", embedding, placement or "flash", matrix),
+                placement or "flash")
     p = Path(model)
     if p.is_dir():
         fm = check_c_folder(p)             # the firmware sizes its buffers from model.h: it must match model.egru
         return fm, p, folder_placement(p, placement)
     if p.suffix == ".egru":
         fm = load_fixed(p)
-        return fm, export_for_target(fm, work / "c", embedding, placement or "flash"), placement or "flash"
+        return fm, export_for_target(fm, work / "c", embedding, placement or "flash", matrix), placement or "flash"
     raise ModelFileError(f"{p}: simulate needs a .egru file or a C export folder")
 
 

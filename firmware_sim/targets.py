@@ -57,6 +57,11 @@ class Target:
                        ram_kb=max(self.ram_kb, ram_bytes // 1024), memory=self.memory.roomy(flash_bytes, ram_bytes))
 
 
+def uses_qemu(target: Target) -> bool:
+    """Whether the target's firmware runs on QEMU (the Cortex-M55 with Helium) rather than unicorn."""
+    return target.core == "cortex-m55"
+
+
 # Limits of a targets file: a clock no Cortex-M reaches, the Cortex-M code region (512 MB) for flash, and 64 MB of
 # RAM (the emulator maps and paints it).
 MAX_CLOCK_MHZ = 10_000
@@ -141,4 +146,4 @@ def get_target(name: str, extra: str | Path | None = None) -> Target:
     return targets[name]
 
 
-__all__ = ["CORES", "Target", "get_target", "load_targets"]
+__all__ = ["CORES", "Target", "get_target", "load_targets", "uses_qemu"]

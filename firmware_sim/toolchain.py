@@ -28,9 +28,9 @@ RAM_BASE = 0x20000000
 IO_BASE = 0x60000000          # emulator-only I/O window (inputs, outputs, marks); not target memory
 STACK_PAINT = 0xC5C5C5C5
 
-# Core -> (compile-for core, emulated core). The M55 runs its scalar+DSP build on the M33 model.
+# Core -> the core the firmware is compiled for (the M55 build has Helium: MVE integer instructions).
 BUILD_CORE = {"cortex-m0plus": "cortex-m0plus", "cortex-m3": "cortex-m3", "cortex-m4": "cortex-m4",
-              "cortex-m7": "cortex-m7", "cortex-m33": "cortex-m33", "cortex-m55": "cortex-m33"}
+              "cortex-m7": "cortex-m7", "cortex-m33": "cortex-m33", "cortex-m55": "cortex-m55"}
 
 STARTUP_C = r"""/* edge-gru firmware_sim startup: vector table, .data/.bss init, semihosting. Generated. */
 #include <stddef.h>
@@ -46,10 +46,39 @@ int eg_semihost(int op, const void *arg)
     return r0;
 }
 
+#ifdef EG_QEMU
+/* QEMU builds: the host reads nothing back from memory, so at exit the program writes the stack it used into
+ * the I/O window (word 0x70) and the window (its first io[0x7C] bytes) to the file named at io + 0x80. */
+extern uint32_t _ebss;
+static void eg_dump_io(void)
+{
+    volatile uint32_t *io = (volatile uint32_t *)0x60000000u;
+    const uint32_t *p = &_ebss;
+    while (p < &_estack && *p == 0xC5C5C5C5u) ++p;
+    io[0x70 / 4] = (uint32_t)((const char *)&_estack - (const char *)p);
+    if (io[0x7C / 4]) {
+        const char *path = (const char *)0x60000080u;
+        uint32_t n = 0, open_args[3], rw[3];
+        while (n < 127 && path[n]) ++n;
+        open_args[0] = (uint32_t)path;
+        open_args[1] = 5u;                            /* "wb" */
+        open_args[2] = n;
+        rw[0] = (uint32_t)eg_semihost(0x01, open_args);   /* SYS_OPEN */
+        rw[1] = 0x60000000u;
+        rw[2] = io[0x7C / 4];
+        eg_semihost(0x05, rw);                        /* SYS_WRITE */
+        eg_semihost(0x02, rw);                        /* SYS_CLOSE */
+    }
+}
+#endif
+
 void eg_exit(int code)
 {
-    uint32_t args[2] = {0x20026u, (uint32_t)code};   /* ADP_Stopped_ApplicationExit */
-    eg_semihost(0x18, args);                          /* SYS_EXIT */
+    uint32_t args[2] = {0x20026u, (uint32_t)code};   /* ADP_Stopped_ApplicationExit, exit status */
+#ifdef EG_QEMU
+    eg_dump_io();
+#endif
+    eg_semihost(0x20, args);                          /* SYS_EXIT_EXTENDED */
     for (;;) {}
 }
 
@@ -65,9 +94,20 @@ static void eg_copy(uint32_t *s, uint32_t *d, const uint32_t *e)
     while (d < e) { *d++ = *s++; __asm__ volatile(""); }
 }
 
+#ifdef EG_QEMU
+extern void (*const eg_vectors[16])(void);
+#endif
+
 __attribute__((section(".boot"))) void Reset_Handler(void)
 {
     uint32_t *d;
+#ifdef EG_QEMU
+    /* QEMU starts from a copy of the first two vectors at 0: point VTOR at the table, give the core access to
+     * the vector unit (CPACR CP10/CP11: MVE); the host painted the stack (eg_exit measures it) */
+    *(volatile uint32_t *)0xE000ED08u = (uint32_t)eg_vectors;
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     eg_copy(&_sitext, &_stext_run, &_etext_copy);       /* the linker sets *_copy = start when not moved */
     eg_copy(&_sirodata, &_srodata_run, &_erodata_copy);
     eg_copy(&_sidata, &_sdata, &_edata);
@@ -207,12 +247,13 @@ class Compiler:
     source: str = "default"          # "default", "--cc" or "EDGE_GRU_ARM_CC"
 
     def cpu_flags(self, core: str) -> list[str]:
-        """Flags selecting ``core`` (the M55 builds for the M33, see ``BUILD_CORE``)."""
+        """Flags selecting ``core`` (see ``BUILD_CORE``); the Cortex-M55 with Helium (MVE integer)."""
         core = BUILD_CORE[core]
         if self.kind == "gcc":
-            return [f"-mcpu={core}", "-mthumb", "-mfloat-abi=soft"]
-        # zig's cortex_m33 leaves out the DSP extension that every M33 part we list has
-        cpu = core.replace("-", "_") + ("+dsp" if core == "cortex-m33" else "")
+            # gcc enables MVE only with a floating-point ABI that has the registers: softfp (no float code here)
+            return [f"-mcpu={core}", "-mthumb", "-mfloat-abi=softfp" if core == "cortex-m55" else "-mfloat-abi=soft"]
+        # zig's cortex_m33 leaves out the DSP extension that every M33 part we list has, and its cortex_m55 MVE
+        cpu = core.replace("-", "_") + {"cortex-m33": "+dsp", "cortex-m55": "+mve"}.get(core, "")
         return ["-target", "thumb-freestanding-eabi", f"-mcpu={cpu}"]
 
     def link_flags(self) -> list[str]:

@@ -142,10 +142,13 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
 @click.option("--embedding", "embedding", type=click.Choice(["auto", "table", "folded"]), default="auto",
               show_default=True, help="For --format c with an Embedding: the quantized table, or the first layer's "
               "input projection per token (faster, usually far larger); auto = folded only if not larger.")
+@click.option("--matrix-layout", "matrix", type=click.Choice(["blocks", "rows"]),
+              help="For --format c: how the GRU weights are stored: blocks (default: the DSP, ARMv6-M and portable "
+              "kernels) or rows (the Helium/MVE kernel of the Cortex-M55; other cores run plain loops over it).")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @placement_option
 def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precision_name: str, out: Path,
-            name: str | None, embedding: str, force: bool, placement: str | None) -> None:
+            name: str | None, embedding: str, matrix: str | None, force: bool, placement: str | None) -> None:
     """Convert a model: full-integer .tflite (int8 or 16x8, unrolled or step layout) or a C99 runtime folder.
 
     The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
@@ -156,6 +159,8 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
 
     if placement is not None and fmt != "c":
         raise DataError("--placement applies to --format c (a .tflite is placed by TFLite Micro's build)")
+    if matrix is not None and fmt != "c":
+        raise DataError("--matrix-layout applies to --format c")
     if fmt == "c":
         from converters.c_export import embedding_layout, export_c, export_names
         from edge_gru.fixed.io import save_fixed
@@ -164,7 +169,8 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         names = [*export_names("weights-ram"), "model.egru"]
         with staged_folder(out, names, force) as stage:     # checked before the work; files move in at the end
             fm = _c_model(model, calibration, precision_name)
-            files = export_c(fm, stage, True, name=name, embedding=embedding, placement=placement)
+            files = export_c(fm, stage, True, name=name, embedding=embedding, placement=placement,
+                             matrix=matrix or "blocks")
             save_fixed(fm, stage / "model.egru")
             chosen = embedding_layout(stage)
             _append_sizes(stage)
@@ -173,6 +179,9 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         mem = memory_figures(fm, chosen)
         click.echo(f"wrote {len(files) + 1} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes "
                    f"of constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
+        if matrix == "rows":
+            click.echo("matrix layout rows: built with Helium (Cortex-M55, __ARM_FEATURE_MVE) the matrix products "
+                       "run the MVE kernel; other cores run plain loops over this layout (use blocks for them)")
         if placement != "flash":
             click.echo(f"placement {placement}: the weights run from RAM (+{mem['constant_bytes']:,} B of RAM); add "
                        "edge_gru_placement.ld to your linker script and call eg_model_place() at start-up (README.md)")

@@ -111,7 +111,11 @@ def simulate(artifact: Path | None, target_name: str, targets_file: Path | None,
 
 def _simulate_elf(elf: Path, target: Any) -> dict:
     from firmware_sim.emulator import Emulator
+    from firmware_sim.targets import uses_qemu
 
+    if uses_qemu(target):
+        raise DataError(f"--elf runs on unicorn, which has no {target.core}: simulate a model (.egru or C folder) on "
+                        f"{target.name}, edge-gru builds and runs it on QEMU")
     emu = Emulator(elf, target)
     res = emu.run()
     if res.stdout:
@@ -181,6 +185,10 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
              f"{res.cycles_per_step:,.0f} ({res.steps_per_sequence:.1f} real steps per sequence; reset and head "
              "included)"),
             ("cycles per MAC", f"{res.cycles_per_mac:.2f}"),
+            ("kernel", f"{res.kernel}" + (f"; matrix loop {res.loop_cycles_per_mac:.3f} cycles/MAC"
+                                          if res.loop_cycles_per_mac else "")
+             + (f" (floor under the model {res.loop_floor_cycles_per_mac:.3f})"
+                if res.loop_floor_cycles_per_mac else "")),
             ("latency", f"{res.latency_ms:.3f} ms at {target.clock_mhz:g} MHz"),
             ("flash", f"{res.flash_bytes:,} B (.text {res.text_bytes:,} + .rodata {res.rodata_bytes:,} + "
                       f".data {res.data_bytes:,}) of {res.flash_available:,}"),
@@ -192,7 +200,7 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
     click.echo(f"{target.name}: {target.part}, {target.core}; {res.sequences} sequences x {res.timesteps} steps; "
                f"cycle model: {res.cycle_model}; memory: {res.memory} "
                f"({res.memory_validated or 'modelled from the reference manual, not validated'}); "
-               f"figures emulated; compiler: {cc.label()}")
+               f"figures emulated on {res.emulator}; compiler: {cc.label()}")
     for k, v in rows:
         click.echo(f"  {k:<20} {v}")
     if same != len(X):

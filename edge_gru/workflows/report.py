@@ -123,7 +123,8 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
                cycles_per_step=res.cycles_per_step, cycles_per_mac=res.cycles_per_mac, latency_ms=res.latency_ms,
                flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes, fits=res.fits, max_lsb_diff=None,
                **_quality(fm.dequantize(res.outputs), y_float[:len(X)], labels, acc_float))
-    row.update({"sequences": len(X), "bitexact_vs_numba": bitexact, "kernel": res.kernel,
+    row.update({"sequences": len(X), "bitexact_vs_numba": bitexact, "kernel": res.kernel, "kernel_path": res.kernel,
+                "emulator": res.emulator, "loop_floor_cycles_per_mac": res.loop_floor_cycles_per_mac,
                 "steps_per_sequence": res.steps_per_sequence,
                 "loop_cycles_per_mac": res.loop_cycles_per_mac, "executed_macs": res.padded_macs_per_sequence,
                 "stack_bytes": res.stack_bytes, "cycle_model": res.cycle_model, "compiler": res.compiler,

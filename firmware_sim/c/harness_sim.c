@@ -13,6 +13,14 @@
 #endif
 
 void eg_puts(const char *s);   /* semihosting SYS_WRITE0, in the generated startup code */
+void eg_mark(uint32_t id);     /* a cycle mark (startup code); the QEMU runner times from its calls */
+
+/* Sequence boundaries: the unicorn emulator watches the write to io[4]; QEMU's trace sees the call */
+#ifdef EG_MARK_CALLS
+#define EG_MARK(io, n) eg_mark((uint32_t)(n))
+#else
+#define EG_MARK(io, n) ((io)[4] = (n))
+#endif
 
 static int16_t state[EG_MODEL_STATE_LEN];
 static int32_t scratch[EG_MODEL_SCRATCH_LEN];
@@ -35,7 +43,7 @@ int main(void)
     out = (int32_t *)(EG_IO_BASE + (uint32_t)io[7]);
     len = (const int32_t *)(EG_IO_BASE + (uint32_t)io[9]);
     for (n = 0; n < N; ++n) {
-        io[4] = n;
+        EG_MARK(io, n);
         if (len[n] < 0 || len[n] > T) return 5;
         if (kind == 1) {
             const int32_t *ids = (const int32_t *)(EG_IO_BASE + (uint32_t)io[6]);
@@ -50,8 +58,12 @@ int main(void)
 #endif
         }
     }
-    io[4] = N;
+    EG_MARK(io, N);
     eg_puts("edge-gru kernel: ");
+#if !EG_MODEL_MATRIX_ROWS
+    /* an MVE build runs the DSP kernels on the blocks layout */
+    if (eg_kernel_path()[0] == 'm') eg_puts("dsp"); else
+#endif
     eg_puts(eg_kernel_path());
     eg_puts("\n");
     return 0;

@@ -22,6 +22,14 @@
 #define EG_V6M 0
 #endif
 
+/* Armv8.1-M with Helium (Cortex-M55): MVE kernels for the rows layout (edge_gru_mve.h), DSP elsewhere. */
+#if EG_DSP && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define EG_MVE 1
+#include <arm_mve.h>
+#else
+#define EG_MVE 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define EG_NOINLINE __attribute__((noinline))   /* keeps the profile's matrix/gates/update split */
 #define EG_INLINE __attribute__((always_inline)) inline
@@ -30,7 +38,7 @@
 #define EG_INLINE
 #endif
 
-const char *eg_kernel_path(void) { return EG_DSP ? "dsp" : (EG_V6M ? "armv6m" : "portable"); }
+const char *eg_kernel_path(void) { return EG_MVE ? "mve" : (EG_DSP ? "dsp" : (EG_V6M ? "armv6m" : "portable")); }
 
 /* ---- integer primitives (kernels.py: rshift_round, requant, sat, act, to_state) ---------------- */
 
@@ -549,11 +557,56 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
     }
 }
 
+#if !EG_MVE
+/* Rows layout, any core: column j's K weights at W + j K; ncols a multiple of 4. */
+static EG_NOINLINE void eg_matrix_rows(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16,
+                                       int32_t ncols, const void *bias, int acc64, const int32_t *mul,
+                                       const int32_t *sh, const int32_t *rq)
+{
+    int32_t j, k, c;
+    for (j = 0; j < ncols; j += 4) {
+        int32_t a[4];
+        for (c = 0; c < 4; ++c) {
+            const int8_t *w8 = (const int8_t *)W + (j + c) * K;
+            const int16_t *w16p = (const int16_t *)W + (j + c) * K;
+            if (acc64) {
+                int64_t acc = bias ? ((const int64_t *)bias)[j + c] : 0;
+                for (k = 0; k < K; ++k) acc += (int64_t)(w16 ? w16p[k] : w8[k]) * eg_vget(v, k);
+                a[c] = (int32_t)eg_requant(acc, mul[j + c], sh[j + c]);   /* fits: proved at quantization */
+            } else {
+                int32_t acc = bias ? ((const int32_t *)bias)[j + c] : 0;
+                for (k = 0; k < K; ++k) acc += (w16 ? w16p[k] : w8[k]) * eg_vget(v, k);
+                a[c] = acc;
+            }
+        }
+        if (acc64)
+            for (c = 0; c < 4; ++c) out[j + c] = a[c];
+        else
+            eg_requant4(out + j, a[0], a[1], a[2], a[3], mul + j, sh + j, rq ? rq + j : 0);
+    }
+}
+#else
+#include "edge_gru_mve.h"
+#endif
+
 /* Columns col0 .. col0+ncols-1 (both multiples of 4) of v W, requantized to Q3.12, into out[0..ncols). */
 static void eg_matrix(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16, int32_t col0,
                       int32_t ncols, const void *bias, int use_bias, int acc64, const int32_t *mul, const int32_t *sh,
-                      const int32_t *rq, int r32)
+                      const int32_t *rq, int r32, int32_t layout)
 {
+    if (layout == EG_LAYOUT_ROWS) {
+        const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * K) : (const void *)((const int8_t *)W + col0 * K);
+        const void *bc = !use_bias ? 0 : acc64 ? (const void *)((const int64_t *)bias + col0)
+                                               : (const void *)((const int32_t *)bias + col0);
+#if EG_MVE
+        eg_matrix_mve(out, (const int16_t *)(const void *)v, K, Wc, w16, ncols / 4, bc, acc64, mul + col0, sh + col0,
+                      rq ? rq + col0 : 0);
+#else
+        eg_matrix_rows(out, v, K, Wc, w16, ncols, bc, acc64, mul + col0, sh + col0, rq ? rq + col0 : 0);
+#endif
+        (void)r32;
+        return;
+    }
     if (acc64) {
         const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * K) : (const void *)((const int8_t *)W + col0 * K);
         eg_matrix_64(out, v, K, Wc, w16, ncols / 4, use_bias ? (const int64_t *)bias + col0 : 0, mul + col0,
@@ -737,11 +790,11 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
             for (k = 0; k < C; ++k) gx[k] = ((const int32_t *)m->fold)[fold_row * C + k];
     } else {
         /* x_all = x W + b_i  -> Q3.12 */
-        eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x);
+        eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x, g->layout);
     }
     if (g->reset_after) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, g->layout);
 #if EG_V6M
         eg_gates_v6m_sig(z, gx, gh, H, m->sig_tab);
         eg_gates_v6m_cand(gx + hoff, gx + H, gh + H, gh + hoff, H, m->sig_tab);
@@ -750,10 +803,10 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 #endif
     } else {
         /* h_tm1 U_z, h_tm1 U_r -> Q3.12 (columns before hoff); then (r * h_tm1) U_h */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h);
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h, g->layout);
         eg_gates_before(m, H, gx, gh, h_state, z, vh);                          /* vh := r * h_tm1 */
         eg_matrix(gh + hoff, vh, g->kh, g->U, w16, hoff, C - hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh,
-                  g->r32h);
+                  g->r32h, g->layout);
         for (k = 0; k < H; ++k) gx[hoff + k] = eg_sat16(gx[hoff + k] + gh[hoff + k]);   /* x_h + (r*h_tm1) U_h */
     }
 #if EG_V6M

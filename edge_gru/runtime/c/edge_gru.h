@@ -7,7 +7,10 @@
  *   - Arm DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55): SMLAD, SXTB16, SMMULR, with the
  *     inner loop in inline assembly (loads grouped so that they pipeline);
  *   - ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel, the gates and the w8a16 state update are
- *     Thumb-1 assembly functions.
+ *     Thumb-1 assembly functions;
+ *   - Armv8.1-M with Helium (__ARM_FEATURE_MVE: Cortex-M55): the matrix products of a model exported
+ *     with the rows layout (below) use VMLADAVA / VMLALDAVA (8 MACs per instruction) with tail
+ *     predication; gates, requantization and the dense head are the DSP path's.
  */
 #ifndef EDGE_GRU_H
 #define EDGE_GRU_H
@@ -22,6 +25,12 @@
  * (w2, w3)); int16 weights keep the natural order. When K = 2 mod 4 a block ends with a half group
  * of 4 x 2 weights: int8 c0w0, c1w0, c0w1, c1w1, c2w0, c3w0, c2w1, c3w1 (SXTB16 yields a column's
  * pair), int16 c0w0, c0w1, c1w0, ... Padding weights are zero. */
+/* eg_gru_t.layout. EG_LAYOUT_BLOCKS is described above (the DSP, ARMv6-M and portable kernels);
+ * EG_LAYOUT_ROWS stores each padded column's K weights contiguously, column after column (the Helium
+ * kernel loads 8 of them per instruction; the other paths run plain loops over it). */
+#define EG_LAYOUT_BLOCKS 0
+#define EG_LAYOUT_ROWS 1
+
 typedef struct {
     int32_t units, cols, hoff, input_dim, kx, kh;   /* H, padded columns, candidate's first column, F,
                                                        F and H padded to 2 */
@@ -31,6 +40,7 @@ typedef struct {
     const int32_t *mx, *nx, *mh, *nh;  /* requantization to Q3.12, (cols) */
     const int32_t *rqx, *rqh;          /* m * 2^(32-n) when every n of the product is in [16, 32], else 0 */
     int32_t r32x, r32h;                /* 1 when every n of the product is in [17, 46] (32-bit requantization) */
+    int32_t layout;                    /* EG_LAYOUT_BLOCKS or EG_LAYOUT_ROWS: how W and U are stored */
 } eg_gru_t;
 
 /* eg_dense_t.mode: what becomes of a dense layer's accumulators (edge_gru/fixed/kernels.py DENSE_*) */
@@ -78,7 +88,8 @@ int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, i
                       int32_t *scratch);
 /* Index of the largest of n outputs (the class of a classifier; the first on ties). */
 int32_t eg_argmax(const int32_t *out, int32_t n);
-/* Which code path this build uses: "dsp", "armv6m" or "portable". */
+/* Which code path this build uses: "mve", "dsp", "armv6m" or "portable" ("mve" builds run the DSP
+ * path for a model whose layout is EG_LAYOUT_BLOCKS). */
 const char *eg_kernel_path(void);
 
 #endif
