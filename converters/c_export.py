@@ -230,7 +230,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         (out / n).write_text(text)
     (out / "example_main.c").write_text(EXAMPLE_MAIN if fm.embedding is None else EXAMPLE_MAIN_TOKENS)
     (out / "CMakeLists.txt").write_text(CMAKE.format(name=ident))
-    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm, layout)) + placement_readme(placement))
+    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm, layout, matrix)) + placement_readme(placement))
     if placement != "flash":
         (out / PLACEMENT_LD).write_text(placement_fragment(placement))
     elif (out / PLACEMENT_LD).exists() and force:

@@ -67,13 +67,19 @@ def kernel_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray
 MATRIX_LAYOUTS = ("blocks", "rows")
 
 
+def pad8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
 def rows_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray:
-    """GRU weights ``(in, 3H)`` -> the rows layout: each padded column's K = pad2(in) weights contiguous, column
-    after column (zero padding)."""
+    """GRU weights ``(in, 3H)`` -> the rows layout (see edge_gru.h): per block of 4 columns, the inputs in chunks
+    of 8 (K padded to a multiple of 8 with zeros), each chunk holding 8 weights of each of the 4 columns in turn."""
     Wp = pad_gates(W, H, reset_after)
-    Wk = np.zeros((pad2(W.shape[0]), Wp.shape[1]), W.dtype)
+    K8, nb = pad8(W.shape[0]), Wp.shape[1] // 4
+    Wk = np.zeros((K8, Wp.shape[1]), W.dtype)
     Wk[:W.shape[0]] = Wp
-    return np.ascontiguousarray(Wk.T).ravel()
+    chunks = Wk.reshape(K8 // 8, 8, nb, 4).transpose(2, 0, 3, 1)       # (block, chunk, column, element)
+    return np.ascontiguousarray(chunks).ravel()
 
 
 def matrix_layout(W: np.ndarray, H: int, reset_after: bool, layout: str) -> np.ndarray:
@@ -117,8 +123,8 @@ def kernel_macs(fm: FixedModel, timesteps: int, embedding: str = "table") -> int
     return timesteps * step + sum(d["units"] * d["input_dim"] for d in fm.dense)
 
 
-def layout_bytes(fm: FixedModel, embedding: str = "table") -> int:
-    """Bytes of constant model data in the C export (kernel layout, padding included, and tables)."""
+def layout_bytes(fm: FixedModel, embedding: str = "table", matrix: str = "blocks") -> int:
+    """Bytes of constant model data in the C export (kernel layout ``matrix``, padding included, and tables)."""
     total = fm.sig_tab.nbytes + fm.tanh_tab.nbytes
     folded = is_folded(fm, embedding)
     if folded:
@@ -130,8 +136,8 @@ def layout_bytes(fm: FixedModel, embedding: str = "table") -> int:
     for i, g in enumerate(fm.grus):
         H, wb = g["units"], g["W"].itemsize
         ra, cols = g["reset_after"], gate_columns(H, g["reset_after"])[0]
-        w_size = 0 if folded and i == 0 else kernel_layout(g["W"], H, ra).size
-        total += (w_size + kernel_layout(g["U"], H, ra).size) * wb
+        w_size = 0 if folded and i == 0 else matrix_layout(g["W"], H, ra, matrix).size
+        total += (w_size + matrix_layout(g["U"], H, ra, matrix).size) * wb
         total += cols * (2 * g["b_i"].itemsize + 4 * 4)
         total += sum(rq.nbytes for rq in (fast_requant(g, "x"), fast_requant(g, "h")) if rq is not None)
     for d in fm.dense:
@@ -139,11 +145,11 @@ def layout_bytes(fm: FixedModel, embedding: str = "table") -> int:
     return total
 
 
-def memory_figures(fm: FixedModel, embedding: str = "table") -> dict[str, int]:
+def memory_figures(fm: FixedModel, embedding: str = "table", matrix: str = "blocks") -> dict[str, int]:
     """Bytes the model needs, exact: constant data (flash) and state + scratch (RAM)."""
     state = 2 * sum(g["units"] for g in fm.grus)
     scratch = 4 * scratch_len(fm)
-    return {"constant_bytes": layout_bytes(fm, embedding), "state_bytes": state, "scratch_bytes": scratch,
+    return {"constant_bytes": layout_bytes(fm, embedding, matrix), "state_bytes": state, "scratch_bytes": scratch,
             "ram_bytes": state + scratch}
 
 

@@ -109,6 +109,11 @@ def _load_store(word: int, addr: int) -> Op | None:
     hw1, hw2 = word >> 16, word & 0xFFFF
     if hw1 & 0xEE00 != 0xEC00 or hw2 & 0x0E00 != 0x0E00:
         return None
+    if hw1 & 0xFFE0 == 0xEC00 and hw2 & 0x1FE0 == 0x0F00:          # VMOV of two 32-bit lanes <-> two registers
+        q, rt, rt2 = _q(word, 13), _gpr(_field(word, 0, 4)), _gpr(_field(word, 16, 4))
+        if hw1 & 0x0010:                                           # LLVM: VMOV_q_rr on the integer/float pipes
+            return Op(addr, 4, "vmov_to_lane", VINT, 2, 1, frozenset({rt, rt2, q}), frozenset({q}), mve=True)
+        return Op(addr, 4, "vmov_from_lane", VMUL, 2, 1, frozenset({q}), frozenset({rt, rt2}), mve=True)
     load = bool(hw1 & 0x0010)
     rn = _gpr(_field(word, 16, 4))
     qd = _q(word, 13)
@@ -133,11 +138,11 @@ def _load_store(word: int, addr: int) -> Op | None:
 def _reduction(word: int, addr: int) -> Op | None:
     """VMLADAV/VMLAV[A] (int32 accumulator), VMLALDAV/VMLALV[A] (64-bit), VADDV[A], VMINV/VMAXV."""
     hw1, hw2 = word >> 16, word & 0xFFFF
-    if hw1 & 0xEFF1 == 0xEEE0 and hw2 & 0x0F01 == 0x0F00 and hw2 & 0x00D0 == 0:     # VMAXV/VMINV/VMAXAV/VMINAV
+    if hw1 & 0xEFF1 == 0xEEE0 and hw2 & 0x0F01 == 0x0F00 and hw2 & 0x0050 == 0:     # VMAXV/VMINV/VMAXAV/VMINAV
         rda = _gpr(_field(word, 12, 4))
         return Op(addr, 4, "vmaxv", VINT, 2, 3, frozenset({rda, _q(word, 1), VPR}), frozenset({rda}), mve=True)
-    if hw1 & 0xEF80 == 0xEE80 and hw2 & 0x0E01 == 0x0E00 and hw2 & 0x00D0 == 0:
-        if hw1 & 0x0001 and hw2 & 0x0100:                           # VADDV[A] (VADDLV when RdaHi != 7)
+    if hw1 & 0xEF80 == 0xEE80 and hw2 & 0x0E00 == 0x0E00 and hw2 & 0x00D0 == 0:     # (bit 0: VMLSDAV, VMLSLDAV)
+        if hw1 & 0x0001 and hw2 & 0x0100 and not hw2 & 0x0001:    # VADDV[A] (VADDLV when RdaHi != 7)
             rda = _gpr(_field(word, 13, 3) * 2)
             reads = {_q(word, 1), VPR} | ({rda} if hw2 & 0x20 else set())
             return Op(addr, 4, "vaddv", VMUL, 2, 2, frozenset(reads), frozenset({rda}), mve=True)
@@ -165,6 +170,9 @@ _MUL_NAMES = (
     (0xFF811F70, 0xFE010E60, "vqrdmulh", 2),    # VQRDMULH.S<size> Qd, Qn, Rm
     (0xEF811F70, 0xEE010E40, "vmla", 2),        # VMLA.<dt> Qda, Qn, Rm (.S or .U)
     (0xEF811F70, 0xEE011E40, "vmlas", 2),       # VMLAS.<dt> Qda, Qn, Rm
+    (0xEF810F51, 0xEE010E01, "vmulh", 2),       # VMULH/VRMULH.<dt> Qd, Qn, Qm (size 3 excluded below)
+    (0xEF810F51, 0xEE010E00, "vmull", 2),       # VMULLB/VMULLT.<dt> Qd, Qn, Qm
+    (0xEF810F51, 0xEE000F01, "vqdmull", 2),     # VQDMULLB/VQDMULLT.S<size> Qd, Qn, Qm
 )
 _SCALAR_OPERAND = ("vmla", "vmlas")
 
@@ -178,8 +186,12 @@ def _vector(word: int, addr: int) -> Op | None:
         return None
     reads = {_q(word, 17), _q(word, 1), VPR}
     writes = {_q(word, 13)}
+    size3 = hw1 & 0x0030 == 0x0030          # size field = 3: not an 8/16/32-bit operation (VPSEL, VQRSHL Rm, ...)
+    if hw1 & 0xFF81 == 0xFE01 and hw2 & 0x0F00 == 0x0F00 and not size3:   # VCMP / VPT: LLVM float pipe, E2
+        rm = _gpr(_field(word, 0, 4)) if hw2 & 0x0040 else _q(word, 1)
+        return Op(addr, 4, "vcmp", VMUL, 2, 1, frozenset({_q(word, 17), rm, VPR}), frozenset({VPR}), mve=True)
     for mask, value, name, latency in _MUL_NAMES:
-        if word & mask == value:
+        if word & mask == value and (name == "vqdmull" or not size3):
             if space_cp and hw2 & 0x0040:                    # scalar operand in Rm
                 reads = {_q(word, 17), _gpr(_field(word, 0, 4)), VPR}
             if name in _SCALAR_OPERAND:
@@ -202,7 +214,7 @@ def _dup_and_lanes(word: int, addr: int) -> Op | None:
                   mve=True)
     if hw1 & 0xFF00 == 0xEE00 and hw2 & 0x0F1F == 0x0B10:          # VMOV lane <-> Rt
         rt = _gpr(_field(word, 12, 4))
-        q = Q0 + (_field(word, 17, 3) if True else 0)
+        q = Q0 + _field(word, 17, 3)
         if hw1 & 0x0010:                                           # to a general register: LLVM FloatE2
             return Op(addr, 4, "vmov_from_lane", VMUL, 2, 1, frozenset({q}), frozenset({rt}), mve=True)
         return Op(addr, 4, "vmov_to_lane", VINT, 2, 1, frozenset({rt, q}), frozenset({q}), mve=True)

@@ -46,9 +46,12 @@ def find_qemu() -> str:
     Raises:
         ToolMissingError: none is installed, or it is older than 7.0 or lacks the mps3-an547 machine.
     """
-    path = os.environ.get("EDGE_GRU_QEMU") or shutil.which("qemu-system-arm")
+    chosen = os.environ.get("EDGE_GRU_QEMU")
+    path = chosen or shutil.which("qemu-system-arm")
     if not path:
         raise ToolMissingError(f"Cortex-M55 targets run on QEMU, which is not installed: {INSTALL}")
+    if chosen and not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
+        raise ToolMissingError(f"EDGE_GRU_QEMU={chosen} is not an executable qemu-system-arm; {INSTALL}")
     version = qemu_version(path)
     if version < MIN_VERSION:
         raise ToolMissingError(f"{path} is QEMU {'.'.join(map(str, version))}; the Cortex-M55 (mps3-an547) needs "
@@ -191,7 +194,7 @@ class QemuEmulator:
         clock = M55Clock()
         segments: dict = {}
         by_fn: dict[str, float] = {}
-        loops: dict[int, LoopStat] = {}
+        loops: dict[int, LoopStat | None] = {}
 
         def bytes_at(addr: int) -> bytes:
             for base, data in code:
@@ -212,9 +215,16 @@ class QemuEmulator:
             taken = bool(last.branch) and nxt is not None and nxt != last.addr + last.size
             fn = image.function_at(start)
             stat = None
-            if last.branch == "le" and last.target == start and any(o.macs for o in ops):
-                stat = loops.setdefault(start, LoopStat(fn, sum(o.macs for o in ops), steady_turn(ops),
-                                                        loop_floor(ops[:-1])))
+            if last.branch == "le" and last.target is not None and last.target <= start:
+                stat = loops.get(last.addr)
+                if stat is None:                 # the loop body, decoded straight from the loop start to the LE
+                    body, b = [], last.target
+                    while b <= last.addr and len(body) < 1024:
+                        body.append(decoder.op(bytes_at(b), b))
+                        b += body[-1].size
+                    if any(o.macs for o in body):
+                        stat = loops[last.addr] = LoopStat(image.function_at(last.target), sum(o.macs for o in body),
+                                                           steady_turn(body), loop_floor(body[:-1]))
             return (start, last.addr), ops, taken, fn, stat
 
         starts = _block_starts(trace)

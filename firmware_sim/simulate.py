@@ -112,6 +112,18 @@ def emulation_target(target: Target) -> Target:
     return roomy
 
 
+def check_emulator(target: Target) -> None:
+    """Raise before any work when the target's emulator is missing (QEMU for the Cortex-M55).
+
+    Raises:
+        ToolMissingError: one line saying what to install.
+    """
+    if uses_qemu(target):
+        from firmware_sim.qemu import find_qemu
+
+        find_qemu()
+
+
 def make_emulator(image, target: Target, io_bytes: int):
     """The emulator for the target's core: QEMU for the Cortex-M55, unicorn for the others."""
     if uses_qemu(target):
@@ -307,6 +319,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         memory and the integer outputs of every sequence.
     """
     cc = cc if isinstance(cc, Compiler) else resolve_compiler(cc)
+    check_emulator(target)
     with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
         fm, c_folder, placement = _resolve(model, work, embedding, placement, matrix_layout_for(target))
@@ -393,4 +406,4 @@ def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto"
     raise ModelFileError(f"{p}: simulate needs a .egru file or a C export folder")
 
 
-__all__ = ["SimResult", "build_firmware", "emulate", "simulate"]
+__all__ = ["SimResult", "build_firmware", "check_emulator", "emulate", "simulate"]

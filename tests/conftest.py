@@ -44,6 +44,8 @@ TOOLS = {
     "gcc": (lambda: shutil.which("arm-none-eabi-gcc") is not None,
             "arm-none-eabi-gcc (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"),
     "cmake": (lambda: shutil.which("cmake") is not None, "cmake (pip install cmake)"),
+    "qemu": (lambda: shutil.which("qemu-system-arm") is not None,
+             "QEMU's Arm system emulator for the Cortex-M55 (apt-get install qemu-system-arm)"),
     "plots": (lambda: _module("matplotlib"), "matplotlib (pip install 'edge-gru[report]')"),
     "search": (lambda: _module("optuna"), "optuna (pip install 'edge-gru[search]')"),
     "postgres": (lambda: _module("psycopg") and (shutil.which("initdb") is not None or _pg_bin() is not None),

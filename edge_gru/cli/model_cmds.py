@@ -176,7 +176,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
             _append_sizes(stage)
         from converters.c_layout import memory_figures
 
-        mem = memory_figures(fm, chosen)
+        mem = memory_figures(fm, chosen, matrix or "blocks")
         click.echo(f"wrote {len(files) + 1} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes "
                    f"of constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
         if matrix == "rows":

@@ -193,6 +193,9 @@ def _open_emulator(artifact: Path, kind: str, raw: bool, target_name: str | None
     if target_name is None:
         raise DataError("--engine emulator needs --target NAME (see `edge-gru targets`)")
     target = get_target(target_name, targets_file)
+    from firmware_sim.simulate import check_emulator
+
+    check_emulator(target)
     cc = resolve_cc(cc_choice)
     if kind not in ("c", "fixed"):
         raise ModelFileError(f"{artifact}: --engine emulator needs a .egru file or a folder from "

@@ -99,6 +99,9 @@ def simulate(artifact: Path | None, target_name: str, targets_file: Path | None,
     elif artifact is None:
         raise DataError("give a model (ARTIFACT) or --elf PROGRAM")
     else:
+        from firmware_sim.simulate import check_emulator
+
+        check_emulator(target)
         result = _simulate_model(artifact, target, data, sequences, calibration, precision_name,
                                  resolve_cc(cc_choice), placement)
     if json_out is not None:
@@ -271,9 +274,12 @@ def report(model: Path, calibration: Path, data: Path, target_names: str, target
 
 def _report_choices(target_names: str, targets_file: Path | None, precisions: str) -> tuple[list, list[str]]:
     from edge_gru.fixed.quantize import PRECISIONS
+    from firmware_sim.simulate import check_emulator
     from firmware_sim.targets import get_target
 
     targets = [get_target(t.strip(), targets_file) for t in target_names.split(",") if t.strip()]
+    for t in targets:
+        check_emulator(t)                      # QEMU for a Cortex-M55: said before the work starts
     precs = [p.strip() for p in precisions.split(",") if p.strip()]
     bad = [p for p in precs if p not in PRECISIONS]
     if bad or not precs:

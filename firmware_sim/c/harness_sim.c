@@ -60,11 +60,11 @@ int main(void)
     }
     EG_MARK(io, N);
     eg_puts("edge-gru kernel: ");
-#if !EG_MODEL_MATRIX_ROWS
-    /* an MVE build runs the DSP kernels on the blocks layout */
-    if (eg_kernel_path()[0] == 'm') eg_puts("dsp"); else
+#if EG_MODEL_MATRIX_ROWS
+    eg_puts(eg_kernel_path()[0] == 'm' ? "mve" : "portable");   /* rows layout: the MVE kernel, else plain loops */
+#else
+    eg_puts(eg_kernel_path()[0] == 'm' ? "dsp" : eg_kernel_path());   /* an MVE build runs the DSP kernels here */
 #endif
-    eg_puts(eg_kernel_path());
     eg_puts("\n");
     return 0;
 }

@@ -54,6 +54,22 @@ def test_c_matches_numba_on_random_models(tmp_path):
     assert total > 1000
 
 
+def test_rows_layout_matches_numba_on_random_models(tmp_path):
+    """The Helium kernel's weight layout (rows), run by the host build's plain loops: Numba's integers on 12 random
+    models, and the constant bytes the export reports are the bytes it writes."""
+    from converters.c_layout import memory_figures
+
+    rng = np.random.default_rng(77)
+    for i in range(12):
+        fm, X = _random_model(i + 3, rng)
+        export_c(fm, tmp_path / f"m{i}", matrix="rows")
+        assert memory_figures(fm, "table", "rows")["constant_bytes"] == _written_constant_bytes(
+            (tmp_path / f"m{i}" / "model.c").read_text()), f"model {i}"
+        xq = fm.quantize_input(X * (1 + 10 * (i % 3)))
+        np.testing.assert_array_equal(run_host(tmp_path / f"m{i}", xq, STRICT), fm.predict_raw(xq, quantized=True),
+                                      err_msg=f"model {i}")
+
+
 @pytest.mark.parametrize("prec", ["w8a8", "w8a16", "w16a16"])
 def test_c_matches_numba_on_spoken_digits(spoken_digits_model, spoken_digits, tmp_path, prec):
     _, spec, _, _ = spoken_digits_model

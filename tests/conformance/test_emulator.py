@@ -9,8 +9,9 @@ from edge_gru.spec import random_spec
 
 pytestmark = pytest.mark.needs("sim")
 
+# (the Cortex-M55 runs on QEMU: tests/conformance/test_m55.py)
 CORES = {"cortex-m0plus": "rp2040", "cortex-m3": "stm32f103", "cortex-m4": "nrf52840", "cortex-m7": "stm32h7",
-         "cortex-m33": "nrf5340", "cortex-m55": "alif-e3"}
+         "cortex-m33": "nrf5340"}
 
 
 def _model(i, rng):
@@ -24,14 +25,14 @@ def _model(i, rng):
 
 
 PATHS = [(core, False) for core in CORES] + [("cortex-m0plus", True), ("cortex-m4", True), ("cortex-m7", True)]
-KERNELS = {"cortex-m0plus": "armv6m", "cortex-m4": "dsp", "cortex-m7": "dsp", "cortex-m33": "dsp", "cortex-m55": "dsp"}
+KERNELS = {"cortex-m0plus": "armv6m", "cortex-m4": "dsp", "cortex-m7": "dsp", "cortex-m33": "dsp"}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("core, portable", PATHS, ids=[f"{c}{'-portable' if p else ''}" for c, p in PATHS])
 def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
     """Every code path: portable C (M3, and forced on M0+/M4/M7), the ARMv6-M assembly kernel (M0+) and the
-    DSP path (M4, M7, M33, M55)."""
+    DSP path (M4, M7, M33); the rows layout's plain loops on the M4."""
     from firmware_sim.simulate import kernel_path, simulate
     from firmware_sim.targets import get_target
 
@@ -48,6 +49,33 @@ def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
         assert res.stack_bytes > 0 and res.flash_bytes > fm.weight_bytes()
         assert res.padded_macs_per_sequence >= res.macs_per_sequence
         assert res.loop_cycles_per_mac is None or 0 < res.loop_cycles_per_mac < res.cycles_per_mac
+
+
+def test_rows_layout_runs_plain_loops_on_other_cores(tmp_path):
+    """A C folder exported for the Helium kernel (rows layout) still runs on a Cortex-M4, bit-exact, and says which
+    code it ran; integer inputs (quantized=True) need no lengths."""
+    from converters.c_export import export_c
+    from edge_gru.fixed.io import save_fixed
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(21)
+    for i in range(3):
+        fm, X = _model(i, rng)
+        export_c(fm, tmp_path / f"c{i}", matrix="rows")
+        save_fixed(fm, tmp_path / f"c{i}" / "model.egru")
+        xq = fm.quantize_input(X)
+        res = simulate(tmp_path / f"c{i}", get_target("nrf52840"), xq, quantized=True, work_dir=tmp_path / f"w{i}")
+        assert res.kernel == "portable"
+        np.testing.assert_array_equal(res.outputs, fm.predict_raw(xq, quantized=True), err_msg=f"model {i}")
+
+
+def test_unicorn_refuses_the_m55():
+    from firmware_sim.emulator import EmulationError, Emulator
+    from firmware_sim.targets import get_target
+
+    with pytest.raises(EmulationError, match="QEMU|qemu"):
+        Emulator(b"", get_target("alif-e3"))
 
 
 @pytest.mark.slow

@@ -109,10 +109,17 @@ static void eg_vset(int32_t *v, int32_t k, int32_t val) { v[k] = val; }
 static int32_t eg_vget(const int32_t *v, int32_t k) { return v[k]; }
 #endif
 
+#if EG_MVE
+static void eg_vec_from16_mve(int32_t *v, const int16_t *src, int32_t n, int32_t K);
+#endif
+
 static void eg_vec_from16(int32_t *v, const int16_t *src, int32_t n, int32_t K)
 {
     int32_t k = 0;
-#if EG_DSP
+#if EG_MVE
+    (void)k;
+    eg_vec_from16_mve(v, src, n, K);
+#elif EG_DSP
     uint32_t *w = (uint32_t *)v;
     for (; k + 1 < n; k += 2) *w++ = ((uint32_t)src[k] & 0xFFFFu) | ((uint32_t)src[k + 1] << 16);
     if (k < n) {
@@ -558,26 +565,35 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
 }
 
 #if !EG_MVE
-/* Rows layout, any core: column j's K weights at W + j K; ncols a multiple of 4. */
+/* Rows layout, any core: for each block of 4 columns, the inputs in chunks of 8 (K8 = K rounded up to 8): a chunk
+ * holds 8 weights of each of the 4 columns in turn (edge_gru.h); ncols a multiple of 4. */
 static EG_NOINLINE void eg_matrix_rows(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16,
                                        int32_t ncols, const void *bias, int acc64, const int32_t *mul,
                                        const int32_t *sh, const int32_t *rq)
 {
+    const int32_t K8 = (K + 7) & ~7;
     int32_t j, k, c;
     for (j = 0; j < ncols; j += 4) {
         int32_t a[4];
         for (c = 0; c < 4; ++c) {
-            const int8_t *w8 = (const int8_t *)W + (j + c) * K;
-            const int16_t *w16p = (const int16_t *)W + (j + c) * K;
-            if (acc64) {
-                int64_t acc = bias ? ((const int64_t *)bias)[j + c] : 0;
-                for (k = 0; k < K; ++k) acc += (int64_t)(w16 ? w16p[k] : w8[k]) * eg_vget(v, k);
-                a[c] = (int32_t)eg_requant(acc, mul[j + c], sh[j + c]);   /* fits: proved at quantization */
-            } else {
-                int32_t acc = bias ? ((const int32_t *)bias)[j + c] : 0;
-                for (k = 0; k < K; ++k) acc += (w16 ? w16p[k] : w8[k]) * eg_vget(v, k);
-                a[c] = acc;
+            const int32_t base = j * K8 + c * 8;        /* weight k of column j + c: base + (k / 8) * 32 + k % 8 */
+            int64_t acc64_ = 0;
+            int32_t acc = 0;
+            if (bias) {
+                if (acc64)
+                    acc64_ = ((const int64_t *)bias)[j + c];
+                else
+                    acc = ((const int32_t *)bias)[j + c];
             }
+            for (k = 0; k < K; ++k) {
+                const int32_t at = base + (k >> 3) * 32 + (k & 7);
+                const int32_t w = w16 ? ((const int16_t *)W)[at] : ((const int8_t *)W)[at];
+                if (acc64)
+                    acc64_ += (int64_t)w * eg_vget(v, k);
+                else
+                    acc += w * eg_vget(v, k);
+            }
+            a[c] = acc64 ? (int32_t)eg_requant(acc64_, mul[j + c], sh[j + c]) : acc;   /* fits: proved */
         }
         if (acc64)
             for (c = 0; c < 4; ++c) out[j + c] = a[c];
@@ -589,13 +605,21 @@ static EG_NOINLINE void eg_matrix_rows(int32_t *out, const int32_t *v, int32_t K
 #include "edge_gru_mve.h"
 #endif
 
-/* Columns col0 .. col0+ncols-1 (both multiples of 4) of v W, requantized to Q3.12, into out[0..ncols). */
-static void eg_matrix(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16, int32_t col0,
+/* Columns col0 .. col0+ncols-1 (both multiples of 4) of v W, requantized to Q3.12, into out[0..ncols). (Inlined on
+ * the Helium path, where its many arguments cost more than the small products they dispatch.) */
+#if EG_MVE
+static EG_INLINE void eg_matrix(
+#else
+static void eg_matrix(
+#endif
+    int32_t *out, const int32_t *v, int32_t K, const void *W, int w16, int32_t col0,
                       int32_t ncols, const void *bias, int use_bias, int acc64, const int32_t *mul, const int32_t *sh,
                       const int32_t *rq, int r32, int32_t layout)
 {
     if (layout == EG_LAYOUT_ROWS) {
-        const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * K) : (const void *)((const int8_t *)W + col0 * K);
+        const int32_t K8 = (K + 7) & ~7;                /* a block of 4 columns holds 4 K8 weights */
+        const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * K8)
+                             : (const void *)((const int8_t *)W + col0 * K8);
         const void *bc = !use_bias ? 0 : acc64 ? (const void *)((const int64_t *)bias + col0)
                                                : (const void *)((const int32_t *)bias + col0);
 #if EG_MVE
@@ -799,7 +823,11 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         eg_gates_v6m_sig(z, gx, gh, H, m->sig_tab);
         eg_gates_v6m_cand(gx + hoff, gx + H, gh + H, gh + hoff, H, m->sig_tab);
 #else
+#if EG_MVE
+        eg_gates_after_mve(m, H, hoff, gx, gh, z);
+#else
         eg_gates_after(m, H, hoff, gx, gh, z);
+#endif
 #endif
     } else {
         /* h_tm1 U_z, h_tm1 U_r -> Q3.12 (columns before hoff); then (r * h_tm1) U_h */
@@ -815,7 +843,11 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         return;
     }
 #endif
+#if EG_MVE
+    eg_update_mve(m, H, gx + hoff, z, h_state);
+#else
     eg_update(m, H, gx + hoff, z, h_state);
+#endif
 }
 
 /* ---- dense head (row-major (in, K) weights; runs once per sequence) --------------------------------- */

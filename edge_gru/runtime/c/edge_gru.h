@@ -26,8 +26,9 @@
  * of 4 x 2 weights: int8 c0w0, c1w0, c0w1, c1w1, c2w0, c3w0, c2w1, c3w1 (SXTB16 yields a column's
  * pair), int16 c0w0, c0w1, c1w0, ... Padding weights are zero. */
 /* eg_gru_t.layout. EG_LAYOUT_BLOCKS is described above (the DSP, ARMv6-M and portable kernels);
- * EG_LAYOUT_ROWS stores each padded column's K weights contiguously, column after column (the Helium
- * kernel loads 8 of them per instruction; the other paths run plain loops over it). */
+ * EG_LAYOUT_ROWS: for each block of 4 columns, the inputs in chunks of 8 (K rounded up to 8, zero padded), a
+ * chunk holding 8 weights of each of the 4 columns in turn (the Helium kernel loads 8 of them per instruction
+ * with one pointer; the other paths run plain loops over it). */
 #define EG_LAYOUT_BLOCKS 0
 #define EG_LAYOUT_ROWS 1
 
