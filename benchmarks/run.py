@@ -144,20 +144,32 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     print("cycles/MAC: per model MAC for the whole inference, split into matrix, gates, state update and other; "
           "loop: cycles per MAC of the matrix kernel's inner-loop turns;\npadding: extra MACs the weight layout "
           "executes (gate columns padded to a multiple of 4, inputs to an even count)")
+    print("Cortex-M55 (alif-e3): Helium build run on QEMU mps3-an547, cycles from the M55 model "
+          "(firmware_sim/m55_timing.py; not validated on silicon); floor: the fewest cycles per MAC the model allows "
+          "the matrix kernel's inner loop")
     print(f"{'model':24s} {'target':10s} {'core':14s} {'kernel':9s} {'cycles/MAC':>10s} {'matrix':>7s} "
-          f"{'gates':>7s} {'update':>7s} {'other':>7s} {'loop':>6s} {'padding':>8s} {'latency ms':>10s}")
+          f"{'gates':>7s} {'update':>7s} {'other':>7s} {'loop':>6s} {'floor':>6s} {'padding':>8s} {'latency ms':>10s}")
+    from firmware_sim.qemu import find_qemu
+
+    m55 = ["alif-e3"]
+    try:
+        find_qemu()
+    except Exception as exc:                     # noqa: BLE001 - the benchmark goes on without the M55 row
+        print(f"(no Cortex-M55 row: {exc})")
+        m55 = []
     for name, sp, tr, te, tfl in models:
         fm = quantize_model(sp, tr.X, "w8a16")
-        for t in ("rp2040", "nrf52840", "stm32h7", "nrf5340"):
+        for t in ("rp2040", "nrf52840", "stm32h7", "nrf5340", *m55):
             target = get_target(t).ideal()
             r = simulate(fm, target, te.X[:n_seq])
             parts = {k: sum(v for f, v in r.breakdown.items() if f.startswith(pre)) / r.macs_per_sequence
                      for k, pre in BREAKDOWN.items()}
             other = r.cycles_per_mac - sum(parts.values())
             loop = f"{r.loop_cycles_per_mac:6.2f}" if r.loop_cycles_per_mac else f"{'-':>6s}"
+            floor = f"{r.loop_floor_cycles_per_mac:6.2f}" if r.loop_floor_cycles_per_mac else f"{'-':>6s}"
             print(f"{name:24s} {t:10s} {target.core:14s} {r.kernel:9s} {r.cycles_per_mac:10.2f} "
                   f"{parts['matrix']:7.2f} {parts['gates']:7.2f} {parts['state update']:7.2f} {other:7.2f} "
-                  f"{loop} {r.padded_macs_per_sequence / r.macs_per_sequence - 1:8.1%} {r.latency_ms:10.3f}")
+                  f"{loop} {floor} {r.padded_macs_per_sequence / r.macs_per_sequence - 1:8.1%} {r.latency_ms:10.3f}")
         if tfl is not None:
             macs = sp.macs_per_sequence(te.X.shape[1])
             for layout, kernels in (("unrolled", "reference"), ("unrolled", "cmsis-nn")):
@@ -170,6 +182,9 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
                       f"{err['worst_cycles_any_model'] * 100:+.1f}% on {err['models_measured']} run(s) not fitted on): "
                       f"{e.cycles_per_mac:.1f} cycles/MAC, arena {e.arena_bytes:,} B, set-up {e.setup_cycles:,.0f} "
                       "cycles")
+            e = estimate(tfl, get_target("alif-e3"), "unrolled", "cmsis-nn", timesteps=te.X.shape[1], model_macs=macs)
+            print(f"{name:24s} TFLite Micro unrolled cmsis-nn on cortex-m55 (ESTIMATED, never measured on an M55: "
+                  f"{e.core_basis}): {e.cycles_per_mac:.1f} cycles/MAC")
 
 
 if __name__ == "__main__":

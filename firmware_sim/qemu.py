@@ -35,7 +35,7 @@ from firmware_sim.toolchain import IO_BASE, STACK_PAINT
 MACHINE = "mps3-an547"
 DDR_BASE, DDR_END = 0x70000000, 0xE0000000     # the AN547's DDR above the I/O window
 SLOT = 0x04000000                              # 64 MB per relocated region
-IO_STACK, IO_DUMP_LEN, IO_PATH = 0x70, 0x7C, 0x80
+IO_MARKS, IO_DUMP_LEN, IO_PATH = 0x40, 0x7C, 0x80   # (startup code: eg_mark, eg_dump_io)
 MIN_VERSION = (7, 0)
 INSTALL = "install QEMU's Arm system emulator: sudo apt-get install qemu-system-arm (Debian/Ubuntu)"
 
@@ -176,13 +176,18 @@ class QemuEmulator:
         if not out.is_file():
             raise EmulationError(f"the program faulted or did not exit on the Cortex-M55 (QEMU exit status "
                                  f"{proc.returncode}): {stdout.strip()[-300:] or 'no output'}")
-        self.io = bytearray(out.read_bytes())
-        stack = int.from_bytes(self.io[IO_STACK:IO_STACK + 4], "little")
+        dump = out.read_bytes()
+        self.io = bytearray(dump[:len(window)])
+        stack = _stack_used(dump[len(window):])
         res = EmulationResult(exit_code=proc.returncode, stdout=_program_output(stdout), cycles=0.0, instructions=0,
                               marks=[], stack_bytes=stack, model=LABEL, memory=self.target.memory.name)
         if count_cycles:
             self._time(trace, res)
             trace.unlink(missing_ok=True)
+            logged = int.from_bytes(self.io[IO_MARKS:IO_MARKS + 4], "little")
+            if logged == len(res.marks) and logged <= 10:          # the values eg_mark was called with
+                res.mark_values = [int.from_bytes(self.io[IO_MARKS + 4 + 4 * i:IO_MARKS + 8 + 4 * i], "little")
+                                   for i in range(logged)]
         return res
 
     def _time(self, trace: Path, res: EmulationResult) -> None:
@@ -251,6 +256,15 @@ class QemuEmulator:
         res.by_function = by_fn
         res.mac_loops = [(s.function, s.macs, s.cycles, s.turns) for s in loops.values() if s.turns]
         res.loop_floors = {s.function: s.floor / s.macs for s in loops.values() if s.turns and s.macs}
+
+
+def _stack_used(region: bytes) -> int:
+    """Bytes of the painted stack region (``_ebss`` to ``_estack``) the program wrote."""
+    import numpy as np
+
+    words = np.frombuffer(region[:len(region) // 4 * 4], "<u4")
+    written = np.flatnonzero(words != STACK_PAINT)
+    return 4 * (len(words) - int(written[0])) if len(written) else 0
 
 
 def _block_starts(trace: Path):

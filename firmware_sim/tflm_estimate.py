@@ -24,6 +24,7 @@ on the M3, M33 and M55, whose error is unknown.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import subprocess
 import sys
@@ -255,6 +256,41 @@ def core_factor(core: str, kernels: str) -> tuple[float, str]:
     return ratio, "M4 figures scaled by emulated CoreMark/MHz (never measured on this core)"
 
 
+# --- the Cortex-M55 with CMSIS-NN: FULLY_CONNECTED runs CMSIS-NN's Helium kernel (arm_nn_vec_mat_mult_t_s8, MVE
+# path: per pass 4 rows, per loop turn 16 columns: one VLDRB.8 of the input, per row one VLDRB.8 of weights and one
+# VMLADAVA.S8). A turn is timed on the M55 model (firmware_sim/m55_timing.py) from the instructions below; a pass's
+# set-up and epilogue (4 kernel sums, 5 pointers, DLSTP, 2 VMOVs, the requantization's 4 vector operations,
+# offset, clamp, scatter store, loop) counted from the source as one instruction a cycle. Never measured on an M55.
+_MVE_FC_TURN = ("ecb0 1e10 ecb1 3e10 eef2 6f20 ecb2 3e10 eef2 8f20 ecb3 3e10 eef2 af20 ecb4 3e10 eef2 cf20 "
+                "f01f c015")   # vldrb.u8 q0,[r0],#16; (vldrb.u8 q1,[rN],#16; vmlava.s8 rA,q1,q0) x 4; letp
+MVE_FC_PASS_CYCLES = 20.0
+
+
+@functools.cache
+def mve_fc_turn_cycles() -> float:
+    """Cycles of one steady-state turn (16 columns x 4 rows) of CMSIS-NN's MVE matrix loop on the M55 model."""
+    from firmware_sim.m55_timing import Decoder, steady_turn
+
+    halves = [int(h, 16) for h in _MVE_FC_TURN.split()]
+    raw = b"".join(h.to_bytes(2, "little") for h in halves)
+    dec, ops, a = Decoder(), [], 0
+    while a < len(raw):
+        ops.append(dec.op(raw[a:a + 4], a))
+        a += ops[-1].size
+    return steady_turn(ops)
+
+
+def mve_fc_cycles(counts: Counts) -> float:
+    """M55 cycles of one invoke's FULLY_CONNECTED MAC work with CMSIS-NN's MVE kernel: per operator, output rows / 4
+    passes of (set-up + turns of 16 columns)."""
+    n, rows, macs = counts.get("FULLY_CONNECTED", (0, 0, 0))
+    if not n or not rows:
+        return 0.0
+    cols = macs / rows
+    per_op_rows = rows / n
+    return n * math.ceil(per_op_rows / 4) * (MVE_FC_PASS_CYCLES + mve_fc_turn_cycles() * math.ceil(cols / 16))
+
+
 def _setup_point(model: str, layout: str, setup: float) -> tuple[int, int, int, float]:
     counts, tensors, *_ = GRAPHS[(model, layout)]
     return (sum(n for n, _, _ in counts.values()), tensors, counts.get("FULLY_CONNECTED", (0, 0, 0))[1], setup)
@@ -389,6 +425,13 @@ def estimate_counts(counts: Counts, tensors: int, file_bytes: int, arena_host: i
     m4 = (invoke_cycles_m4(counts, kernels) + (STEP_GLUE_PER_STEP if layout == "step" else 0.0)) * invokes
     macs = model_macs or sum(m for _, _, m in counts.values()) * invokes
     cycles = m4 * factor + MEASURED_CORE_FACTOR.get((target.core, kernels), (1.0, 0.0))[1] * fc_macs * invokes
+    if target.core == "cortex-m55" and kernels == "cmsis-nn":
+        # the FC MACs leave the scaled M4 figure and take CMSIS-NN's Helium loop timed on the M55 model
+        m4_fc_macs = CMSIS_FC_PER_MAC * fc_macs * PROFILER_SHARE * M4_SCALE
+        cycles = (m4 - m4_fc_macs * invokes) * factor + mve_fc_cycles(counts) * invokes
+        basis = (f"{basis}; FULLY_CONNECTED's MACs: CMSIS-NN's Helium kernel (4 rows x 16 columns per VMLADAVA.S8 "
+                 f"turn, {mve_fc_turn_cycles():g} cycles a turn on the M55 model, {MVE_FC_PASS_CYCLES:g} per 4-row "
+                 "pass counted from its source); never measured on an M55")
     code = code_bytes(target.core, kernels, layout)
     flash = file_bytes + code
     arena32 = arena_estimate(arena_host, layout) if arena_host is not None else None

@@ -47,15 +47,13 @@ int eg_semihost(int op, const void *arg)
 }
 
 #ifdef EG_QEMU
-/* QEMU builds: the host reads nothing back from memory, so at exit the program writes the stack it used into
- * the I/O window (word 0x70) and the window (its first io[0x7C] bytes) to the file named at io + 0x80. */
+/* QEMU builds: the host reads nothing back from memory, so at exit the program writes the I/O window (its first
+ * io[0x7C] bytes) and then the stack region (_ebss to _estack, painted by the host: it measures the peak stack)
+ * to the file named at io + 0x80. */
 extern uint32_t _ebss;
 static void eg_dump_io(void)
 {
     volatile uint32_t *io = (volatile uint32_t *)0x60000000u;
-    const uint32_t *p = &_ebss;
-    while (p < &_estack && *p == 0xC5C5C5C5u) ++p;
-    io[0x70 / 4] = (uint32_t)((const char *)&_estack - (const char *)p);
     if (io[0x7C / 4]) {
         const char *path = (const char *)0x60000080u;
         uint32_t n = 0, open_args[3], rw[3];
@@ -66,7 +64,10 @@ static void eg_dump_io(void)
         rw[0] = (uint32_t)eg_semihost(0x01, open_args);   /* SYS_OPEN */
         rw[1] = 0x60000000u;
         rw[2] = io[0x7C / 4];
-        eg_semihost(0x05, rw);                        /* SYS_WRITE */
+        eg_semihost(0x05, rw);                        /* SYS_WRITE: the I/O window */
+        rw[1] = (uint32_t)&_ebss;
+        rw[2] = (uint32_t)((const char *)&_estack - (const char *)&_ebss);
+        eg_semihost(0x05, rw);                        /* SYS_WRITE: the stack region */
         eg_semihost(0x02, rw);                        /* SYS_CLOSE */
     }
 }
@@ -184,7 +185,18 @@ void *memmove(void *dst, const void *src, size_t n)
 
 /* Cycle marks: each call records the emulated cycle count (simulate --elf --json lists them with
  * the cycles between consecutive marks), so a program can time a region of itself. */
-void eg_mark(uint32_t id) { *(volatile uint32_t *)0x60000010u = id; }
+void eg_mark(uint32_t id)
+{
+    *(volatile uint32_t *)0x60000010u = id;
+#ifdef EG_QEMU
+    {   /* QEMU builds: the first 10 mark values are logged at 0x60000040 (count, values) for the host */
+        volatile uint32_t *log = (volatile uint32_t *)0x60000040u;
+        uint32_t n = log[0];
+        if (n < 10) log[1 + n] = id;
+        log[0] = n + 1;
+    }
+#endif
+}
 """
 
 
