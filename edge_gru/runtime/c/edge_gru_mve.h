@@ -34,23 +34,28 @@
 #define EG_MVE_LOAD8(w) vldrbq_s16(w)
 #define EG_MVE_LOAD16(w) vldrhq_s16(w)
 
-/* The common case (bias, every shift in [16, 32]), one function per weight width: bias-initialised accumulators,
- * a tail-predicated loop (DLSTP/LETP: every load predicated by the same VCTP), VRMULH requantization. */
-#define EG_MVE_FAST(NAME, WT, LOADW)                                                                 \
+/* The common case (bias, every shift in [16, 32]) with more than 32 inputs, one function per weight width: the
+ * first 32 inputs stay in 4 vector registers for every block (as in EG_MVE_SMALL below), the rest run a
+ * tail-predicated loop (DLSTP/LETP: every load predicated by the same VCTP); VRMULH requantization. */
+#define EG_MVE_FAST(NAME, WT, LOADW, LOADW_Z)                                                        \
     static EG_NOINLINE void NAME(int32_t *out, const int16_t *x, int32_t K, const WT *w, int32_t nb, \
                                  const int32_t *bias, const int32_t *rq)                             \
     {                                                                                                \
+        const int16x8_t x0 = vld1q_s16(x), x1 = vld1q_s16(x + 8), x2 = vld1q_s16(x + 16),            \
+                        x3 = vld1q_s16(x + 24);                         /* inputs 0..31 */           \
         const int32_t *end = out + 4 * nb;                                                           \
-        for (; out < end; out += 4, bias += 4, rq += 4) {                                            \
+        do {                                                                                         \
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3], k;                       \
-            const int16_t *xp = x;                                                                   \
-            for (k = K; k > 0; k -= 8) {                                                             \
+            const int16_t *xp = x + 32;                                                              \
+            EG_MVE_CHUNK(0, LOADW) EG_MVE_CHUNK(1, LOADW) EG_MVE_CHUNK(2, LOADW) EG_MVE_CHUNK(3, LOADW) \
+            w += 128;                                                                                \
+            for (k = K - 32; k > 0; k -= 8) {                                                        \
                 mve_pred16_t p = vctp16q((uint32_t)k);                                               \
                 int16x8_t xv = vldrhq_z_s16(xp, p);                     /* 8 values of v */          \
-                a0 = vmladavaq_s16(a0, LOADW(w, p), xv);                /* a_c += sum v[k] W[k, c] */\
-                a1 = vmladavaq_s16(a1, LOADW(w + 8, p), xv);                                         \
-                a2 = vmladavaq_s16(a2, LOADW(w + 16, p), xv);                                        \
-                a3 = vmladavaq_s16(a3, LOADW(w + 24, p), xv);                                        \
+                a0 = vmladavaq_s16(a0, LOADW_Z(w, p), xv);              /* a_c += sum v[k] W[k, c] */\
+                a1 = vmladavaq_s16(a1, LOADW_Z(w + 8, p), xv);                                       \
+                a2 = vmladavaq_s16(a2, LOADW_Z(w + 16, p), xv);                                      \
+                a3 = vmladavaq_s16(a3, LOADW_Z(w + 24, p), xv);                                      \
                 xp += 8;                                                                             \
                 w += 32;                                                                             \
             }                                                                                        \
@@ -59,10 +64,11 @@
                                                                   2), 3);                           \
                 vst1q_s32(out, vrmulhq_s32(acc, vld1q_s32(rq)));                                     \
             }                                                                                        \
-        }                                                                                            \
+            out += 4;                                                                                \
+            bias += 4;                                                                               \
+            rq += 4;                                                                                 \
+        } while (out < end);                                                                         \
     }
-EG_MVE_FAST(eg_matrix_mve_fast8, int8_t, vldrbq_z_s16)
-EG_MVE_FAST(eg_matrix_mve_fast16, int16_t, vldrhq_z_s16)
 
 /* The common case with at most 32 inputs (N chunks of 8): v stays in N vector registers for every block, so a
  * block is its 4 N weight loads and VMLADAVAs, the bias and one VRMULH, without a loop of its own. */
@@ -107,6 +113,8 @@ EG_MVE_SMALL(eg_matrix_mve_k8_16, int16_t, vldrhq_s16, 1, EG_MVE_C1(vldrhq_s16))
 EG_MVE_SMALL(eg_matrix_mve_k16_16, int16_t, vldrhq_s16, 2, EG_MVE_C2(vldrhq_s16))
 EG_MVE_SMALL(eg_matrix_mve_k24_16, int16_t, vldrhq_s16, 3, EG_MVE_C3(vldrhq_s16))
 EG_MVE_SMALL(eg_matrix_mve_k32_16, int16_t, vldrhq_s16, 4, EG_MVE_C4(vldrhq_s16))
+EG_MVE_FAST(eg_matrix_mve_fast8, int8_t, vldrbq_s16, vldrbq_z_s16)
+EG_MVE_FAST(eg_matrix_mve_fast16, int16_t, vldrhq_s16, vldrhq_z_s16)
 
 /* int32 accumulators (overflow ruled out at quantization), int8 or int16 weights */
 static EG_NOINLINE void eg_matrix_mve32(int32_t *out, const int16_t *x, int32_t K, const void *W, int w16, int32_t nb,
