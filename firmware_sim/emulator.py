@@ -69,7 +69,7 @@ class EmulationResult:
     memory: str = ""                            # the memory system the cycles include (its name)
     memory_stats: MemoryStats | None = None     # stall cycles and cache hits/misses of the run
     mark_stalls: list[float] = field(default_factory=list)   # memory stall cycles so far, at each mark
-    loop_floors: dict[str, float] = field(default_factory=dict)  # M55: a MAC loop's floor (cycles/MAC) by function
+    loop_floors: list[float] = field(default_factory=list)   # M55: each mac_loops entry's floor, cycles per turn
 
 
 def _round_up(n: int) -> int:

@@ -254,8 +254,9 @@ class QemuEmulator:
         res.cycles = clock.cycles
         res.instructions = instructions
         res.by_function = by_fn
-        res.mac_loops = [(s.function, s.macs, s.cycles, s.turns) for s in loops.values() if s.turns]
-        res.loop_floors = {s.function: s.floor / s.macs for s in loops.values() if s.turns and s.macs}
+        ran = [s for s in loops.values() if s is not None and s.turns]
+        res.mac_loops = [(s.function, s.macs, s.cycles, s.turns) for s in ran]
+        res.loop_floors = [s.floor for s in ran]
 
 
 def _stack_used(region: bytes) -> int:

@@ -165,20 +165,32 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
                          name="edge_gru_sim", include_dirs=(c_folder,), defines=defines, cc=cc, placement=placement)
 
 
-def _matrix_loop_cost(res: EmulationResult) -> float | None:
-    """Cycles per MAC of a turn of the matrix kernel's inner loop (the executed loop of eg_matrix* with the
-    most MACs per turn), None without one."""
-    loops = [loop for loop in res.mac_loops if loop[0].startswith("eg_matrix")]
+def _matrix_loop(res: EmulationResult) -> int | None:
+    """Index in ``res.mac_loops`` of the matrix kernel's inner loop: on the M55 (floors known) the eg_matrix loop that
+    ran the most MACs, elsewhere the one with the most MACs per turn (then the most turns). None without one."""
+    loops = [i for i, loop in enumerate(res.mac_loops) if loop[0].startswith("eg_matrix")]
     if not loops:
         return None
-    _, macs, cycles, _ = max(loops, key=lambda loop: (loop[1], loop[3]))
+    if res.loop_floors:
+        return max(loops, key=lambda i: res.mac_loops[i][1] * res.mac_loops[i][3])
+    return max(loops, key=lambda i: (res.mac_loops[i][1], res.mac_loops[i][3]))
+
+
+def _matrix_loop_cost(res: EmulationResult) -> float | None:
+    """Cycles per MAC of a turn of the matrix kernel's inner loop (:func:`_matrix_loop`), None without one."""
+    i = _matrix_loop(res)
+    if i is None:
+        return None
+    _, macs, cycles, _ = res.mac_loops[i]
     return cycles / macs
 
 
 def _matrix_loop_floor(res: EmulationResult) -> float | None:
-    """Cycles per MAC the M55 model allows at best for the matrix kernel's inner loop (None off the M55)."""
-    floors = [v for k, v in res.loop_floors.items() if k.startswith("eg_matrix")]
-    return min(floors) if floors else None
+    """Cycles per MAC the M55 model allows at best for that loop (None off the M55)."""
+    i = _matrix_loop(res)
+    if i is None or not res.loop_floors:
+        return None
+    return res.loop_floors[i] / res.mac_loops[i][1]
 
 
 def reported_kernel(stdout: str) -> str | None:
@@ -281,7 +293,7 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
                            stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model,
                            mac_loops=a.mac_loops + b.mac_loops, memory=a.memory,
                            memory_stats=_merge_stats(a.memory_stats, b.memory_stats),
-                           loop_floors={**a.loop_floors, **b.loop_floors})
+                           loop_floors=a.loop_floors + b.loop_floors)
 
 
 def _merge_stats(a, b):

@@ -82,7 +82,7 @@ def test_m55_matrix_loop_reaches_its_floor(tmp_path):
     from firmware_sim.targets import get_target
 
     rng = np.random.default_rng(9)
-    spec = random_spec(rng, 4, [48], [(2, "softmax")], timesteps=4)
+    spec = random_spec(rng, 4, [120], [(2, "softmax")], timesteps=4)     # K = 120: 11 loop turns per block
     X = rng.normal(0, 1, (3, 4, 4)).astype(np.float32)
     fm = quantize_model(spec, X, "w8a16")
     res = simulate(fm, get_target("alif-e3"), X, work_dir=tmp_path)
