@@ -158,9 +158,11 @@ bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
 {arch}
 
 ## Files
-- `edge_gru.h`, `edge_gru.c`: the runtime (same for every model). On cores with the DSP extension
+- `edge_gru.h`, `edge_gru.c`, `edge_gru_mve.h`: the runtime (same for every model). On cores with the DSP extension
   (`__ARM_FEATURE_DSP`: Cortex-M4/M7/M33/M55) the matrix kernel is inline assembly with
   SMLAD/SXTB16 and SMMULR requantization; on ARMv6-M (Cortex-M0/M0+) a Thumb-1 assembly function;
+  with Helium (`__ARM_FEATURE_MVE`, Cortex-M55) and a model exported with `--matrix-layout rows`
+  (`EG_MODEL_MATRIX_LAYOUT` in `model.h`) the MVE kernels of `edge_gru_mve.h`;
   `-DEG_PORTABLE` forces the portable C path. All give the same integers; `eg_kernel_path()` says
   which one a build uses.
 - `model.h`, `model.c`: this model (`{ident}_model`, also reachable as `EG_MODEL`).
