@@ -24,6 +24,7 @@ from converters.c_layout import (
     memory_figures,
     pad2,
     pad_gates,
+    rows_chunk,
     scratch_len,
 )
 from converters.c_placement import (
@@ -351,7 +352,8 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
         H = g["units"]
         ra = bool(g["reset_after"])
         cols, hoff = gate_columns(H, ra)
-        arrays = {"W": matrix_layout(g["W"], H, ra, matrix), "U": matrix_layout(g["U"], H, ra, matrix),
+        chunk = rows_chunk(g, fm.precision.a_bits)
+        arrays = {"W": matrix_layout(g["W"], H, ra, matrix, chunk), "U": matrix_layout(g["U"], H, ra, matrix, chunk),
                   "b_i": pad_gates(g["b_i"], H, ra), "b_h": pad_gates(g["b_h"], H, ra),
                   "mx": pad_gates(g["mx"], H, ra), "nx": pad_gates(g["nx"], H, ra, fill=17),
                   "mh": pad_gates(g["mh"], H, ra), "nh": pad_gates(g["nh"], H, ra, fill=17)}

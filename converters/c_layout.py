@@ -71,22 +71,32 @@ def pad8(n: int) -> int:
     return (n + 7) // 8 * 8
 
 
-def rows_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray:
+def rows_chunk(g: dict, a_bits: int) -> int:
+    """Inputs per chunk of the rows layout for a GRU layer: 16 for int8 weights against int8 activations with int32
+    accumulators (the Helium kernel's VMLADAVA.S8 takes 16), else 8 (VMLADAVA.S16 / VMLALDAVA.S16)."""
+    return 16 if g["W"].dtype == np.int8 and a_bits == 8 and g["b_i"].dtype == np.int32 else 8
+
+
+def rows_layout(W: np.ndarray, H: int, reset_after: bool = True, chunk: int = 8) -> np.ndarray:
     """GRU weights ``(in, 3H)`` -> the rows layout (see edge_gru.h): per block of 4 columns, the inputs in chunks
-    of 8 (K padded to a multiple of 8 with zeros), each chunk holding 8 weights of each of the 4 columns in turn."""
+    of ``chunk`` (K padded to a multiple of it with zeros), each chunk holding ``chunk`` weights of each of the 4
+    columns in turn; a chunk of 16 stores a column's weights interleaved, inputs 0, 8, 1, 9, ..., 7, 15 (the order
+    in which VMOVNB/VMOVNT pack 16 inputs into one int8 vector)."""
     Wp = pad_gates(W, H, reset_after)
-    K8, nb = pad8(W.shape[0]), Wp.shape[1] // 4
-    Wk = np.zeros((K8, Wp.shape[1]), W.dtype)
+    KC, nb = (W.shape[0] + chunk - 1) // chunk * chunk, Wp.shape[1] // 4
+    Wk = np.zeros((KC, Wp.shape[1]), W.dtype)
     Wk[:W.shape[0]] = Wp
-    chunks = Wk.reshape(K8 // 8, 8, nb, 4).transpose(2, 0, 3, 1)       # (block, chunk, column, element)
+    chunks = Wk.reshape(KC // chunk, chunk, nb, 4).transpose(2, 0, 3, 1)      # (block, chunk, column, element)
+    if chunk == 16:
+        chunks = chunks[..., np.arange(16).reshape(2, 8).T.ravel()]          # 0, 8, 1, 9, ...
     return np.ascontiguousarray(chunks).ravel()
 
 
-def matrix_layout(W: np.ndarray, H: int, reset_after: bool, layout: str) -> np.ndarray:
-    """``W`` stored for ``layout`` (one of :data:`MATRIX_LAYOUTS`)."""
+def matrix_layout(W: np.ndarray, H: int, reset_after: bool, layout: str, chunk: int = 8) -> np.ndarray:
+    """``W`` stored for ``layout`` (one of :data:`MATRIX_LAYOUTS`; ``chunk``: see :func:`rows_chunk`)."""
     if layout not in MATRIX_LAYOUTS:
         raise ValueError(f"unknown matrix layout {layout!r}")
-    return rows_layout(W, H, reset_after) if layout == "rows" else kernel_layout(W, H, reset_after)
+    return rows_layout(W, H, reset_after, chunk) if layout == "rows" else kernel_layout(W, H, reset_after)
 
 
 def is_folded(fm: FixedModel, embedding: str) -> bool:
@@ -136,8 +146,9 @@ def layout_bytes(fm: FixedModel, embedding: str = "table", matrix: str = "blocks
     for i, g in enumerate(fm.grus):
         H, wb = g["units"], g["W"].itemsize
         ra, cols = g["reset_after"], gate_columns(H, g["reset_after"])[0]
-        w_size = 0 if folded and i == 0 else matrix_layout(g["W"], H, ra, matrix).size
-        total += (w_size + matrix_layout(g["U"], H, ra, matrix).size) * wb
+        chunk = rows_chunk(g, fm.precision.a_bits)
+        w_size = 0 if folded and i == 0 else matrix_layout(g["W"], H, ra, matrix, chunk).size
+        total += (w_size + matrix_layout(g["U"], H, ra, matrix, chunk).size) * wb
         total += cols * (2 * g["b_i"].itemsize + 4 * 4)
         total += sum(rq.nbytes for rq in (fast_requant(g, "x"), fast_requant(g, "h")) if rq is not None)
     for d in fm.dense:

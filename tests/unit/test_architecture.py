@@ -77,3 +77,16 @@ def test_readme_is_short_and_reaches_every_docs_page():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     if tracked:                                 # a git checkout (CI clones one)
         assert not [f for f in tracked if re.search(r"\.(tar\.gz|tgz|zip|whl|tar|7z|xz)$", f)]
+
+
+def test_ci_script_parses_and_installs_every_tool_the_markers_name():
+    """`.ci/run` is valid bash (a broken edit once left it unparsable) and installs the Debian tools whose tests
+    would otherwise skip in CI: the cross gcc, PostgreSQL, redis-server and QEMU for the Cortex-M55."""
+    import subprocess
+
+    ci = ROOT / ".ci" / "run"
+    assert subprocess.run(["bash", "-n", str(ci)], capture_output=True).returncode == 0
+    text = ci.read_text()
+    for package in ("gcc-arm-none-eabi", "postgresql", "redis-server", "qemu-system-arm"):
+        assert f"--no-install-recommends {package}" in text, package
+    assert text.rstrip().endswith("make test")

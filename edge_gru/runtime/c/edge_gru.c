@@ -214,6 +214,14 @@ static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t 
 #else
     (void)rq;
 #endif
+#if EG_MVE
+    /* SMULL and the long shifts make the 64-bit form branch-free here */
+    out[0] = (int32_t)eg_requant(a0, mul[0], sh[0]);   /* fits: proved at quantization */
+    out[1] = (int32_t)eg_requant(a1, mul[1], sh[1]);
+    out[2] = (int32_t)eg_requant(a2, mul[2], sh[2]);
+    out[3] = (int32_t)eg_requant(a3, mul[3], sh[3]);
+    return;
+#endif
     out[0] = eg_requant32(a0, mul[0], sh[0]);
     out[1] = eg_requant32(a1, mul[1], sh[1]);
     out[2] = eg_requant32(a2, mul[2], sh[2]);
@@ -565,18 +573,19 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
 }
 
 #if !EG_MVE
-/* Rows layout, any core: for each block of 4 columns, the inputs in chunks of 8 (K8 = K rounded up to 8): a chunk
- * holds 8 weights of each of the 4 columns in turn (edge_gru.h); ncols a multiple of 4. */
+/* Rows layout, any core: for each block of 4 columns, the inputs in chunks of `chunk` (8 or 16; KC = K rounded up
+ * to it): a chunk holds `chunk` weights of each of the 4 columns in turn, in the order of edge_gru.h; ncols a
+ * multiple of 4. */
 static EG_NOINLINE void eg_matrix_rows(int32_t *out, const int32_t *v, int32_t K, const void *W, int w16,
                                        int32_t ncols, const void *bias, int acc64, const int32_t *mul,
-                                       const int32_t *sh, const int32_t *rq)
+                                       const int32_t *sh, const int32_t *rq, int32_t chunk)
 {
-    const int32_t K8 = (K + 7) & ~7;
+    const int32_t KC = (K + chunk - 1) / chunk * chunk;
     int32_t j, k, c;
     for (j = 0; j < ncols; j += 4) {
         int32_t a[4];
         for (c = 0; c < 4; ++c) {
-            const int32_t base = j * K8 + c * 8;        /* weight k of column j + c: base + (k / 8) * 32 + k % 8 */
+            const int32_t base = j * KC + c * chunk;    /* weight k of column j + c: base + (k / chunk) 4 chunk + pos */
             int64_t acc64_ = 0;
             int32_t acc = 0;
             if (bias) {
@@ -586,7 +595,8 @@ static EG_NOINLINE void eg_matrix_rows(int32_t *out, const int32_t *v, int32_t K
                     acc = ((const int32_t *)bias)[j + c];
             }
             for (k = 0; k < K; ++k) {
-                const int32_t at = base + (k >> 3) * 32 + (k & 7);
+                const int32_t r = k % chunk, pos = chunk == 16 ? (r < 8 ? 2 * r : 2 * (r - 8) + 1) : r;
+                const int32_t at = base + (k / chunk) * 4 * chunk + pos;
                 const int32_t w = w16 ? ((const int16_t *)W)[at] : ((const int8_t *)W)[at];
                 if (acc64)
                     acc64_ += (int64_t)w * eg_vget(v, k);
@@ -616,17 +626,17 @@ static void eg_matrix(
                       int32_t ncols, const void *bias, int use_bias, int acc64, const int32_t *mul, const int32_t *sh,
                       const int32_t *rq, int r32, int32_t layout)
 {
-    if (layout == EG_LAYOUT_ROWS) {
-        const int32_t K8 = (K + 7) & ~7;                /* a block of 4 columns holds 4 K8 weights */
-        const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * K8)
-                             : (const void *)((const int8_t *)W + col0 * K8);
+    if (layout) {                                        /* rows: layout = the chunk (8 or 16) */
+        const int32_t KC = (K + layout - 1) / layout * layout;   /* a block of 4 columns holds 4 KC weights */
+        const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * KC)
+                             : (const void *)((const int8_t *)W + col0 * KC);
         const void *bc = !use_bias ? 0 : acc64 ? (const void *)((const int64_t *)bias + col0)
                                                : (const void *)((const int32_t *)bias + col0);
 #if EG_MVE
         eg_matrix_mve(out, (const int16_t *)(const void *)v, K, Wc, w16, ncols / 4, bc, acc64, mul + col0, sh + col0,
-                      rq ? rq + col0 : 0);
+                      rq ? rq + col0 : 0, layout);
 #else
-        eg_matrix_rows(out, v, K, Wc, w16, ncols, bc, acc64, mul + col0, sh + col0, rq ? rq + col0 : 0);
+        eg_matrix_rows(out, v, K, Wc, w16, ncols, bc, acc64, mul + col0, sh + col0, rq ? rq + col0 : 0, layout);
 #endif
         (void)r32;
         return;
@@ -804,6 +814,8 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 {
     const int32_t H = g->units, C = g->cols, hoff = g->hoff, w16 = m->w_bits == 16;
     int32_t *vh = work, *gx = work + g->kh, *gh = gx + C, *z = gh + C;
+    /* the layout argument of eg_matrix: 0 (blocks) or the rows layout's chunk */
+    const int32_t lay = g->layout != EG_LAYOUT_ROWS ? 0 : (!w16 && m->a_bits == 8 && !g->acc64) ? 16 : 8;
     int32_t k;
     eg_vec_from16(vh, h_state, H, g->kh);                                      /* h_tm1 */
     if (fold_row >= 0) {
@@ -814,11 +826,11 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
             for (k = 0; k < C; ++k) gx[k] = ((const int32_t *)m->fold)[fold_row * C + k];
     } else {
         /* x_all = x W + b_i  -> Q3.12 */
-        eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x, g->layout);
+        eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x, lay);
     }
     if (g->reset_after) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, g->layout);
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
 #if EG_V6M
         eg_gates_v6m_sig(z, gx, gh, H, m->sig_tab);
         eg_gates_v6m_cand(gx + hoff, gx + H, gh + H, gh + hoff, H, m->sig_tab);
@@ -831,10 +843,10 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 #endif
     } else {
         /* h_tm1 U_z, h_tm1 U_r -> Q3.12 (columns before hoff); then (r * h_tm1) U_h */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h, g->layout);
+        eg_matrix(gh, vh, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
         eg_gates_before(m, H, gx, gh, h_state, z, vh);                          /* vh := r * h_tm1 */
         eg_matrix(gh + hoff, vh, g->kh, g->U, w16, hoff, C - hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh,
-                  g->r32h, g->layout);
+                  g->r32h, lay);
         for (k = 0; k < H; ++k) gx[hoff + k] = eg_sat16(gx[hoff + k] + gh[hoff + k]);   /* x_h + (r*h_tm1) U_h */
     }
 #if EG_V6M

@@ -28,7 +28,8 @@
 /* eg_gru_t.layout. EG_LAYOUT_BLOCKS is described above (the DSP, ARMv6-M and portable kernels);
  * EG_LAYOUT_ROWS: for each block of 4 columns, the inputs in chunks of 8 (K rounded up to 8, zero padded), a
  * chunk holding 8 weights of each of the 4 columns in turn (the Helium kernel loads 8 of them per instruction
- * with one pointer; the other paths run plain loops over it). */
+ * with one pointer; the other paths run plain loops over it). Chunks of 16 for int8 weights with int8
+ * activations and int32 accumulators (w8a8), a column's 16 weights stored as inputs 0, 8, 1, 9, ..., 7, 15. */
 #define EG_LAYOUT_BLOCKS 0
 #define EG_LAYOUT_ROWS 1
 

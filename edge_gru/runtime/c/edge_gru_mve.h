@@ -169,11 +169,62 @@ static EG_NOINLINE void eg_matrix_mve64(int32_t *out, const int16_t *x, int32_t 
     }
 }
 
-/* The rows-layout product: nb blocks of 4 columns starting at W (bias, mul, sh, rq already offset). */
-static EG_INLINE void eg_matrix_mve(int32_t *out, const int16_t *x, int32_t K, const void *W, int w16, int32_t nb,
-                          const void *bias, int acc64, const int32_t *mul, const int32_t *sh, const int32_t *rq)
+/* w8a8 (chunks of 16): 16 MACs per VMLADAVA.S8. The operand arrives as int16 values; 16 of them become one int8
+ * vector through VMOVNB (inputs 0..7 to the even bytes) and VMOVNT (8..15 to the odd bytes), the order in which
+ * the layout stores a column's 16 weights. n: the values left from x (none past K are read). */
+static EG_INLINE int8x16_t eg_x8_mve(const int16_t *x, int32_t n)
 {
-    if (acc64)
+    int16x8_t lo = vldrhq_z_s16(x, vctp16q((uint32_t)(n > 0 ? n : 0)));
+    int16x8_t hi = vldrhq_z_s16(x + 8, vctp16q((uint32_t)(n > 8 ? n - 8 : 0)));
+    return vmovntq_s16(vmovnbq_s16(vdupq_n_s8(0), lo), hi);
+}
+
+#define EG_MVE_S8_CHUNK(xv, at)                                                                      \
+    a0 = vmladavaq_s8(a0, vldrbq_s8(w + (at)), xv);                        /* a_c += sum v[k] W[k, c] */\
+    a1 = vmladavaq_s8(a1, vldrbq_s8(w + (at) + 16), xv);                                             \
+    a2 = vmladavaq_s8(a2, vldrbq_s8(w + (at) + 32), xv);                                             \
+    a3 = vmladavaq_s8(a3, vldrbq_s8(w + (at) + 48), xv);
+
+static EG_NOINLINE void eg_matrix_mve_s8(int32_t *out, const int16_t *x, int32_t K, const int8_t *w, int32_t nb,
+                                         const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq)
+{
+    const int8x16_t x0 = eg_x8_mve(x, K), x1 = eg_x8_mve(x + 16, K - 16);   /* inputs 0..31 stay in registers */
+    int32_t b;
+    for (b = 0; b < nb; ++b, out += 4) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, k;
+        if (bias) {
+            a0 = bias[4 * b];
+            a1 = bias[4 * b + 1];
+            a2 = bias[4 * b + 2];
+            a3 = bias[4 * b + 3];
+        }
+        EG_MVE_S8_CHUNK(x0, 0)
+        if (K > 16) {
+            EG_MVE_S8_CHUNK(x1, 64)
+        }
+        w += K > 16 ? 128 : 64;
+        for (k = K - 32; k > 0; k -= 16) {
+            const int8x16_t xv = eg_x8_mve(x + K - k, k);
+            EG_MVE_S8_CHUNK(xv, 0)
+            w += 64;
+        }
+        if (rq) {                                                         /* requant(acc, m, n) = SMMULR(acc, M) */
+            int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
+            vst1q_s32(out, vrmulhq_s32(acc, vld1q_s32(rq + 4 * b)));
+        } else {
+            eg_requant4(out, a0, a1, a2, a3, mul + 4 * b, sh + 4 * b, 0);
+        }
+    }
+}
+
+/* The rows-layout product: nb blocks of 4 columns starting at W (bias, mul, sh, rq already offset); chunk: 8 or 16. */
+static EG_INLINE void eg_matrix_mve(int32_t *out, const int16_t *x, int32_t K, const void *W, int w16, int32_t nb,
+                          const void *bias, int acc64, const int32_t *mul, const int32_t *sh, const int32_t *rq,
+                          int32_t chunk)
+{
+    if (chunk == 16)
+        eg_matrix_mve_s8(out, x, K, (const int8_t *)W, nb, (const int32_t *)bias, mul, sh, rq);
+    else if (acc64)
         eg_matrix_mve64(out, x, K, W, w16, nb, (const int64_t *)bias, mul, sh);
     else if (bias && rq) {
         const int32_t *b = (const int32_t *)bias;
