@@ -159,7 +159,8 @@ bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
 {arch}
 
 ## Files
-- `edge_gru.h`, `edge_gru.c`, `edge_gru_mve.h`: the runtime (same for every model). On cores with the DSP extension
+- `edge_gru.h`, `edge_gru.c` and its kernels `edge_gru_dsp.h`, `edge_gru_v6m.h`, `edge_gru_mve.h`: the runtime
+  (same for every model). On cores with the DSP extension
   (`__ARM_FEATURE_DSP`: Cortex-M4/M7/M33/M55) the matrix kernel is inline assembly with
   SMLAD/SXTB16 and SMMULR requantization; on ARMv6-M (Cortex-M0/M0+) a Thumb-1 assembly function;
   with Helium (`__ARM_FEATURE_MVE`, Cortex-M55) and a model exported with `--matrix-layout rows`

@@ -200,7 +200,7 @@ int main(void)
 def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     """The Thumb-1 gate and update loops against kernels.py on values that take every saturation path."""
     from edge_gru.fixed.kernels import act, rshift_round, sat
-    from edge_gru.runtime import c_source
+    from edge_gru.runtime import RUNTIME_FILES, c_source
     from firmware_sim.emulator import Emulator
     from firmware_sim.targets import get_target
     from firmware_sim.toolchain import build_elf
@@ -231,7 +231,7 @@ def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     target = get_target("rp2040")
     runtime = tmp_path / "runtime"
     runtime.mkdir()
-    for name in ("edge_gru.c", "edge_gru.h"):
+    for name in RUNTIME_FILES:
         (runtime / name).write_bytes(c_source(name).read_bytes())
     emu = Emulator(build_elf([runtime / "edge_gru.c", src], target, tmp_path, include_dirs=(runtime,)),
                    target, io_bytes=64 + len(blob))

@@ -224,10 +224,10 @@ def test_decoder_matches_binutils_on_every_form(tmp_path):
 @pytest.mark.parametrize("cc", ["zig", "gcc"])
 def test_decoder_matches_binutils_on_the_compiled_runtime(cc, tmp_path):
     """What the M55 build of the runtime contains (both compilers) decodes to the families binutils prints."""
-    from edge_gru.runtime import c_source
+    from edge_gru.runtime import RUNTIME_FILES, c_source
     from firmware_sim.toolchain import COMMON_FLAGS, resolve_compiler
 
-    for name in ("edge_gru.c", "edge_gru.h", "edge_gru_mve.h"):
+    for name in RUNTIME_FILES:
         (tmp_path / name).write_bytes(c_source(name).read_bytes())
     comp = resolve_compiler(cc)
     subprocess.run([*comp.argv, *comp.cpu_flags("cortex-m55"), *COMMON_FLAGS, "-c", str(tmp_path / "edge_gru.c"),

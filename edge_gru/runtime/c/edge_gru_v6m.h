@@ -1,0 +1,208 @@
+/* edge-gru: the ARMv6-M (Cortex-M0/M0+) matrix, gate and state-update functions in
+ * Thumb-1 assembly.
+ * Included by edge_gru.c after its integer primitives; the integers are those of the other paths
+ * (edge_gru/fixed/kernels.py). */
+#ifndef EDGE_GRU_V6M_H
+#define EDGE_GRU_V6M_H
+
+#if EG_V6M
+/* out[j] = requant(bias[j] + sum_k v[k] W[k, j]) for nb blocks of 4 columns (v: one int32 per value,
+ * K even), every shift n in [17, 46] (the split of eg_requant32). Thumb-1 has 8 low
+ * registers: x0..x3 = r0..r3 (one group of inputs), r4 = 4 weights of a column (bytes w0, w2, w1,
+ * w3), r5 = product, r6 = weights, r7 = inputs; the accumulators live in r8..r11 (ADD reaches them),
+ * the end of v in r12, the arguments in lr. Per group of 16 MACs: LDM of the inputs, then per column
+ * LDM of 4 weights, 4 byte extractions, MULS, ADD. Written as a whole function so that no compiler
+ * setting (frame pointer, -O0) can leave it short of registers. */
+typedef struct {
+    int32_t *out;
+    const int32_t *v;
+    const int8_t *w;
+    const int32_t *bias, *mul, *sh;    /* bias may be 0 */
+    int32_t K, nb;                     /* K even; K & 2: a last half group of 2 inputs */
+    int32_t raw;                       /* 1: store the accumulators (C requantizes), 0: requantize */
+} eg_v6m_args_t;
+void eg_matrix_v6m(eg_v6m_args_t *a);
+/* The assembly below reads the arguments at these byte offsets: a build where they differ does not compile
+ * (C99 has no _Static_assert; an array of size -1 is the error). */
+#define EG_V6M_OFFSET(field, at) \
+    typedef char eg_v6m_offset_of_##field[(offsetof(eg_v6m_args_t, field) == (at)) ? 1 : -1]
+EG_V6M_OFFSET(out, 0);
+EG_V6M_OFFSET(v, 4);
+EG_V6M_OFFSET(w, 8);
+EG_V6M_OFFSET(bias, 12);
+EG_V6M_OFFSET(mul, 16);
+EG_V6M_OFFSET(sh, 20);
+EG_V6M_OFFSET(K, 24);
+EG_V6M_OFFSET(nb, 28);
+EG_V6M_OFFSET(raw, 32);
+#define EG_V6M_COL(a)                                                                               \
+    " ldm r6!, {r4}\n"                                                                        \
+    " sxtb r5, r4\n muls r5, r0, r5\n add " a ", r5\n"          /* x0 w0 */              \
+    " lsls r5, r4, #16\n asrs r5, r5, #24\n muls r5, r2, r5\n add " a ", r5\n" /* x2 w2 */ \
+    " lsls r5, r4, #8\n asrs r5, r5, #24\n muls r5, r1, r5\n add " a ", r5\n"  /* x1 w1 */ \
+    " asrs r5, r4, #24\n muls r5, r3, r5\n add " a ", r5\n"      /* x3 w3 */
+/* last 2 inputs x0, x1 = r0, r1 for a column pair: bytes c0w0, c1w0, c0w1, c1w1 */
+#define EG_V6M_HALF(a, b)                                                                           \
+    " ldm r6!, {r4}\n"                                                                        \
+    " sxtb r5, r4\n muls r5, r0, r5\n add " a ", r5\n"                                 \
+    " lsls r5, r4, #8\n asrs r5, r5, #24\n muls r5, r1, r5\n add " a ", r5\n"         \
+    " lsls r5, r4, #16\n asrs r5, r5, #24\n muls r5, r0, r5\n add " b ", r5\n"        \
+    " asrs r5, r4, #24\n muls r5, r1, r5\n add " b ", r5\n"
+/* requant(acc, m, n) = (a1 m + floor(a0 m / 2^16) + 2^(n-17)) >> (n-16), acc = a1 2^16 + a0 (eg_requant32);
+ * r4 = mul, r5 = sh, r7 = out */
+#define EG_V6M_REQ(a)                                                                               \
+    " mov r0, " a "\n ldm r4!, {r1}\n ldm r5!, {r2}\n"                                  \
+    " asrs r3, r0, #16\n muls r3, r1, r3\n"                    /* a1 m */                  \
+    " uxth r0, r0\n muls r0, r1, r0\n lsrs r0, r0, #16\n"   /* floor(a0 m / 2^16) */   \
+    " adds r0, r0, r3\n subs r2, #17\n movs r1, #1\n lsls r1, r2\n adds r0, r0, r1\n" \
+    " adds r2, #1\n asrs r0, r2\n stm r7!, {r0}\n"
+__asm__(
+    " .syntax unified\n .pushsection .text.eg_matrix_v6m,\"ax\",%progbits\n"
+    " .balign 4\n"
+    " .global eg_matrix_v6m\n"
+    " .hidden eg_matrix_v6m\n"
+    " .thumb\n"
+    " .thumb_func\n"
+    " .type eg_matrix_v6m, %function\n"
+    "eg_matrix_v6m:\n"
+    " push {r4, r5, r6, r7, lr}\n"
+    " mov r4, r8\n mov r5, r9\n mov r6, r10\n mov r7, r11\n"
+    " push {r4, r5, r6, r7}\n"
+    " mov lr, r0\n"
+    " ldr r1, [r0, #4]\n ldr r2, [r0, #24]\n lsrs r2, r2, #2\n lsls r2, r2, #4\n adds r2, r1, r2\n"
+    " mov r12, r2\n"                     /* end of the groups of 4 inputs in v */
+    " ldr r6, [r0, #8]\n"                /* weights */
+    "2:\n"                                   /* next block: accumulators = bias */
+    " mov r0, lr\n ldr r5, [r0, #12]\n"
+    " movs r1, #0\n movs r2, #0\n movs r3, #0\n movs r4, #0\n"
+    " cmp r5, #0\n beq 3f\n"
+    " ldm r5!, {r1, r2, r3, r4}\n str r5, [r0, #12]\n"
+    "3:\n"
+    " mov r8, r1\n mov r9, r2\n mov r10, r3\n mov r11, r4\n"
+    " ldr r7, [r0, #4]\n"
+    " cmp r7, r12\n beq 5f\n"         /* fewer than 4 inputs */
+    "1:\n"
+    " ldm r7!, {r0, r1, r2, r3}\n"
+    EG_V6M_COL("r8") EG_V6M_COL("r9") EG_V6M_COL("r10") EG_V6M_COL("r11")
+    " cmp r7, r12\n"
+    " bne 1b\n"
+    "5:\n"
+    " mov r0, lr\n ldr r0, [r0, #24]\n lsrs r0, r0, #2\n bcc 6f\n"   /* K & 2: last 2 inputs */
+    " ldm r7!, {r0, r1}\n"
+    EG_V6M_HALF("r8", "r9") EG_V6M_HALF("r10", "r11")
+    "6:\n"
+    " mov r0, lr\n ldr r1, [r0, #32]\n cmp r1, #0\n bne 7f\n"      /* raw: the accumulators, for C */
+    " ldr r4, [r0, #16]\n ldr r5, [r0, #20]\n ldr r7, [r0, #0]\n"
+    EG_V6M_REQ("r8") EG_V6M_REQ("r9") EG_V6M_REQ("r10") EG_V6M_REQ("r11")
+    " mov r0, lr\n str r4, [r0, #16]\n str r5, [r0, #20]\n str r7, [r0, #0]\n"
+    "8:\n"
+    " ldr r1, [r0, #28]\n subs r1, #1\n str r1, [r0, #28]\n"
+    " beq 4f\n"
+    " b 2b\n"                               /* beyond a conditional branch's reach */
+    "4:\n"
+    " pop {r4, r5, r6, r7}\n"
+    " mov r8, r4\n mov r9, r5\n mov r10, r6\n mov r11, r7\n"
+    " pop {r4, r5, r6, r7, pc}\n"
+    "7:\n"
+    " ldr r7, [r0, #0]\n mov r1, r8\n mov r2, r9\n mov r3, r10\n mov r4, r11\n stm r7!, {r1, r2, r3, r4}\n"
+    " str r7, [r0, #0]\n b 8b\n"
+    " .size eg_matrix_v6m, .-eg_matrix_v6m\n"
+    " .popsection\n");
+#endif
+
+#if EG_V6M
+/* The gate and state-update loops in Thumb-1 assembly (C compilers spill the 8 low registers and
+ * branch around every saturation there). Common registers: r0..r3 temporaries, r8 = 32768,
+ * r9 = the activation table, r10 = 2^14, r11 = end of the output; out-of-range values leave the
+ * loop for a few instructions (labels 3x) and come back.
+ * eg_gates_v6m_sig:  out[k] = act(tab, sat16(a[k] + b[k]))                  (z = sigmoid(x_z + h_tm1 U_z))
+ * eg_gates_v6m_cand: gxh[k] = sat16(clamp20(gxh[k]) + r_hu), r = act(sig, sat16(gxr[k] + ghr[k])),
+ *                    r_hu = (r * sat16(ghh[k]) + 2^14) >> 15               (x_h + r * (h_tm1 U_h + b_hh))
+ * eg_update_v6m16:   h[k] = clamp(hh + ((z[k] * (h[k] - hh) + 2^14) >> 15), +-32767), hh = act(tanh, gxh[k])
+ *                                                                           (h = hh + z * (h_tm1 - hh)) */
+void eg_gates_v6m_sig(int32_t *out, const int32_t *a, const int32_t *b, int32_t n, const int16_t *tab);
+void eg_gates_v6m_cand(int32_t *gxh, const int32_t *gxr, const int32_t *ghr, const int32_t *ghh, int32_t n,
+                       const int16_t *tab);
+void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n, const int16_t *tab);
+/* r0 = act(tab, r0) for r0 in int16 range (kernels.py: act): table interpolation, Q0.15 */
+#define EG_V6M_ACT                                                                                   \
+    "    mov r1, r8\n    adds r0, r0, r1\n"                           /* u = v + 32768 */          \
+    "    lsrs r2, r0, #7\n    lsls r2, r2, #1\n    mov r3, r9\n"                                   \
+    "    ldrsh r1, [r3, r2]\n    adds r2, #2\n    ldrsh r2, [r3, r2]\n" /* t0, t1 */               \
+    "    subs r2, r2, r1\n    lsls r0, r0, #25\n    lsrs r0, r0, #25\n" /* t1 - t0, frac */        \
+    "    muls r0, r2, r0\n    adds r0, #64\n    asrs r0, r0, #7\n    adds r0, r0, r1\n"
+/* reg = sat16(reg), tmp clobbered only out of line (label 3N) */
+#define EG_V6M_SAT16(reg, tmp, N) "    sxth " tmp ", " reg "\n    cmp " tmp ", " reg "\n    bne 3" N "f\n4" N ":\n"
+#define EG_V6M_SAT16_SLOW(reg, tmp, N)                                                               \
+    "3" N ":\n    asrs " reg ", " reg ", #31\n    movs " tmp ", #1\n    lsls " tmp ", " tmp ", #15\n"      \
+    "    subs " tmp ", #1\n    eors " reg ", " tmp "\n    b 4" N "b\n"
+#define EG_V6M_PROLOGUE(tab_off)                                                                     \
+    "    push {r4, r5, r6, r7, lr}\n"                                                               \
+    "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n    push {r4, r5, r6, r7}\n"     \
+    "    ldr r4, [sp, #" tab_off "]\n    mov r9, r4\n"                                             \
+    "    movs r4, #1\n    lsls r4, r4, #15\n    mov r8, r4\n    lsrs r4, r4, #1\n    mov r10, r4\n"
+#define EG_V6M_EPILOGUE                                                                              \
+    "    pop {r4, r5, r6, r7}\n    mov r8, r4\n    mov r9, r5\n    mov r10, r6\n    mov r11, r7\n"     \
+    "    pop {r4, r5, r6, r7, pc}\n"
+#define EG_V6M_FUNC(name) "    .syntax unified\n    .pushsection .text." name ",\"ax\",%progbits\n    .balign 4\n    .global " name "\n" \
+    "    .hidden " name "\n    .thumb\n    .thumb_func\n    .type " name ", %function\n" name ":\n"
+#define EG_V6M_END(name) "    .size " name ", .-" name "\n    .popsection\n"
+__asm__(
+    EG_V6M_FUNC("eg_gates_v6m_sig")
+    EG_V6M_PROLOGUE("36")
+    "    lsls r3, r3, #2\n    adds r3, r0, r3\n    mov r11, r3\n"
+    "    mov r4, r0\n    mov r5, r1\n    mov r6, r2\n"
+    "1:\n"
+    "    ldm r5!, {r0}\n    ldm r6!, {r1}\n    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "0")
+    EG_V6M_ACT
+    "    stm r4!, {r0}\n"
+    "    cmp r4, r11\n    bne 1b\n"
+    EG_V6M_EPILOGUE
+    EG_V6M_SAT16_SLOW("r0", "r1", "0")
+    EG_V6M_END("eg_gates_v6m_sig"));
+__asm__(   /* one statement per function: C99 string literals stay under 4095 characters */
+    EG_V6M_FUNC("eg_gates_v6m_cand")
+    EG_V6M_PROLOGUE("40")
+    "    ldr r4, [sp, #36]\n    lsls r4, r4, #2\n    adds r4, r0, r4\n    mov r11, r4\n"
+    "    mov r4, r0\n    mov r5, r1\n    mov r6, r2\n    mov r7, r3\n"
+    "1:\n"
+    "    ldm r5!, {r0}\n    ldm r6!, {r1}\n    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "0")
+    EG_V6M_ACT                                                          /* r = sigmoid(x_r + h_tm1 U_r) */
+    "    ldm r7!, {r1}\n"
+    EG_V6M_SAT16("r1", "r2", "1")
+    "    muls r1, r0, r1\n    mov r0, r10\n    adds r1, r1, r0\n    asrs r1, r1, #15\n"   /* r_hu */
+    "    ldr r0, [r4]\n"
+    "    lsls r2, r0, #11\n    asrs r2, r2, #11\n    cmp r2, r0\n    bne 32f\n42:\n"   /* clamp to [-2^20, 2^20) */
+    "    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "3")
+    "    stm r4!, {r0}\n"
+    "    cmp r4, r11\n    bne 1b\n"
+    EG_V6M_EPILOGUE
+    EG_V6M_SAT16_SLOW("r0", "r1", "0")
+    EG_V6M_SAT16_SLOW("r1", "r2", "1")
+    "32:\n    asrs r0, r0, #31\n    movs r2, #1\n    lsls r2, r2, #20\n    subs r2, #1\n    eors r0, r2\n    b 42b\n"
+    EG_V6M_SAT16_SLOW("r0", "r1", "3")
+    EG_V6M_END("eg_gates_v6m_cand"));
+__asm__(
+    EG_V6M_FUNC("eg_update_v6m16")
+    EG_V6M_PROLOGUE("36")
+    "    lsls r3, r3, #1\n    adds r3, r0, r3\n    mov r11, r3\n"
+    "    mov r4, r0\n    mov r5, r1\n    mov r6, r2\n"
+    "    movs r7, #1\n    lsls r7, r7, #15\n    subs r7, #1\n"                  /* 32767 */
+    "1:\n"
+    "    ldm r5!, {r0}\n"
+    EG_V6M_ACT                                                          /* hh = tanh(...) */
+    "    ldrh r1, [r4]\n    sxth r1, r1\n    subs r1, r1, r0\n"             /* h_tm1 - hh */
+    "    ldm r6!, {r2}\n    muls r1, r2, r1\n    mov r2, r10\n    adds r1, r1, r2\n    asrs r1, r1, #15\n"
+    "    adds r0, r0, r1\n"                                                 /* h = hh + z * (h_tm1 - hh) */
+    "    sxth r1, r0\n    cmp r1, r0\n    bne 35f\n    adds r1, r0, r7\n    bmi 35f\n45:\n"  /* |h| <= 32767 */
+    "    strh r0, [r4]\n    adds r4, #2\n"
+    "    cmp r4, r11\n    bne 1b\n"
+    EG_V6M_EPILOGUE
+    "35:\n    mov r1, r0\n    mov r0, r7\n    cmp r1, #0\n    bgt 45b\n    negs r0, r7\n    b 45b\n"
+    EG_V6M_END("eg_update_v6m16"));
+#endif
+
+#endif
