@@ -284,3 +284,52 @@ def test_infinite_layer_size_in_header(tmp_path, kind):
     container.save(path, name, 1, meta, arrays)
     with pytest.raises(ModelFileError, match="inconsistent"):
         (load_fixed if kind == "egru" else load_spec)(path)
+
+
+def test_interrupt_while_tensorflow_imports_is_an_interrupt(monkeypatch):
+    """Ctrl-C during TensorFlow's import reaches us as an ImportError raised while handling the interrupt: it was
+    reported as "TensorFlow/Keras is not installed" (a search then went on and exited 0); it is an interrupt."""
+    import importlib
+
+    from converters import _tf
+
+    def interrupted(name):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ImportError("cannot import name 'pywrap_tensorflow'") from None
+
+    monkeypatch.setattr(importlib, "import_module", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _tf.keras()
+
+    def broken(name):
+        raise ImportError("libfoo.so: cannot open shared object file")
+
+    monkeypatch.setattr(importlib, "import_module", broken)
+    from edge_gru.errors import ToolMissingError
+
+    with pytest.raises(ToolMissingError, match="installed but does not import|not installed"):
+        _tf.keras()
+
+
+def test_ctrl_c_during_tensorflow_import_is_raised_after_it():
+    """The interrupt that arrives while TensorFlow imports is held back and raised once the import is over."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys, time\n"
+            "from converters import _tf\n"
+            "import importlib\n"
+            "real = importlib.import_module\n"
+            "def slow(name):\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"       # Ctrl-C in the middle of the import
+            "    time.sleep(0.2)\n"
+            "    return real(name)\n"
+            "importlib.import_module = slow\n"
+            "try:\n"
+            "    _tf.keras()\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted', 'tensorflow' in sys.modules)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert p.stdout.strip() == "interrupted True", p.stdout + p.stderr[-1500:]
