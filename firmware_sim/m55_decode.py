@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware_sim.core_timing import Ins, check_capstone
+from firmware_sim.core_timing import FLAGS
 
 Q0 = 1000                    # vector register ids: Q0 + n (outside Capstone's numbering)
 VPR = 999                    # the predicate register (VCTP, VPST, VPT write it; predicated instructions read it)
@@ -224,8 +224,6 @@ def _dup_and_lanes(word: int, addr: int) -> Op | None:
 # --- Armv8.1-M scalar additions in the EA5x space: CSEL family and the long shifts ------------------------------
 
 def _ea5(word: int, addr: int) -> Op | None:
-    from firmware_sim.core_timing import FLAGS
-
     hw1, hw2 = word >> 16, word & 0xFFFF
     if hw1 & 0xFFF0 != 0xEA50:
         return None
@@ -276,5 +274,5 @@ def is_v81m_space(word: int) -> bool:
     return False
 
 
-__all__ = ["ALU", "LS", "Q0", "VINT", "VMUL", "VPR", "VSYS", "Ins", "Op", "check_capstone", "decode_v81m",
+__all__ = ["ALU", "LS", "Q0", "VINT", "VMUL", "VPR", "VSYS", "Op", "decode_v81m",
            "is_v81m_space"]

@@ -122,6 +122,16 @@ class Decoder:
         return op
 
 
+def ops_from_halfwords(text: str, addr: int = 0) -> list[Op]:
+    """Instructions from hex halfwords as objdump prints them (``"ecb5 1e88 eef2 ae20 ..."``), at ``addr``."""
+    raw = b"".join(int(h, 16).to_bytes(2, "little") for h in text.split())
+    dec, ops, a = Decoder(), [], 0
+    while a < len(raw):
+        ops.append(dec.op(raw[a:a + 4], addr + a))
+        a += ops[-1].size
+    return ops
+
+
 @dataclass
 class Schedule:
     """Cycles of one segment from an entry pipeline state, and the state it leaves (times relative to the
@@ -129,7 +139,6 @@ class Schedule:
 
     cycles: float
     exit: tuple
-    macs: int
 
 
 def _pairs(prev: Op | None, prev_paired: bool, op: Op) -> bool:
@@ -153,7 +162,6 @@ def schedule(ops: list[Op], entry: tuple = ()) -> Schedule:
     last_issue = -1.0
     prev: Op | None = None
     prev_paired = False
-    macs = 0
     for op in ops:
         dep = max((ready.get(r, 0.0) for r in op.reads), default=0.0)
         pipe_free = free.get(op.pipe, 0.0) if (op.mve or op.pipe == LS) else 0.0
@@ -165,11 +173,10 @@ def schedule(ops: list[Op], entry: tuple = ()) -> Schedule:
             ready[r] = issue + op.latency
         last_issue = issue
         now = max(now, issue + (op.cycles if not op.mve else 1.0))
-        macs += op.macs
         prev, prev_paired = op, paired
     keep = tuple(sorted(((k, t - now) for k, t in list(free.items()) + list(ready.items()) if t > now),
                         key=lambda kv: str(kv[0])))
-    return Schedule(now, keep, macs)
+    return Schedule(now, keep)
 
 
 def drain(state: tuple, cycles: float) -> tuple:
@@ -246,4 +253,4 @@ def steady_turn(ops: list[Op]) -> float:
 
 
 __all__ = ["LABEL", "TAKEN_PENALTY", "Decoder", "LoopStat", "M55Clock", "Op", "Schedule", "drain", "loop_floor",
-           "scalar_op", "schedule", "steady_turn"]
+           "ops_from_halfwords", "scalar_op", "schedule", "steady_turn"]

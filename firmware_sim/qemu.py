@@ -17,6 +17,7 @@ reset vectors are also loaded at address 0, where the AN547 starts. Inputs go in
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -61,8 +62,13 @@ def find_qemu() -> str:
 
 def qemu_version(path: str | None = None) -> tuple[int, ...]:
     """QEMU's version as a tuple (``(7, 2, 22)``)."""
+    return _version(path or find_qemu())
+
+
+@functools.cache
+def _version(path: str) -> tuple[int, ...]:
     try:
-        out = subprocess.run([path or find_qemu(), "--version"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolMissingError(f"cannot run {path}: {exc}; {INSTALL}") from exc
     m = re.search(r"version (\d+)\.(\d+)(?:\.(\d+))?", out)

@@ -269,15 +269,9 @@ MVE_FC_PASS_CYCLES = 20.0
 @functools.cache
 def mve_fc_turn_cycles() -> float:
     """Cycles of one steady-state turn (16 columns x 4 rows) of CMSIS-NN's MVE matrix loop on the M55 model."""
-    from firmware_sim.m55_timing import Decoder, steady_turn
+    from firmware_sim.m55_timing import ops_from_halfwords, steady_turn
 
-    halves = [int(h, 16) for h in _MVE_FC_TURN.split()]
-    raw = b"".join(h.to_bytes(2, "little") for h in halves)
-    dec, ops, a = Decoder(), [], 0
-    while a < len(raw):
-        ops.append(dec.op(raw[a:a + 4], a))
-        a += ops[-1].size
-    return steady_turn(ops)
+    return steady_turn(ops_from_halfwords(_MVE_FC_TURN))
 
 
 def mve_fc_cycles(counts: Counts) -> float:

@@ -26,15 +26,11 @@ def _case(i, rng):
     return quantize_model(spec, X[:6], prec), X
 
 
-@pytest.mark.parametrize("cc", ["zig", "gcc"])
+@pytest.mark.parametrize("cc", ["zig", pytest.param("gcc", marks=pytest.mark.needs("gcc"))])
 def test_m55_matches_numba_on_random_models(cc, tmp_path):
-    import shutil
-
     from firmware_sim.simulate import kernel_path, simulate
     from firmware_sim.targets import get_target
 
-    if cc == "gcc" and shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("needs arm-none-eabi-gcc (apt-get install gcc-arm-none-eabi)")
     rng = np.random.default_rng(55 + (cc == "gcc"))
     target = get_target("alif-e3")
     for i in range(len(CASES)):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.m55_decode import LS, Q0, VMUL, decode_v81m, is_v81m_space
-from firmware_sim.m55_timing import TAKEN_PENALTY, Decoder, M55Clock, loop_floor, schedule, steady_turn
+from firmware_sim.m55_timing import TAKEN_PENALTY, M55Clock, loop_floor, ops_from_halfwords, schedule, steady_turn
 
 pytestmark = pytest.mark.needs("sim")
 
@@ -21,14 +21,7 @@ def op(word: int, addr: int = 0x1000):
 
 def thumb(code: str, addr: int = 0x1000):
     """Instructions from hex halfwords as objdump prints them ("ecb5 1e88 eef2 ae20 ...")."""
-    halves = [int(h, 16) for h in code.split()]
-    raw = b"".join(h.to_bytes(2, "little") for h in halves)
-    dec, out, a = Decoder(), [], 0
-    while a < len(raw):
-        o = dec.op(raw[a:a + 4], addr + a)
-        out.append(o)
-        a += o.size
-    return out
+    return ops_from_halfwords(code, addr)
 
 
 # the Helium kernel's inner loop: vldrh.u16 q0,[r5],#16; vldrb.s16 q1,[r3],#32; vmlava.s16 sl,q1,q0;

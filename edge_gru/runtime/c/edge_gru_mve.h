@@ -13,6 +13,27 @@
 #ifndef EDGE_GRU_MVE_H
 #define EDGE_GRU_MVE_H
 
+/* a_c = bias[c] (0 without bias), for the 4 columns of block b */
+#define EG_MVE_BIAS4(bias, b)                                                                        \
+    if (bias) {                                                                                      \
+        a0 = (bias)[4 * (b)];                                                                        \
+        a1 = (bias)[4 * (b) + 1];                                                                    \
+        a2 = (bias)[4 * (b) + 2];                                                                    \
+        a3 = (bias)[4 * (b) + 3];                                                                    \
+    }
+
+/* out[0..3] = requant(a_c, m, n): one VRMULH (= SMMULR with M = m 2^(32-n)) when rq is given, else eg_requant4 */
+static EG_INLINE void eg_requant4_mve(int32_t *out, int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t *rq,
+                                      const int32_t *mul, const int32_t *sh)
+{
+    if (rq) {
+        int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
+        vst1q_s32(out, vrmulhq_s32(acc, vld1q_s32(rq)));
+    } else {
+        eg_requant4(out, a0, a1, a2, a3, mul, sh, 0);
+    }
+}
+
 /* One pass of 4 columns over K inputs: accumulators a0..a3, weights at wp (type WT, advanced past the pass). */
 #define EG_MVE_PASS(WT, LOADW, MAC)                                                                  \
     do {                                                                                             \
@@ -59,11 +80,7 @@
                 xp += 8;                                                                             \
                 w += 32;                                                                             \
             }                                                                                        \
-            {                                                       /* requant(acc, m, n) */         \
-                int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), \
-                                                                  2), 3);                           \
-                vst1q_s32(out, vrmulhq_s32(acc, vld1q_s32(rq)));                                     \
-            }                                                                                        \
+            eg_requant4_mve(out, a0, a1, a2, a3, rq, 0, 0);              /* requant(acc, m, n) */     \
             out += 4;                                                                                \
             bias += 4;                                                                               \
             rq += 4;                                                                                 \
@@ -90,11 +107,7 @@
         do {                                                                                         \
             int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];                          \
             CHUNKS                                                                                   \
-            {                                                       /* requant(acc, m, n) */         \
-                int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), \
-                                                                  2), 3);                           \
-                vst1q_s32(out, vrmulhq_s32(acc, vld1q_s32(rq)));                                     \
-            }                                                                                        \
+            eg_requant4_mve(out, a0, a1, a2, a3, rq, 0, 0);              /* requant(acc, m, n) */     \
             w += 32 * (N);                                                                           \
             out += 4;                                                                                \
             bias += 4;                                                                               \
@@ -124,22 +137,12 @@ static EG_NOINLINE void eg_matrix_mve32(int32_t *out, const int16_t *x, int32_t 
     int32_t b;
     for (b = 0; b < nb; ++b, out += 4) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        if (bias) {
-            a0 = bias[4 * b];
-            a1 = bias[4 * b + 1];
-            a2 = bias[4 * b + 2];
-            a3 = bias[4 * b + 3];
-        }
+        EG_MVE_BIAS4(bias, b)
         if (w16)
             EG_MVE_PASS(int16_t, EG_MVE_LOAD16, vmladavaq_s16);
         else
             EG_MVE_PASS(int8_t, EG_MVE_LOAD8, vmladavaq_s16);
-        if (rq) {                                                         /* requant(acc, m, n) = SMMULR(acc, M) */
-            int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
-            vst1q_s32(out, vrmulhq_s32(acc, vld1q_s32(rq + 4 * b)));
-        } else {
-            eg_requant4(out, a0, a1, a2, a3, mul + 4 * b, sh + 4 * b, 0);
-        }
+        eg_requant4_mve(out, a0, a1, a2, a3, rq ? rq + 4 * b : 0, mul + 4 * b, sh + 4 * b);   /* requant(...) */
     }
 }
 
@@ -151,12 +154,7 @@ static EG_NOINLINE void eg_matrix_mve64(int32_t *out, const int16_t *x, int32_t 
     int32_t b, c;
     for (b = 0; b < nb; ++b) {
         int64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        if (bias) {
-            a0 = bias[4 * b];
-            a1 = bias[4 * b + 1];
-            a2 = bias[4 * b + 2];
-            a3 = bias[4 * b + 3];
-        }
+        EG_MVE_BIAS4(bias, b)
         if (w16)
             EG_MVE_PASS(int16_t, EG_MVE_LOAD16, vmlaldavaq_s16);
         else
@@ -192,12 +190,7 @@ static EG_NOINLINE void eg_matrix_mve_s8(int32_t *out, const int16_t *x, int32_t
     int32_t b;
     for (b = 0; b < nb; ++b, out += 4) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, k;
-        if (bias) {
-            a0 = bias[4 * b];
-            a1 = bias[4 * b + 1];
-            a2 = bias[4 * b + 2];
-            a3 = bias[4 * b + 3];
-        }
+        EG_MVE_BIAS4(bias, b)
         EG_MVE_S8_CHUNK(x0, 0)
         if (K > 16) {
             EG_MVE_S8_CHUNK(x1, 64)
@@ -208,12 +201,7 @@ static EG_NOINLINE void eg_matrix_mve_s8(int32_t *out, const int16_t *x, int32_t
             EG_MVE_S8_CHUNK(xv, 0)
             w += 64;
         }
-        if (rq) {                                                         /* requant(acc, m, n) = SMMULR(acc, M) */
-            int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
-            vst1q_s32(out, vrmulhq_s32(acc, vld1q_s32(rq + 4 * b)));
-        } else {
-            eg_requant4(out, a0, a1, a2, a3, mul + 4 * b, sh + 4 * b, 0);
-        }
+        eg_requant4_mve(out, a0, a1, a2, a3, rq ? rq + 4 * b : 0, mul + 4 * b, sh + 4 * b);   /* requant(...) */
     }
 }
 
