@@ -92,7 +92,7 @@ def _check_output(path: Path, force: bool) -> Path:
 
 
 def artifact_kind(path: str | Path) -> str:
-    """Classify a model artifact: ``keras``, ``fixed``, ``spec``, ``tflite`` or ``c``.
+    """Classify a model artifact: ``keras``, ``onnx``, ``fixed``, ``spec``, ``tflite`` or ``c``.
 
     Raises:
         ModelFileError: The path does not exist or is of an unknown kind.
@@ -103,25 +103,33 @@ def artifact_kind(path: str | Path) -> str:
     if not p.is_file():
         raise ModelFileError(f"{p}: no such file or directory")
     suffix = p.suffix.lower()
-    kinds = {".keras": "keras", ".egru": "fixed", ".egspec": "spec", ".tflite": "tflite"}
+    kinds = {".keras": "keras", ".onnx": "onnx", ".egru": "fixed", ".egspec": "spec", ".tflite": "tflite"}
     if suffix in kinds:
         return kinds[suffix]
+    if suffix in (".pt", ".pth"):
+        raise ModelFileError(f"{p}: a PyTorch checkpoint is a pickle, which edge-gru does not load (it can run code); "
+                             "export the model with torch.onnx.export to .onnx, or use edge_gru.from_torch in Python")
     raise ModelFileError(f"{p}: unknown model file type {suffix or '(none)'!r}; "
-                         "expected .keras, .egru, .egspec or .tflite")
+                         "expected .keras, .onnx, .egru, .egspec or .tflite")
 
 
 def load_float_spec(path: str | Path):
-    """Load a float spec from ``.keras`` (via the Keras importer) or ``.egspec``."""
+    """Load a float spec from ``.keras`` (via the Keras importer), ``.onnx`` (checked against onnxruntime) or
+    ``.egspec``."""
     kind = artifact_kind(path)
     if kind == "keras":
         from converters.keras_import import import_keras
 
         return import_keras(path)
+    if kind == "onnx":
+        from edge_gru.importers.onnx_import import from_onnx
+
+        return from_onnx(path)
     if kind == "spec":
         from edge_gru.spec import load_spec
 
         return load_spec(path)
-    raise ModelFileError(f"{path}: a float model (.keras or .egspec) is needed here, got a {kind} artifact")
+    raise ModelFileError(f"{path}: a float model (.keras, .onnx or .egspec) is needed here, got a {kind} artifact")
 
 
 def _progress() -> Any:

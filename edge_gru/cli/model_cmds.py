@@ -101,7 +101,7 @@ def train(dataset_name: str | None, data: Path | None, test_data: Path | None, u
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="Output .egru file.")
 @click.option("--force", is_flag=True, help="Overwrite the output.")
 def quantize(model: Path, calibration: Path, precision_name: str, out: Path, force: bool) -> None:
-    """Quantize a float model (.keras or .egspec) into a fixed-point .egru model."""
+    """Quantize a float model (.keras, .onnx or .egspec) into a fixed-point .egru model."""
     from edge_gru.data import load_model_data
     from edge_gru.fixed.io import save_fixed
     from edge_gru.fixed.model import quantize_model
@@ -263,6 +263,15 @@ def inspect(artifact: Path) -> None:
         fm = load_fixed(artifact)
         for line in fm.describe():
             click.echo(line)
+        return
+    if kind == "onnx":
+        from edge_gru.importers.onnx_import import import_onnx
+
+        found = import_onnx(artifact)
+        for line in found.spec.describe():
+            click.echo(line)
+        click.echo(f"ONNX file from {found.producer or 'an unnamed producer'}, opset {found.opset}: float reference = "
+                   f"onnxruntime within {found.max_difference:.2g} on random inputs")
         return
     spec = load_float_spec(artifact)
     for line in spec.describe():

@@ -21,7 +21,7 @@ from edge_gru.cli._common import (
 )
 from edge_gru.errors import DataError, ModelFileError
 
-ENGINES = ("keras", "float", "fixed", "c", "emulator", "litert", "litert-ref", "tflm")
+ENGINES = ("keras", "onnxruntime", "float", "fixed", "c", "emulator", "litert", "litert-ref", "tflm")
 
 
 @cli.command()
@@ -39,23 +39,25 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
         targets_file: Path | None, force: bool, cc_choice: str | None) -> None:
     """Run a model on DATA (.npz with X) and report accuracy when labels exist.
 
-    Engines: keras, float (numpy reference), fixed (Numba integer reference), c (host C compiler),
+    Engines: keras, onnxruntime (an .onnx file as it is), float (numpy reference), fixed (Numba integer
+    reference), c (host C compiler),
     emulator (the C runtime cross-compiled and run on an emulated Cortex-M, needs --target),
     litert, litert-ref (LiteRT reference kernels), tflm (TFLite Micro).
     """
     kind = artifact_kind(artifact)
-    engine = engine or {"keras": "keras", "spec": "float", "fixed": "fixed", "tflite": "litert"}.get(kind, kind)
+    engine = engine or {"keras": "keras", "onnx": "onnxruntime", "spec": "float", "fixed": "fixed",
+                        "tflite": "litert"}.get(kind, kind)
     if engine not in ENGINES or (engine == "c" and kind != "c"):
         raise DataError(f"engine {engine!r} cannot run a {kind} artifact")
     if cc_choice is not None and engine != "emulator":
         raise DataError("--cc applies to --engine emulator (the firmware build)")
-    if raw and engine in ("keras", "float"):
+    if raw and engine in ("keras", "onnxruntime", "float"):
         raise DataError("--raw applies to integer engines (fixed, litert, litert-ref, tflm)")
     if out is not None:
         if out.suffix != ".npy":         # numpy would append .npy: check (and name) the file really written
             out = out.with_name(out.name + ".npy")
         _check_output(out, force)
-    opener = {"keras": _open_keras, "float": _open_float, "fixed": _open_fixed, "c": _open_c,
+    opener = {"keras": _open_keras, "onnxruntime": _open_onnx, "float": _open_float, "fixed": _open_fixed, "c": _open_c,
               "litert": _open_tflite, "litert-ref": _open_tflite, "tflm": _open_tflite}
     if engine == "emulator":
         model = _open_emulator(artifact, kind, raw, target_name, targets_file, cc_choice)
@@ -142,6 +144,25 @@ def _open_keras(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
             raise DataError("--engine keras does not take a lengths array (Keras masks come from padding); "
                             "use --engine float, which applies lengths as a mask")
         return _finite("keras", np.asarray(model.predict(X, verbose=0, batch_size=256), np.float32))
+
+    return _Model(spec.features, spec.timesteps, predict, vocab=_vocab(spec))
+
+
+def _open_onnx(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
+    import numpy as np
+
+    if kind != "onnx":
+        raise ModelFileError(f"{artifact}: --engine onnxruntime needs an .onnx file")
+    from edge_gru.importers.onnx_import import load_onnx, onnx_predict, read_spec
+
+    m = load_onnx(artifact)
+    spec, time_axis = read_spec(m)          # the layout of the file's input (time first or batch first)
+
+    def predict(X: Any, lengths: Any) -> Any:
+        if lengths is not None:
+            raise DataError("--engine onnxruntime does not take a lengths array (the file runs every step); "
+                            "use --engine float, which applies lengths as a mask")
+        return _finite("onnxruntime", onnx_predict(m, np.asarray(X), time_axis))
 
     return _Model(spec.features, spec.timesteps, predict, vocab=_vocab(spec))
 

@@ -70,7 +70,7 @@ def simulate(artifact: Path | None, target_name: str, targets_file: Path | None,
              sequences: int | None, calibration: Path | None, precision_name: str, elf: Path | None,
              json_out: Path | None, force: bool, placement: str | None, memory_model: str,
              cc_choice: str | None) -> None:
-    """Emulate the C runtime of ARTIFACT (.egru, C folder, or .keras/.egspec with --calibration) on a target.
+    """Emulate the C runtime of ARTIFACT (.egru, C folder, or .keras/.onnx/.egspec with --calibration) on a target.
 
     Reports MACs, cycles per sequence and per step, cycles/MAC, latency at the target clock, flash, RAM
     (with the measured peak stack), whether it fits, and checks the outputs bit for bit against the
@@ -156,13 +156,14 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
         model: Any = artifact
     elif kind == "fixed":
         model = fm = load_fixed(artifact)
-    elif kind in ("keras", "spec"):
+    elif kind in ("keras", "onnx", "spec"):
         if calibration is None:
             raise DataError(f"{artifact}: a float model needs --calibration train.npz to be quantized first")
         spec = load_float_spec(artifact)
         model = fm = quantize_model(spec, load_model_data(calibration, spec).X, precision_name)
     else:
-        raise ModelFileError(f"{artifact}: simulate takes a .egru, a C export folder, or a .keras/.egspec model")
+        raise ModelFileError(f"{artifact}: simulate takes a .egru, a C export folder, or a .keras/.onnx/.egspec "
+                             "model")
     lengths = None
     if data is not None:
         ds = load_model_data(data, fm)
@@ -312,18 +313,33 @@ def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str
               help="Targets to emulate on.")
 @click.option("--emulate-sequences", type=click.IntRange(1), default=200, show_default=True,
               help="Emulate the first N test sequences per target and precision.")
+@click.option("--model", "model", type=click.Path(path_type=Path),
+              help="Your float model (.keras, .onnx or .egspec) instead of training one: it must take the dataset's "
+                   "input (spoken-digits: 48 x 13 MFCC frames, 10 classes).")
 @click.option("--force", is_flag=True, help="Reuse a non-empty output directory.")
 @placements_option
 @cc_option
 def demo(out: Path, dataset_name: str, epochs: int | None, target_names: str, emulate_sequences: int | None,
-         force: bool, placements: str, cc_choice: str | None) -> None:
-    """Train a model on a built-in dataset, convert to every format, emulate on a few targets, write the report."""
+         model: Path | None, force: bool, placements: str, cc_choice: str | None) -> None:
+    """Train a model on a built-in dataset (or take --model), convert to every format, emulate on a few targets,
+    write the report."""
     from edge_gru.outputs import staged_folder
     from edge_gru.workflows.demo import train_demo_model
 
     targets, precs = _report_choices(target_names, None, "w8a16,w8a8,w16a16")
     places = _placements(placements)
     cc = resolve_cc(cc_choice) if targets else None
+    if model is not None:
+        if epochs is not None:
+            raise DataError("--epochs applies to the model demo trains; --model is used as it is")
+        spec = load_float_spec(model)                      # refused before the output folder is touched
+        from edge_gru.workflows.demo import demo_data
+
+        with staged_folder(out, None, force) as stage:
+            train, test = demo_data(spec, dataset_name, model)
+            _run_report(spec, train.X, test, targets, precs, stage, emulate_sequences, True, cc, places)
+        click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
+        return
     with staged_folder(out, None, force) as stage:       # written aside, moved in when complete
         text = dataset_name == "sentiment-zh"
         units, epochs = (32, epochs or 4) if text else (16, epochs or 30)

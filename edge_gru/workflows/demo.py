@@ -15,7 +15,7 @@ import numpy as np
 
 from converters.keras_import import import_keras
 from converters.keras_train import save_keras, train_classifier
-from edge_gru.data import Dataset, load_dataset
+from edge_gru.data import Dataset, load_dataset, validate
 from edge_gru.float_ref import predict
 from edge_gru.spec import ModelSpec
 
@@ -39,4 +39,25 @@ def train_demo_model(out: Path, dataset: str = "spoken-digits", units: int = 16,
     return spec, train, test
 
 
-__all__ = ["train_demo_model"]
+def demo_data(spec: ModelSpec, dataset: str, source: Path | str = "the model") -> tuple[Dataset, Dataset]:
+    """The built-in dataset's train and test splits, checked against a user's model (``demo --model``)."""
+    from edge_gru.errors import DataError
+    from edge_gru.sequence import check_tokens
+
+    train, test = load_dataset(dataset)
+    for ds, split in ((train, "train"), (test, "test")):
+        where = f"the {dataset} {split} split for {source}"
+        if (np.asarray(ds.X).ndim == 2) != spec.tokens:
+            raise DataError(f"{where}: the dataset's input is {'token ids' if spec.tokens is False else 'features'}, "
+                            f"the model takes {'token ids' if spec.tokens else 'features'}")
+        if spec.tokens:
+            check_tokens(ds.X, spec.embedding.vocab, where)
+        else:
+            validate(ds, where, spec.features, spec.timesteps)
+    classes = int(np.max(train.y)) + 1 if train.y is not None and train.y.ndim == 1 else None
+    if classes is not None and spec.output_dim not in (classes, 1 if classes == 2 else classes):
+        raise DataError(f"{source}: {spec.output_dim} outputs, but the {dataset} dataset has {classes} classes")
+    return train, test
+
+
+__all__ = ["demo_data", "train_demo_model"]

@@ -89,4 +89,5 @@ def test_ci_script_parses_and_installs_every_tool_the_markers_name():
     text = ci.read_text()
     for package in ("gcc-arm-none-eabi", "postgresql", "redis-server", "qemu-system-arm"):
         assert f"--no-install-recommends {package}" in text, package
+    assert "pip install --quiet torch==2.13.0 onnxscript" in text      # `needs("torch")`: kept out of [all]
     assert text.rstrip().endswith("make test")
