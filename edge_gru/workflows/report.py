@@ -297,13 +297,14 @@ ASSUMPTIONS = [
     "measured: run on this host (accuracy and output comparisons; host_us_per_seq is wall time on one core).",
     "emulated: the exported C runtime cross-compiled at -O2 and executed instruction by instruction in unicorn; "
     "cycles from a per-basic-block model of each core's pipeline with cited rules (firmware_sim/core_timing.py; "
-    "no interrupts), validated against published GCC silicon CoreMark/MHz from RAM/TCM (docs/cycle-model.md), "
+    "no interrupts), validated against published GCC silicon CoreMark/MHz from RAM/TCM (docs/simulation.md), "
     "plus the part's memory system (firmware_sim/memory.py, targets.toml: flash wait states, prefetch, caches, "
     "XIP, with state across the run); each row names its memory model and placement (flash: code and weights in "
     "flash; weights-ram: weights copied to SRAM/DTCM at start-up; ram: everything runs from RAM/ITCM), and "
     "memory_validated says what that memory model was checked against (null: modelled from the reference "
     "manual, not validated). cycles are warm (sequences after the first since reset), cycles_cold the first. "
-    "Cortex-M55 runs its scalar+DSP build on the M33 model. "
+    "Cortex-M55 rows run the Helium build on QEMU's mps3-an547 with edge-gru's own M55 timing model "
+    "(firmware_sim/m55_timing.py): modelled, not validated against M55 silicon. "
     "Flash = .text + .rodata + .data of the whole firmware (runtime, model, startup, harness); "
     "RAM = .data + .bss + measured peak stack + code and constants that run from RAM.",
     "estimated: TFLite Micro cycles per sequence, set-up cycles, code size and 32-bit arena from the .tflite's "
