@@ -332,11 +332,11 @@ def demo(out: Path, dataset_name: str, epochs: int | None, target_names: str, em
     if model is not None:
         if epochs is not None:
             raise DataError("--epochs applies to the model demo trains; --model is used as it is")
-        spec = load_float_spec(model)                      # refused before the output folder is touched
         from edge_gru.workflows.demo import demo_data
 
+        spec = load_float_spec(model)                      # both refused before the output folder is touched
+        train, test = demo_data(spec, dataset_name, model)
         with staged_folder(out, None, force) as stage:
-            train, test = demo_data(spec, dataset_name, model)
             _run_report(spec, train.X, test, targets, precs, stage, emulate_sequences, True, cc, places)
         click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
         return

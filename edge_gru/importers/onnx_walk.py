@@ -47,14 +47,14 @@ class Seq:
 
 @dataclass(frozen=True)
 class Vec:
-    """One vector per sequence: GRU ``gru``'s last state after ``dense`` head layers (``act``: activation applied,
-    ``bias``: the last layer's bias added; a ``MatMul`` head layer takes its bias from a following ``Add``)."""
+    """One vector per sequence: GRU ``gru``'s last state after ``dense`` head layers (``act``: activation applied;
+    ``addable``: the last layer is a bias-less ``MatMul``, whose bias a following ``Add`` may bring)."""
 
     roles: tuple[str, ...]
     gru: int
     dense: int = 0
     act: bool = False
-    bias: bool = True
+    addable: bool = False
 
 
 @dataclass(frozen=True)
@@ -481,8 +481,6 @@ def _head_input(w: Walk, node: Any, v: Value) -> Vec:
         raise _fail(node, "is applied to something other than a GRU's last state")
     if v.dense != len(w.spec.dense):
         raise _fail(node, "reads an earlier head layer's output (a branch edge-gru cannot represent)")
-    if not v.bias:
-        raise _fail(node, "follows a MatMul whose bias has not been added")
     return v
 
 
@@ -499,10 +497,9 @@ def _matmul(w: Walk, node: Any) -> None:
         C = _static(w, node, 2, "bias")
         bias = None if C is None else _bias_vector(node, np.asarray(C, np.float32) * np.float32(a.get("beta", 1.0)),
                                                    kernel.shape[1])
-        has_bias = True
     else:
         kernel = np.asarray(_static(w, node, 1, "weights"), np.float32)
-        bias, has_bias = None, False
+        bias = None
     if kernel.ndim != 2:
         raise _fail(node, f"weights of shape {kernel.shape}; a dense layer needs a matrix")
     width = w.spec.dense[-1].units if w.spec.dense else w.spec.grus[v.gru].units
@@ -510,7 +507,7 @@ def _matmul(w: Walk, node: Any) -> None:
         raise _fail(node, f"weights of shape {kernel.shape} for {width} inputs")
     w.spec.dense.append(DenseLayer(units=int(kernel.shape[1]), input_dim=width, kernel=np.ascontiguousarray(kernel),
                                    bias=bias, activation="linear", name=_layer_name(node, node.input[1])))
-    _set(w, node, Vec(v.roles, v.gru, len(w.spec.dense), act=False, bias=has_bias))
+    _set(w, node, Vec(v.roles, v.gru, len(w.spec.dense), act=False, addable=node.op_type == "MatMul"))
 
 
 def _bias_vector(node: Any, b: np.ndarray, units: int) -> np.ndarray:
@@ -524,11 +521,11 @@ def _add(w: Walk, node: Any) -> None:
     if node.input[1 - i] in w.values:
         raise _fail(node, "adds two tensors of the data path (a residual branch edge-gru cannot represent)")
     v = _value(w, node, i)
-    if not isinstance(v, Vec) or v.bias or v.dense != len(w.spec.dense) or v.dense == 0:
+    if not isinstance(v, Vec) or not v.addable or v.dense != len(w.spec.dense):
         raise _fail(node, "an Add is supported only as the bias of a MatMul head layer")
     layer = w.spec.dense[-1]
     layer.bias = _bias_vector(node, np.asarray(w.static[node.input[1 - i]], np.float32), layer.units)
-    _set(w, node, replace(v, bias=True))
+    _set(w, node, replace(v, addable=False))
 
 
 def _activation(w: Walk, node: Any) -> None:
@@ -543,7 +540,7 @@ def _activation(w: Walk, node: Any) -> None:
         if v.roles[axis] != "C":
             raise _fail(node, "Softmax over an axis other than the features")
     w.spec.dense[-1].activation = act
-    _set(w, node, replace(v, act=True))
+    _set(w, node, replace(v, act=True, addable=False))
 
 
 def _layer_name(node: Any, weight: str | None) -> str:

@@ -45,3 +45,15 @@ def test_sentiment_example_streams_characters_bit_exact(tmp_path):
     assert "vocabulary 2000 characters" in p.stdout
     line = next(ln for ln in p.stdout.splitlines() if ln.startswith("nrf52840"))
     assert "bit-exact True" in line and int(line.split(": ")[1].split()[0].replace(",", "")) > 1000
+
+
+@pytest.mark.needs("torch", "tf", "sim")
+def test_pytorch_example_trains_exports_and_deploys_bit_exact(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT / "examples/pytorch_gru.py"), "--epochs", "2", "--emulate", "4",
+                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    rows = [ln.split() for ln in p.stdout.splitlines() if ln.strip().startswith(("pytorch ", "keras "))]
+    assert [r[0] for r in rows] == ["pytorch", "keras"] and all(r[-1] == "True/True" for r in rows)
+    assert rows[0][1] == rows[1][1]                            # same size: GRU(16) + Linear(10) in both frameworks
+    assert float(rows[0][3].rstrip("%")) > 30                  # trained (10 classes: chance is 10%)
+    assert (tmp_path / "kws.onnx").stat().st_size > 4000
