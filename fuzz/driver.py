@@ -30,7 +30,8 @@ from fuzz.mutate import mutate
 CLEAN = ("refused", "ok")
 #: Share of cases per artifact kind.
 KIND_WEIGHTS = {"keras": 0.07, "egspec": 0.12, "egru": 0.13, "npz": 0.16, "tflite": 0.12, "tflite-step": 0.07,
-                "cfolder": 0.08, "targets": 0.08, "egru-text": 0.06, "npz-tokens": 0.07, "tflite-text": 0.04}
+                "cfolder": 0.08, "targets": 0.08, "egru-text": 0.06, "npz-tokens": 0.07, "tflite-text": 0.04,
+                "onnx": 0.08}
 
 
 @dataclass
@@ -72,6 +73,9 @@ def commands(kind: str, artifact: Path, seeds: dict[str, Path], case: Path, rng:
             ["simulate", seeds["egru"], "--target", "myboard", "--targets-file", artifact, "--sequences", "1"]],
     }
     choices["tflite-step"] = choices["tflite"]
+    choices["onnx"] = [["inspect", artifact], ["run", artifact, data, "-o", out],
+                       ["run", artifact, data, "--engine", "float", "-o", out],
+                       ["quantize", artifact, "--calibration", data, "-o", case / "out" / "q.egru"]]
     tokens = seeds["npz-tokens"]
     choices["egru-text"] = [["inspect", artifact], ["run", artifact, tokens, "-o", out],
                             ["run", artifact, tokens, "--raw", "-o", out],

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fuzz.mutate_data import Mutation, Rng, data_mutation
+from fuzz.mutate_onnx import onnx_mutation
 
 # ------------------------------------------------------------------------------------------------ bytes
 
@@ -427,6 +428,7 @@ MUTATORS: dict[str, list[tuple[float, Callable[[Rng, Path, Path], Mutation]]]] =
 MUTATORS["egru-text"] = MUTATORS["egru"]
 MUTATORS["npz-tokens"] = MUTATORS["npz"]
 MUTATORS["tflite-text"] = MUTATORS["tflite"]
+MUTATORS["onnx"] = [(1.0, onnx_mutation)]
 
 
 def mutate(rng: Rng, kind: str, seed: Path, case: Path) -> Mutation:

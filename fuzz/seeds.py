@@ -3,7 +3,8 @@
 Built once into a folder (TensorFlow only for the ``.keras`` file and the two ``.tflite`` files) and
 reused by every case: a ``.keras`` GRU(4), its ``.egspec``, a w8a16 ``.egru``, a data ``.npz`` with
 labels, int8 ``.tflite`` files in both layouts, a C folder and a targets file; and a text model
-(``Embedding(20, 3, mask_zero) -> GRU(4)``) as ``.egru`` and step ``.tflite`` with its token-id data.
+(``Embedding(20, 3, mask_zero) -> GRU(4)``) as ``.egru`` and step ``.tflite`` with its token-id data; an ``.onnx``
+GRU(4) for the same data.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 KINDS = ("keras", "egspec", "egru", "npz", "tflite", "tflite-step", "cfolder", "targets", "egru-text", "npz-tokens",
-         "tflite-text")
+         "tflite-text", "onnx")
 
 TARGETS_TOML = """# a user's targets file
 [myboard]
@@ -36,7 +37,7 @@ def build_seeds(folder: Path) -> dict[str, Path]:
         "npz": folder / "data.npz", "tflite": folder / "m-int8.tflite", "tflite-step": folder / "m-int8-step.tflite",
         "cfolder": folder / "cdir", "targets": folder / "targets.toml",
         "egru-text": folder / "text.egru", "npz-tokens": folder / "tokens.npz",
-        "tflite-text": folder / "text-int8-step.tflite",
+        "tflite-text": folder / "text-int8-step.tflite", "onnx": folder / "m.onnx",
     }
     if all(p.exists() for p in paths.values()):
         return paths
@@ -66,7 +67,18 @@ def build_seeds(folder: Path) -> dict[str, Path]:
     from edge_gru.spec import save_spec
 
     save_spec(import_keras(paths["keras"]), paths["egspec"])
+    paths["onnx"].write_bytes(onnx_seed())
     return paths
+
+
+def onnx_seed() -> bytes:
+    """A PyTorch-shaped ONNX GRU(4) for the seed data (``(N, 6, 3)``), built node by node (no PyTorch needed)."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from onnx_graphs import gru_model
+
+    return gru_model(np.random.default_rng(5), features=3, hidden=4, timesteps=6, units=2)
 
 
 def token_data(rng: np.random.Generator, n: int = 32):

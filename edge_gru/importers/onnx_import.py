@@ -60,6 +60,7 @@ def _ort() -> Any:
         import onnxruntime
     except ImportError:
         raise ToolMissingError(f"checking an ONNX model needs onnxruntime: {_INSTALL}") from None
+    onnxruntime.set_default_logger_severity(4)       # its errors reach the user as edge-gru's one line, not as logs
     return onnxruntime
 
 
@@ -84,6 +85,8 @@ def load_onnx(source: str | Path | bytes) -> OnnxModel:
                              f"{str(exc)[:120]})") from None
     if not proto.graph.node or not proto.opset_import:
         raise ModelFileError(f"{where}: not an ONNX model (no graph or no opset)")
+    if not _names_are_text(proto.graph):
+        raise ModelFileError(f"{where}: a corrupt ONNX model (a name is not valid UTF-8 text)")
     try:
         onnx.checker.check_model(proto)
     except Exception as exc:  # noqa: BLE001 - onnx.checker.ValidationError and protobuf errors
@@ -106,10 +109,20 @@ def load_onnx(source: str | Path | bytes) -> OnnxModel:
     return OnnxModel(proto, inputs[0].name, outputs[0].name, dims, integer, where)
 
 
+def _names_are_text(graph: Any) -> bool:
+    """protobuf hands proto2 string fields that are not UTF-8 back as bytes: such a file is corrupt."""
+    names = [graph.name]
+    for n in graph.node:
+        names += [n.name, n.op_type, n.domain, *n.input, *n.output, *(a.name for a in n.attribute)]
+    names += [v.name for v in (*graph.input, *graph.output, *graph.value_info)]
+    names += [t.name for t in graph.initializer]
+    return all(isinstance(x, str) for x in names)
+
+
 def _session(proto: Any) -> Any:
     ort = _ort()
     opts = ort.SessionOptions()
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4                    # errors come back as exceptions: no log lines on stderr
     opts.intra_op_num_threads = 1
     try:
         return ort.InferenceSession(_time_major(proto).SerializeToString(), opts, providers=["CPUExecutionProvider"])
@@ -203,8 +216,9 @@ def _probe(m: OnnxModel) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, ..
 
 def read_spec(m: OnnxModel, linear_before_reset: dict[str, int] | None = None) -> tuple[ModelSpec, int | None]:
     """Walk the graph into a spec (not yet checked); returns it and the input's time axis."""
-    from edge_gru.importers.onnx_walk import finish, walk_graph
+    from edge_gru.importers.onnx_walk import finish, precheck, walk_graph
 
+    precheck(m.proto.graph)                        # named refusals before onnxruntime sees the graph
     values, shapes = _probe(m)
     batch_one = len(m.dims) >= 2 and 1 in (m.dims[0], m.dims[1])
     w = walk_graph(m.proto.graph, m.input_name, values, shapes, batch_one, linear_before_reset)

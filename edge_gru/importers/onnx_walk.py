@@ -123,6 +123,16 @@ def walk_graph(graph: Any, input_name: str, static: dict[str, np.ndarray], shape
     return w
 
 
+def precheck(graph: Any) -> None:
+    """Refuse recurrent nodes edge-gru cannot run (LSTM, RNN, a GRU's direction, activations, clip) by attributes
+    alone, before anything evaluates the graph."""
+    for node in graph.node:
+        if node.op_type in ("LSTM", "RNN"):
+            raise _fail(node, f"an {node.op_type} layer is not supported (edge-gru runs GRU networks)")
+        if node.op_type == "GRU":
+            _gru_attributes(node, _attrs(node))
+
+
 def finish(w: Walk, output_name: str) -> ModelSpec:
     """Check that ``output_name`` is the end of the head on the last GRU; returns the spec."""
     out = w.values.get(output_name)
@@ -551,4 +561,4 @@ def _layer_name(node: Any, weight: str | None) -> str:
     return name.replace("/", ".") or node.op_type.lower()
 
 
-__all__ = ["SUPPORTED_OPS", "Ids", "Seq", "States", "Vec", "Walk", "finish", "walk_graph"]
+__all__ = ["SUPPORTED_OPS", "Ids", "Seq", "States", "Vec", "Walk", "finish", "precheck", "walk_graph"]

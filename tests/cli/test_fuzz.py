@@ -87,7 +87,7 @@ def _json_or_none(data: bytes):
         return None
 
 
-@pytest.mark.parametrize("kind", ["targets", "npz"])
+@pytest.mark.parametrize("kind", ["targets", "npz", pytest.param("onnx", marks=pytest.mark.needs("onnx"))])
 def test_each_mutator_writes_its_artifact(tmp_path, kind):
     from fuzz.mutate import MUTATORS
     from fuzz.seeds import TARGETS_TOML
@@ -96,6 +96,11 @@ def test_each_mutator_writes_its_artifact(tmp_path, kind):
     if kind == "targets":
         seed = tmp_path / "t.toml"
         seed.write_text(TARGETS_TOML)
+    elif kind == "onnx":
+        from fuzz.seeds import onnx_seed
+
+        seed = tmp_path / "m.onnx"
+        seed.write_bytes(onnx_seed())
     else:
         seed = tmp_path / "data.npz"
         np.savez(seed, X=np.zeros((4, 6, 3), np.float32), y=np.zeros(4))

@@ -137,3 +137,33 @@ def test_a_wrong_reading_is_caught_by_the_float_check(monkeypatch):
     monkeypatch.setattr(onnx_walk, "GRULayer", swapped)
     with pytest.raises(UnsupportedModelError, match="differs from onnxruntime by"):
         _import(gru_model(np.random.default_rng(1)))
+
+
+def test_damaged_files_give_a_named_error_never_another_exception():
+    """150 byte-level mutations of a valid file (found before: names that are not UTF-8 came back from protobuf as
+    bytes and raised TypeError deep in the walk): each one imports or raises an EdgeGruError."""
+    from edge_gru.errors import EdgeGruError
+
+    rng = np.random.default_rng(2)
+    good = gru_model(np.random.default_rng(0))
+    outcomes = {"imported": 0, "refused": 0}
+    for _ in range(150):
+        b = bytearray(good)
+        for _ in range(int(rng.integers(1, 4))):
+            b[int(rng.integers(len(b)))] = int(rng.integers(256))
+        try:
+            _import(bytes(b))
+            outcomes["imported"] += 1
+        except EdgeGruError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 50 and outcomes["imported"] > 10     # weight bytes change values, not validity
+
+
+def test_names_that_are_not_text_are_a_corrupt_file():
+    """The GRU node's name with a byte that is not UTF-8 (NodeProto field 3, length 3, "gru"): protobuf returns it as
+    bytes, which raised TypeError where the layer is named."""
+    good = gru_model(np.random.default_rng(0))
+    field = b"\x1a\x03gru"
+    assert good.count(field) == 1
+    with pytest.raises(ModelFileError, match="not valid UTF-8"):
+        _import(good.replace(field, b"\x1a\x03\xa0ru"))
