@@ -115,12 +115,25 @@ def walk_graph(graph: Any, input_name: str, static: dict[str, np.ndarray], shape
         raise UnsupportedModelError(f"graph input {input_name!r} has shape {in_shape}; edge-gru needs "
                                     "(batch, time, features) floats or (batch, time) token ids")
     for node in graph.node:
-        if not any(i in w.values for i in node.input if i):
+        if not any(i in w.values for i in (*node.input, *_outer_names(node)) if i):
             continue                                       # static: evaluated by onnxruntime on the probe
         if node.op_type == "Shape":
             continue                                       # only the input's shape: static
         _node(w, node, linear_before_reset or {})
     return w
+
+
+def _outer_names(node: Any) -> set[str]:
+    """Names a node's subgraphs (Loop, Scan, If bodies) read from the enclosing graph."""
+    names: set[str] = set()
+    for a in node.attribute:
+        for g in [a.g] if a.HasField("g") else list(a.graphs):
+            defined = {i.name for i in g.input} | {t.name for t in g.initializer}
+            for n in g.node:
+                names |= {i for i in n.input if i and i not in defined} | _outer_names(n)
+                defined |= set(n.output)
+            names |= {o.name for o in g.output if o.name not in defined}
+    return names
 
 
 def precheck(graph: Any) -> None:
@@ -195,6 +208,9 @@ def _node(w: Walk, node: Any, lbr: dict[str, int]) -> None:
         _activation(w, node)
     elif op in ("LSTM", "RNN"):
         raise _fail(node, f"an {op} layer is not supported (edge-gru runs GRU networks)")
+    elif op in ("Loop", "Scan"):
+        raise _fail(node, "a recurrence written as an ONNX loop (tf2onnx writes Keras 3 GRUs so) is not read: "
+                          "edge-gru reads GRU nodes; import the .keras model itself")
     else:
         raise _fail(node, f"op {op} is not supported on the data path (supported: {', '.join(SUPPORTED_OPS)})")
 

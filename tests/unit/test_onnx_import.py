@@ -167,3 +167,30 @@ def test_names_that_are_not_text_are_a_corrupt_file():
     assert good.count(field) == 1
     with pytest.raises(ModelFileError, match="not valid UTF-8"):
         _import(good.replace(field, b"\x1a\x03\xa0ru"))
+
+
+def test_a_recurrence_written_as_a_loop_is_refused_by_name():
+    """tf2onnx writes a Keras 3 GRU as a Loop whose body reads the input from the enclosing graph (seen with
+    tf2onnx 1.17 on Keras 3.15): the data reaches the node only through the body, and must still be seen."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("ReduceSum", ["x", "axes"], ["s"], keepdims=0),      # reads the outer input x
+         helper.make_node("Add", ["acc_in", "s"], ["acc_out"])],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [1, 3])],
+        [numpy_helper.from_array(np.array([1], np.int64), "axes")])
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["trips", "", "acc0"], ["acc"], body=body, name="while_gru")],
+        "loop", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6, 3])],
+        [helper.make_tensor_value_info("acc", TensorProto.FLOAT, [1, 3])],
+        [numpy_helper.from_array(np.array(6, np.int64), "trips"),
+         numpy_helper.from_array(np.zeros((1, 3), np.float32), "acc0")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    with pytest.raises(UnsupportedModelError, match=r"'while_gru' \(Loop\): a recurrence written as an ONNX loop"):
+        _import(model.SerializeToString())
