@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Probe sizes for the input's symbolic axes (distinct, so a mixed-up axis shows).
 PROBE_SIZES = (3, 5)
+#: Largest input a file may fix (elements): the probe runs one such input.
+MAX_INPUT_ELEMENTS = 1 << 26
 #: Default tolerance of the float check against onnxruntime (largest absolute difference).
 TOL = 1e-5
 _INSTALL = "pip install 'edge-gru[onnx]' (onnx and onnxruntime)"
@@ -104,6 +106,11 @@ def load_onnx(source: str | Path | bytes) -> OnnxModel:
     if not integer and tt.elem_type != onnx.TensorProto.FLOAT:
         raise UnsupportedModelError(f"{where}: input {inputs[0].name!r} has ONNX type {tt.elem_type}; edge-gru "
                                     "takes float32 features or integer token ids")
+    fixed = [d for d in dims if d is not None]
+    if any(d < 1 for d in fixed) or int(np.prod(fixed, dtype=np.float64)) > MAX_INPUT_ELEMENTS:
+        raise UnsupportedModelError(f"{where}: input {inputs[0].name!r} has the fixed shape "
+                                    f"{tuple('?' if d is None else d for d in dims)}: an axis below 1 or more than "
+                                    f"{MAX_INPUT_ELEMENTS:,} elements per run (export it with a free batch axis)")
     if not integer and len(dims) == 3 and dims[2] is None:
         raise UnsupportedModelError(f"{where}: the feature axis of input {inputs[0].name!r} has no fixed size")
     return OnnxModel(proto, inputs[0].name, outputs[0].name, dims, integer, where)

@@ -445,12 +445,12 @@ def _gru(w: Walk, node: Any, lbr_override: dict[str, int]) -> None:
 
 def _gru_attributes(node: Any, a: dict[str, Any]) -> None:
     direction = a.get("direction", b"forward")
-    direction = direction.decode() if isinstance(direction, bytes) else str(direction)
+    direction = direction.decode(errors="replace") if isinstance(direction, bytes) else str(direction)
     if direction == "bidirectional":
         raise _fail(node, "a bidirectional GRU is not supported yet (direction=bidirectional)")
     if direction != "forward":
         raise _fail(node, f"GRU direction={direction!r} is not supported (only 'forward')")
-    acts = [x.decode() if isinstance(x, bytes) else str(x) for x in a.get("activations", [])]
+    acts = [x.decode(errors="replace") if isinstance(x, bytes) else str(x) for x in a.get("activations", [])]
     if acts and [s.lower() for s in acts] != ["sigmoid", "tanh"]:
         raise _fail(node, f"GRU activations={acts} are not supported (only the default Sigmoid, Tanh)")
     for attr in ("clip", "activation_alpha", "activation_beta"):

@@ -78,12 +78,14 @@ REFUSED = {
     "LSTM node": ({"op": "LSTM"}, r"gru.*\(LSTM\): an LSTM layer is not supported"),
     "bidirectional": ({"direction": "bidirectional"}, r"\(GRU\): a bidirectional GRU is not supported yet"),
     "reverse": ({"direction": "reverse"}, r"direction='reverse' is not supported"),
+    "direction not text": ({"direction": b"\xff\xfe"}, r"direction='\ufffd\ufffd' is not supported"),
     "unsupported op": ({"extra": "Tanh"}, r"'odd_tanh' \(Tanh\): op Tanh is not supported"),
     "scaling op": ({"extra": "Mul"}, r"'odd_mul' \(Mul\): op Mul is not supported"),
     "per-step output": ({"take": "y", "head": "none"}, r"is a sequence \(an output per timestep\)"),
     "per-step head": ({"take": "y", "head": "matmul"}, r"'dense/MatMul' \(MatMul\): is applied to every timestep"),
     "first step": ({"take": "y_first"}, r"'first_step' \(Gather\): selects step \[0\] of 6"),
     "non-zero initial_h": ({"initial_h": 0.5, "batch": 7}, r"non-zero initial_h is not supported"),
+    "huge fixed batch": ({"batch": 2**31}, r"has the fixed shape \(2147483648, 6, 3\).*more than 67,108,864 elements"),
 }
 
 
