@@ -14,11 +14,13 @@ def gru_model(rng: np.random.Generator, features: int = 3, hidden: int = 5, time
               lbr: int | None = 1, layout: int = 0, bias: bool = True, head: str = "gemm", units: int = 4,
               activation: str | None = "Softmax", take: str = "y_h", producer: str = "edge-gru-tests",
               seq_lens: bool = False, initial_h: float | None = None, direction: str = "forward",
-              op: str = "GRU", extra: str | None = None, batch: int | None = None) -> bytes:
+              op: str = "GRU", extra: str | None = None, batch: int | None = None,
+              slice_from: int = -1) -> bytes:
     """One GRU layer + optional dense head, batch-first float input ``x (N, T, F)``; returns the model bytes.
 
-    ``take``: ``y_h`` (the last state output) or ``y_last`` (``Gather`` of the last step of ``Y``) or ``y`` (the
-    whole sequence, refused). ``head``: ``gemm``, ``matmul`` (``MatMul`` + ``Add``) or ``none``. ``extra``: an op
+    ``take``: ``y_h`` (the last state output), ``y_last`` (``Gather`` of the last step of ``Y``), ``y_slice``
+    (``Slice`` of it, then ``Squeeze``), ``y_first`` (the first step, refused) or ``y`` (the whole sequence,
+    refused). ``head``: ``gemm``, ``matmul`` (``MatMul`` + ``Add``) or ``none``. ``extra``: an op
     inserted on the data path before the head (``Tanh``, ``Mul``), to be refused.
     """
     from onnx import TensorProto, helper, numpy_helper
@@ -69,6 +71,15 @@ def gru_model(rng: np.random.Generator, features: int = 3, hidden: int = 5, time
                                       name="sq"))
         nodes.append(helper.make_node("Gather", ["ys", const("last", -1, np.int64)], ["h"], axis=layout,
                                       name="last_step"))
+    elif take == "y_slice":                      # Slice [-1:] of the time axis, then Squeeze it
+        nodes.append(helper.make_node("Squeeze", ["Y", const("dir_axis", [1 + layout], np.int64)], ["ys"],
+                                      name="sq"))
+        end = slice_from + 1 if slice_from >= 0 else 2**62
+        nodes.append(helper.make_node("Slice", ["ys", const("s0", [slice_from], np.int64), const("s1", [end], np.int64),
+                                                const("sax", [layout], np.int64)],
+                                      ["ys_last"], name="last_slice"))
+        nodes.append(helper.make_node("Squeeze", ["ys_last", const("tax", [layout], np.int64)], ["h"],
+                                      name="sq_time"))
     elif take == "y_first":
         nodes.append(helper.make_node("Squeeze", ["Y", const("dir_axis", [1 + layout], np.int64)], ["ys"],
                                       name="sq"))

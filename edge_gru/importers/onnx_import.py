@@ -257,7 +257,11 @@ def onnx_predict(m: OnnxModel, x: np.ndarray, time_axis: int, session: Any | Non
         rows = len(part)
         if time_axis == 0:
             part = np.swapaxes(part, 0, 1)
-        y = np.asarray(sess.run(None, {m.input_name: part})[0], np.float32)
+        try:
+            y = np.asarray(sess.run(None, {m.input_name: part})[0], np.float32)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
+            raise ModelFileError(f"{m.source}: onnxruntime cannot run the model on an input of shape {part.shape} "
+                                 f"({str(exc).strip().splitlines()[0][:160]})") from None
         if y.ndim >= 2 and y.shape[0] != rows and y.shape[1] == rows:
             y = np.swapaxes(y, 0, 1)
         outs.append(y.reshape(rows, -1)[:n])

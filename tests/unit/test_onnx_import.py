@@ -35,6 +35,8 @@ CASES = {
     "no head": {"head": "none"},
     "last step of Y": {"take": "y_last", "activation": "Relu"},
     "last step of Y, layout=1": {"take": "y_last", "layout": 1},
+    "Slice of the last step": {"take": "y_slice"},
+    "Slice of the last step, free length": {"take": "y_slice", "timesteps": None},
     "static sequence_lens": {"seq_lens": True},
     "static sequence_lens, layout=1": {"seq_lens": True, "layout": 1},
     "zero initial_h": {"initial_h": 0.0, "batch": 7},
@@ -123,6 +125,14 @@ def test_pytorch_file_without_linear_before_reset_is_named_and_can_be_taken_as_p
     assert _agrees(lost, spec) > 1e-3                        # != what onnxruntime runs from the damaged file
     other = _import(gru_model(np.random.default_rng(9), lbr=None, producer="tf2onnx"))   # not PyTorch: lbr=0 is real
     assert not other.grus[0].reset_after
+
+
+def test_a_step_that_is_last_only_at_the_probe_length_is_caught():
+    """Slice [4:5] is the last step of the probe's 5 steps but not of 7 (and nothing of 2): the check at other
+    lengths refuses it (the file itself cannot run on 2 steps, which its free time axis admits)."""
+    with pytest.raises(ModelFileError, match=r"onnxruntime cannot run the model on an input of shape \(6, 2, 3\)"):
+        _import(gru_model(np.random.default_rng(2), take="y_slice", slice_from=4, timesteps=None))
+    assert _import(gru_model(np.random.default_rng(2), take="y_slice", slice_from=5, timesteps=6)).timesteps == 6
 
 
 def test_a_wrong_reading_is_caught_by_the_float_check(monkeypatch):
