@@ -23,7 +23,8 @@ COMMANDS = ("dataset", "train", "quantize", "convert", "run", "inspect", "demo",
 
 
 def test_help_does_not_import_tensorflow():
-    """``python -m edge_gru.cli --help`` and every command's help: exit 0, and no TensorFlow, Keras or Numba."""
+    """``python -m edge_gru.cli --help`` and every command's help: exit 0, and no TensorFlow, Keras, Numba, PyTorch
+    or ONNX."""
     code = ("import runpy, sys\n"
             "from click.testing import CliRunner\n"
             "from edge_gru.cli import cli\n"
@@ -35,7 +36,7 @@ def test_help_does_not_import_tensorflow():
             "    runpy.run_module('edge_gru.cli', run_name='__main__')\n"
             "except SystemExit as e:\n"
             "    assert e.code in (0, None), e.code\n"
-            "bad = [m for m in ('tensorflow', 'keras', 'numba') if m in sys.modules]\n"
+            "bad = [m for m in ('tensorflow', 'keras', 'numba', 'torch', 'onnx', 'onnxruntime') if m in sys.modules]\n"
             "print(bad)\n"
             "sys.exit(1 if bad else 0)\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
