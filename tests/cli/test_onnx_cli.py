@@ -102,3 +102,17 @@ def test_demo_takes_an_onnx_model(tmp_path):
     emulated = [r for r in rep["rows"] if r["method"] == "emulated"]
     assert emulated and all(r["bitexact_vs_numba"] == 1.0 for r in emulated)
     assert (tmp_path / "demo" / "model-int8.tflite").is_file() and (tmp_path / "demo" / "model.egspec").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.needs("tf", "tflm")
+def test_convert_onnx_to_step_layout_tflite(onnx_files, tmp_path):
+    """The step layout from an .onnx file: one timestep per invoke, run by TFLite Micro on the whole data."""
+    d, X = onnx_files
+    p = run("convert", d / "m.onnx", "--calibration", d / "d.npz", "--format", "tflite-int8", "--layout", "step",
+            "-o", tmp_path, check_rc=0)
+    assert "one timestep per invoke" in p.stdout and "no float operators" in p.stdout
+    run("run", tmp_path / "m-int8-step.tflite", d / "d.npz", "--engine", "tflm", "-o", tmp_path / "tflm.npy",
+        check_rc=0)
+    err = np.abs(np.load(tmp_path / "tflm.npy") - ort_run((d / "m.onnx").read_bytes(), X))
+    assert err.mean() < 0.03 and err.max() < 0.2
