@@ -160,7 +160,10 @@ bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
 
 ## Files
 - `edge_gru.h`, `edge_gru.c` and its kernels `edge_gru_dsp.h`, `edge_gru_v6m.h`, `edge_gru_mve.h`: the runtime
-  (same for every model). On cores with the DSP extension
+  (same for every model). Built next to this `model.h`, `edge_gru.c` compiles only the paths this model uses
+  (`EG_MODEL_USES_*`: precision, accumulator widths, reset_after, input, head, weight layout) and the compiler
+  drops the rest; a firmware with several models builds it with `-DEG_GENERIC` (every path, chosen at run
+  time), and `eg_supports(&model)` says whether a build runs a model. On cores with the DSP extension
   (`__ARM_FEATURE_DSP`: Cortex-M4/M7/M33/M55) the matrix kernel is inline assembly with
   SMLAD/SXTB16 and SMMULR requantization; on ARMv6-M (Cortex-M0/M0+) a Thumb-1 assembly function;
   with Helium (`__ARM_FEATURE_MVE`, Cortex-M55) and a model exported with `--matrix-layout rows`
@@ -302,6 +305,24 @@ def embedding_layout(folder: str | Path) -> str:
     return "folded" if b"#define EG_MODEL_EMBEDDING_FOLDED 1" in head else "table"
 
 
+def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool]:
+    """Which runtime paths ``fm`` uses (``EG_MODEL_USES_*`` in model.h: edge_gru.c compiles only these)."""
+    acc64 = [g["b_i"].dtype == np.int64 for g in fm.grus] + [d["b"].dtype == np.int64 for d in fm.dense]
+    after = [bool(g["reset_after"]) for g in fm.grus]
+    w16, a8 = fm.precision.w_bits == 16, fm.precision.a_bits == 8
+    return {"W8": not w16, "W16": w16, "A8": a8, "A16": not a8, "ACC32": not all(acc64), "ACC64": any(acc64),
+            "RESET_AFTER": any(after), "RESET_BEFORE": not all(after), "FEATURES": fm.embedding is None,
+            "TABLE": fm.embedding is not None and not folded, "FOLD": folded, "DENSE": bool(fm.dense),
+            "BLOCKS": matrix != "rows", "ROWS": matrix == "rows"}
+
+
+def uses_defines(fm: FixedModel, folded: bool, matrix: str = "blocks") -> list[str]:
+    """The ``#define EG_MODEL_USES_*`` lines of model.h."""
+    lines = ["/* The runtime paths this model uses: edge_gru.c built next to this file compiles only these (one model\n"
+             " * per firmware); build it with -DEG_GENERIC for every path (several models). */\n"]
+    return lines + [f"#define EG_MODEL_USES_{k} {int(v)}\n" for k, v in uses(fm, folded, matrix).items()]
+
+
 def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement: str = "flash",
                  matrix: str = "blocks") -> dict[str, str]:
     """The generated ``model.h`` and ``model.c`` of ``fm`` (C identifiers prefixed ``ident``).
@@ -331,6 +352,7 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
          f"#define EG_MODEL_PLACEMENT \"{placement}\"  /* where the weights run: see README.md */\n",
          f"#define EG_MODEL_MATRIX_LAYOUT \"{matrix}\"  /* rows: for the Helium (MVE) kernel */\n",
          f"#define EG_MODEL_MATRIX_ROWS {int(matrix == 'rows')}\n",
+         *uses_defines(fm, folded, matrix),
          *([] if placement == "flash" else
            ["#define EG_MODEL_WEIGHTS_IN_RAM 1\n",
             "void eg_model_place(void);  /* copy the weights to RAM once, before the first inference */\n"]),

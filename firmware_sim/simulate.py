@@ -145,12 +145,13 @@ def emulator_name(target: Target) -> str:
 
 
 def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = False,
-                   cc: Compiler | None = None, placement: str = "flash") -> Path:
+                   cc: Compiler | None = None, placement: str = "flash", generic: bool = False) -> Path:
     """Cross-compile an exported C folder with the emulator harness for ``target``.
 
     ``portable`` forces the portable C path even where the core has the DSP extension; ``cc`` is the
     compiler (default: :func:`~firmware_sim.toolchain.resolve_compiler`); ``placement`` where code and
-    weights run (the folder must have been exported for it when it is not ``flash``).
+    weights run (the folder must have been exported for it when it is not ``flash``); ``generic`` builds every
+    runtime path (``-DEG_GENERIC``) instead of only those the folder's model uses.
     """
     c_folder = Path(c_folder)
     missing = [n for n in ("edge_gru.c", "edge_gru.h", "model.c", "model.h") if not (c_folder / n).is_file()]
@@ -158,6 +159,7 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
         raise ModelFileError(f"{c_folder}: not an edge-gru C export (missing {', '.join(missing)}); "
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
     defines = ("EG_PORTABLE",) if portable else ()
+    defines += ("EG_GENERIC",) if generic else ()
     if uses_qemu(target):
         defines += ("EG_QEMU", "EG_MARK_CALLS")
     with as_file(files("firmware_sim").joinpath("c", "harness_sim.c")) as harness:     # package data
@@ -202,20 +204,21 @@ def reported_kernel(stdout: str) -> str | None:
 def kernel_path(elf: Path) -> str:
     """The matrix kernel in ``elf``, read from its machine code and symbols.
 
-    ``mve`` for the Helium kernel, ``dsp`` when it uses SMLAD, ``armv6m`` for the Thumb-1 assembly kernel, else
-    ``portable``.
+    ``mve`` for the Helium kernels, ``dsp`` when it uses the DSP extension's dual MACs (SMLAD, SMLALD),
+    ``armv6m`` for the Thumb-1 assembly kernels, else ``portable``. A runtime specialized to its model holds only
+    the kernels that model runs, so this is what the model runs on the core.
     """
     import capstone
 
     image = read_elf(elf)
-    if "eg_matrix_mve32" in image.symbols or "eg_matrix_mve64" in image.symbols:
+    if any(s.startswith("eg_matrix_mve") for s in image.symbols):
         return "mve"
-    if "eg_matrix_v6m" in image.symbols:
+    if any(s in image.symbols for s in ("eg_matrix_v6m", "eg_gates_v6m_sig", "eg_gates_v6m_cand", "eg_update_v6m16")):
         return "armv6m"
     md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
     for addr, data, _ in image.segments:
         for ins in md.disasm(data, addr):
-            if ins.mnemonic.startswith("smlad"):
+            if ins.mnemonic.startswith(("smlad", "smlald")):
                 return "dsp"
     return "portable"
 
@@ -308,7 +311,8 @@ def _merge_stats(a, b):
 def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quantized: bool = False,
              work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None,
              portable: bool = False, cc: Compiler | str | None = None,
-             lengths: np.ndarray | None = None, embedding: str = "auto", placement: str | None = None) -> SimResult:
+             lengths: np.ndarray | None = None, embedding: str = "auto", placement: str | None = None,
+             generic: bool = False) -> SimResult:
     """Emulate ``model`` (a FixedModel, ``.egru`` or C export folder) on ``target`` over inputs ``X``.
 
     Args:
@@ -325,6 +329,8 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         placement: ``flash`` (default), ``weights-ram`` or ``ram`` (:data:`firmware_sim.memory.PLACEMENTS`); a C
             folder keeps the placement it was exported for unless this names another (``ram`` works for any
             folder, ``weights-ram`` needs a folder exported for RAM weights).
+        generic: Build every runtime path (``-DEG_GENERIC``, what a firmware with several models uses) instead of
+            only the paths the model uses.
 
     Returns:
         Cycles (warm: mean over the sequences after the first since reset; ``cycles_cold`` the first), latency,
@@ -343,7 +349,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         # Build and emulate with room to spare so a model that does not fit is still measured; `fits`
         # compares the measured flash and RAM with the real part.
         roomy = emulation_target(target)
-        elf = build_firmware(c_folder, roomy, work / "build", portable, cc, placement)
+        elf = build_firmware(c_folder, roomy, work / "build", portable, cc, placement, generic)
         image = read_elf(elf)
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)

@@ -406,11 +406,11 @@ def build_elf(sources: list[Path], target: Target, out_dir: Path, name: str = "f
 
 
 def compile_object(source: Path, core: str, out: Path, include_dirs: tuple[Path, ...] = (),
-                   cc: Compiler | None = None) -> Path:
+                   cc: Compiler | None = None, defines: tuple[str, ...] = ()) -> Path:
     """Compile one C file to an object for ``core`` (used for per-object section sizes)."""
     cc = cc or resolve_compiler()
-    cmd = [*cc.argv, *cc.cpu_flags(core), *COMMON_FLAGS, *(f"-I{d}" for d in include_dirs), "-c", "-o", str(out),
-           str(source)]
+    cmd = [*cc.argv, *cc.cpu_flags(core), *COMMON_FLAGS, *(f"-D{d}" for d in defines),
+           *(f"-I{d}" for d in include_dirs), "-c", "-o", str(out), str(source)]
     _run(cmd, f"compiling {source.name} for {core}")
     return out
 

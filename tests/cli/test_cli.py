@@ -189,7 +189,14 @@ def test_simulate_and_emulator_engine(workdir, tmp_path):
     assert d["cycles_per_mac"] == pytest.approx(d["cycles_per_sequence"] / d["macs_per_sequence"])
     assert run("simulate", tmp_path / "m.egru", "--target", "nrf52840", "--json", tmp_path / "s.json").returncode == 2
     p = run("convert", tmp_path / "m.egru", "--format", "c", "-o", tmp_path / "c", "--name", "my kws", check_rc=0)
-    assert "cortex-m4" in p.stdout and "Measured section sizes" in (tmp_path / "c" / "README.md").read_text()
+    readme = (tmp_path / "c" / "README.md").read_text()
+    assert "cortex-m4" in p.stdout and "Measured section sizes" in readme
+    import re
+
+    runtime = {core: (int(a.replace(",", "")), int(b.replace(",", ""))) for core, a, b in
+               re.findall(r"\| (cortex-m\w+) \|.*\| ([\d,]+) \(([\d,]+)\) \|", readme)}
+    assert set(runtime) == {"cortex-m0plus", "cortex-m4", "cortex-m7"}
+    assert all(0 < mine < generic / 1.5 for mine, generic in runtime.values())   # specialized to this model
     assert "my_kws_model" in (tmp_path / "c" / "model.c").read_text()
     run("run", tmp_path / "c", tmp_path / "d.npz", "--engine", "emulator", "--target", "rp2040", "--raw",
         "-o", tmp_path / "e.npy", check_rc=0)

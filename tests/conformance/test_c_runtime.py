@@ -273,3 +273,70 @@ def test_cmake_cross_build_builds_the_library_alone(tmp_path):
     p = subprocess.run(["cmake", "--build", str(tmp_path / "b")], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert (tmp_path / "b" / "libkws.a").is_file() and not list((tmp_path / "b").rglob("kws_example*"))
+
+
+def test_generic_build_matches_numba_on_random_models(tmp_path):
+    """-DEG_GENERIC (every path, chosen at run time: a firmware with several models) = Numba on 12 random models,
+    as the default build specialized to each model's model.h is (the tests above)."""
+    rng = np.random.default_rng(77)
+    for i in range(12):
+        fm, X = _random_model(i, rng)
+        export_c(fm, tmp_path / f"m{i}")
+        xq = fm.quantize_input(X)
+        np.testing.assert_array_equal(run_host(tmp_path / f"m{i}", xq, (*STRICT, "-DEG_GENERIC")),
+                                      fm.predict_raw(xq, quantized=True), err_msg=f"model {i}")
+
+
+def _functions(obj) -> dict[str, int]:
+    from elftools.elf.elffile import ELFFile
+
+    with open(obj, "rb") as fh:
+        symtab = ELFFile(fh).get_section_by_name(".symtab")
+        return {s.name: s["st_size"] for s in symtab.iter_symbols() if s["st_info"]["type"] == "STT_FUNC"}
+
+
+@pytest.mark.needs("zig", "sim")
+def test_specialized_build_holds_only_the_models_paths(tmp_path):
+    """model.h's EG_MODEL_USES_* let the compiler drop what the model does not use: a w8a16 reset_after model with
+    32-bit accumulators has no 64-bit, int16-weight, rows-layout, reset-before or embedding code, and its runtime
+    .text is under half of the generic build's; the generic build has them all."""
+    from converters.c_export import uses
+
+    rng = np.random.default_rng(3)
+    spec = random_spec(rng, 5, [12], [(3, "softmax")], timesteps=6)
+    fm = quantize_model(spec, rng.normal(size=(20, 6, 5)).astype(np.float32), "w8a16")
+    export_c(fm, tmp_path)
+    assert uses(fm, False) == {"W8": True, "W16": False, "A8": False, "A16": True, "ACC32": True, "ACC64": False,
+                               "RESET_AFTER": True, "RESET_BEFORE": False, "FEATURES": True, "TABLE": False,
+                               "FOLD": False, "DENSE": True, "BLOCKS": True, "ROWS": False}
+    sizes = {}
+    for build in ("specialized", "generic"):
+        obj = tmp_path / f"{build}.o"
+        flags = ["-DEG_GENERIC"] if build == "generic" else []
+        subprocess.run([*_arm_cc("zig", "cortex_m4"), "-std=c99", "-O2", *STRICT, *flags, "-I", str(tmp_path), "-c",
+                        str(tmp_path / "edge_gru.c"), "-o", str(obj)], check=True)
+        sizes[build] = _functions(obj)
+    unused = {"eg_matrix_64", "eg_matrix_i16", "eg_matrix_rows", "eg_gates_before"}
+    assert unused <= set(sizes["generic"]) and not unused & set(sizes["specialized"])
+    assert sum(sizes["specialized"].values()) < 0.5 * sum(sizes["generic"].values())
+
+
+def test_eg_supports_says_which_models_a_build_runs(tmp_path):
+    """A runtime specialized for a w8a16 model refuses a w16a16 model (eg_supports = 0) and runs its own; the
+    generic build runs both."""
+    rng = np.random.default_rng(4)
+    spec = random_spec(rng, 3, [4], None, timesteps=3)
+    X = rng.normal(size=(10, 3, 3)).astype(np.float32)
+    export_c(quantize_model(spec, X, "w8a16"), tmp_path / "a", name="a")
+    export_c(quantize_model(spec, X, "w16a16"), tmp_path / "b", name="b")
+    main = tmp_path / "main.c"
+    main.write_text('#include <stdio.h>\n#include "edge_gru.h"\nextern const eg_model_t a_model, b_model;\n'
+                    'int main(void) { printf("%d %d\\n", (int)eg_supports(&a_model), (int)eg_supports(&b_model)); '
+                    'return 0; }\n')
+    for build, want in (("specialized", "1 0"), ("generic", "1 1")):
+        exe = tmp_path / build
+        flags = ["-DEG_GENERIC"] if build == "generic" else []
+        subprocess.run([host_cc(), "-std=c99", "-O2", *flags, "-I", str(tmp_path / "a"), "-o", str(exe), str(main),
+                        str(tmp_path / "a" / "edge_gru.c"), str(tmp_path / "a" / "model.c"),
+                        str(tmp_path / "b" / "model.c")], check=True)    # b/model.c includes b/model.h
+        assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split() == want.split()

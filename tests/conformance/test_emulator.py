@@ -51,6 +51,23 @@ def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
         assert res.loop_cycles_per_mac is None or 0 < res.loop_cycles_per_mac < res.cycles_per_mac
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("core", ["cortex-m0plus", "cortex-m4"])
+def test_generic_build_emulated_matches_numba(core, tmp_path):
+    """The generic runtime (-DEG_GENERIC: every path, chosen at run time) on the ARMv6-M and DSP paths, every
+    precision: Numba's integers, like the build specialized to the model (the test above), and larger in flash."""
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(31)
+    for i in range(3):
+        fm, X = _model(i + 20, rng)
+        res = simulate(fm, get_target(CORES[core]), X, work_dir=tmp_path / f"g{i}", generic=True)
+        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"{core} model {i}")
+        spec_res = simulate(fm, get_target(CORES[core]), X[:2], work_dir=tmp_path / f"s{i}")
+        assert spec_res.flash_bytes < res.flash_bytes
+
+
 def test_rows_layout_runs_plain_loops_on_other_cores(tmp_path):
     """A C folder exported for the Helium kernel (rows layout) still runs on a Cortex-M4, bit-exact, and says which
     code it ran; integer inputs (quantized=True) need no lengths."""

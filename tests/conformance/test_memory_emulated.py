@@ -103,7 +103,11 @@ def test_every_placement_is_bit_exact_and_only_cycles_change(name, tmp_path):
         np.testing.assert_array_equal(r.outputs, ref, err_msg=f"{name} {p}")
         assert r.placement == p and r.memory == target.memory.name
     assert res["flash"].cycles_per_sequence > res["weights-ram"].cycles_per_sequence >= ideal.cycles_per_sequence
-    assert res["ram"].cycles_per_sequence == pytest.approx(ideal.cycles_per_sequence, rel=1e-3)
+    # all in RAM: the memory system adds nothing; the cycles differ from the zero-wait build only where the code's
+    # addresses move unicorn's block splits (1 KB pages) inside a loop: 0.2% on stm32h7 (72 of 34,712 cycles in
+    # eg_gates_after, the runtime specialized to this model moved the function across a page boundary)
+    assert res["ram"].stall_cycles_per_sequence == 0
+    assert res["ram"].cycles_per_sequence == pytest.approx(ideal.cycles_per_sequence, rel=5e-3)
     if target.memory.caches:                           # a cold cache misses what a warm one holds
         assert res["flash"].cycles_cold > res["flash"].cycles_per_sequence
     assert res["flash"].stall_cycles_per_sequence > 0 and ideal.stall_cycles_per_sequence == 0

@@ -6,6 +6,63 @@
 
 #include "edge_gru.h"
 
+/* ---- what this build compiles ----------------------------------------------------------------------
+ * An export's model.h says which paths its model uses (EG_MODEL_USES_*): precision, accumulator
+ * widths, reset_after, the input (features, embedding table, folded), a dense head, the weight layout.
+ * Built next to that model.h, this file compiles only those paths and the compiler drops the rest
+ * (one model per firmware). -DEG_GENERIC, or no model.h to be found, compiles every path, chosen at run
+ * time from the model (several models in one firmware). eg_supports() says whether a model runs on this build. */
+#if !defined(EG_GENERIC) && defined(__has_include)
+#if __has_include("model.h")
+#define EG_WITH_MODEL_H 1
+#endif
+#elif !defined(EG_GENERIC)
+#define EG_WITH_MODEL_H 1     /* a compiler without __has_include: the export's folder is on the include path */
+#endif
+#ifdef EG_WITH_MODEL_H
+#include "model.h"
+#undef eg_step   /* a folded export's model.h turns calls into errors; the definitions below stay */
+#undef eg_run
+#endif
+#if defined(EG_GENERIC) || !defined(EG_MODEL_USES_W8)
+#define EG_USE_W8 1
+#define EG_USE_W16 1
+#define EG_USE_A8 1
+#define EG_USE_A16 1
+#define EG_USE_ACC32 1
+#define EG_USE_ACC64 1
+#define EG_USE_AFTER 1
+#define EG_USE_BEFORE 1
+#define EG_USE_FEATURES 1
+#define EG_USE_TABLE 1
+#define EG_USE_FOLD 1
+#define EG_USE_DENSE 1
+#define EG_USE_BLOCKS 1
+#define EG_USE_ROWS 1
+#else
+#define EG_USE_W8 EG_MODEL_USES_W8
+#define EG_USE_W16 EG_MODEL_USES_W16
+#define EG_USE_A8 EG_MODEL_USES_A8
+#define EG_USE_A16 EG_MODEL_USES_A16
+#define EG_USE_ACC32 EG_MODEL_USES_ACC32
+#define EG_USE_ACC64 EG_MODEL_USES_ACC64
+#define EG_USE_AFTER EG_MODEL_USES_RESET_AFTER
+#define EG_USE_BEFORE EG_MODEL_USES_RESET_BEFORE
+#define EG_USE_FEATURES EG_MODEL_USES_FEATURES
+#define EG_USE_TABLE EG_MODEL_USES_TABLE
+#define EG_USE_FOLD EG_MODEL_USES_FOLD
+#define EG_USE_DENSE EG_MODEL_USES_DENSE
+#define EG_USE_BLOCKS EG_MODEL_USES_BLOCKS
+#define EG_USE_ROWS EG_MODEL_USES_ROWS
+#endif
+/* A choice made at run time only where both sides are compiled in; else a constant the compiler folds. */
+#define EG_PICK(both_a, both_b, runtime, only_b) (((both_a) && (both_b)) ? (runtime) : (only_b))
+#define EG_W16(m) EG_PICK(EG_USE_W8, EG_USE_W16, (m)->w_bits == 16, EG_USE_W16)
+#define EG_A8(m) EG_PICK(EG_USE_A16, EG_USE_A8, (m)->a_bits == 8, EG_USE_A8)
+#define EG_ACC64(flag) EG_PICK(EG_USE_ACC32, EG_USE_ACC64, (flag), EG_USE_ACC64)
+#define EG_AFTER(g) EG_PICK(EG_USE_BEFORE, EG_USE_AFTER, (g)->reset_after, EG_USE_AFTER)
+#define EG_ROWS(g) EG_PICK(EG_USE_BLOCKS, EG_USE_ROWS, (g)->layout == EG_LAYOUT_ROWS, EG_USE_ROWS)
+
 /* The DSP path uses GNU inline assembly and ACLE intrinsics (gcc, clang, armclang). */
 #if defined(__ARM_FEATURE_DSP) && !defined(EG_PORTABLE) && (defined(__GNUC__) || defined(__clang__))
 #define EG_DSP 1
@@ -400,7 +457,9 @@ static void eg_matrix(
                       int32_t ncols, const void *bias, int use_bias, int acc64, const int32_t *mul, const int32_t *sh,
                       const int32_t *rq, int r32, int32_t layout)
 {
-    if (layout) {                                        /* rows: layout = the chunk (8 or 16) */
+    acc64 = EG_ACC64(acc64);
+    w16 = EG_PICK(EG_USE_W8, EG_USE_W16, w16, EG_USE_W16);
+    if (EG_USE_ROWS && layout) {                         /* rows: layout = the chunk (8 or 16) */
         const int32_t KC = (K + layout - 1) / layout * layout;   /* a block of 4 columns holds 4 KC weights */
         const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * KC)
                              : (const void *)((const int8_t *)W + col0 * KC);
@@ -415,6 +474,7 @@ static void eg_matrix(
         (void)r32;
         return;
     }
+    if (!EG_USE_BLOCKS) return;
     if (acc64) {
         const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * K) : (const void *)((const int8_t *)W + col0 * K);
         eg_matrix_64(out, v, K, Wc, w16, ncols / 4, use_bias ? (const int64_t *)bias + col0 : 0, mul + col0,
@@ -471,7 +531,7 @@ static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t 
 {
     const int16_t *tab = m->tanh_tab;
     int32_t k;
-    if (m->a_bits == 8) {
+    if (EG_A8(m)) {
         for (k = 0; k < H; ++k) {
             int32_t hh = eg_act(tab, gxh[k]);                                  /* hh = tanh(...) */
             int32_t h_tm1 = h_state[k] * 256;
@@ -492,13 +552,13 @@ static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t 
 static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state, const int32_t *vx, int32_t *work,
                         int32_t fold_row)
 {
-    const int32_t H = g->units, C = g->cols, hoff = g->hoff, w16 = m->w_bits == 16;
+    const int32_t H = g->units, C = g->cols, hoff = g->hoff, w16 = EG_W16(m);
     int32_t *vh = work, *gx = work + g->kh, *gh = gx + C, *z = gh + C;
     /* the layout argument of eg_matrix: 0 (blocks) or the rows layout's chunk */
-    const int32_t lay = g->layout != EG_LAYOUT_ROWS ? 0 : (!w16 && m->a_bits == 8 && !g->acc64) ? 16 : 8;
+    const int32_t lay = !EG_ROWS(g) ? 0 : (!w16 && EG_A8(m) && !EG_ACC64(g->acc64)) ? 16 : 8;
     int32_t k;
     eg_vec_from16(vh, h_state, H, g->kh);                                      /* h_tm1 */
-    if (fold_row >= 0) {
+    if (EG_USE_FOLD && fold_row >= 0) {
         /* x_all = x W + b_i -> Q3.12, computed at export time for every token (folded embedding) */
         if (m->fold16)
             for (k = 0; k < C; ++k) gx[k] = ((const int16_t *)m->fold)[fold_row * C + k];
@@ -508,7 +568,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         /* x_all = x W + b_i  -> Q3.12 */
         eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x, lay);
     }
-    if (g->reset_after) {
+    if (EG_AFTER(g)) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
         eg_matrix(gh, vh, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
 #if EG_V6M
@@ -521,7 +581,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         eg_gates_after(m, H, hoff, gx, gh, z);
 #endif
 #endif
-    } else {
+    } else if (EG_USE_BEFORE) {
         /* h_tm1 U_z, h_tm1 U_r -> Q3.12 (columns before hoff); then (r * h_tm1) U_h */
         eg_matrix(gh, vh, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
         eg_gates_before(m, H, gx, gh, h_state, z, vh);                          /* vh := r * h_tm1 */
@@ -530,7 +590,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         for (k = 0; k < H; ++k) gx[hoff + k] = eg_sat16(gx[hoff + k] + gh[hoff + k]);   /* x_h + (r*h_tm1) U_h */
     }
 #if EG_V6M
-    if (m->a_bits == 16) {
+    if (!EG_A8(m)) {
         eg_update_v6m16(h_state, gx + hoff, z, H, m->tanh_tab);
         return;
     }
@@ -549,7 +609,7 @@ static void eg_dense(int32_t *out, const int32_t *v, int32_t nin, const eg_dense
     int32_t i, j;
     for (j = 0; j < d->units; ++j) {
         int64_t y;
-        if (d->acc64) {
+        if (EG_ACC64(d->acc64)) {
             int64_t acc = eg_bias64(d->b, d->use_bias, j);
             for (i = 0; i < nin; ++i) {
                 int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
@@ -598,7 +658,7 @@ static void eg_step_layers(const eg_model_t *m, int16_t *state, int32_t *scratch
 
 void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch)
 {
-    if (!m->gru[0].W) return;   /* a folded export has no input weights (its model.h refuses eg_step): state kept */
+    if (!EG_USE_FEATURES || !m->gru[0].W) return;   /* a folded export has no input weights (its model.h refuses eg_step): state kept */
     eg_vec_from16(scratch, x_q, m->features, m->gru[0].kx);
     eg_step_layers(m, state, scratch, -1);
 }
@@ -624,14 +684,15 @@ static void eg_vec_from8(int32_t *v, const int8_t *src, int32_t n, int32_t K)
 int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *scratch)
 {
     const int32_t F = m->features;
-    if ((!m->embedding && !m->fold) || id < 0 || id >= m->vocab) return -1;
+    if ((!EG_USE_TABLE && !EG_USE_FOLD) || (!m->embedding && !m->fold) || id < 0 || id >= m->vocab) return -1;
     if (id == 0 && m->mask_zero) return 0;                                   /* masked step: h = h_tm1 */
-    if (m->fold) {
+    if (EG_USE_FOLD && m->fold) {
         eg_step_layers(m, state, scratch, id);
         return 1;
     }
+    if (!EG_USE_TABLE) return -1;
     /* x = embedding[id]: the table holds x_q = clamp(round(x / s_x)) */
-    if (m->a_bits == 8)
+    if (EG_A8(m))
         eg_vec_from8(scratch, (const int8_t *)m->embedding + id * F, F, m->gru[0].kx);
     else
         eg_vec_from16(scratch, (const int16_t *)m->embedding + id * F, F, m->gru[0].kx);
@@ -642,15 +703,15 @@ int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch)
 {
     int32_t l, i, width = m->gru[m->n_gru - 1].units, D = width;
-    const int32_t qmax = (m->a_bits == 8) ? 127 : 32767;
+    const int32_t qmax = EG_A8(m) ? 127 : 32767, n_dense = EG_USE_DENSE ? m->n_dense : 0;
     int32_t *v, *y;
-    for (l = 0; l < m->n_dense; ++l) D = m->dense[l].units > D ? m->dense[l].units : D;
+    for (l = 0; l < n_dense; ++l) D = m->dense[l].units > D ? m->dense[l].units : D;
     v = scratch;
     y = scratch + D;
     for (i = 0; i < width; ++i) v[i] = state[m->state_len - width + i];
-    for (l = 0; l < m->n_dense; ++l) {
+    for (l = 0; l < n_dense; ++l) {
         const eg_dense_t *d = &m->dense[l];
-        eg_dense(y, v, width, d, m->w_bits == 16);
+        eg_dense(y, v, width, d, EG_W16(m));
         for (i = 0; i < d->units; ++i) {
             int32_t t = y[i];
             if (d->mode == EG_DENSE_SIGMOID) {
@@ -692,4 +753,21 @@ void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, 
     eg_reset(m, state);
     for (t = 0; t < T; ++t) eg_step(m, state, x_q + (int32_t)t * m->features, scratch);
     eg_output(m, state, out, scratch);
+}
+
+int32_t eg_supports(const eg_model_t *m)
+{
+    int32_t l;
+    if ((m->w_bits == 16 ? !EG_USE_W16 : !EG_USE_W8) || (m->a_bits == 8 ? !EG_USE_A8 : !EG_USE_A16)) return 0;
+    if (m->fold ? !EG_USE_FOLD : m->embedding ? !EG_USE_TABLE : !EG_USE_FEATURES) return 0;
+    if (m->n_dense && !EG_USE_DENSE) return 0;
+    for (l = 0; l < m->n_gru; ++l) {
+        const eg_gru_t *g = &m->gru[l];
+        if (g->acc64 ? !EG_USE_ACC64 : !EG_USE_ACC32) return 0;
+        if (g->reset_after ? !EG_USE_AFTER : !EG_USE_BEFORE) return 0;
+        if (g->layout == EG_LAYOUT_ROWS ? !EG_USE_ROWS : !EG_USE_BLOCKS) return 0;
+    }
+    for (l = 0; l < m->n_dense; ++l)
+        if (m->dense[l].acc64 ? !EG_USE_ACC64 : !EG_USE_ACC32) return 0;
+    return 1;
 }

@@ -90,6 +90,10 @@ int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, i
                       int32_t *scratch);
 /* Index of the largest of n outputs (the class of a classifier; the first on ties). */
 int32_t eg_argmax(const int32_t *out, int32_t n);
+/* 1 if this build of the runtime runs model m, else 0. Compiled next to an export's model.h, edge_gru.c
+ * holds only the paths that model uses (precision, accumulators, reset_after, input, head, layout);
+ * -DEG_GENERIC compiles every path (a firmware with several models). */
+int32_t eg_supports(const eg_model_t *m);
 /* Which code path this build uses: "mve", "dsp", "armv6m" or "portable" ("mve" builds run the DSP
  * path for a model whose layout is EG_LAYOUT_BLOCKS). */
 const char *eg_kernel_path(void);

@@ -319,7 +319,7 @@ static EG_NOINLINE void eg_update_mve(const eg_model_t *m, int32_t H, const int3
                                       int16_t *h_state)
 {
     const int16_t *tab = m->tanh_tab;
-    const int a8 = m->a_bits == 8;
+    const int a8 = EG_A8(m);
     const int32x4_t hi = vdupq_n_s32(a8 ? 127 : 32767), lo = vdupq_n_s32(a8 ? -127 : -32767);
     int32_t k = 0;
     for (; k + 4 <= H; k += 4)
