@@ -185,6 +185,30 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
             e = estimate(tfl, get_target("alif-e3"), "unrolled", "cmsis-nn", timesteps=te.X.shape[1], model_macs=macs)
             print(f"{name:24s} TFLite Micro unrolled cmsis-nn on cortex-m55 (ESTIMATED: {e.core_basis}): "
                   f"{e.cycles_per_mac:.1f} cycles/MAC")
+    code_sizes(models)
+
+
+def code_sizes(models) -> None:
+    """The runtime's code per core: ``.text`` of ``edge_gru.o`` specialized to each model, and the generic build."""
+    import tempfile
+    from pathlib import Path
+
+    from converters.c_export import export_c
+    from edge_gru.fixed.model import quantize_model
+    from firmware_sim.sizes import object_sizes
+    from firmware_sim.toolchain import resolve_compiler
+
+    cc = resolve_compiler(None)
+    cores = ("cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33")
+    print(f"\nruntime code: .text of edge_gru.o in bytes, -O2, {cc.version}; built for the model "
+          "(generic build with -DEG_GENERIC in brackets)")
+    print(f"{'model':24s} " + " ".join(f"{c:>18s}" for c in cores))
+    for name, sp, tr, _, _ in models:
+        fm = quantize_model(sp, tr.X, "w8a16")
+        with tempfile.TemporaryDirectory() as tmp:
+            export_c(fm, Path(tmp) / "c")
+            sizes = [object_sizes(Path(tmp) / "c", core, cc) for core in cores]
+        print(f"{name:24s} " + " ".join(f"{s['runtime_text']:>8,} ({s['generic_text']:>6,})" for s in sizes))
 
 
 if __name__ == "__main__":
