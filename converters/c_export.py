@@ -311,7 +311,7 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool
     after = [bool(g["reset_after"]) for g in fm.grus]
     w16, a8 = fm.precision.w_bits == 16, fm.precision.a_bits == 8
     return {"W8": not w16, "W16": w16, "A8": a8, "A16": not a8, "ACC32": not all(acc64), "ACC64": any(acc64),
-            "RESET_AFTER": any(after), "RESET_BEFORE": not all(after), "FEATURES": fm.embedding is None,
+            "RESET_AFTER": any(after), "RESET_BEFORE": not all(after), "FEATURES": not folded,   # eg_step: W needed
             "TABLE": fm.embedding is not None and not folded, "FOLD": folded, "DENSE": bool(fm.dense),
             "BLOCKS": matrix != "rows", "ROWS": matrix == "rows"}
 
