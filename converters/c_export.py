@@ -316,30 +316,11 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool
             "BLOCKS": matrix != "rows", "ROWS": matrix == "rows"}
 
 
-def int8_kernels(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool]:
-    """Which copies of the DSP int8 kernel the model's products take: ``K0``..``K6`` by K & 6 for products with
-    a bias and one-instruction requantization (:func:`~converters.c_layout.fast_requant`), ``SLOW`` for the others
-    (the reset-before layers' recurrent product has no bias). Int8-weight, int32-accumulator, blocks-layout layers
-    only."""
-    held = {"SLOW": False, "K0": False, "K2": False, "K4": False, "K6": False}
-    for i, g in enumerate(fm.grus):
-        if fm.precision.w_bits != 8 or g["b_i"].dtype == np.int64 or matrix == "rows":
-            continue
-        products = [("h", pad2(g["units"]), bool(g["reset_after"]))]
-        if not (folded and i == 0):
-            products.append(("x", pad2(g["input_dim"]), True))
-        for part, k, with_bias in products:
-            fast = with_bias and bool(g["use_bias"]) and fast_requant(g, part) is not None
-            held[f"K{k & 6}" if fast else "SLOW"] = True
-    return held
-
-
 def uses_defines(fm: FixedModel, folded: bool, matrix: str = "blocks") -> list[str]:
     """The ``#define EG_MODEL_USES_*`` lines of model.h."""
     lines = ["/* The runtime paths this model uses: edge_gru.c built next to this file compiles only these (one model\n"
              " * per firmware); build it with -DEG_GENERIC for every path (several models). */\n"]
-    flags = {**uses(fm, folded, matrix), **{f"I8_{k}": v for k, v in int8_kernels(fm, folded, matrix).items()}}
-    return lines + [f"#define EG_MODEL_USES_{k} {int(v)}\n" for k, v in flags.items()]
+    return lines + [f"#define EG_MODEL_USES_{k} {int(v)}\n" for k, v in uses(fm, folded, matrix).items()]
 
 
 def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement: str = "flash",

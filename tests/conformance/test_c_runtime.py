@@ -340,20 +340,3 @@ def test_eg_supports_says_which_models_a_build_runs(tmp_path):
                         str(tmp_path / "a" / "edge_gru.c"), str(tmp_path / "a" / "model.c"),
                         str(tmp_path / "b" / "model.c")], check=True)    # b/model.c includes b/model.h
         assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split() == want.split()
-
-
-def test_int8_kernel_copies_follow_the_models_products():
-    """The DSP int8 kernel's copies a model needs: by K & 6 (K = inputs padded to even) for products with a bias and
-    SMMULR multipliers; the generic loop for a reset-before layer's recurrent product (no bias) and bias-less ones."""
-    from converters.c_export import int8_kernels
-
-    rng = np.random.default_rng(8)
-    X = rng.normal(size=(20, 4, 13)).astype(np.float32)
-    after = quantize_model(random_spec(rng, 13, [16], None, timesteps=4, scale=0.3), X, "w8a16")   # K 14 and 16
-    assert int8_kernels(after, False) == {"SLOW": False, "K0": True, "K2": False, "K4": False, "K6": True}
-    before = quantize_model(random_spec(rng, 13, [16], None, timesteps=4, reset_after=False, scale=0.3), X, "w8a16")
-    assert int8_kernels(before, False) == {"SLOW": True, "K0": False, "K2": False, "K4": False, "K6": True}
-    nobias = quantize_model(random_spec(rng, 13, [16], None, timesteps=4, use_bias=False, scale=0.3), X, "w8a16")
-    assert int8_kernels(nobias, False) == {"SLOW": True, "K0": False, "K2": False, "K4": False, "K6": False}
-    assert not any(int8_kernels(quantize_model(random_spec(rng, 13, [16], None, timesteps=4, scale=0.3), X, "w16a16"),
-                                False).values())

@@ -365,30 +365,3 @@ def test_startup_memory_functions_are_correct_and_word_wise(cc, tmp_path):
         assert res.mark_values == [1, 2]
         per_byte = (res.marks[1] - res.marks[0]) / 1024
         assert per_byte < (1.5 if name == "nrf52840" else 3.0), (name, per_byte)
-
-
-def test_a_runtime_built_for_other_kernels_refuses_the_model(tmp_path):
-    """The DSP int8 kernel is compiled only in the copies the exported model takes (by K & 6): another model's
-    weights linked against that build are refused by eg_supports (the firmware exits 7), not computed wrongly.
-    (simulate() refuses such a folder earlier: its model.c no longer matches model.egru.)"""
-    import shutil
-
-    from converters.c_export import export_c
-    from edge_gru.errors import EdgeGruError
-    from firmware_sim.simulate import build_firmware, emulate, emulation_target
-    from firmware_sim.targets import get_target
-
-    rng = np.random.default_rng(12)
-    X = rng.normal(size=(6, 4, 13)).astype(np.float32)
-    a = quantize_model(random_spec(rng, 13, [16], None, timesteps=4, scale=0.3), X, "w8a16")   # K 14 and 16
-    b = quantize_model(random_spec(rng, 13, [10], None, timesteps=4, scale=0.3), X, "w8a16")   # K 14 and 10
-    export_c(a, tmp_path / "a", name="m")
-    export_c(b, tmp_path / "b", name="m")
-    target = emulation_target(get_target("nrf52840"))
-    xq, lens = a.device_input(X[:2], None)
-    elf = build_firmware(tmp_path / "a", target, tmp_path / "wa")
-    out, _, _ = emulate(elf, target, xq, 16, lengths=lens)
-    np.testing.assert_array_equal(out, a.predict_raw(X[:2]))
-    shutil.copy(tmp_path / "b" / "model.c", tmp_path / "a" / "model.c")     # b's weights under a's model.h
-    with pytest.raises(EdgeGruError, match=r"exited with 7: the runtime was built for another model's paths"):
-        emulate(build_firmware(tmp_path / "a", target, tmp_path / "wb"), target, xq, 16, lengths=lens)

@@ -55,21 +55,6 @@
 #define EG_USE_BLOCKS EG_MODEL_USES_BLOCKS
 #define EG_USE_ROWS EG_MODEL_USES_ROWS
 #endif
-/* The DSP int8 kernel (int32 accumulators, bias, one-instruction requantization) comes in four copies by K & 6;
- * products without bias or with another requantization take a generic loop. */
-#if defined(EG_GENERIC) || !defined(EG_MODEL_USES_I8_SLOW)
-#define EG_USE_I8_SLOW 1
-#define EG_USE_I8_K0 1
-#define EG_USE_I8_K2 1
-#define EG_USE_I8_K4 1
-#define EG_USE_I8_K6 1
-#else
-#define EG_USE_I8_SLOW EG_MODEL_USES_I8_SLOW
-#define EG_USE_I8_K0 EG_MODEL_USES_I8_K0
-#define EG_USE_I8_K2 EG_MODEL_USES_I8_K2
-#define EG_USE_I8_K4 EG_MODEL_USES_I8_K4
-#define EG_USE_I8_K6 EG_MODEL_USES_I8_K6
-#endif
 /* A choice made at run time only where both sides are compiled in; else a constant the compiler folds. */
 #define EG_PICK(both_a, both_b, runtime, only_b) (((both_a) && (both_b)) ? (runtime) : (only_b))
 #define EG_W16(m) EG_PICK(EG_USE_W8, EG_USE_W16, (m)->w_bits == 16, EG_USE_W16)
@@ -333,14 +318,14 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
     if (bias && rq) {
         /* constant odd/half flags: four copies, so that none of them keeps K live in the block loop */
         const uint32_t *x = (const uint32_t *)v;
-        switch (K & 6) {   /* a copy this build does not hold is never asked for (eg_supports) */
-        case 0: if (EG_USE_I8_K0) eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 0, 0); return;
-        case 2: if (EG_USE_I8_K2) eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 0, 1); return;
-        case 4: if (EG_USE_I8_K4) eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 1, 0); return;
-        default: if (EG_USE_I8_K6) eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 1, 1); return;
+        switch (K & 6) {
+        case 0: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 0, 0); break;
+        case 2: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 0, 1); break;
+        case 4: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 1, 0); break;
+        default: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 1, 1); break;
         }
+        return;
     }
-    if (!EG_USE_I8_SLOW) return;
 #endif
     for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
         int32_t a[4] = {0, 0, 0, 0};
@@ -770,18 +755,6 @@ void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, 
     eg_output(m, state, out, scratch);
 }
 
-/* Whether this build holds the int8 kernel a product with K inputs takes (fast: bias and SMMULR multipliers) */
-static int eg_i8_held(int fast, int32_t K)
-{
-    if (!fast) return EG_USE_I8_SLOW;
-    switch (K & 6) {
-    case 0: return EG_USE_I8_K0;
-    case 2: return EG_USE_I8_K2;
-    case 4: return EG_USE_I8_K4;
-    default: return EG_USE_I8_K6;
-    }
-}
-
 int32_t eg_supports(const eg_model_t *m)
 {
     int32_t l;
@@ -796,11 +769,5 @@ int32_t eg_supports(const eg_model_t *m)
     }
     for (l = 0; l < m->n_dense; ++l)
         if (m->dense[l].acc64 ? !EG_USE_ACC64 : !EG_USE_ACC32) return 0;
-    for (l = 0; l < m->n_gru && EG_DSP && m->w_bits == 8; ++l) {   /* the int8 kernel's copies */
-        const eg_gru_t *g = &m->gru[l];
-        if (g->acc64 || g->layout == EG_LAYOUT_ROWS) continue;
-        if (g->W && !eg_i8_held(g->use_bias && g->rqx, g->kx)) return 0;
-        if (!eg_i8_held(g->reset_after && g->use_bias && g->rqh, g->kh)) return 0;
-    }
     return 1;
 }
