@@ -103,9 +103,8 @@ def test_every_placement_is_bit_exact_and_only_cycles_change(name, tmp_path):
         np.testing.assert_array_equal(r.outputs, ref, err_msg=f"{name} {p}")
         assert r.placement == p and r.memory == target.memory.name
     assert res["flash"].cycles_per_sequence > res["weights-ram"].cycles_per_sequence >= ideal.cycles_per_sequence
-    # all in RAM: the memory system adds nothing; the cycles differ from the zero-wait build only where the code's
-    # addresses move unicorn's block splits (1 KB pages) inside a loop: 0.2% on stm32h7 (72 of 34,712 cycles in
-    # eg_gates_after, the runtime specialized to this model moved the function across a page boundary)
+    # all in RAM: the memory system adds nothing; the cycle model's count still moves a little with the code's
+    # addresses: 0.2% on stm32h7 (72 of 34,712 cycles, all in eg_gates_after; docs/limits.md)
     assert res["ram"].stall_cycles_per_sequence == 0
     assert res["ram"].cycles_per_sequence == pytest.approx(ideal.cycles_per_sequence, rel=5e-3)
     if target.memory.caches:                           # a cold cache misses what a warm one holds
