@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from converters._tf import keras
-from edge_gru.errors import ModelFileError, UnsupportedModelError
+from edge_gru.errors import ModelFileError, UnsupportedModelError, error_summary
 from edge_gru.spec import DENSE_ACTIVATIONS, DenseLayer, EmbeddingLayer, GRULayer, ModelSpec
 
 SUPPORTED = ("InputLayer", "Embedding", "Masking", "GRU", "Dense", "Dropout")
@@ -45,8 +45,7 @@ def load_keras(path: str | Path) -> Any:
     try:
         return k.saving.load_model(p, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises many types for a bad archive
-        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelFileError(f"{p}: cannot load the Keras model ({msg})") from None
+        raise ModelFileError(f"{p}: cannot load the Keras model ({error_summary(exc)})") from None
 
 
 def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:

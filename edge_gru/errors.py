@@ -39,6 +39,13 @@ class OutputError(EdgeGruError):
     """An output cannot be written where the user asked (a parent is a file, a read-only folder, ...)."""
 
 
+def error_summary(exc: BaseException, limit: int = 200) -> str:
+    """The first line of a library's exception (cut to ``limit`` characters), or its type when it says nothing:
+    what goes inside edge-gru's one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 class EdgeGruWarning(UserWarning):
     """Base class of the warnings edge-gru issues: the work went on, but a result may not be what you expect."""
 

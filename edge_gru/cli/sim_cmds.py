@@ -324,11 +324,11 @@ def demo(out: Path, dataset_name: str, epochs: int | None, target_names: str, em
     """Train a model on a built-in dataset (or take --model), convert to every format, emulate on a few targets,
     write the report."""
     from edge_gru.outputs import staged_folder
-    from edge_gru.workflows.demo import train_demo_model
 
     targets, precs = _report_choices(target_names, None, "w8a16,w8a8,w16a16")
     places = _placements(placements)
     cc = resolve_cc(cc_choice) if targets else None
+    spec = None
     if model is not None:
         if epochs is not None:
             raise DataError("--epochs applies to the model demo trains; --model is used as it is")
@@ -336,21 +336,24 @@ def demo(out: Path, dataset_name: str, epochs: int | None, target_names: str, em
 
         spec = load_float_spec(model)                      # both refused before the output folder is touched
         train, test = demo_data(spec, dataset_name, model)
-        with staged_folder(out, None, force) as stage:
-            _run_report(spec, train.X, test, targets, precs, stage, emulate_sequences, True, cc, places)
-        click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
-        return
     with staged_folder(out, None, force) as stage:       # written aside, moved in when complete
-        text = dataset_name == "sentiment-zh"
-        units, epochs = (32, epochs or 4) if text else (16, epochs or 30)
-        with _progress() as prog:
-            task = prog.add_task(f"training {dataset_name} GRU({units})", total=epochs, info="")
-
-            def on_epoch(epoch: int, logs: dict) -> None:
-                prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
-
-            spec, train, test = train_demo_model(stage, dataset=dataset_name, units=units, epochs=epochs,
-                                                 say=prog.console.print, on_epoch=on_epoch)
+        if spec is None:
+            spec, train, test = _train_demo(stage, dataset_name, epochs)
         _run_report(spec, train.X, test, targets, precs, stage, emulate_sequences, True, cc, places)
     click.echo(f"report: {out / 'report.html'} (also report.md, report.json, plots)")
+
+
+def _train_demo(stage: Path, dataset_name: str, epochs: int | None) -> tuple[Any, Any, Any]:
+    """Train the demo's model on the built-in dataset into ``stage`` with a progress bar; (spec, train, test)."""
+    from edge_gru.workflows.demo import train_demo_model
+
+    units, epochs = (32, epochs or 4) if dataset_name == "sentiment-zh" else (16, epochs or 30)
+    with _progress() as prog:
+        task = prog.add_task(f"training {dataset_name} GRU({units})", total=epochs, info="")
+
+        def on_epoch(epoch: int, logs: dict) -> None:
+            prog.update(task, advance=1, info=f"loss {logs.get('loss', float('nan')):.4f}")
+
+        return train_demo_model(stage, dataset=dataset_name, units=units, epochs=epochs, say=prog.console.print,
+                                on_epoch=on_epoch)
 

@@ -12,13 +12,13 @@ computes something nn.GRU never did; the import says so (see :func:`from_onnx`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edge_gru.errors import ModelFileError, ToolMissingError, UnsupportedModelError
+from edge_gru.errors import ModelFileError, ToolMissingError, UnsupportedModelError, error_summary
 from edge_gru.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,18 @@ class OnnxModel:
     dims: tuple[int | None, ...]        # None where the axis is symbolic
     integer_input: bool
     source: str
+    _session: Any = field(default=None, repr=False)
 
     @property
     def producer(self) -> str:
         """``producer_name producer_version`` from the file."""
         return f"{self.proto.producer_name} {self.proto.producer_version}".strip()
+
+    def session(self) -> Any:
+        """The onnxruntime session of the file, made once."""
+        if self._session is None:
+            self._session = _session(self.proto)
+        return self._session
 
 
 def _onnx() -> Any:
@@ -92,8 +99,7 @@ def load_onnx(source: str | Path | bytes) -> OnnxModel:
     try:
         onnx.checker.check_model(proto)
     except Exception as exc:  # noqa: BLE001 - onnx.checker.ValidationError and protobuf errors
-        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelFileError(f"{where}: invalid ONNX model ({msg})") from None
+        raise ModelFileError(f"{where}: invalid ONNX model ({error_summary(exc)})") from None
     inits = {t.name for t in proto.graph.initializer}
     inputs = [i for i in proto.graph.input if i.name not in inits]
     outputs = list(proto.graph.output)
@@ -134,7 +140,7 @@ def _session(proto: Any) -> Any:
     try:
         return ort.InferenceSession(_time_major(proto).SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
-        raise ModelFileError(f"onnxruntime cannot load the model ({str(exc).strip().splitlines()[0][:200]})") from None
+        raise ModelFileError(f"onnxruntime cannot load the model ({error_summary(exc)})") from None
 
 
 def _time_major(proto: Any) -> Any:
@@ -178,18 +184,9 @@ def _time_major(proto: Any) -> Any:
     return out
 
 
-def _input_shape(m: OnnxModel, time_axis: int | None = None, t: int | None = None, n: int | None = None) -> tuple:
-    shape = []
-    for i, d in enumerate(m.dims):
-        if d is not None:
-            shape.append(d)
-        elif time_axis is not None and i == time_axis and t is not None:
-            shape.append(t)
-        elif time_axis is not None and i == 1 - time_axis and n is not None:
-            shape.append(n)
-        else:
-            shape.append(PROBE_SIZES[i] if i < len(PROBE_SIZES) else 1)
-    return tuple(shape)
+def _probe_shape(m: OnnxModel) -> tuple[int, ...]:
+    """The input's fixed sizes, PROBE_SIZES on its free axes."""
+    return tuple(d if d is not None else PROBE_SIZES[i] if i < len(PROBE_SIZES) else 1 for i, d in enumerate(m.dims))
 
 
 def _probe(m: OnnxModel) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, ...]]]:
@@ -206,7 +203,7 @@ def _probe(m: OnnxModel) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, ..
                 proto.graph.output.append(onnx.ValueInfoProto(name=o))
                 have.add(o)
     sess = _session(proto)
-    shape = _input_shape(m)
+    shape = _probe_shape(m)
     x = np.zeros(shape, np.int64 if m.integer_input else np.float32)
     if m.integer_input and sess.get_inputs()[0].type == "tensor(int32)":
         x = x.astype(np.int32)
@@ -214,21 +211,21 @@ def _probe(m: OnnxModel) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, ..
         outs = sess.run(None, {m.input_name: x})
     except Exception as exc:  # noqa: BLE001
         raise ModelFileError(f"{m.source}: onnxruntime cannot run the model on an input of shape {shape} "
-                             f"({str(exc).strip().splitlines()[0][:200]})") from None
+                             f"({error_summary(exc)})") from None
     values = {t.name: numpy_helper.to_array(t) for t in m.proto.graph.initializer}
     values.update({o.name: v for o, v in zip(sess.get_outputs(), outs, strict=True)})
     values[m.input_name] = x
     return values, {k: tuple(np.shape(v)) for k, v in values.items()}
 
 
-def read_spec(m: OnnxModel, linear_before_reset: dict[str, int] | None = None) -> tuple[ModelSpec, int | None]:
+def read_spec(m: OnnxModel) -> tuple[ModelSpec, int | None]:
     """Walk the graph into a spec (not yet checked); returns it and the input's time axis."""
     from edge_gru.importers.onnx_walk import finish, precheck, walk_graph
 
     precheck(m.proto.graph)                        # named refusals before onnxruntime sees the graph
     values, shapes = _probe(m)
     batch_one = len(m.dims) >= 2 and 1 in (m.dims[0], m.dims[1])
-    w = walk_graph(m.proto.graph, m.input_name, values, shapes, batch_one, linear_before_reset)
+    w = walk_graph(m.proto.graph, m.input_name, values, shapes, batch_one)
     spec = finish(w, m.output_name)
     if w.time_axis is not None:
         t = m.dims[w.time_axis]
@@ -238,12 +235,12 @@ def read_spec(m: OnnxModel, linear_before_reset: dict[str, int] | None = None) -
     return spec, w.time_axis
 
 
-def onnx_predict(m: OnnxModel, x: np.ndarray, time_axis: int, session: Any | None = None) -> np.ndarray:
+def onnx_predict(m: OnnxModel, x: np.ndarray, time_axis: int) -> np.ndarray:
     """Run the ONNX file with onnxruntime on ``x`` in edge-gru's layout (``(N, T, F)`` or ids ``(N, T)``).
 
     Batches are cut to the file's fixed batch size when it has one. Returns ``(N, K)`` float32.
     """
-    sess = session or _session(m.proto)
+    sess = m.session()
     batch_axis = 1 - time_axis
     fixed = m.dims[batch_axis]
     step = fixed or 256
@@ -261,7 +258,7 @@ def onnx_predict(m: OnnxModel, x: np.ndarray, time_axis: int, session: Any | Non
             y = np.asarray(sess.run(None, {m.input_name: part})[0], np.float32)
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
             raise ModelFileError(f"{m.source}: onnxruntime cannot run the model on an input of shape {part.shape} "
-                                 f"({str(exc).strip().splitlines()[0][:160]})") from None
+                                 f"({error_summary(exc, 160)})") from None
         if y.ndim >= 2 and y.shape[0] != rows and y.shape[1] == rows:
             y = np.swapaxes(y, 0, 1)
         outs.append(y.reshape(rows, -1)[:n])
@@ -281,13 +278,12 @@ def compare(spec: ModelSpec, m: OnnxModel, time_axis: int, seed: int = 0) -> flo
     (two sequence lengths when the file's time axis is free)."""
     from edge_gru.float_ref import predict
 
-    sess = _session(m.proto)
     lengths = [spec.timesteps] if spec.timesteps else [PROBE_SIZES[1] + 2, 2]
     n = m.dims[1 - time_axis] or 6
     worst = 0.0
     for i, t in enumerate(lengths):
         x = random_inputs(spec, n, t, seed + i)
-        want = onnx_predict(m, x, time_axis, sess)
+        want = onnx_predict(m, x, time_axis)
         got = predict(spec, x)
         if want.shape != got.shape:
             return float("inf")
@@ -313,7 +309,7 @@ def import_onnx(source: str | Path | bytes, verify: bool = True, tol: float = TO
         _set_linear_before_reset(m, int(linear_before_reset))
     spec, time_axis = read_spec(m)
     if linear_before_reset is None:
-        _check_pytorch_gru(m, spec, time_axis)
+        _check_pytorch_gru(m, spec)
     worst = None
     if verify:
         worst = compare(spec, m, time_axis)
@@ -357,7 +353,7 @@ def _set_linear_before_reset(m: OnnxModel, value: int) -> None:
             node.attribute.extend([*keep, helper.make_attribute("linear_before_reset", value)])
 
 
-def _check_pytorch_gru(m: OnnxModel, spec: ModelSpec, time_axis: int) -> None:
+def _check_pytorch_gru(m: OnnxModel, spec: ModelSpec) -> None:
     """nn.GRU always applies the reset gate after the recurrent product (linear_before_reset=1). A file from
     PyTorch without it runs the other GRU in every ONNX runtime: say so, with how far apart the two are."""
     if m.proto.producer_name.lower() != "pytorch":

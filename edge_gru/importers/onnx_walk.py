@@ -40,8 +40,9 @@ SUPPORTED_OPS = ("GRU", "Gather", "Slice", "Concat", "Shape", *LAYOUT_OPS, *HEAD
 
 
 def walk_graph(graph: Any, input_name: str, static: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
-               batch_one: bool, linear_before_reset: dict[str, int] | None = None) -> Walk:
-    """Read ``graph`` into a :class:`ModelSpec` (``w.spec``; not yet checked against onnxruntime).
+               batch_one: bool) -> Walk:
+    """Read ``graph`` into a :class:`ModelSpec` (``w.spec``; not yet checked against onnxruntime). The recurrent
+    nodes' attributes were checked by :func:`precheck` before the probe.
 
     Args:
         graph: The ``onnx.GraphProto``.
@@ -49,7 +50,6 @@ def walk_graph(graph: Any, input_name: str, static: dict[str, np.ndarray], shape
         static: Values of the static tensors.
         shapes: Shapes of every tensor on the probe input.
         batch_one: The input's batch size is fixed at 1.
-        linear_before_reset: Node name -> value to use instead of the node's attribute.
 
     Raises:
         UnsupportedModelError: A node or a use of it the spec cannot represent (names the node and op).
@@ -70,7 +70,7 @@ def walk_graph(graph: Any, input_name: str, static: dict[str, np.ndarray], shape
             continue                                       # static: evaluated by onnxruntime on the probe
         if node.op_type == "Shape":
             continue                                       # only the input's shape: static
-        _node(w, node, linear_before_reset or {})
+        _node(w, node)
     return w
 
 
@@ -117,10 +117,10 @@ def finish(w: Walk, output_name: str) -> ModelSpec:
     return spec
 
 
-def _node(w: Walk, node: Any, lbr: dict[str, int]) -> None:
+def _node(w: Walk, node: Any) -> None:
     op = node.op_type
     if op == "GRU":
-        _gru(w, node, lbr)
+        _gru(w, node)
     elif op in ("Identity", "Dropout", "Cast"):
         read_passthrough(w, node)
     elif op in ("Transpose", "Squeeze", "Unsqueeze", "Reshape", "Flatten"):
@@ -137,8 +137,6 @@ def _node(w: Walk, node: Any, lbr: dict[str, int]) -> None:
         read_add(w, node)
     elif op in ACTIVATIONS:
         read_activation(w, node)
-    elif op in ("LSTM", "RNN"):
-        raise fail(node, f"an {op} layer is not supported (edge-gru runs GRU networks)")
     elif op in ("Loop", "Scan"):
         raise fail(node, "a recurrence written as an ONNX loop (tf2onnx writes Keras 3 GRUs so) is not read: "
                           "edge-gru reads GRU nodes; import the .keras model itself")
@@ -146,25 +144,23 @@ def _node(w: Walk, node: Any, lbr: dict[str, int]) -> None:
         raise fail(node, f"op {op} is not supported on the data path (supported: {', '.join(SUPPORTED_OPS)})")
 
 
-def _gru(w: Walk, node: Any, lbr_override: dict[str, int]) -> None:
+def _gru(w: Walk, node: Any) -> None:
     a = attrs(node)
     x = value(w, node)
     k = len(w.spec.grus)
-    _gru_attributes(node, a)
     if w.spec.dense:
         raise fail(node, "a GRU after a head layer is not supported")
     if not isinstance(x, Seq) or x.layer != k - 1:
         raise fail(node, f"its input is not the {'model input' if k == 0 else f'output sequence of GRU {k - 1}'}")
     layout = int(a.get("layout", 0))
-    x_roles = _bind_input_roles(w, node, x, layout)
+    _bind_input_roles(w, node, x, layout)
     W, R, B = (static(w, node, i, what) for i, what in ((1, "W"), (2, "R"), (3, "B")))
     hidden = int(a.get("hidden_size", R.shape[-1]))
     if W.shape[0] != 1 or W.shape[1] != 3 * hidden or R.shape != (1, 3 * hidden, hidden):
         raise fail(node, f"weights W {W.shape} / R {R.shape} do not fit hidden_size={hidden}")
     _zero_initial_state(w, node)
-    _full_lengths(w, node, x_roles, layout)
-    name = node.name or node.output[0]
-    lbr = int(lbr_override.get(name, a.get("linear_before_reset", 0)))
+    _full_lengths(w, node, layout)
+    lbr = int(a.get("linear_before_reset", 0))
     bias = None
     if B is not None:
         b = np.asarray(B, np.float32).reshape(2, 3 * hidden)           # W_b (z, r, h), R_b (z, r, h)
@@ -195,8 +191,8 @@ def _gru_attributes(node: Any, a: dict[str, Any]) -> None:
             raise fail(node, f"GRU attribute {attr} is not supported")
 
 
-def _bind_input_roles(w: Walk, node: Any, x: Seq, layout: int) -> tuple[str, ...]:
-    """The first GRU says which input axis is time; returns the roles of ``x`` as the node reads them."""
+def _bind_input_roles(w: Walk, node: Any, x: Seq, layout: int) -> None:
+    """The first GRU says which input axis is time; ``x`` must have the axes the node's layout reads."""
     want = ("N", "T", "C") if layout else ("T", "N", "C")
     roles = tuple("N" if (r == "1" and w.batch_one) else r for r in x.roles)
     if any(r in ("a", "b") for r in roles):
@@ -209,7 +205,6 @@ def _bind_input_roles(w: Walk, node: Any, x: Seq, layout: int) -> tuple[str, ...
         roles = tuple(mapping.get(r, r) for r in roles)
     if roles != want:
         raise fail(node, f"its input axes are {roles}, but layout={layout} reads {want}")
-    return roles
 
 
 def _rename_input_roles(w: Walk, mapping: dict[str, str]) -> None:
@@ -224,7 +219,7 @@ def _zero_initial_state(w: Walk, node: Any) -> None:
         raise fail(node, "a non-zero initial_h is not supported (the runtime starts every sequence from zeros)")
 
 
-def _full_lengths(w: Walk, node: Any, roles: tuple[str, ...], layout: int) -> None:
+def _full_lengths(w: Walk, node: Any, layout: int) -> None:
     lens = static(w, node, 4, "sequence_lens")
     if lens is None:
         return

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_gru.errors import ToolMissingError, UnsupportedModelError
+from edge_gru.errors import ToolMissingError, UnsupportedModelError, error_summary
 from edge_gru.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,8 @@ def export_onnx(module: Any, example_input: Any, exporter: str = "torchscript") 
             result = torch.onnx.export(module, (x,), buf if exporter == "torchscript" else None,
                                        dynamo=exporter == "dynamo", **kwargs)
         except Exception as exc:  # noqa: BLE001 - the exporters raise many types
-            msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise UnsupportedModelError(f"PyTorch's {exporter} ONNX exporter cannot trace the module ({msg})") from None
+            raise UnsupportedModelError(f"PyTorch's {exporter} ONNX exporter cannot trace the module "
+                                        f"({error_summary(exc)})") from None
     if exporter == "dynamo":
         return result.model_proto.SerializeToString()
     return buf.getvalue()
@@ -134,6 +134,7 @@ def from_torch(module: Any, example_input: Any, exporter: str = "torchscript", t
             against the module failed.
         ToolMissingError: torch, onnx or onnxruntime is missing.
     """
+    from edge_gru.float_ref import predict
     from edge_gru.importers.onnx_import import from_onnx, random_inputs
 
     torch = _torch()
@@ -147,14 +148,11 @@ def from_torch(module: Any, example_input: Any, exporter: str = "torchscript", t
         example = torch.as_tensor(example_input).detach().cpu().numpy()
         if not _batch_first(module):
             example = np.swapaxes(example, 0, 1)
-        n = 4
-        inputs = [example, random_inputs(spec, n, example.shape[1], seed=1)]
-        if spec.timesteps is None or example.shape[1] == spec.timesteps:
-            inputs.append(random_inputs(spec, n, example.shape[1], seed=2))
+        inputs = [example, *(random_inputs(spec, 4, example.shape[1], seed=s) for s in (1, 2))]
         worst = 0.0
         for x in inputs:
             x = x.astype(np.int64) if spec.embedding is not None else x.astype(np.float32)
-            want, got = torch_predict(module, x), _predict(spec, x)
+            want, got = torch_predict(module, x), predict(spec, x)
             worst = max(worst, float(np.abs(want - got).max()) if want.shape == got.shape else float("inf"))
         if not worst <= tol:
             raise UnsupportedModelError(f"module {type(module).__name__}: the imported network differs from the "
@@ -164,12 +162,6 @@ def from_torch(module: Any, example_input: Any, exporter: str = "torchscript", t
         return spec
     finally:
         module.train(was_training)
-
-
-def _predict(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
-    from edge_gru.float_ref import predict
-
-    return predict(spec, x)
 
 
 __all__ = ["EXPORTERS", "SUPPORTED_MODULES", "check_modules", "export_onnx", "from_torch", "torch_predict"]

@@ -47,15 +47,16 @@ def demo_data(spec: ModelSpec, dataset: str, source: Path | str = "the model") -
     train, test = load_dataset(dataset)
     for ds, split in ((train, "train"), (test, "test")):
         where = f"the {dataset} {split} split for {source}"
-        if (np.asarray(ds.X).ndim == 2) != spec.tokens:
-            raise DataError(f"{where}: the dataset's input is {'token ids' if spec.tokens is False else 'features'}, "
-                            f"the model takes {'token ids' if spec.tokens else 'features'}")
+        given = "token ids" if np.asarray(ds.X).ndim == 2 else "features"
+        if (given == "token ids") != spec.tokens:
+            raise DataError(f"{where}: the dataset's input is {given}, the model takes "
+                            f"{'token ids' if spec.tokens else 'features'}")
         if spec.tokens:
             check_tokens(ds.X, spec.embedding.vocab, where)
         else:
             validate(ds, where, spec.features, spec.timesteps)
     classes = int(np.max(train.y)) + 1 if train.y is not None and train.y.ndim == 1 else None
-    if classes is not None and spec.output_dim not in (classes, 1 if classes == 2 else classes):
+    if classes is not None and spec.output_dim not in ({classes, 1} if classes == 2 else {classes}):
         raise DataError(f"{source}: {spec.output_dim} outputs, but the {dataset} dataset has {classes} classes")
     return train, test
 

@@ -1,4 +1,3 @@
-import os
 import shutil
 import subprocess
 import sys
@@ -6,17 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-EXE = [sys.executable, "-m", "edge_gru.cli"]
-
-
-def run(*args, cwd=None, check_rc=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    p = subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
-    if check_rc is not None:
-        assert p.returncode == check_rc, p.stdout + p.stderr
-    return p
-
+from cli_run import EXE, run
 
 COMMANDS = ("dataset", "train", "quantize", "convert", "run", "inspect", "demo", "simulate", "targets", "report",
             "search")

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import zipfile
 
 import numpy as np
 import pytest
-
-EXE = [sys.executable, "-m", "edge_gru.cli"]
-
-
-def run(*args, timeout=600):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
+from cli_run import EXE, run
 
 
 def refused(p, *words):

@@ -2,19 +2,14 @@
 convert, the report's M55 rows, and one clear line when QEMU is missing (never a silent fallback)."""
 
 import json
-import os
-import subprocess
-import sys
 
+import cli_run
 import numpy as np
 import pytest
 
-EXE = [sys.executable, "-m", "edge_gru.cli"]
-
 
 def run(*args, env=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
-    return subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, env=env, timeout=900)
+    return cli_run.run(*args, env=env, timeout=900)       # QEMU runs take longer
 
 
 @pytest.fixture

@@ -1,21 +1,10 @@
 """The memory system and placements through the CLI: simulate, convert --format c, targets, bad targets files."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-
-EXE = [sys.executable, "-m", "edge_gru.cli"]
-
-def run(*args, check_rc=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    p = subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
-    if check_rc is not None:
-        assert p.returncode == check_rc, p.stdout + p.stderr
-    return p
+from cli_run import run
 
 
 @pytest.fixture(scope="module")

@@ -1,23 +1,14 @@
 """.onnx files on the command line: every command that takes a model reads them, and bad ones exit 2 with one line."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from cli_run import run
 from onnx_graphs import gru_model, ort_run
 
 pytestmark = pytest.mark.needs("onnx")
 
 
-def run(*args, check_rc=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    p = subprocess.run([sys.executable, "-m", "edge_gru.cli", *map(str, args)], capture_output=True, text=True,
-                       env=env, timeout=600)
-    if check_rc is not None:
-        assert p.returncode == check_rc, p.stdout + p.stderr
-    return p
 
 
 @pytest.fixture(scope="module")

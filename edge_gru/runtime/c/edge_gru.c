@@ -658,7 +658,8 @@ static void eg_step_layers(const eg_model_t *m, int16_t *state, int32_t *scratch
 
 void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch)
 {
-    if (!EG_USE_FEATURES || !m->gru[0].W) return;   /* a folded export has no input weights (its model.h refuses eg_step): state kept */
+    /* a folded export has no input weights (its model.h refuses eg_step): the state is kept */
+    if (!EG_USE_FEATURES || !m->gru[0].W) return;
     eg_vec_from16(scratch, x_q, m->features, m->gru[0].kx);
     eg_step_layers(m, state, scratch, -1);
 }
