@@ -95,6 +95,16 @@
 #define EG_INLINE
 #endif
 
+/* EG_OS: int32 entries between consecutive columns of a matrix product's output. 2 on the DSP and portable paths,
+ * where the x W + b_i and h_tm1 U + b_h outputs of a column sit side by side (gx at even, gh at odd entries), so that
+ * the gate loop reads a unit's values through one pointer; 1 on the ARMv6-M and Helium paths, whose gate kernels
+ * read each product's outputs as an array. */
+#if EG_V6M || EG_MVE
+#define EG_OS 1
+#else
+#define EG_OS 2
+#endif
+
 const char *eg_kernel_path(void) { return EG_MVE ? "mve" : (EG_DSP ? "dsp" : (EG_V6M ? "armv6m" : "portable")); }
 
 /* ---- integer primitives (kernels.py: rshift_round, requant, sat, act, to_state) ---------------- */
@@ -203,7 +213,7 @@ static EG_NOINLINE void eg_matrix_64(int32_t *out, const int32_t *v, int32_t K, 
                                      const int64_t *bias, const int32_t *mul, const int32_t *sh)
 {
     int32_t b, g, c;
-    for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4) {
+    for (b = 0; b < nb; ++b, out += 4 * EG_OS, mul += 4, sh += 4) {
         int64_t a[4] = {0, 0, 0, 0};
         if (w16) {
             const int16_t *w = (const int16_t *)W + b * 4 * K;
@@ -240,7 +250,7 @@ static EG_NOINLINE void eg_matrix_64(int32_t *out, const int32_t *v, int32_t K, 
         }
         for (c = 0; c < 4; ++c) {
             if (bias) a[c] += bias[4 * b + c];
-            out[c] = (int32_t)eg_requant(a[c], mul[c], sh[c]);   /* fits: proved at quantization */
+            out[c * EG_OS] = (int32_t)eg_requant(a[c], mul[c], sh[c]);   /* fits: proved at quantization */
         }
     }
 }
@@ -262,10 +272,10 @@ static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t 
 {
 #if EG_DSP
     if (rq) {
-        out[0] = eg_mulhr(a0, rq[0]);
-        out[1] = eg_mulhr(a1, rq[1]);
-        out[2] = eg_mulhr(a2, rq[2]);
-        out[3] = eg_mulhr(a3, rq[3]);
+        out[0 * EG_OS] = eg_mulhr(a0, rq[0]);
+        out[1 * EG_OS] = eg_mulhr(a1, rq[1]);
+        out[2 * EG_OS] = eg_mulhr(a2, rq[2]);
+        out[3 * EG_OS] = eg_mulhr(a3, rq[3]);
         return;
     }
 #else
@@ -273,16 +283,16 @@ static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t 
 #endif
 #if EG_MVE
     /* SMULL and the long shifts make the 64-bit form branch-free here */
-    out[0] = (int32_t)eg_requant(a0, mul[0], sh[0]);   /* fits: proved at quantization */
-    out[1] = (int32_t)eg_requant(a1, mul[1], sh[1]);
-    out[2] = (int32_t)eg_requant(a2, mul[2], sh[2]);
-    out[3] = (int32_t)eg_requant(a3, mul[3], sh[3]);
+    out[0 * EG_OS] = (int32_t)eg_requant(a0, mul[0], sh[0]);   /* fits: proved at quantization */
+    out[1 * EG_OS] = (int32_t)eg_requant(a1, mul[1], sh[1]);
+    out[2 * EG_OS] = (int32_t)eg_requant(a2, mul[2], sh[2]);
+    out[3 * EG_OS] = (int32_t)eg_requant(a3, mul[3], sh[3]);
     return;
 #endif
-    out[0] = eg_requant32(a0, mul[0], sh[0]);
-    out[1] = eg_requant32(a1, mul[1], sh[1]);
-    out[2] = eg_requant32(a2, mul[2], sh[2]);
-    out[3] = eg_requant32(a3, mul[3], sh[3]);
+    out[0 * EG_OS] = eg_requant32(a0, mul[0], sh[0]);
+    out[1 * EG_OS] = eg_requant32(a1, mul[1], sh[1]);
+    out[2 * EG_OS] = eg_requant32(a2, mul[2], sh[2]);
+    out[3 * EG_OS] = eg_requant32(a3, mul[3], sh[3]);
 }
 
 #include "edge_gru_dsp.h"    /* EG_DSP: the inline-assembly matrix kernels */
@@ -308,7 +318,7 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
         a.raw = !r32;
         eg_matrix_v6m(&a);
         if (!r32)
-            for (b = 0; b < 4 * nb; ++b) out[b] = eg_requant32(out[b], mul[b], sh[b]);
+            for (b = 0; b < 4 * nb; ++b) out[b] = eg_requant32(out[b], mul[b], sh[b]);   /* (EG_OS is 1 here) */
         return;
     }
 #else
@@ -327,7 +337,7 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
         return;
     }
 #endif
-    for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
+    for (b = 0; b < nb; ++b, out += 4 * EG_OS, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
         int32_t a[4] = {0, 0, 0, 0};
         if (bias) {
             a[0] = bias[4 * b];
@@ -367,7 +377,7 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
                                       const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq)
 {
     int32_t b, g;
-    for (b = 0; b < nb; ++b, out += 4, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
+    for (b = 0; b < nb; ++b, out += 4 * EG_OS, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         if (bias) {
             a0 = bias[4 * b];
@@ -437,16 +447,16 @@ static EG_NOINLINE void eg_matrix_rows(int32_t *out, const int32_t *v, int32_t K
             a[c] = acc64 ? (int32_t)eg_requant(acc64_, mul[j + c], sh[j + c]) : acc;   /* fits: proved */
         }
         if (acc64)
-            for (c = 0; c < 4; ++c) out[j + c] = a[c];
+            for (c = 0; c < 4; ++c) out[(j + c) * EG_OS] = a[c];
         else
-            eg_requant4(out + j, a[0], a[1], a[2], a[3], mul + j, sh + j, rq ? rq + j : 0);
+            eg_requant4(out + j * EG_OS, a[0], a[1], a[2], a[3], mul + j, sh + j, rq ? rq + j : 0);
     }
 }
 #else
 #include "edge_gru_mve.h"
 #endif
 
-/* Columns col0 .. col0+ncols-1 (both multiples of 4) of v W, requantized to Q3.12, into out[0..ncols). (Inlined on
+/* Columns col0 .. col0+ncols-1 (both multiples of 4) of v W, requantized to Q3.12, column j into out[j * EG_OS]. (Inlined on
  * the Helium path, where its many arguments cost more than the small products they dispatch.) */
 #if EG_MVE
 static EG_INLINE void eg_matrix(
@@ -494,38 +504,63 @@ static void eg_matrix(
 
 
 
-#if !EG_V6M
-/* reset_after: z, r and the candidate's pre-activation; gx, gh hold x W + b_i and h_tm1 U + b_h. */
-static EG_NOINLINE void eg_gates_after(const eg_model_t *m, int32_t H, int32_t hoff, int32_t *gx, const int32_t *gh,
-                                       int32_t *z)
+#if !EG_V6M && !EG_MVE
+/* reset_after, unit k: z (to *z_k) and hh = tanh(x_h + r * (h_tm1 U_h + b_hh)); p = gx + 2k, the products' outputs
+ * side by side (EG_OS 2): p[0] x_z, p[1] h_tm1 U_z, p[2 H] x_r, p[2 H + 1], p[2 hoff] x_h, p[2 hoff + 1]. */
+static EG_INLINE int32_t eg_cand_after(const int16_t *sig, const int16_t *tanh_tab, const int32_t *p, int32_t r_at,
+                                       int32_t h_at, int32_t *z_k)
 {
-    int32_t k;
-    for (k = 0; k < H; ++k) {
-        int32_t r, r_hu, xh;
-        z[k] = eg_act(m->sig_tab, eg_sat16(gx[k] + gh[k]));                   /* z = sigmoid(x_z + h_tm1 U_z) */
-        r = eg_act(m->sig_tab, eg_sat16(gx[H + k] + gh[H + k]));             /* r = sigmoid(x_r + h_tm1 U_r) */
-        r_hu = eg_rshift_round32(r * eg_sat16(gh[hoff + k]), 15);            /* r * (h_tm1 U_h + b_hh) */
-        xh = eg_sat32(gx[hoff + k], -(1 << 20), (1 << 20) - 1);              /* exact: |r_hu| <= 2^15 */
-        gx[hoff + k] = eg_sat16(xh + r_hu);                                  /* x_h + r * (...) */
+    int32_t r, r_hu, xh;
+    *z_k = eg_act(sig, eg_sat16(p[0] + p[1]));                                /* z = sigmoid(x_z + h_tm1 U_z) */
+    r = eg_act(sig, eg_sat16(p[r_at] + p[r_at + 1]));                        /* r = sigmoid(x_r + h_tm1 U_r) */
+    r_hu = eg_rshift_round32(r * eg_sat16(p[h_at + 1]), 15);                 /* r * (h_tm1 U_h + b_hh) */
+    xh = eg_sat32(p[h_at], -(1 << 20), (1 << 20) - 1);                       /* exact: |r_hu| <= 2^15 */
+    return eg_act(tanh_tab, eg_sat16(xh + r_hu));                            /* hh = tanh(x_h + r * (...)) */
+}
+
+/* reset_after: gates and state update in one pass over the units, the state written in its format (one loop per
+ * format, so that the shift and the bounds are constants). gx: the products' outputs side by side (EG_OS 2). */
+static EG_NOINLINE void eg_gates_update_after(const eg_model_t *m, int32_t H, int32_t hoff, const int32_t *gx,
+                                              int16_t *h_state)
+{
+    const int16_t *sig = m->sig_tab, *tanh_tab = m->tanh_tab;
+    const int16_t *end = h_state + H;
+    const int32_t r_at = 2 * H, h_at = 2 * hoff;
+    int32_t z, hh, h_tm1, h16;
+    if (EG_A8(m)) {
+        for (; h_state < end; ++h_state, gx += 2) {
+            hh = eg_cand_after(sig, tanh_tab, gx, r_at, h_at, &z);
+            h_tm1 = *h_state * 256;
+            h16 = hh + eg_rshift_round32(z * (h_tm1 - hh), 15);                /* h = hh + z * (h_tm1 - hh) */
+            *h_state = (int16_t)eg_sat32(eg_rshift_round32(h16, 8), -127, 127);
+        }
+    } else {
+        for (; h_state < end; ++h_state, gx += 2) {
+            hh = eg_cand_after(sig, tanh_tab, gx, r_at, h_at, &z);
+            h_tm1 = *h_state;
+            h16 = hh + eg_rshift_round32(z * (h_tm1 - hh), 15);                /* h = hh + z * (h_tm1 - hh) */
+            *h_state = (int16_t)eg_sat32(h16, -32767, 32767);
+        }
     }
 }
 #endif
 
-/* reset_after=False: z, and r * h_tm1 as the operand of the candidate's matrix product. */
+/* reset_after=False: z, and r * h_tm1 as the operand of the candidate's matrix product (gx, gh: the products'
+ * outputs, EG_OS apart). */
 static EG_NOINLINE void eg_gates_before(const eg_model_t *m, int32_t H, const int32_t *gx,
                                         const int32_t *gh, const int16_t *h_tm1, int32_t *z, int32_t *rh)
 {
     int32_t k;
     for (k = 0; k < H; ++k) {
         int32_t r;
-        z[k] = eg_act(m->sig_tab, eg_sat16(gx[k] + gh[k]));                   /* z = sigmoid(x_z + h_tm1 U_z) */
-        r = eg_act(m->sig_tab, eg_sat16(gx[H + k] + gh[H + k]));             /* r = sigmoid(x_r + h_tm1 U_r) */
+        z[k] = eg_act(m->sig_tab, eg_sat16(gx[k * EG_OS] + gh[k * EG_OS]));   /* z = sigmoid(x_z + h_tm1 U_z) */
+        r = eg_act(m->sig_tab, eg_sat16(gx[(H + k) * EG_OS] + gh[(H + k) * EG_OS]));   /* r = sigmoid(x_r + h_tm1 U_r) */
         eg_vset(rh, k, eg_rshift_round32(r * h_tm1[k], 15));                  /* r * h_tm1 */
     }
 }
 
 /* hh = tanh(...), h = hh + z * (h_tm1 - hh), written to the state in its format (one loop per state
- * format, so that the shift and the bounds are constants). */
+ * format, so that the shift and the bounds are constants); gxh[k * EG_OS] holds the candidate's pre-activation. */
 static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t *gxh, const int32_t *z,
                                   int16_t *h_state)
 {
@@ -533,14 +568,14 @@ static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t 
     int32_t k;
     if (EG_A8(m)) {
         for (k = 0; k < H; ++k) {
-            int32_t hh = eg_act(tab, gxh[k]);                                  /* hh = tanh(...) */
+            int32_t hh = eg_act(tab, gxh[k * EG_OS]);                                  /* hh = tanh(...) */
             int32_t h_tm1 = h_state[k] * 256;
             int32_t h16 = hh + eg_rshift_round32(z[k] * (h_tm1 - hh), 15);    /* h = hh + z * (h_tm1 - hh) */
             h_state[k] = (int16_t)eg_sat32(eg_rshift_round32(h16, 8), -127, 127);
         }
     } else {
         for (k = 0; k < H; ++k) {
-            int32_t hh = eg_act(tab, gxh[k]);                                  /* hh = tanh(...) */
+            int32_t hh = eg_act(tab, gxh[k * EG_OS]);                                  /* hh = tanh(...) */
             int32_t h_tm1 = h_state[k];
             int32_t h16 = hh + eg_rshift_round32(z[k] * (h_tm1 - hh), 15);    /* h = hh + z * (h_tm1 - hh) */
             h_state[k] = (int16_t)eg_sat32(h16, -32767, 32767);
@@ -548,12 +583,13 @@ static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t 
     }
 }
 
-/* work (int32): vh (kh) | gx (cols) | gh (cols) | z (H). Columns: z at 0, r at H, the candidate at hoff. */
+/* work (int32): vh (kh) | gx, gh (2 cols) | z (H). Columns: z at 0, r at H, the candidate at hoff; column j of
+ * x W + b_i at gx[j * EG_OS], of h_tm1 U + b_h at gh[j * EG_OS] (EG_OS 2: gh = gx + 1, side by side; else gh = gx + cols). */
 static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state, const int32_t *vx, int32_t *work,
                         int32_t fold_row)
 {
     const int32_t H = g->units, C = g->cols, hoff = g->hoff, w16 = EG_W16(m);
-    int32_t *vh = work, *gx = work + g->kh, *gh = gx + C, *z = gh + C;
+    int32_t *vh = work, *gx = work + g->kh, *gh = EG_OS == 2 ? gx + 1 : gx + C, *z = gx + 2 * C;
     /* the layout argument of eg_matrix: 0 (blocks) or the rows layout's chunk */
     const int32_t lay = !EG_ROWS(g) ? 0 : (!w16 && EG_A8(m) && !EG_ACC64(g->acc64)) ? 16 : 8;
     int32_t k;
@@ -561,9 +597,9 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
     if (EG_USE_FOLD && fold_row >= 0) {
         /* x_all = x W + b_i -> Q3.12, computed at export time for every token (folded embedding) */
         if (m->fold16)
-            for (k = 0; k < C; ++k) gx[k] = ((const int16_t *)m->fold)[fold_row * C + k];
+            for (k = 0; k < C; ++k) gx[k * EG_OS] = ((const int16_t *)m->fold)[fold_row * C + k];
         else
-            for (k = 0; k < C; ++k) gx[k] = ((const int32_t *)m->fold)[fold_row * C + k];
+            for (k = 0; k < C; ++k) gx[k * EG_OS] = ((const int32_t *)m->fold)[fold_row * C + k];
     } else {
         /* x_all = x W + b_i  -> Q3.12 */
         eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x, lay);
@@ -574,20 +610,20 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 #if EG_V6M
         eg_gates_v6m_sig(z, gx, gh, H, m->sig_tab);
         eg_gates_v6m_cand(gx + hoff, gx + H, gh + H, gh + hoff, H, m->sig_tab);
-#else
-#if EG_MVE
+#elif EG_MVE
         eg_gates_after_mve(m, H, hoff, gx, gh, z);
 #else
-        eg_gates_after(m, H, hoff, gx, gh, z);
-#endif
+        eg_gates_update_after(m, H, hoff, gx, h_state);                        /* z, r, hh and h */
+        return;
 #endif
     } else if (EG_USE_BEFORE) {
         /* h_tm1 U_z, h_tm1 U_r -> Q3.12 (columns before hoff); then (r * h_tm1) U_h */
         eg_matrix(gh, vh, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
         eg_gates_before(m, H, gx, gh, h_state, z, vh);                          /* vh := r * h_tm1 */
-        eg_matrix(gh + hoff, vh, g->kh, g->U, w16, hoff, C - hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh,
+        eg_matrix(gh + hoff * EG_OS, vh, g->kh, g->U, w16, hoff, C - hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh,
                   g->r32h, lay);
-        for (k = 0; k < H; ++k) gx[hoff + k] = eg_sat16(gx[hoff + k] + gh[hoff + k]);   /* x_h + (r*h_tm1) U_h */
+        for (k = hoff * EG_OS; k < (hoff + H) * EG_OS; k += EG_OS)
+            gx[k] = eg_sat16(gx[k] + gh[k]);                                    /* x_h + (r*h_tm1) U_h */
     }
 #if EG_V6M
     if (!EG_A8(m)) {
@@ -598,7 +634,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 #if EG_MVE
     eg_update_mve(m, H, gx + hoff, z, h_state);
 #else
-    eg_update(m, H, gx + hoff, z, h_state);
+    eg_update(m, H, gx + hoff * EG_OS, z, h_state);
 #endif
 }
 

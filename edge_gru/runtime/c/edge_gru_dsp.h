@@ -76,16 +76,16 @@ static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t
                                         const int32_t *bias, const int32_t *rq, int odd, int half)
 {
     const uint32_t *xend = v + (K & ~3) / 2;
-    const int32_t *end = out + 4 * nb;
-    for (; out < end; out += 4, bias += 4, rq += 4) {
+    const int32_t *end = out + 4 * EG_OS * nb;
+    for (; out < end; out += 4 * EG_OS, bias += 4, rq += 4) {
         int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
         const uint32_t *x = v;
         uint32_t x01, x23, p0, p1, t;
         EG_RUN_GROUPS(EG_I8_GROUP, EG_I8_HALF, EG_I8_OUTPUTS, odd, half);
-        out[0] = eg_mulhr(a0, rq[0]);   /* requant(acc, m, n) */
-        out[1] = eg_mulhr(a1, rq[1]);
-        out[2] = eg_mulhr(a2, rq[2]);
-        out[3] = eg_mulhr(a3, rq[3]);
+        out[0 * EG_OS] = eg_mulhr(a0, rq[0]);   /* requant(acc, m, n) */
+        out[1 * EG_OS] = eg_mulhr(a1, rq[1]);
+        out[2 * EG_OS] = eg_mulhr(a2, rq[2]);
+        out[3 * EG_OS] = eg_mulhr(a3, rq[3]);
     }
 }
 #endif

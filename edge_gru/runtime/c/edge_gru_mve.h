@@ -242,7 +242,7 @@ static EG_INLINE int32x4_t eg_sat16_mve(int32x4_t v)                       /* sa
 }
 
 
-/* reset_after = True: z, r, and the candidate's pre-activation x_h + r * (h_tm1 U_h + b_hh) (see eg_gates_after),
+/* reset_after = True: z, r, and the candidate's pre-activation x_h + r * (h_tm1 U_h + b_hh) (see eg_cand_after in edge_gru.c),
  * for 4 units at k. LD loads 4 int32, GATHER looks up a table, ST stores: unpredicated in the main loop, predicated
  * by p for the last units. */
 #define EG_GATES_AFTER_4(LD, GATHER, ST)                                                             \
