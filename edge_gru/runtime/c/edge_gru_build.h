@@ -1,0 +1,105 @@
+/* edge-gru: what a build of the runtime compiles (included first by edge_gru.c): the paths of the model in the
+ * export's model.h or every path, and the core's kernels (DSP, ARMv6-M, Helium or portable C). */
+#ifndef EDGE_GRU_BUILD_H
+#define EDGE_GRU_BUILD_H
+
+/* ---- what this build compiles ----------------------------------------------------------------------
+ * An export's model.h says which paths its model uses (EG_MODEL_USES_*): precision, accumulator
+ * widths, reset_after, the input (features, embedding table, folded), a dense head, the weight layout.
+ * Built next to that model.h, this file compiles only those paths and the compiler drops the rest
+ * (one model per firmware). -DEG_GENERIC, or no model.h to be found, compiles every path, chosen at run
+ * time from the model (several models in one firmware). eg_supports() says whether a model runs on this build. */
+#if !defined(EG_GENERIC) && defined(__has_include)
+#if __has_include("model.h")
+#define EG_WITH_MODEL_H 1
+#endif
+#elif !defined(EG_GENERIC)
+#define EG_WITH_MODEL_H 1     /* a compiler without __has_include: the export's folder is on the include path */
+#endif
+#ifdef EG_WITH_MODEL_H
+#include "model.h"
+#undef eg_step   /* a folded export's model.h turns calls into errors; the definitions below stay */
+#undef eg_run
+#endif
+#if defined(EG_GENERIC) || !defined(EG_MODEL_USES_W8)
+#define EG_USE_W8 1
+#define EG_USE_W16 1
+#define EG_USE_A8 1
+#define EG_USE_A16 1
+#define EG_USE_ACC32 1
+#define EG_USE_ACC64 1
+#define EG_USE_AFTER 1
+#define EG_USE_BEFORE 1
+#define EG_USE_FEATURES 1
+#define EG_USE_TABLE 1
+#define EG_USE_FOLD 1
+#define EG_USE_DENSE 1
+#define EG_USE_BLOCKS 1
+#define EG_USE_ROWS 1
+#else
+#define EG_USE_W8 EG_MODEL_USES_W8
+#define EG_USE_W16 EG_MODEL_USES_W16
+#define EG_USE_A8 EG_MODEL_USES_A8
+#define EG_USE_A16 EG_MODEL_USES_A16
+#define EG_USE_ACC32 EG_MODEL_USES_ACC32
+#define EG_USE_ACC64 EG_MODEL_USES_ACC64
+#define EG_USE_AFTER EG_MODEL_USES_RESET_AFTER
+#define EG_USE_BEFORE EG_MODEL_USES_RESET_BEFORE
+#define EG_USE_FEATURES EG_MODEL_USES_FEATURES
+#define EG_USE_TABLE EG_MODEL_USES_TABLE
+#define EG_USE_FOLD EG_MODEL_USES_FOLD
+#define EG_USE_DENSE EG_MODEL_USES_DENSE
+#define EG_USE_BLOCKS EG_MODEL_USES_BLOCKS
+#define EG_USE_ROWS EG_MODEL_USES_ROWS
+#endif
+/* A choice made at run time only where both sides are compiled in; else a constant the compiler folds. */
+#define EG_PICK(both_a, both_b, runtime, only_b) (((both_a) && (both_b)) ? (runtime) : (only_b))
+#define EG_W16(m) EG_PICK(EG_USE_W8, EG_USE_W16, (m)->w_bits == 16, EG_USE_W16)
+#define EG_A8(m) EG_PICK(EG_USE_A16, EG_USE_A8, (m)->a_bits == 8, EG_USE_A8)
+#define EG_ACC64(flag) EG_PICK(EG_USE_ACC32, EG_USE_ACC64, (flag), EG_USE_ACC64)
+#define EG_AFTER(g) EG_PICK(EG_USE_BEFORE, EG_USE_AFTER, (g)->reset_after, EG_USE_AFTER)
+#define EG_ROWS(g) EG_PICK(EG_USE_BLOCKS, EG_USE_ROWS, (g)->layout == EG_LAYOUT_ROWS, EG_USE_ROWS)
+
+/* The DSP path uses GNU inline assembly and ACLE intrinsics (gcc, clang, armclang). */
+#if defined(__ARM_FEATURE_DSP) && !defined(EG_PORTABLE) && (defined(__GNUC__) || defined(__clang__))
+#define EG_DSP 1
+#include <arm_acle.h>
+#else
+#define EG_DSP 0
+#endif
+
+/* ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel, gates and state update are Thumb-1 assembly below
+ * (unified syntax, as gcc >= 6 and clang emit it). */
+#if !EG_DSP && !defined(EG_PORTABLE) && defined(__ARM_ARCH_6M__) && (defined(__GNUC__) || defined(__clang__))
+#define EG_V6M 1
+#else
+#define EG_V6M 0
+#endif
+
+/* Armv8.1-M with Helium (Cortex-M55): MVE kernels for the rows layout (edge_gru_mve.h), DSP elsewhere. */
+#if EG_DSP && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define EG_MVE 1
+#include <arm_mve.h>
+#else
+#define EG_MVE 0
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define EG_NOINLINE __attribute__((noinline))   /* keeps the profile's matrix/gates/update split */
+#define EG_INLINE __attribute__((always_inline)) inline
+#else
+#define EG_NOINLINE
+#define EG_INLINE
+#endif
+
+/* EG_OS: int32 entries between consecutive columns of a matrix product's output. 2 on the DSP and portable paths,
+ * where the x W + b_i and h_tm1 U + b_h outputs of a column sit side by side (gx at even, gh at odd entries), so that
+ * the gate loop reads a unit's values through one pointer; 1 on the ARMv6-M and Helium paths, whose gate kernels
+ * read each product's outputs as an array. */
+#if EG_V6M || EG_MVE
+#define EG_OS 1
+#else
+#define EG_OS 2
+#endif
+
+#endif
