@@ -69,24 +69,129 @@ static EG_INLINE void eg_block_i8(int32_t *acc, const uint32_t *x, int32_t K, co
 #endif
 
 #if EG_DSP
-/* The common case (bias, every shift in [16, 32]): nb blocks, bias-initialised accumulators, the
- * inputs in groups of 4 (one group first when their number is odd, a half group last when K = 2 mod 4),
- * SMMULR requantization. */
-static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
-                                        const int32_t *bias, const int32_t *rq, int odd, int half)
+/* The common case (bias, every shift in [16, 32]) as one assembly function, so that every register is used and
+ * the block loop keeps its pointers out of memory: nb blocks of 4 columns, bias-initialised accumulators, the inputs
+ * in groups of 4 (one group first when their number is odd, two per loop turn, a half group last when K = 2 mod 4),
+ * SMMULR requantization, out[c * EG_OS]. One copy of the block loop per K & 6, chosen once per call.
+ * Registers: r0-r3 accumulators, r4 r5 inputs, r6 r7 weights, r8 SXTB16 result, r9 input pointer, r10 weight
+ * pointer, r11 end of the inputs' groups, r12 bias pointer, lr output pointer; on the stack: the inputs' start,
+ * rq - bias - 16 in bytes, the end of the output. */
+typedef struct {
+    int32_t *out;                 /* [0] */
+    const uint32_t *x;            /* [4] the operand */
+    const int8_t *w;              /* [8] */
+    const int32_t *bias;          /* [12] */
+    int32_t rq_off;               /* [16] (rq - bias) in bytes, minus 16 */
+    const uint32_t *xend;         /* [20] x + (K & ~3) / 2 */
+    int32_t *out_end;             /* [24] out + 4 EG_OS nb */
+    int32_t k6;                   /* [28] K & 6 */
+} eg_i8_args_t;
+
+#define EG_S_(x) #x
+#define EG_S(x) EG_S_(x)
+#define EG_A_COL(p, a)                                                                               \
+    "sxtb16 r8, " p "\n\t"                                                                          \
+    "smlad " a ", r8, r4, " a "\n\t"                                                                \
+    "sxtb16 r8, " p ", ror #8\n\t"                                                                  \
+    "smlad " a ", r8, r5, " a "\n\t"
+#define EG_A_GROUP                                                                                   \
+    "ldr r4, [r9], #4\n\t"                                                                          \
+    "ldr r5, [r9], #4\n\t"                                                                          \
+    "ldr r6, [r10], #4\n\t"                                                                         \
+    "ldr r7, [r10], #4\n\t"                                                                         \
+    EG_A_COL("r6", "r0") EG_A_COL("r7", "r1")                                                       \
+    "ldr r6, [r10], #4\n\t"                                                                         \
+    "ldr r7, [r10], #4\n\t"                                                                         \
+    EG_A_COL("r6", "r2") EG_A_COL("r7", "r3")
+#define EG_A_HALF                                                                                    \
+    "ldr r4, [r9], #4\n\t"                                                                          \
+    "ldr r6, [r10], #4\n\t"                                                                         \
+    "ldr r7, [r10], #4\n\t"                                                                         \
+    "sxtb16 r8, r6\n\t"                                                                             \
+    "smlad r0, r8, r4, r0\n\t"                                                                      \
+    "sxtb16 r8, r6, ror #8\n\t"                                                                     \
+    "smlad r1, r8, r4, r1\n\t"                                                                      \
+    "sxtb16 r8, r7\n\t"                                                                             \
+    "smlad r2, r8, r4, r2\n\t"                                                                      \
+    "sxtb16 r8, r7, ror #8\n\t"                                                                     \
+    "smlad r3, r8, r4, r3\n\t"
+#define EG_A_STORE                                                                                   \
+    "str r0, [lr]\n\t"                                                                              \
+    "str r1, [lr, #" EG_S(4 * EG_OS) "]\n\t"                                                        \
+    "str r2, [lr, #" EG_S(8 * EG_OS) "]\n\t"                                                        \
+    "str r3, [lr, #" EG_S(12 * EG_OS) "]\n\t"                                                       \
+    "add lr, lr, #" EG_S(16 * EG_OS) "\n\t"
+/* the block loop of one K & 6: ODD is EG_A_GROUP or "", HALF is EG_A_HALF or "" */
+#define EG_A_BLOCKS(ODD, HALF)                                                                       \
+    "1:\n\t"                                                                                        \
+    "ldmia r12!, {r0-r3}\n\t"              /* a = bias */                                           \
+    "ldr r9, [sp]\n\t"                     /* x = the operand's start */                            \
+    ODD                                                                                             \
+    "cmp r9, r11\n\t"                                                                               \
+    "beq 2f\n\t"                                                                                    \
+    "3:\n\t" EG_A_GROUP EG_A_GROUP                                                                  \
+    "cmp r9, r11\n\t"                                                                               \
+    "bne 3b\n\t"                                                                                    \
+    "2:\n\t" HALF                                                                                   \
+    "ldr r4, [sp, #4]\n\t"                                                                          \
+    "add r4, r4, r12\n\t"                  /* this block's rq */                                    \
+    "ldmia r4, {r4-r7}\n\t"                                                                         \
+    "smmulr r0, r0, r4\n\t"                /* requant(acc, m, n) */                                 \
+    "smmulr r1, r1, r5\n\t"                                                                         \
+    "smmulr r2, r2, r6\n\t"                                                                         \
+    "smmulr r3, r3, r7\n\t"                                                                         \
+    EG_A_STORE                                                                                      \
+    "ldr r4, [sp, #8]\n\t"                                                                          \
+    "cmp lr, r4\n\t"                                                                                \
+    "bne 1b\n\t"                                                                                    \
+    "b 9f\n\t"
+
+__attribute__((naked, noinline)) static void eg_matrix_i8_asm(const eg_i8_args_t *a __attribute__((unused)))
 {
-    const uint32_t *xend = v + (K & ~3) / 2;
-    const int32_t *end = out + 4 * EG_OS * nb;
-    for (; out < end; out += 4 * EG_OS, bias += 4, rq += 4) {
-        int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-        const uint32_t *x = v;
-        uint32_t x01, x23, p0, p1, t;
-        EG_RUN_GROUPS(EG_I8_GROUP, EG_I8_HALF, EG_I8_OUTPUTS, odd, half);
-        out[0 * EG_OS] = eg_mulhr(a0, rq[0]);   /* requant(acc, m, n) */
-        out[1 * EG_OS] = eg_mulhr(a1, rq[1]);
-        out[2 * EG_OS] = eg_mulhr(a2, rq[2]);
-        out[3 * EG_OS] = eg_mulhr(a3, rq[3]);
-    }
+    __asm__ volatile(
+        "push {r4-r11, lr}\n\t"
+        "sub sp, sp, #16\n\t"
+        "ldr r4, [r0, #4]\n\t"
+        "ldr r5, [r0, #16]\n\t"
+        "ldr r6, [r0, #24]\n\t"
+        "str r4, [sp]\n\t"
+        "str r5, [sp, #4]\n\t"
+        "str r6, [sp, #8]\n\t"
+        "ldr lr, [r0]\n\t"
+        "ldr r10, [r0, #8]\n\t"
+        "ldr r12, [r0, #12]\n\t"
+        "ldr r11, [r0, #20]\n\t"
+        "ldr r7, [r0, #28]\n\t"
+        "cmp r7, #2\n\t"
+        "beq 12f\n\t"
+        "cmp r7, #4\n\t"
+        "beq 14f\n\t"
+        "cmp r7, #6\n\t"
+        "beq 16f\n\t");
+    /* (one statement per copy: a C99 string literal stays under 4095 characters) */
+    __asm__ volatile(EG_A_BLOCKS("", ""));
+    __asm__ volatile("12:\n\t" EG_A_BLOCKS("", EG_A_HALF));
+    __asm__ volatile("14:\n\t" EG_A_BLOCKS(EG_A_GROUP, ""));
+    __asm__ volatile("16:\n\t" EG_A_BLOCKS(EG_A_GROUP, EG_A_HALF));
+    __asm__ volatile(
+        "9:\n\t"
+        "add sp, sp, #16\n\t"
+        "pop {r4-r11, pc}\n\t");
+}
+
+static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
+                                        const int32_t *bias, const int32_t *rq)
+{
+    eg_i8_args_t a;
+    a.out = out;
+    a.x = v;
+    a.w = w;
+    a.bias = bias;
+    a.rq_off = (int32_t)((const char *)rq - (const char *)bias) - 16;
+    a.xend = v + (K & ~3) / 2;
+    a.out_end = out + 4 * EG_OS * nb;
+    a.k6 = K & 6;
+    eg_matrix_i8_asm(&a);
 }
 #endif
 

@@ -174,15 +174,8 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
     (void)r32;
 #endif
 #if EG_DSP
-    if (bias && rq) {
-        /* constant odd/half flags: four copies, so that none of them keeps K live in the block loop */
-        const uint32_t *x = (const uint32_t *)v;
-        switch (K & 6) {
-        case 0: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 0, 0); break;
-        case 2: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 0, 1); break;
-        case 4: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 1, 0); break;
-        default: eg_matrix_i8_fast(out, x, K, w, nb, bias, rq, 1, 1); break;
-        }
+    if (bias && rq && nb > 0) {
+        eg_matrix_i8_fast(out, (const uint32_t *)v, K, w, nb, bias, rq);
         return;
     }
 #endif
