@@ -144,9 +144,10 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     print("cycles/MAC: per model MAC for the whole inference, split into matrix, gates, state update and other; "
           "loop: cycles per MAC of the matrix kernel's inner-loop turns;\npadding: extra MACs the weight layout "
           "executes (gate columns padded to a multiple of 4, inputs to an even count)")
+    print("floor: the fewest cycles per MAC the core's model gives the instructions of the matrix kernel's inner "
+          "loop (its back branch left out; firmware_sim/core_timing.py Timing.floor_cost, m55_timing.py loop_floor)")
     print("Cortex-M55 (alif-e3): Helium build run on QEMU mps3-an547, cycles from the M55 model "
-          "(firmware_sim/m55_timing.py; not validated on silicon); floor: the fewest cycles per MAC the model allows "
-          "the matrix kernel's inner loop")
+          "(firmware_sim/m55_timing.py; not validated on silicon)")
     print(f"{'model':24s} {'target':10s} {'core':14s} {'kernel':9s} {'cycles/MAC':>10s} {'matrix':>7s} "
           f"{'gates':>7s} {'update':>7s} {'other':>7s} {'loop':>6s} {'floor':>6s} {'padding':>8s} {'latency ms':>10s}")
     from firmware_sim.qemu import find_qemu

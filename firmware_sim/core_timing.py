@@ -198,6 +198,18 @@ class Timing:
         refill = self.taken_extra(last) if last is not None and last.cond and last.writes_pc else 0.0
         return BlockCost(cycles, refill)
 
+    def floor_cost(self, ins: list[Ins]) -> float:
+        """The fewest cycles the model gives a loop body's instructions without its closing branch, over three
+        orders of them: as written, every load first (the loads pipeline back to back), and loads alternating with
+        the rest (dual issue). A bound for the instruction mix, not a schedule the registers allow."""
+        work = ins[:-1] if ins and ins[-1].writes_pc else list(ins)
+        loads = [i for i in work if i.kind in ("load", "ldrd", "ldm")]
+        rest = [i for i in work if i.kind not in ("load", "ldrd", "ldm")]
+        mixed = [i for pair in zip(rest, loads, strict=False) for i in pair]
+        n = min(len(rest), len(loads))
+        mixed += rest[n:] + loads[n:]
+        return min(self.block_cost(order).cycles for order in (work, loads + rest, mixed))
+
     def boundary_adjust(self, tail: Ins, head: Ins) -> float:
         """How ``head``'s cost changes when ``tail`` (the previous block's last instruction) precedes it."""
         return self.cost(head, tail) - self.cost(head, None)

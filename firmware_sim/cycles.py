@@ -49,6 +49,7 @@ class Block:
     mispredict_penalty: float = 0.0
     region: object | None = None    # the slow memory region it is fetched from (None: zero-wait)
     stall: float = 0.0              # memory stall cycles of all its executions (fetches and the loads it made)
+    ins: list = field(default_factory=list, repr=False)   # its decoded instructions
 
     def total(self) -> float:
         """Cycles of all its executions."""
@@ -102,7 +103,7 @@ class CostModel:
                      entry_penalty=self.timing.entry_penalty(ins[0]) if ins else 0.0,
                      head=ins[0] if ins else None, tail=last,
                      predictor=self._predictor(last) if last is not None else None,
-                     mispredict_penalty=self.timing.mispredict_penalty)
+                     mispredict_penalty=self.timing.mispredict_penalty, ins=ins)
 
     def link_fall_through(self, prev: Block, block: Block) -> None:
         """Count a fall-through from ``prev`` into ``block`` and cache the cycle adjustment it brings."""

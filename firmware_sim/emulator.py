@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_gru.errors import EdgeGruError, ToolMissingError
+from firmware_sim.core_timing import Timing
 from firmware_sim.cycles import CostModel
 from firmware_sim.elf import ElfImage, read_elf
 from firmware_sim.memory import MemoryState, MemoryStats
@@ -33,9 +34,12 @@ class EmulationError(EdgeGruError):
 MAC_LOOP_MACS = 8
 
 
-def _mac_loops(blocks: dict) -> list[tuple[str, int, float, int]]:
-    """Executed innermost MAC loops: (function, MACs per turn, static cycles per turn, times the branch ran)."""
+def _mac_loops(blocks: dict, timing: Timing) -> tuple[list[tuple[str, int, float, int]], list[float]]:
+    """Executed innermost MAC loops: (function, MACs per turn, static cycles per turn, times the branch ran), and
+    each one's floor: the fewest cycles per turn the core's model gives the body's instructions, the back branch
+    left out (:meth:`~firmware_sim.core_timing.Timing.floor_cost`)."""
     loops: list[tuple[str, int, float, int]] = []
+    floors: list[float] = []
     for b in blocks.values():
         t = b.back_target
         if t is None or not b.count:
@@ -49,7 +53,8 @@ def _mac_loops(blocks: dict) -> list[tuple[str, int, float, int]]:
             turn = sum(o.cycles for o in body) + b.refill + sum(
                 o.after_fall_through(p) for p, o in zip(body, body[1:], strict=False) if p.end == o.start)
             loops.append((b.function, macs, turn, b.count))
-    return loops
+            floors.append(timing.floor_cost([i for o in body for i in o.ins]))
+    return loops, floors
 
 
 @dataclass
@@ -69,7 +74,8 @@ class EmulationResult:
     memory: str = ""                            # the memory system the cycles include (its name)
     memory_stats: MemoryStats | None = None     # stall cycles and cache hits/misses of the run
     mark_stalls: list[float] = field(default_factory=list)   # memory stall cycles so far, at each mark
-    loop_floors: list[float] = field(default_factory=list)   # M55: each mac_loops entry's floor, cycles per turn
+    loop_floors: list[float] = field(default_factory=list)   # each mac_loops entry's floor, cycles per turn
+    helium: bool = False                        # run on QEMU's Cortex-M55 (firmware_sim.qemu)
 
 
 def _round_up(n: int) -> int:
@@ -256,12 +262,13 @@ class Emulator:
         by_fn: dict[str, float] = {}
         for b in blocks.values():
             by_fn[b.function] = by_fn.get(b.function, 0.0) + b.total()
+        loops, floors = _mac_loops(blocks, timing)
         return EmulationResult(exit_code=state["exit"], stdout="".join(out), cycles=total(),
                                instructions=sum(b.instructions * b.count for b in blocks.values()), marks=marks,
                                mark_values=mark_values,
                                by_function=by_fn, stack_bytes=self._stack_used(lo, hi), model=costs.label,
-                               mac_loops=_mac_loops(blocks), memory=mem.name, memory_stats=memory.finish(),
-                               mark_stalls=mark_stalls)
+                               mac_loops=loops, memory=mem.name, memory_stats=memory.finish(),
+                               mark_stalls=mark_stalls, loop_floors=floors)
 
 
 class _StopOnInterrupt:

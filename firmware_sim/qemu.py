@@ -263,6 +263,7 @@ class QemuEmulator:
         ran = [s for s in loops.values() if s is not None and s.turns]
         res.mac_loops = [(s.function, s.macs, s.cycles, s.turns) for s in ran]
         res.loop_floors = [s.floor for s in ran]
+        res.helium = True
 
 
 def _stack_used(region: bytes) -> int:

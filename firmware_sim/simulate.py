@@ -74,7 +74,7 @@ class SimResult:
     stall_cycles_per_sequence: float = 0.0                        # of the warm cycles: memory stalls
     ram_resident_bytes: int = 0                                   # code/constants copied to RAM at start-up
     emulator: str = "unicorn"                                     # what executed the firmware
-    loop_floor_cycles_per_mac: float | None = None                # M55: the matrix loop's floor under the model
+    loop_floor_cycles_per_mac: float | None = None                # the matrix loop's floor under the core's model
 
     def breakdown_total(self, prefix: str) -> float:
         """Cycles per sequence of the functions whose names start with ``prefix``."""
@@ -168,12 +168,12 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
 
 
 def _matrix_loop(res: EmulationResult) -> int | None:
-    """Index in ``res.mac_loops`` of the matrix kernel's inner loop: on the M55 (floors known) the eg_matrix loop that
+    """Index in ``res.mac_loops`` of the matrix kernel's inner loop: on the M55 (QEMU) the eg_matrix loop that
     ran the most MACs, elsewhere the one with the most MACs per turn (then the most turns). None without one."""
     loops = [i for i, loop in enumerate(res.mac_loops) if loop[0].startswith("eg_matrix")]
     if not loops:
         return None
-    if res.loop_floors:
+    if res.helium:
         return max(loops, key=lambda i: res.mac_loops[i][1] * res.mac_loops[i][3])
     return max(loops, key=lambda i: (res.mac_loops[i][1], res.mac_loops[i][3]))
 
@@ -188,7 +188,7 @@ def _matrix_loop_cost(res: EmulationResult) -> float | None:
 
 
 def _matrix_loop_floor(res: EmulationResult) -> float | None:
-    """Cycles per MAC the M55 model allows at best for that loop (None off the M55)."""
+    """Cycles per MAC the core's model allows at best for that loop (its floor; None without one)."""
     i = _matrix_loop(res)
     if i is None or not res.loop_floors:
         return None
@@ -296,7 +296,7 @@ def _merge(a: EmulationResult, b: EmulationResult) -> EmulationResult:
                            stack_bytes=max(a.stack_bytes, b.stack_bytes), model=a.model,
                            mac_loops=a.mac_loops + b.mac_loops, memory=a.memory,
                            memory_stats=_merge_stats(a.memory_stats, b.memory_stats),
-                           loop_floors=a.loop_floors + b.loop_floors)
+                           loop_floors=a.loop_floors + b.loop_floors, helium=a.helium)
 
 
 def _merge_stats(a, b):
