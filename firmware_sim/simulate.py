@@ -75,6 +75,7 @@ class SimResult:
     ram_resident_bytes: int = 0                                   # code/constants copied to RAM at start-up
     emulator: str = "unicorn"                                     # what executed the firmware
     loop_floor_cycles_per_mac: float | None = None                # the matrix loop's floor under the core's model
+    matrix_loop_cycles_per_sequence: float = 0.0                  # of the cycles: the matrix kernels' inner-loop turns
 
     def breakdown_total(self, prefix: str) -> float:
         """Cycles per sequence of the functions whose names start with ``prefix``."""
@@ -386,7 +387,9 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         tokens=fm.tokens, embedding=layout, placement=placement, memory=mem.name,
         memory_description=mem.describe(), memory_validated=mem.validated,
         cycles_cold=float(per_seq[cold].mean()), stall_cycles_per_sequence=stall, ram_resident_bytes=in_ram,
-        emulator=emulator_name(target), loop_floor_cycles_per_mac=_matrix_loop_floor(res))
+        emulator=emulator_name(target), loop_floor_cycles_per_mac=_matrix_loop_floor(res),
+        matrix_loop_cycles_per_sequence=sum(c * turns for f, _, c, turns in res.mac_loops if f.startswith("eg_matrix"))
+        / n)
 
 
 def folder_placement(folder: Path, placement: str | None) -> str:

@@ -107,8 +107,12 @@ def test_every_placement_is_bit_exact_and_only_cycles_change(name, tmp_path):
     # addresses: 0.2% on stm32h7 (72 of 34,712 cycles, all in eg_gates_after; docs/limits.md)
     assert res["ram"].stall_cycles_per_sequence == 0
     assert res["ram"].cycles_per_sequence == pytest.approx(ideal.cycles_per_sequence, rel=5e-3)
-    if target.memory.caches:                           # a cold cache misses what a warm one holds
-        assert res["flash"].cycles_cold > res["flash"].cycles_per_sequence
+    if target.memory.caches:
+        # a cold cache misses what a warm one holds: the same sequence five times (with different sequences the
+        # table lookups' data-dependent addresses can make a warm run slower than the cold one where the code does
+        # not fit the cache: stm32l4r5 73,961 warm vs 73,910 cold)
+        same = simulate(fm, target, np.repeat(X[:1], 5, axis=0), work_dir=tmp_path / "same")
+        assert same.cycles_cold > same.cycles_per_sequence
     assert res["flash"].stall_cycles_per_sequence > 0 and ideal.stall_cycles_per_sequence == 0
     # RAM pays for what runs from it: the weights (weights-ram), and the code and constants too (ram)
     assert res["weights-ram"].ram_bytes >= res["flash"].ram_bytes + fm.weight_bytes()

@@ -27,7 +27,24 @@ static int32_t eg_rshift_round32(int32_t v, int n) { return eg_asr32(v + ((int32
 static int64_t eg_requant(int64_t acc, int32_t m, int32_t n) { return eg_rshift_round(acc * (int64_t)m, n); }
 static int64_t eg_sat(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 static int32_t eg_sat32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
-static int32_t eg_sat16(int32_t v) { return eg_sat32(v, -32768, 32767); }   /* compilers emit SSAT */
+#if EG_SSAT
+static int32_t eg_sat8(int32_t v) { return __ssat(v, 8); }
+static int32_t eg_sat16(int32_t v) { return __ssat(v, 16); }
+#else
+static int32_t eg_sat8(int32_t v) { return eg_sat32(v, -128, 127); }
+static int32_t eg_sat16(int32_t v) { return eg_sat32(v, -32768, 32767); }
+#endif
+/* saturation to the state's symmetric range: +-32767 (Q0.15), +-127 (Q0.7) */
+static int32_t eg_sat_q15(int32_t v)
+{
+    v = eg_sat16(v);
+    return v < -32767 ? -32767 : v;
+}
+static int32_t eg_sat_q7(int32_t v)
+{
+    v = eg_sat8(v);
+    return v < -127 ? -127 : v;
+}
 
 /* requant(acc, m, n) = floor((acc * m + 2^(n-1)) / 2^n) for an int32 accumulator.
  * For 17 <= n <= 46 without 64-bit arithmetic: acc = a1 * 2^16 + a0 (0 <= a0 < 2^16) gives
@@ -66,6 +83,12 @@ static int32_t eg_to_state(int32_t h16, int shift, int32_t qmax)
 
 
 #if !EG_V6M && !EG_MVE
+#if EG_SSAT
+static int32_t eg_sat21(int32_t v) { return __ssat(v, 21); }
+#else
+static int32_t eg_sat21(int32_t v) { return eg_sat32(v, -(1 << 20), (1 << 20) - 1); }
+#endif
+
 /* reset_after, unit k: z (to *z_k) and hh = tanh(x_h + r * (h_tm1 U_h + b_hh)); p = gx + 2k, the products' outputs
  * side by side (EG_OS 2): p[0] x_z, p[1] h_tm1 U_z, p[2 H] x_r, p[2 H + 1], p[2 hoff] x_h, p[2 hoff + 1]. */
 static EG_INLINE int32_t eg_cand_after(const int16_t *sig, const int16_t *tanh_tab, const int32_t *p, int32_t r_at,
@@ -75,7 +98,7 @@ static EG_INLINE int32_t eg_cand_after(const int16_t *sig, const int16_t *tanh_t
     *z_k = eg_act(sig, eg_sat16(p[0] + p[1]));                                /* z = sigmoid(x_z + h_tm1 U_z) */
     r = eg_act(sig, eg_sat16(p[r_at] + p[r_at + 1]));                        /* r = sigmoid(x_r + h_tm1 U_r) */
     r_hu = eg_rshift_round32(r * eg_sat16(p[h_at + 1]), 15);                 /* r * (h_tm1 U_h + b_hh) */
-    xh = eg_sat32(p[h_at], -(1 << 20), (1 << 20) - 1);                       /* exact: |r_hu| <= 2^15 */
+    xh = eg_sat21(p[h_at]);                                                  /* exact: |r_hu| <= 2^15 */
     return eg_act(tanh_tab, eg_sat16(xh + r_hu));                            /* hh = tanh(x_h + r * (...)) */
 }
 
@@ -93,14 +116,14 @@ static EG_NOINLINE void eg_gates_update_after(const eg_model_t *m, int32_t H, in
             hh = eg_cand_after(sig, tanh_tab, gx, r_at, h_at, &z);
             h_tm1 = *h_state * 256;
             h16 = hh + eg_rshift_round32(z * (h_tm1 - hh), 15);                /* h = hh + z * (h_tm1 - hh) */
-            *h_state = (int16_t)eg_sat32(eg_rshift_round32(h16, 8), -127, 127);
+            *h_state = (int16_t)eg_sat_q7(eg_rshift_round32(h16, 8));
         }
     } else {
         for (; h_state < end; ++h_state, gx += 2) {
             hh = eg_cand_after(sig, tanh_tab, gx, r_at, h_at, &z);
             h_tm1 = *h_state;
             h16 = hh + eg_rshift_round32(z * (h_tm1 - hh), 15);                /* h = hh + z * (h_tm1 - hh) */
-            *h_state = (int16_t)eg_sat32(h16, -32767, 32767);
+            *h_state = (int16_t)eg_sat_q15(h16);
         }
     }
 }
@@ -132,14 +155,14 @@ static EG_NOINLINE void eg_update(const eg_model_t *m, int32_t H, const int32_t 
             int32_t hh = eg_act(tab, gxh[k * EG_OS]);                                  /* hh = tanh(...) */
             int32_t h_tm1 = h_state[k] * 256;
             int32_t h16 = hh + eg_rshift_round32(z[k] * (h_tm1 - hh), 15);    /* h = hh + z * (h_tm1 - hh) */
-            h_state[k] = (int16_t)eg_sat32(eg_rshift_round32(h16, 8), -127, 127);
+            h_state[k] = (int16_t)eg_sat_q7(eg_rshift_round32(h16, 8));
         }
     } else {
         for (k = 0; k < H; ++k) {
             int32_t hh = eg_act(tab, gxh[k * EG_OS]);                                  /* hh = tanh(...) */
             int32_t h_tm1 = h_state[k];
             int32_t h16 = hh + eg_rshift_round32(z[k] * (h_tm1 - hh), 15);    /* h = hh + z * (h_tm1 - hh) */
-            h_state[k] = (int16_t)eg_sat32(h16, -32767, 32767);
+            h_state[k] = (int16_t)eg_sat_q15(h16);
         }
     }
 }

@@ -68,6 +68,15 @@
 #define EG_DSP 0
 #endif
 
+/* SSAT (ARMv7-M and later, __ARM_FEATURE_SAT): the saturations use the ACLE intrinsic, which gcc does not infer
+ * from the C comparisons (clang does). */
+#if defined(__ARM_FEATURE_SAT) && !defined(EG_PORTABLE) && (defined(__GNUC__) || defined(__clang__))
+#define EG_SSAT 1
+#include <arm_acle.h>
+#else
+#define EG_SSAT 0
+#endif
+
 /* ARMv6-M (Cortex-M0/M0+): the int8 matrix kernel, gates and state update are Thumb-1 assembly below
  * (unified syntax, as gcc >= 6 and clang emit it). */
 #if !EG_DSP && !defined(EG_PORTABLE) && defined(__ARM_ARCH_6M__) && (defined(__GNUC__) || defined(__clang__))
