@@ -311,10 +311,34 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool
     acc64 = [g["b_i"].dtype == np.int64 for g in fm.grus] + [d["b"].dtype == np.int64 for d in fm.dense]
     after = [bool(g["reset_after"]) for g in fm.grus]
     w16, a8 = fm.precision.w_bits == 16, fm.precision.a_bits == 8
+    fast, generic = i8_products(fm, folded, matrix)
     return {"W8": not w16, "W16": w16, "A8": a8, "A16": not a8, "ACC32": not all(acc64), "ACC64": any(acc64),
             "RESET_AFTER": any(after), "RESET_BEFORE": not all(after), "FEATURES": not folded,   # eg_step: W needed
             "TABLE": fm.embedding is not None and not folded, "FOLD": folded, "DENSE": bool(fm.dense),
-            "BLOCKS": matrix != "rows", "ROWS": matrix == "rows"}
+            "BLOCKS": matrix != "rows", "ROWS": matrix == "rows",
+            **{f"I8_K{k}": k in fast for k in (0, 2, 4, 6)}, "I8_GENERIC": generic}
+
+
+def i8_products(fm: FixedModel, folded: bool, matrix: str = "blocks") -> tuple[set[int], bool]:
+    """The int8-weight, int32-accumulator products of the blocks layout (the DSP kernel's): the ``K & 6`` of those
+    with a bias and one-instruction requantization (the assembly kernel has one copy per ``K & 6``), and whether
+    any other runs (the C loop: no bias, other shifts, reset_after=False's recurrent products)."""
+    fast: set[int] = set()
+    generic = False
+    if matrix == "rows" or fm.precision.w_bits != 8:
+        return fast, generic
+    for i, g in enumerate(fm.grus):
+        if g["b_i"].dtype != np.int32:
+            continue
+        products = [("h", pad2(g["units"]), bool(g["reset_after"]))]
+        if not (folded and i == 0):
+            products.append(("x", pad2(g["input_dim"]), True))
+        for part, inputs, may_be_fast in products:
+            if may_be_fast and g["use_bias"] and fast_requant(g, part) is not None:
+                fast.add(inputs & 6)
+            else:
+                generic = True
+    return fast, generic
 
 
 def uses_defines(fm: FixedModel, folded: bool, matrix: str = "blocks") -> list[str]:

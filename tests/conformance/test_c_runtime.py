@@ -298,8 +298,10 @@ def _functions(obj) -> dict[str, int]:
 @pytest.mark.needs("zig", "sim")
 def test_specialized_build_holds_only_the_models_paths(tmp_path):
     """model.h's EG_MODEL_USES_* let the compiler drop what the model does not use: a w8a16 reset_after model with
-    32-bit accumulators has no 64-bit, int16-weight, rows-layout, reset-before or embedding code, and its runtime
-    .text is under half of the generic build's; the generic build has them all."""
+    32-bit accumulators has no 64-bit, int16-weight, rows-layout, reset-before or embedding code, no C loop of the
+    int8 kernel (every product has a bias and SMMULR requantization) and only the assembly copies of its products'
+    K & 6 (6 inputs padded: 6; 12 units: 4), and its runtime .text is under a third of the generic build's; the
+    generic build has them all."""
     from converters.c_export import uses
 
     rng = np.random.default_rng(3)
@@ -308,7 +310,8 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
     export_c(fm, tmp_path)
     assert uses(fm, False) == {"W8": True, "W16": False, "A8": False, "A16": True, "ACC32": True, "ACC64": False,
                                "RESET_AFTER": True, "RESET_BEFORE": False, "FEATURES": True, "TABLE": False,
-                               "FOLD": False, "DENSE": True, "BLOCKS": True, "ROWS": False}
+                               "FOLD": False, "DENSE": True, "BLOCKS": True, "ROWS": False, "I8_K0": False,
+                               "I8_K2": False, "I8_K4": True, "I8_K6": True, "I8_GENERIC": False}
     sizes = {}
     for build in ("specialized", "generic"):
         obj = tmp_path / f"{build}.o"
@@ -318,7 +321,34 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
         sizes[build] = _functions(obj)
     unused = {"eg_matrix_64", "eg_matrix_i16", "eg_matrix_rows", "eg_gates_before"}
     assert unused <= set(sizes["generic"]) and not unused & set(sizes["specialized"])
-    assert sum(sizes["specialized"].values()) < 0.5 * sum(sizes["generic"].values())
+    assert sum(sizes["specialized"].values()) < sum(sizes["generic"].values()) / 3
+    # the int8 kernel: the assembly's 4 copies and the C loop in the generic build, 2 copies and no loop here
+    assert sizes["specialized"]["eg_matrix_i8_asm"] < 0.6 * sizes["generic"]["eg_matrix_i8_asm"]
+    assert sizes["specialized"]["eg_matrix_i8"] < 0.3 * sizes["generic"]["eg_matrix_i8"]
+
+
+@pytest.mark.needs("zig", "sim")
+def test_dsp_build_holds_only_its_products_kernel_copies(tmp_path):
+    """On a DSP core the specialized runtime keeps the int8 assembly only for its products' K & 6: built for a model
+    whose products have K & 6 in {6, 4}, eg_supports refuses a model with a product of K & 6 = 2 (10 units), which
+    the generic build runs; emulated on a Cortex-M4, main returns 2 * supports(a) + supports(b)."""
+    from firmware_sim.emulator import Emulator
+    from firmware_sim.targets import get_target
+    from firmware_sim.toolchain import build_elf
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(20, 4, 5)).astype(np.float32)
+    export_c(quantize_model(random_spec(rng, 5, [12], None, timesteps=4), X, "w8a16"), tmp_path / "a", name="a")
+    export_c(quantize_model(random_spec(rng, 5, [10], None, timesteps=4), X, "w8a16"), tmp_path / "b", name="b")
+    main = tmp_path / "main.c"
+    main.write_text('#include "edge_gru.h"\nextern const eg_model_t a_model, b_model;\n'
+                    "int main(void) { return (int)(2 * eg_supports(&a_model) + eg_supports(&b_model)); }\n")
+    target = get_target("nrf52840").ideal()
+    for build, want in (("specialized", 2), ("generic", 3)):
+        defines = ("EG_GENERIC",) if build == "generic" else ()
+        elf = build_elf([main, tmp_path / "a" / "edge_gru.c", tmp_path / "a" / "model.c", tmp_path / "b" / "model.c"],
+                        target, tmp_path / build, include_dirs=(tmp_path / "a",), defines=defines)
+        assert Emulator(elf, target).run().exit_code == want, build
 
 
 def test_eg_supports_says_which_models_a_build_runs(tmp_path):

@@ -181,9 +181,9 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
     if (EG_USE_FOLD && fold_row >= 0) {
         /* x_all = x W + b_i -> Q3.12, computed at export time for every token (folded embedding) */
         if (m->fold16)
-            for (k = 0; k < C; ++k) gx[k * EG_OS] = ((const int16_t *)m->fold)[fold_row * C + k];
+            EG_NO_UNROLL for (k = 0; k < C; ++k) gx[k * EG_OS] = ((const int16_t *)m->fold)[fold_row * C + k];
         else
-            for (k = 0; k < C; ++k) gx[k * EG_OS] = ((const int32_t *)m->fold)[fold_row * C + k];
+            EG_NO_UNROLL for (k = 0; k < C; ++k) gx[k * EG_OS] = ((const int32_t *)m->fold)[fold_row * C + k];
     } else {
         /* x_all = x W + b_i  -> Q3.12 */
         eg_matrix(gx, vx, g->kx, g->W, w16, 0, C, g->b_i, g->use_bias, g->acc64, g->mx, g->nx, g->rqx, g->r32x, lay);
@@ -206,7 +206,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         eg_gates_before(m, H, gx, gh, h_state, z, vh);                          /* vh := r * h_tm1 */
         eg_matrix(gh + hoff * EG_OS, vh, g->kh, g->U, w16, hoff, C - hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh,
                   g->r32h, lay);
-        for (k = hoff * EG_OS; k < (hoff + H) * EG_OS; k += EG_OS)
+        EG_NO_UNROLL for (k = hoff * EG_OS; k < (hoff + H) * EG_OS; k += EG_OS)
             gx[k] = eg_sat16(gx[k] + gh[k]);                                    /* x_h + (r*h_tm1) U_h */
     }
 #if EG_V6M
@@ -227,18 +227,18 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 static void eg_dense(int32_t *out, const int32_t *v, int32_t nin, const eg_dense_t *d, int w16)
 {
     int32_t i, j;
-    for (j = 0; j < d->units; ++j) {
+    EG_NO_UNROLL for (j = 0; j < d->units; ++j) {
         int64_t y;
         if (EG_ACC64(d->acc64)) {
             int64_t acc = eg_bias64(d->b, d->use_bias, j);
-            for (i = 0; i < nin; ++i) {
+            EG_NO_UNROLL for (i = 0; i < nin; ++i) {
                 int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
                 acc += (int64_t)w * v[i];
             }
             y = eg_requant(acc, d->m[j], d->n[j]);
         } else {   /* int32 accumulation proved safe at quantization: no 64-bit multiplies on small cores */
             int32_t acc = eg_bias32(d->b, d->use_bias, j);
-            for (i = 0; i < nin; ++i) {
+            EG_NO_UNROLL for (i = 0; i < nin; ++i) {
                 int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
                 acc += w * v[i];
             }
@@ -253,13 +253,13 @@ static void eg_dense(int32_t *out, const int32_t *v, int32_t nin, const eg_dense
 void eg_reset(const eg_model_t *m, int16_t *state)
 {
     int32_t i;
-    for (i = 0; i < m->state_len; ++i) state[i] = 0;
+    EG_NO_UNROLL for (i = 0; i < m->state_len; ++i) state[i] = 0;
 }
 
 static int32_t eg_kmax(const eg_model_t *m)
 {
     int32_t l, kmax = 0;
-    for (l = 0; l < m->n_gru; ++l) kmax = m->gru[l].kx > kmax ? m->gru[l].kx : kmax;
+    EG_NO_UNROLL for (l = 0; l < m->n_gru; ++l) kmax = m->gru[l].kx > kmax ? m->gru[l].kx : kmax;
     return kmax;
 }
 
@@ -290,15 +290,15 @@ static void eg_vec_from8(int32_t *v, const int8_t *src, int32_t n, int32_t K)
     int32_t k = 0;
 #if EG_DSP
     uint32_t *w = (uint32_t *)v;
-    for (; k + 1 < n; k += 2) *w++ = ((uint32_t)(int32_t)src[k] & 0xFFFFu) | ((uint32_t)(int32_t)src[k + 1] << 16);
+    EG_NO_UNROLL for (; k + 1 < n; k += 2) *w++ = ((uint32_t)(int32_t)src[k] & 0xFFFFu) | ((uint32_t)(int32_t)src[k + 1] << 16);
     if (k < n) {
         *w++ = (uint32_t)(int32_t)src[k] & 0xFFFFu;
         k += 2;
     }
-    for (; k < K; k += 2) *w++ = 0;
+    EG_NO_UNROLL for (; k < K; k += 2) *w++ = 0;
 #else
-    for (; k < n; ++k) eg_vset(v, k, src[k]);
-    for (; k < K; ++k) eg_vset(v, k, 0);
+    EG_NO_UNROLL for (; k < n; ++k) eg_vset(v, k, src[k]);
+    EG_NO_UNROLL for (; k < K; ++k) eg_vset(v, k, 0);
 #endif
 }
 
@@ -326,14 +326,14 @@ void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t 
     int32_t l, i, width = m->gru[m->n_gru - 1].units, D = width;
     const int32_t qmax = EG_A8(m) ? 127 : 32767, n_dense = EG_USE_DENSE ? m->n_dense : 0;
     int32_t *v, *y;
-    for (l = 0; l < n_dense; ++l) D = m->dense[l].units > D ? m->dense[l].units : D;
+    EG_NO_UNROLL for (l = 0; l < n_dense; ++l) D = m->dense[l].units > D ? m->dense[l].units : D;
     v = scratch;
     y = scratch + D;
-    for (i = 0; i < width; ++i) v[i] = state[m->state_len - width + i];
+    EG_NO_UNROLL for (i = 0; i < width; ++i) v[i] = state[m->state_len - width + i];
     for (l = 0; l < n_dense; ++l) {
         const eg_dense_t *d = &m->dense[l];
         eg_dense(y, v, width, d, EG_W16(m));
-        for (i = 0; i < d->units; ++i) {
+        EG_NO_UNROLL for (i = 0; i < d->units; ++i) {
             int32_t t = y[i];
             if (d->mode == EG_DENSE_SIGMOID) {
                 t = eg_to_state(eg_act(m->sig_tab, eg_sat16(t)), 16 - m->a_bits, qmax);   /* sigmoid */
@@ -345,7 +345,7 @@ void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t 
         }
         width = d->units;
     }
-    for (i = 0; i < width; ++i) out[i] = v[i];
+    EG_NO_UNROLL for (i = 0; i < width; ++i) out[i] = v[i];
 }
 
 int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, int32_t T, int32_t *out,
@@ -364,7 +364,7 @@ int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, i
 int32_t eg_argmax(const int32_t *out, int32_t n)
 {
     int32_t i, best = 0;
-    for (i = 1; i < n; ++i) if (out[i] > out[best]) best = i;
+    EG_NO_UNROLL for (i = 1; i < n; ++i) if (out[i] > out[best]) best = i;
     return best;
 }
 
@@ -376,19 +376,34 @@ void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, 
     eg_output(m, state, out, scratch);
 }
 
+/* Whether this build holds the DSP int8 kernel's path of a product (EG_USE_I8_*; every path off the DSP cores). */
+static int32_t eg_i8_path(const eg_model_t *m, const eg_gru_t *g, int32_t K, int fast)
+{
+    if (!EG_DSP || m->w_bits == 16 || g->acc64 || g->layout == EG_LAYOUT_ROWS) return 1;
+    if (!fast) return EG_USE_I8_GENERIC;
+    switch (K & 6) {
+    case 0: return EG_USE_I8_K0;
+    case 2: return EG_USE_I8_K2;
+    case 4: return EG_USE_I8_K4;
+    default: return EG_USE_I8_K6;
+    }
+}
+
 int32_t eg_supports(const eg_model_t *m)
 {
     int32_t l;
     if ((m->w_bits == 16 ? !EG_USE_W16 : !EG_USE_W8) || (m->a_bits == 8 ? !EG_USE_A8 : !EG_USE_A16)) return 0;
     if (m->fold ? !EG_USE_FOLD : m->embedding ? !EG_USE_TABLE : !EG_USE_FEATURES) return 0;
     if (m->n_dense && !EG_USE_DENSE) return 0;
-    for (l = 0; l < m->n_gru; ++l) {
+    EG_NO_UNROLL for (l = 0; l < m->n_gru; ++l) {
         const eg_gru_t *g = &m->gru[l];
         if (g->acc64 ? !EG_USE_ACC64 : !EG_USE_ACC32) return 0;
         if (g->reset_after ? !EG_USE_AFTER : !EG_USE_BEFORE) return 0;
         if (g->layout == EG_LAYOUT_ROWS ? !EG_USE_ROWS : !EG_USE_BLOCKS) return 0;
+        if (g->W && !eg_i8_path(m, g, g->kx, g->use_bias && g->rqx)) return 0;
+        if (!eg_i8_path(m, g, g->kh, g->reset_after && g->use_bias && g->rqh)) return 0;
     }
-    for (l = 0; l < m->n_dense; ++l)
+    EG_NO_UNROLL for (l = 0; l < m->n_dense; ++l)
         if (m->dense[l].acc64 ? !EG_USE_ACC64 : !EG_USE_ACC32) return 0;
     return 1;
 }

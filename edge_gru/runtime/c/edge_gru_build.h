@@ -52,6 +52,21 @@
 #define EG_USE_BLOCKS EG_MODEL_USES_BLOCKS
 #define EG_USE_ROWS EG_MODEL_USES_ROWS
 #endif
+/* The DSP int8 kernel (blocks layout, int32 accumulators): its assembly copy for each K & 6 of a product with a bias
+ * and SMMULR requantization, and its C loop for the other products. */
+#if defined(EG_GENERIC) || !defined(EG_MODEL_USES_I8_GENERIC)
+#define EG_USE_I8_K0 1
+#define EG_USE_I8_K2 1
+#define EG_USE_I8_K4 1
+#define EG_USE_I8_K6 1
+#define EG_USE_I8_GENERIC 1
+#else
+#define EG_USE_I8_K0 EG_MODEL_USES_I8_K0
+#define EG_USE_I8_K2 EG_MODEL_USES_I8_K2
+#define EG_USE_I8_K4 EG_MODEL_USES_I8_K4
+#define EG_USE_I8_K6 EG_MODEL_USES_I8_K6
+#define EG_USE_I8_GENERIC EG_MODEL_USES_I8_GENERIC
+#endif
 /* A choice made at run time only where both sides are compiled in; else a constant the compiler folds. */
 #define EG_PICK(both_a, both_b, runtime, only_b) (((both_a) && (both_b)) ? (runtime) : (only_b))
 #define EG_W16(m) EG_PICK(EG_USE_W8, EG_USE_W16, (m)->w_bits == 16, EG_USE_W16)
@@ -66,6 +81,14 @@
 #include <arm_acle.h>
 #else
 #define EG_DSP 0
+#endif
+
+/* Loops that run once per step or per sequence over a few values stay rolled (clang unrolls them at -O2: code size
+ * for no measurable gain); gcc does not unroll at -O2. */
+#if defined(__clang__)
+#define EG_NO_UNROLL _Pragma("clang loop unroll(disable)")
+#else
+#define EG_NO_UNROLL
 #endif
 
 /* SSAT (ARMv7-M and later, __ARM_FEATURE_SAT): the saturations use the ACLE intrinsic, which gcc does not infer

@@ -162,17 +162,37 @@ __attribute__((naked, noinline)) static void eg_matrix_i8_asm(const eg_i8_args_t
         "ldr r12, [r0, #12]\n\t"
         "ldr r11, [r0, #20]\n\t"
         "ldr r7, [r0, #28]\n\t"
+#if EG_USE_I8_K0
+        "cmp r7, #0\n\t"
+        "beq 10f\n\t"
+#endif
+#if EG_USE_I8_K2
         "cmp r7, #2\n\t"
         "beq 12f\n\t"
+#endif
+#if EG_USE_I8_K4
         "cmp r7, #4\n\t"
         "beq 14f\n\t"
+#endif
+#if EG_USE_I8_K6
         "cmp r7, #6\n\t"
-        "beq 16f\n\t");
-    /* (one statement per copy: a C99 string literal stays under 4095 characters) */
-    __asm__ volatile(EG_A_BLOCKS("", ""));
+        "beq 16f\n\t"
+#endif
+        "b 9f\n\t");                      /* a K & 6 this build does not hold (eg_supports says so): nothing */
+    /* (one statement per copy: a C99 string literal stays under 4095 characters; the model's model.h says which
+     * copies its products use) */
+#if EG_USE_I8_K0
+    __asm__ volatile("10:\n\t" EG_A_BLOCKS("", ""));
+#endif
+#if EG_USE_I8_K2
     __asm__ volatile("12:\n\t" EG_A_BLOCKS("", EG_A_HALF));
+#endif
+#if EG_USE_I8_K4
     __asm__ volatile("14:\n\t" EG_A_BLOCKS(EG_A_GROUP, ""));
+#endif
+#if EG_USE_I8_K6
     __asm__ volatile("16:\n\t" EG_A_BLOCKS(EG_A_GROUP, EG_A_HALF));
+#endif
     __asm__ volatile(
         "9:\n\t"
         "add sp, sp, #16\n\t"

@@ -178,6 +178,7 @@ static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, 
         eg_matrix_i8_fast(out, (const uint32_t *)v, K, w, nb, bias, rq);
         return;
     }
+    if (!EG_USE_I8_GENERIC) return;    /* the model's products all take the assembly (eg_supports checks) */
 #endif
     for (b = 0; b < nb; ++b, out += 4 * EG_OS, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
         int32_t a[4] = {0, 0, 0, 0};
