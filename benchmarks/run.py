@@ -125,12 +125,15 @@ def _seed_spec():
 
 
 def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
-    """Emulated cycles per MAC of the C runtime (w8a16) per core, with the breakdown, and TFLite Micro's estimate."""
+    """Emulated cycles per MAC of the C runtime (w8a16) per core, with the breakdown, TFLite Micro's estimate, the
+    runtime's code size, and both against the targets (zig and gcc)."""
     import importlib.util
 
     if importlib.util.find_spec("unicorn") is None:
         print("(emulator not installed: no cycle figures; pip install 'edge-gru[sim]')")
         return
+    import numpy as np
+
     from edge_gru.fixed.model import quantize_model
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
@@ -139,8 +142,9 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     seed_spec, seed_train, seed_test = _seed_spec()
     models = [("spoken-digits GRU(16)", spec, train, test, tfl_path), ("seed GRU(50)", seed_spec, seed_train, seed_test,
                                                                        None)]
-    print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each (cycle model: firmware_sim/core_timing.py; "
-          "zero-wait memory here: each part's memory system is in the table that follows)")
+    print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each, every output checked equal to the fixed-point "
+          "reference's (cycle model: firmware_sim/core_timing.py; zero-wait memory here: each part's memory system is "
+          "in the table that follows)")
     print("cycles/MAC: per model MAC for the whole inference, split into the matrix kernels' inner-loop turns "
           "(inner), the rest of the matrix kernels (blocks: bias, odd and half input groups, requantization, block "
           "loop), gates with the state update, and other (operand packing, calls, the dense head); loop: cycles per "
@@ -160,11 +164,15 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     except Exception as exc:                     # noqa: BLE001 - the benchmark goes on without the M55 row
         print(f"(no Cortex-M55 row: {exc})")
         m55 = []
+    measured: dict[tuple[str, str], float] = {}
     for name, sp, tr, te, tfl in models:
         fm = quantize_model(sp, tr.X, "w8a16")
         for t in ("rp2040", "nrf52840", "stm32h7", "nrf5340", *m55):
             target = get_target(t).ideal()
             r = simulate(fm, target, te.X[:n_seq])
+            measured[name, target.core] = r.cycles_per_mac
+            assert np.array_equal(r.outputs, fm.predict_raw(fm.quantize_input(te.X[:n_seq]), quantized=True)), \
+                f"{name} on {t}: the emulated outputs differ from the fixed-point reference"
             parts = {k: sum(v for f, v in r.breakdown.items() if f.startswith(pre)) / r.macs_per_sequence
                      for k, pre in BREAKDOWN.items()}
             inner = r.matrix_loop_cycles_per_sequence / r.macs_per_sequence
@@ -189,11 +197,56 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
             e = estimate(tfl, get_target("alif-e3"), "unrolled", "cmsis-nn", timesteps=te.X.shape[1], model_macs=macs)
             print(f"{name:24s} TFLite Micro unrolled cmsis-nn on cortex-m55 (ESTIMATED: {e.core_basis}): "
                   f"{e.cycles_per_mac:.1f} cycles/MAC")
-    code_sizes(models)
+    sizes = code_sizes(models)
+    targets_table(models, measured, sizes, n_seq)
 
 
-def code_sizes(models) -> None:
-    """The runtime's code per core: ``.text`` of ``edge_gru.o`` specialized to each model, and the generic build."""
+#: the issue's targets: cycles/MAC (w8a16, zig, emulated) per model and core, and the runtime's .text in bytes
+TARGETS = {"seed GRU(50)": {"cortex-m4": 2.0, "cortex-m0plus": 5.5, "cortex-m7": 1.6, "cortex-m33": 1.8},
+           "spoken-digits GRU(16)": {"cortex-m4": 2.6, "cortex-m0plus": 6.5, "cortex-m7": 2.0, "cortex-m33": 2.3},
+           "runtime .text": {"cortex-m4": 4096, "cortex-m0plus": 4096, "cortex-m7": 4608, "cortex-m33": 4096}}
+TARGET_PARTS = {"cortex-m4": "nrf52840", "cortex-m0plus": "rp2040", "cortex-m7": "stm32h7", "cortex-m33": "nrf5340"}
+
+
+def targets_table(models, measured, sizes, n_seq: int) -> None:
+    """The figures against the targets: zig (measured above) and gcc (measured here, same sequences), each cell
+    ``zig [gcc, gcc/zig - 1] / target`` and whether zig meets it."""
+    from edge_gru.fixed.model import quantize_model
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+    from firmware_sim.toolchain import resolve_compiler
+
+    try:
+        gcc = resolve_compiler("gcc")
+    except Exception as exc:                     # noqa: BLE001 - the table goes on without gcc
+        print(f"(no gcc column: {exc})")
+        gcc = None
+    gcc_cycles, gcc_sizes = {}, {}
+    if gcc is not None:
+        for name, sp, tr, te, _ in models:
+            fm = quantize_model(sp, tr.X, "w8a16")
+            for core, part in TARGET_PARTS.items():
+                gcc_cycles[name, core] = simulate(fm, get_target(part).ideal(), te.X[:n_seq], cc=gcc).cycles_per_mac
+        gcc_sizes = code_sizes(models[:1], gcc, quiet=True)
+    print("\nagainst the targets (w8a16, zero-wait, emulated): zig [gcc, its difference] / target, + met, - not met")
+    print(f"{'':24s} " + " ".join(f"{c:>28s}" for c in TARGET_PARTS))
+    for name, goal in TARGETS.items():
+        cells = []
+        for core in TARGET_PARTS:
+            if name == "runtime .text":
+                z, g = sizes[models[0][0], core], gcc_sizes.get((models[0][0], core))
+                fmt = "{:,}"
+            else:
+                z, g = measured[name, core], gcc_cycles.get((name, core))
+                fmt = "{:.2f}"
+            gcc_part = f" [{fmt.format(g)} {g / z - 1:+.0%}]" if g is not None else ""
+            cells.append(f"{fmt.format(z)}{gcc_part} / {fmt.format(goal[core])} {'+' if z <= goal[core] else '-'}")
+        print(f"{name:24s} " + " ".join(f"{c:>28s}" for c in cells))
+
+
+def code_sizes(models, cc=None, quiet: bool = False) -> dict[tuple[str, str], int]:
+    """The runtime's code per core: ``.text`` of ``edge_gru.o`` specialized to each model, and the generic build
+    (printed unless ``quiet``); returns the specialized sizes by (model, core)."""
     import tempfile
     from pathlib import Path
 
@@ -202,17 +255,22 @@ def code_sizes(models) -> None:
     from firmware_sim.sizes import object_sizes
     from firmware_sim.toolchain import resolve_compiler
 
-    cc = resolve_compiler(None)
+    cc = cc or resolve_compiler(None)
     cores = ("cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33")
-    print(f"\nruntime code: .text of edge_gru.o in bytes, -O2, {cc.version}; built for the model "
-          "(generic build with -DEG_GENERIC in brackets)")
-    print(f"{'model':24s} " + " ".join(f"{c:>18s}" for c in cores))
+    if not quiet:
+        print(f"\nruntime code: .text of edge_gru.o in bytes, -O2, {cc.version}; built for the model "
+              "(generic build with -DEG_GENERIC in brackets)")
+        print(f"{'model':24s} " + " ".join(f"{c:>18s}" for c in cores))
+    out = {}
     for name, sp, tr, _, _ in models:
         fm = quantize_model(sp, tr.X, "w8a16")
         with tempfile.TemporaryDirectory() as tmp:
             export_c(fm, Path(tmp) / "c")
             sizes = [object_sizes(Path(tmp) / "c", core, cc) for core in cores]
-        print(f"{name:24s} " + " ".join(f"{s['runtime_text']:>8,} ({s['generic_text']:>6,})" for s in sizes))
+        out.update({(name, core): s["runtime_text"] for core, s in zip(cores, sizes, strict=True)})
+        if not quiet:
+            print(f"{name:24s} " + " ".join(f"{s['runtime_text']:>8,} ({s['generic_text']:>6,})" for s in sizes))
+    return out
 
 
 if __name__ == "__main__":
