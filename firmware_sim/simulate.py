@@ -21,7 +21,7 @@ from firmware_sim.elf import read_elf
 from firmware_sim.emulator import EmulationResult, Emulator
 from firmware_sim.memory import PLACEMENTS
 from firmware_sim.targets import Target, uses_qemu
-from firmware_sim.toolchain import Compiler, build_elf, resolve_compiler
+from firmware_sim.toolchain import Compiler, build_elf, resolve_compiler, runtime_defines
 
 IO_HEADER = 0x100
 MAGIC = 0x4F494745
@@ -161,6 +161,7 @@ def build_firmware(c_folder: Path, target: Target, work: Path, portable: bool = 
                              "make one with `edge-gru convert MODEL --format c -o DIR`")
     defines = ("EG_PORTABLE",) if portable else ()
     defines += ("EG_GENERIC",) if generic else ()
+    defines += runtime_defines(target.core)          # per-core tuning (the M7's schedule of the int8 kernel)
     if uses_qemu(target):
         defines += ("EG_QEMU", "EG_MARK_CALLS")
     with as_file(files("firmware_sim").joinpath("c", "harness_sim.c")) as harness:     # package data

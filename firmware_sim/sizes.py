@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from firmware_sim.elf import read_elf
-from firmware_sim.toolchain import Compiler, compile_object
+from firmware_sim.toolchain import Compiler, compile_object, runtime_defines
 
 SIZE_CORES = ("cortex-m0plus", "cortex-m4", "cortex-m7")
 
@@ -14,19 +14,21 @@ SIZE_CORES = ("cortex-m0plus", "cortex-m4", "cortex-m7")
 def object_sizes(c_folder: str | Path, core: str, cc: Compiler | None = None) -> dict[str, int]:
     """``text``/``rodata``/``data``/``bss`` bytes of ``edge_gru.o`` + ``model.o`` compiled at -O2 for ``core``, and
     ``runtime_text``/``generic_text``: the ``.text`` of ``edge_gru.o`` alone as built for this model and with
-    ``-DEG_GENERIC`` (every path)."""
+    ``-DEG_GENERIC`` (every path); with the core's tuning defines (:func:`~firmware_sim.toolchain.runtime_defines`)."""
     c_folder = Path(c_folder)
+    tuning = runtime_defines(core)
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     with tempfile.TemporaryDirectory() as tmp:
         for src in ("edge_gru.c", "model.c"):
-            obj = compile_object(c_folder / src, core, Path(tmp) / (src + ".o"), include_dirs=(c_folder,), cc=cc)
+            obj = compile_object(c_folder / src, core, Path(tmp) / (src + ".o"), include_dirs=(c_folder,), cc=cc,
+                                 defines=tuning)
             sizes = read_elf(obj).sizes()
             for k, v in sizes.items():
                 total[k] += v
             if src == "edge_gru.c":
                 total["runtime_text"] = sizes["text"]
         generic = compile_object(c_folder / "edge_gru.c", core, Path(tmp) / "generic.o", include_dirs=(c_folder,),
-                                 cc=cc, defines=("EG_GENERIC",))
+                                 cc=cc, defines=("EG_GENERIC", *tuning))
         total["generic_text"] = read_elf(generic).sizes()["text"]
     return total
 

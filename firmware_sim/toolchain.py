@@ -405,6 +405,15 @@ def build_elf(sources: list[Path], target: Target, out_dir: Path, name: str = "f
     return elf
 
 
+#: defines the C runtime is built with per core: the Cortex-M7's schedule of the int8 kernel (edge_gru_build.h)
+RUNTIME_TUNING: dict[str, tuple[str, ...]] = {"cortex-m7": ("EG_TUNE_M7",)}
+
+
+def runtime_defines(core: str) -> tuple[str, ...]:
+    """The defines a build of the C runtime for ``core`` uses (:data:`RUNTIME_TUNING`; the generated README says)."""
+    return RUNTIME_TUNING.get(core, ())
+
+
 def compile_object(source: Path, core: str, out: Path, include_dirs: tuple[Path, ...] = (),
                    cc: Compiler | None = None, defines: tuple[str, ...] = ()) -> Path:
     """Compile one C file to an object for ``core`` (used for per-object section sizes)."""
@@ -415,5 +424,5 @@ def compile_object(source: Path, core: str, out: Path, include_dirs: tuple[Path,
     return out
 
 
-__all__ = ["BUILD_CORE", "Compiler", "FLASH_BASE", "IO_BASE", "RAM_BASE", "STACK_PAINT", "build_elf",
-           "compile_object", "find_compiler", "linker_script", "resolve_compiler"]
+__all__ = ["BUILD_CORE", "RUNTIME_TUNING", "Compiler", "FLASH_BASE", "IO_BASE", "RAM_BASE", "STACK_PAINT", "build_elf",
+           "compile_object", "find_compiler", "linker_script", "resolve_compiler", "runtime_defines"]

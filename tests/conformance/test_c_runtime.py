@@ -113,16 +113,24 @@ def test_strict_compile(compiler, tmp_path):
                                 pytest.param("gcc", marks=pytest.mark.needs("gcc"))])
 @pytest.mark.parametrize("cpu", ["cortex_m0plus", "cortex_m4", "cortex_m7"])
 def test_cross_compiles_for_cortex_m(cpu, cc, tmp_path):
+    """Strict warnings at -O2; the runtime (its assembly included) also at -O0, -Os, with a frame pointer, and for
+    the M7 with its tuning (-DEG_TUNE_M7), for a model whose products take the int8 assembly (w8a16, bias)."""
     fm, _ = _random_model(4, np.random.default_rng(0))
     export_c(fm, tmp_path)
+    if cc == "gcc":
+        cmd = ["arm-none-eabi-gcc", f"-mcpu={cpu.replace('_', '-')}", "-mthumb"]
+    else:
+        cmd = [sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabi", f"-mcpu={cpu}"]
     for src in ("edge_gru.c", "model.c"):
         obj = tmp_path / (src + ".o")
-        if cc == "gcc":
-            cmd = ["arm-none-eabi-gcc", f"-mcpu={cpu.replace('_', '-')}", "-mthumb"]
-        else:
-            cmd = [sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabi", f"-mcpu={cpu}"]
         subprocess.run([*cmd, "-std=c99", "-O2", *STRICT, "-c", str(tmp_path / src), "-o", str(obj)], check=True)
         assert obj.read_bytes()[:4] == b"\x7fELF"
+    variants = [["-O0"], ["-Os"], ["-O2", "-fno-omit-frame-pointer"]] + [["-O2", "-DEG_TUNE_M7"]] * (cpu == "cortex_m7")
+    for flags in variants:
+        obj = tmp_path / "v.o"
+        subprocess.run([*cmd, "-std=c99", *flags, *STRICT, "-I", str(tmp_path), "-c", str(tmp_path / "edge_gru.c"),
+                        "-o", str(obj)], check=True)
+        assert obj.read_bytes()[:4] == b"\x7fELF", flags
 
 
 def test_export_refuses_overwrite(tmp_path):

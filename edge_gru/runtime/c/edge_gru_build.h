@@ -108,6 +108,14 @@
 #define EG_MVE 0
 #endif
 
+/* -DEG_TUNE_M7 (a build for a Cortex-M7): the DSP int8 kernel's inner loop scheduled for the M7's dual issue (each
+ * load after a DSP instruction, the next group's loads inside the current group); slower on the M4. */
+#if defined(EG_TUNE_M7) && EG_DSP && !EG_MVE
+#define EG_M7_SCHEDULE 1
+#else
+#define EG_M7_SCHEDULE 0
+#endif
+
 /* Loops that run once per step or per sequence over a few values stay rolled (clang unrolls them at -O2: code size
  * for no measurable gain); gcc does not unroll at -O2. Not on the Helium build: with them rolled, the matrix
  * kernel's inner loops took 11% more cycles on the M55 model (spoken-digits GRU(16), 0.44 -> 0.49 cycles/MAC;

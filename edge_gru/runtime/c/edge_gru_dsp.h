@@ -115,12 +115,66 @@ typedef struct {
     "smlad r2, r8, r4, r2\n\t"                                                                      \
     "sxtb16 r8, r7, ror #8\n\t"                                                                     \
     "smlad r3, r8, r4, r3\n\t"
-#define EG_A_STORE                                                                                   \
+/* requant(acc, m, n) of the 4 accumulators (r4-r7: the block's rq), each store after the next SMMULR (on the M7 the
+ * two issue together) */
+#define EG_A_REQUANT_STORE                                                                           \
+    "smmulr r0, r0, r4\n\t"                                                                         \
+    "smmulr r1, r1, r5\n\t"                                                                         \
     "str r0, [lr]\n\t"                                                                              \
+    "smmulr r2, r2, r6\n\t"                                                                         \
     "str r1, [lr, #" EG_S(4 * EG_OS) "]\n\t"                                                        \
+    "smmulr r3, r3, r7\n\t"                                                                         \
     "str r2, [lr, #" EG_S(8 * EG_OS) "]\n\t"                                                        \
     "str r3, [lr, #" EG_S(12 * EG_OS) "]\n\t"                                                       \
     "add lr, lr, #" EG_S(16 * EG_OS) "\n\t"
+#if EG_M7_SCHEDULE
+/* Cortex-M7 (EG_TUNE_M7): each load issues with the DSP instruction before it (DSP only from the older slot, one
+ * load per cycle), and a group's last loads fetch the next group's inputs and first weights (software pipelining):
+ * 16 cycles per 16 MACs on the M7 model, the floor, instead of 21. EG_B_LOAD fetches a block's first group's inputs
+ * and column 0; EG_B_NEXT runs a group and fetches the next one's; EG_B_LAST runs the block's last group (nothing
+ * is read past the block's weights or the inputs). r4, r5 inputs, r6, r7 weights, r8 the SXTB16 result. */
+#define EG_B_LOAD                                                                                    \
+    "ldr r4, [r9], #4\n\t"                                                                          \
+    "ldr r5, [r9], #4\n\t"                                                                          \
+    "ldr r6, [r10], #4\n\t"
+#define EG_B_COL(p, a, LOAD1, LOAD2)                                                                 \
+    "sxtb16 r8, " p "\n\t" LOAD1                                                                    \
+    "smlad " a ", r8, r4, " a "\n\t"                                                                \
+    "sxtb16 r8, " p ", ror #8\n\t"                                                                  \
+    "smlad " a ", r8, r5, " a "\n\t" LOAD2
+#define EG_B_W6 "ldr r6, [r10], #4\n\t"
+#define EG_B_W7 "ldr r7, [r10], #4\n\t"
+#define EG_B_NEXT                                                                                    \
+    EG_B_COL("r6", "r0", EG_B_W7, EG_B_W6)          /* column 1's weights, then column 2's */            \
+    EG_B_COL("r7", "r1", "", EG_B_W7)               /* column 3's */                                     \
+    EG_B_COL("r6", "r2", "", EG_B_W6)               /* the next group's column 0 */                      \
+    "sxtb16 r8, r7\n\t"                                                                             \
+    "smlad r3, r8, r4, r3\n\t"                                                                      \
+    "ldr r4, [r9], #4\n\t"                        /* the next group's inputs */                        \
+    "sxtb16 r8, r7, ror #8\n\t"                                                                     \
+    "smlad r3, r8, r5, r3\n\t"                                                                      \
+    "ldr r5, [r9], #4\n\t"
+#define EG_B_LAST                                                                                    \
+    EG_B_COL("r6", "r0", EG_B_W7, EG_B_W6) EG_B_COL("r7", "r1", "", EG_B_W7)                          \
+    EG_B_COL("r6", "r2", "", "") EG_B_COL("r7", "r3", "", "")
+/* a block's groups, G = K / 4 of them: EG_B_LOAD, G - 1 EG_B_NEXT (two per loop turn; one before the loop when G is
+ * even), EG_B_LAST; EVEN is the G = 0 exit and the lone EG_B_NEXT when G is even, "" when odd */
+#define EG_B_EVEN "cmp r9, r11\n\tbeq 2f\n\t" EG_B_LOAD EG_B_NEXT
+#define EG_B_ODD EG_B_LOAD
+#define EG_B_BLOCKS(START, HALF)                                                                     \
+    "1:\n\t"                                                                                        \
+    "ldmia r12!, {r0-r3}\n\t"                                                                       \
+    "ldr r9, [sp]\n\t"                                                                              \
+    START                                                                                           \
+    "cmp r9, r11\n\t"                                                                               \
+    "beq 4f\n\t"                                                                                    \
+    "3:\n\t" EG_B_NEXT EG_B_NEXT                                                                    \
+    "cmp r9, r11\n\t"                                                                               \
+    "bne 3b\n\t"                                                                                    \
+    "4:\n\t" EG_B_LAST                                                                              \
+    EG_A_TAIL(HALF)
+#endif
+
 /* the block loop of one K & 6: ODD is EG_A_GROUP or "", HALF is EG_A_HALF or "" */
 #define EG_A_BLOCKS(ODD, HALF)                                                                       \
     "1:\n\t"                                                                                        \
@@ -132,15 +186,14 @@ typedef struct {
     "3:\n\t" EG_A_GROUP EG_A_GROUP                                                                  \
     "cmp r9, r11\n\t"                                                                               \
     "bne 3b\n\t"                                                                                    \
+    EG_A_TAIL(HALF)
+/* after a block's groups: the half group (HALF: EG_A_HALF or ""), requantization, stores, the next block */
+#define EG_A_TAIL(HALF)                                                                              \
     "2:\n\t" HALF                                                                                   \
     "ldr r4, [sp, #4]\n\t"                                                                          \
     "add r4, r4, r12\n\t"                  /* this block's rq */                                    \
     "ldmia r4, {r4-r7}\n\t"                                                                         \
-    "smmulr r0, r0, r4\n\t"                /* requant(acc, m, n) */                                 \
-    "smmulr r1, r1, r5\n\t"                                                                         \
-    "smmulr r2, r2, r6\n\t"                                                                         \
-    "smmulr r3, r3, r7\n\t"                                                                         \
-    EG_A_STORE                                                                                      \
+    EG_A_REQUANT_STORE                                                                              \
     "ldr r4, [sp, #8]\n\t"                                                                          \
     "cmp lr, r4\n\t"                                                                                \
     "bne 1b\n\t"                                                                                    \
@@ -181,17 +234,24 @@ __attribute__((naked, noinline)) static void eg_matrix_i8_asm(const eg_i8_args_t
         "b 9f\n\t");                      /* a K & 6 this build does not hold (eg_supports says so): nothing */
     /* (one statement per copy: a C99 string literal stays under 4095 characters; the model's model.h says which
      * copies its products use) */
+#if EG_M7_SCHEDULE
+#define EG_X_BLOCKS_EVEN(HALF) EG_B_BLOCKS(EG_B_EVEN, HALF)
+#define EG_X_BLOCKS_ODD(HALF) EG_B_BLOCKS(EG_B_ODD, HALF)
+#else
+#define EG_X_BLOCKS_EVEN(HALF) EG_A_BLOCKS("", HALF)
+#define EG_X_BLOCKS_ODD(HALF) EG_A_BLOCKS(EG_A_GROUP, HALF)
+#endif
 #if EG_USE_I8_K0
-    __asm__ volatile("10:\n\t" EG_A_BLOCKS("", ""));
+    __asm__ volatile("10:\n\t" EG_X_BLOCKS_EVEN(""));
 #endif
 #if EG_USE_I8_K2
-    __asm__ volatile("12:\n\t" EG_A_BLOCKS("", EG_A_HALF));
+    __asm__ volatile("12:\n\t" EG_X_BLOCKS_EVEN(EG_A_HALF));
 #endif
 #if EG_USE_I8_K4
-    __asm__ volatile("14:\n\t" EG_A_BLOCKS(EG_A_GROUP, ""));
+    __asm__ volatile("14:\n\t" EG_X_BLOCKS_ODD(""));
 #endif
 #if EG_USE_I8_K6
-    __asm__ volatile("16:\n\t" EG_A_BLOCKS(EG_A_GROUP, EG_A_HALF));
+    __asm__ volatile("16:\n\t" EG_X_BLOCKS_ODD(EG_A_HALF));
 #endif
     __asm__ volatile(
         "9:\n\t"
