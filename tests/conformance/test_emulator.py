@@ -51,6 +51,29 @@ def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
         assert res.loop_cycles_per_mac is None or 0 < res.loop_cycles_per_mac < res.cycles_per_mac
 
 
+@pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7"])
+def test_dsp_int8_assembly_on_every_group_count(target_name, tmp_path):
+    """The DSP int8 assembly (M4 schedule, and the M7's with its software pipelining) on products of every shape its
+    block loop distinguishes: 0 to 4 whole groups of 4 inputs (odd and even, so the loop is entered both ways), with
+    and without a last half group, in stacked layers; w8a16 and w8a8; Numba's integers."""
+    from converters.c_export import i8_products
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(8)
+    taken: set[int] = set()
+    # K (inputs padded to even) per product: x 10, 2, 6, 8 and h 2, 6, 8, 12; x 4, 16, 4, 14 and h 16, 4, 14, 2
+    for i, (features, units) in enumerate(((9, [2, 5, 7, 12]), (4, [16, 3, 14, 1]))):
+        spec = random_spec(rng, features, units, [(3, "softmax")], timesteps=3)
+        X = rng.normal(0, 1, (6, 3, features)).astype(np.float32)
+        for prec in ("w8a16", "w8a8"):
+            fm = quantize_model(spec, X, prec)
+            taken |= i8_products(fm, False)[0]
+            res = simulate(fm, get_target(target_name), X, work_dir=tmp_path / f"{i}{prec}")
+            np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"{target_name} {units} {prec}")
+    assert taken == {0, 2, 4, 6}                      # every copy of the assembly ran
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("core", ["cortex-m0plus", "cortex-m4"])
 def test_generic_build_emulated_matches_numba(core, tmp_path):
