@@ -39,6 +39,7 @@ def memory_table(spec16, train, test, n_seq: int = 5) -> list[dict]:
 
     X = test.X[:n_seq]
     rows = []
+    split = []
     print(f"\ncycles per MAC under each part's memory system (emulated, w8a16, {n_seq} sequences: cold = the first "
           "after reset, warm = the rest); memory: firmware_sim/targets.toml")
     print(f"{'model':22s} {'target':10s} {'memory':16s} {'zero-wait':>9s} {'flash cold':>10s} {'flash warm':>10s} "
@@ -58,11 +59,36 @@ def memory_table(spec16, train, test, n_seq: int = 5) -> list[dict]:
                    "flash_warm": flash.cycles_per_mac, "weights_ram": ram.cycles_per_mac,
                    "weights_ram_fits": ram.fits, "validated": target.memory.validated or "not validated"}
             rows.append(row)
+            split.append((name, t, flash, ram))
             print(f"{name:22s} {t:10s} {row['memory']:16s} {row['zero_wait']:9.2f} {row['flash_cold']:10.2f} "
                   f"{row['flash_warm']:10.2f} {row['weights_ram']:11.2f}{'' if ram.fits else '*'} "
                   f"{row['flash_warm'] / row['zero_wait']:11.2f}x  {row['validated']}")
     print("* weights in RAM do not fit the part's RAM; every run above bit-exact with the Numba reference")
+    breakdown_table(split)
     return rows
+
+
+def breakdown_table(split) -> None:
+    """Where the cycles go with the weights in flash and in RAM: cycles per model MAC in the matrix kernels, the gates
+    and state update, and the rest, each with the memory stalls its code met (every sequence, the cold first one
+    included), and the memory stalls of a warm sequence alone."""
+    from run import BREAKDOWN
+
+    print("\nwhere the cycles go, weights in flash | weights in RAM: cycles per model MAC of the matrix kernels, gates "
+          "with the state update, the rest (each with its memory stalls; all sequences, the cold one included), and a "
+          "warm sequence's memory stalls alone")
+    print(f"{'model':22s} {'target':10s} " + " | ".join(f"{'matrix':>7s} {'gates':>6s} {'rest':>6s} {'stalls':>7s}"
+                                                         for _ in range(2)))
+    for name, t, *runs in split:
+        cells = []
+        for r in runs:
+            macs = r.macs_per_sequence
+            part = {k: sum(v for f, v in r.breakdown.items() if f.startswith(pre)) / macs
+                    for k, pre in BREAKDOWN.items()}
+            rest = sum(r.breakdown.values()) / macs - part["matrix"] - part["gates"]
+            stall = r.stall_cycles_per_sequence / macs
+            cells.append(f"{part['matrix']:7.2f} {part['gates']:6.2f} {rest:6.2f} {stall:7.2f}")
+        print(f"{name:22s} {t:10s} " + " | ".join(cells))
 
 
 def main(argv: list[str] | None = None) -> int:

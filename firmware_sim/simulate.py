@@ -372,7 +372,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     stall = float(seq_stall[~cold].mean()) if len(seq_stall) == n and (~cold).any() else 0.0
     breakdown = {k: v / n for k, v in sorted(res.by_function.items(), key=lambda kv: -kv[1])
                  if k not in ("main", "Reset_Handler", "eg_exit", "eg_semihost", "eg_puts", "eg_kernel_path", "memset",
-                              "memcpy")}
+                              "memcpy", "eg_model_place")}     # start-up and harness code, not the inference
     return SimResult(
         target=target.name, part=target.part, core=target.core, clock_mhz=target.clock_mhz, cycle_model=res.model,
         sequences=n, timesteps=t, macs_per_sequence=macs, cycles_per_sequence=cps,

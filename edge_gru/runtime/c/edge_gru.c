@@ -62,12 +62,15 @@ static int32_t eg_requant32(int32_t acc, int32_t m, int32_t n)
 }
 
 /* Table activation of a Q3.12 value in int16 range -> Q0.15 (kernels.py: act) */
-static int32_t eg_act(const int16_t *tab, int32_t v)
+/* The same with mid = tab + 256 (the table's middle, which hot loops keep in a register): (v + 32768) >> 7 =
+ * 256 + (v >> 7), and v & 127 = (v + 32768) & 127. */
+static EG_INLINE int32_t eg_act_mid(const int16_t *mid, int32_t v)
 {
-    int32_t u = v + 32768, idx = u >> 7, frac = u & 127;
-    int32_t t0 = tab[idx], t1 = tab[idx + 1];
+    int32_t idx = eg_asr32(v, 7), frac = v & 127;
+    int32_t t0 = mid[idx], t1 = mid[idx + 1];
     return t0 + eg_rshift_round32((t1 - t0) * frac, 7);
 }
+static int32_t eg_act(const int16_t *tab, int32_t v) { return eg_act_mid(tab + 256, v); }
 
 /* Q0.15 -> state format, saturated (kernels.py: to_state) */
 static int32_t eg_to_state(int32_t h16, int shift, int32_t qmax)
@@ -91,15 +94,15 @@ static int32_t eg_sat21(int32_t v) { return eg_sat32(v, -(1 << 20), (1 << 20) - 
 
 /* reset_after, unit k: z (to *z_k) and hh = tanh(x_h + r * (h_tm1 U_h + b_hh)); p = gx + 2k, the products' outputs
  * side by side (EG_OS 2): p[0] x_z, p[1] h_tm1 U_z, p[2 H] x_r, p[2 H + 1], p[2 hoff] x_h, p[2 hoff + 1]. */
-static EG_INLINE int32_t eg_cand_after(const int16_t *sig, const int16_t *tanh_tab, const int32_t *p, int32_t r_at,
-                                       int32_t h_at, int32_t *z_k)
+static EG_INLINE int32_t eg_cand_after(const int16_t *const *tab, const int32_t *p, int32_t r_at, int32_t h_at,
+                                       int32_t *z_k)
 {
     int32_t r, r_hu, xh;
-    *z_k = eg_act(sig, eg_sat16(p[0] + p[1]));                                /* z = sigmoid(x_z + h_tm1 U_z) */
-    r = eg_act(sig, eg_sat16(p[r_at] + p[r_at + 1]));                        /* r = sigmoid(x_r + h_tm1 U_r) */
+    *z_k = eg_act_mid(tab[0], eg_sat16(p[0] + p[1]));                          /* z = sigmoid(x_z + h_tm1 U_z) */
+    r = eg_act_mid(tab[0], eg_sat16(p[r_at] + p[r_at + 1]));                  /* r = sigmoid(x_r + h_tm1 U_r) */
     r_hu = eg_rshift_round32(r * eg_sat16(p[h_at + 1]), 15);                 /* r * (h_tm1 U_h + b_hh) */
     xh = eg_sat21(p[h_at]);                                                  /* exact: |r_hu| <= 2^15 */
-    return eg_act(tanh_tab, eg_sat16(xh + r_hu));                            /* hh = tanh(x_h + r * (...)) */
+    return eg_act_mid(tab[1], eg_sat16(xh + r_hu));                          /* hh = tanh(x_h + r * (...)) */
 }
 
 /* reset_after: gates and state update in one pass over the units, the state written in its format (one loop per
@@ -107,20 +110,21 @@ static EG_INLINE int32_t eg_cand_after(const int16_t *sig, const int16_t *tanh_t
 static EG_NOINLINE void eg_gates_update_after(const eg_model_t *m, int32_t H, int32_t hoff, const int32_t *gx,
                                               int16_t *h_state)
 {
-    const int16_t *sig = m->sig_tab, *tanh_tab = m->tanh_tab;
+    /* the middles of the sigmoid and tanh tables (eg_act_mid) */
+    const int16_t *const tab[2] = {m->sig_tab + 256, m->tanh_tab + 256};
     const int16_t *end = h_state + H;
     const int32_t r_at = 2 * H, h_at = 2 * hoff;
     int32_t z, hh, h_tm1, h16;
     if (EG_A8(m)) {
         for (; h_state < end; ++h_state, gx += 2) {
-            hh = eg_cand_after(sig, tanh_tab, gx, r_at, h_at, &z);
+            hh = eg_cand_after(tab, gx, r_at, h_at, &z);
             h_tm1 = *h_state * 256;
             h16 = hh + eg_rshift_round32(z * (h_tm1 - hh), 15);                /* h = hh + z * (h_tm1 - hh) */
             *h_state = (int16_t)eg_sat_q7(eg_rshift_round32(h16, 8));
         }
     } else {
         for (; h_state < end; ++h_state, gx += 2) {
-            hh = eg_cand_after(sig, tanh_tab, gx, r_at, h_at, &z);
+            hh = eg_cand_after(tab, gx, r_at, h_at, &z);
             h_tm1 = *h_state;
             h16 = hh + eg_rshift_round32(z * (h_tm1 - hh), 15);                /* h = hh + z * (h_tm1 - hh) */
             *h_state = (int16_t)eg_sat_q15(h16);

@@ -103,22 +103,31 @@ typedef struct {
     "ldr r6, [r10], #4\n\t"                                                                         \
     "ldr r7, [r10], #4\n\t"                                                                         \
     EG_A_COL("r6", "r2") EG_A_COL("r7", "r3")
+/* the last 2 inputs (K = 2 mod 4), with this block's rq address into r9 between the DSP instructions (r9, the input
+ * pointer, is free once the inputs are loaded; the loads issue with the DSP instruction before them on the M7) */
 #define EG_A_HALF                                                                                    \
-    "ldr r4, [r9], #4\n\t"                                                                          \
     "ldr r6, [r10], #4\n\t"                                                                         \
+    "ldr r4, [r9], #4\n\t"                                                                          \
     "ldr r7, [r10], #4\n\t"                                                                         \
     "sxtb16 r8, r6\n\t"                                                                             \
     "smlad r0, r8, r4, r0\n\t"                                                                      \
+    "ldr r9, [sp, #4]\n\t"                                                                          \
     "sxtb16 r8, r6, ror #8\n\t"                                                                     \
     "smlad r1, r8, r4, r1\n\t"                                                                      \
     "sxtb16 r8, r7\n\t"                                                                             \
+    "add r9, r9, r12\n\t"                                                                           \
     "smlad r2, r8, r4, r2\n\t"                                                                      \
     "sxtb16 r8, r7, ror #8\n\t"                                                                     \
     "smlad r3, r8, r4, r3\n\t"
+/* without a half group: only the rq address */
+#define EG_A_RQ                                                                                      \
+    "ldr r9, [sp, #4]\n\t"                                                                          \
+    "add r9, r9, r12\n\t"
 /* requant(acc, m, n) of the 4 accumulators (r4-r7: the block's rq), each store after the next SMMULR (on the M7 the
- * two issue together) */
+ * two issue together); r4 then holds the end of the output */
 #define EG_A_REQUANT_STORE                                                                           \
     "smmulr r0, r0, r4\n\t"                                                                         \
+    "ldr r4, [sp, #8]\n\t"                 /* the end of the output, for the block loop's compare */  \
     "smmulr r1, r1, r5\n\t"                                                                         \
     "str r0, [lr]\n\t"                                                                              \
     "smmulr r2, r2, r6\n\t"                                                                         \
@@ -134,9 +143,9 @@ typedef struct {
  * and column 0; EG_B_NEXT runs a group and fetches the next one's; EG_B_LAST runs the block's last group (nothing
  * is read past the block's weights or the inputs). r4, r5 inputs, r6, r7 weights, r8 the SXTB16 result. */
 #define EG_B_LOAD                                                                                    \
+    "ldr r6, [r10], #4\n\t"                 /* first: the group's first instruction reads it */          \
     "ldr r4, [r9], #4\n\t"                                                                          \
-    "ldr r5, [r9], #4\n\t"                                                                          \
-    "ldr r6, [r10], #4\n\t"
+    "ldr r5, [r9], #4\n\t"
 #define EG_B_COL(p, a, LOAD1, LOAD2)                                                                 \
     "sxtb16 r8, " p "\n\t" LOAD1                                                                    \
     "smlad " a ", r8, r4, " a "\n\t"                                                                \
@@ -163,8 +172,8 @@ typedef struct {
 #define EG_B_ODD EG_B_LOAD
 #define EG_B_BLOCKS(START, HALF)                                                                     \
     "1:\n\t"                                                                                        \
-    "ldmia r12!, {r0-r3}\n\t"                                                                       \
     "ldr r9, [sp]\n\t"                                                                              \
+    "ldmia r12!, {r0-r3}\n\t"                                                                       \
     START                                                                                           \
     "cmp r9, r11\n\t"                                                                               \
     "beq 4f\n\t"                                                                                    \
@@ -175,11 +184,11 @@ typedef struct {
     EG_A_TAIL(HALF)
 #endif
 
-/* the block loop of one K & 6: ODD is EG_A_GROUP or "", HALF is EG_A_HALF or "" */
+/* the block loop of one K & 6: ODD is EG_A_GROUP or "", HALF is EG_A_HALF or EG_A_RQ */
 #define EG_A_BLOCKS(ODD, HALF)                                                                       \
     "1:\n\t"                                                                                        \
-    "ldmia r12!, {r0-r3}\n\t"              /* a = bias */                                           \
     "ldr r9, [sp]\n\t"                     /* x = the operand's start */                            \
+    "ldmia r12!, {r0-r3}\n\t"              /* a = bias */                                           \
     ODD                                                                                             \
     "cmp r9, r11\n\t"                                                                               \
     "beq 2f\n\t"                                                                                    \
@@ -187,14 +196,12 @@ typedef struct {
     "cmp r9, r11\n\t"                                                                               \
     "bne 3b\n\t"                                                                                    \
     EG_A_TAIL(HALF)
-/* after a block's groups: the half group (HALF: EG_A_HALF or ""), requantization, stores, the next block */
+/* after a block's groups: the half group and this block's rq address (HALF: EG_A_HALF or EG_A_RQ), requantization,
+ * stores, the next block */
 #define EG_A_TAIL(HALF)                                                                              \
     "2:\n\t" HALF                                                                                   \
-    "ldr r4, [sp, #4]\n\t"                                                                          \
-    "add r4, r4, r12\n\t"                  /* this block's rq */                                    \
-    "ldmia r4, {r4-r7}\n\t"                                                                         \
+    "ldmia r9, {r4-r7}\n\t"                 /* this block's rq (r9 = rq - bias - 16 + the bias pointer) */ \
     EG_A_REQUANT_STORE                                                                              \
-    "ldr r4, [sp, #8]\n\t"                                                                          \
     "cmp lr, r4\n\t"                                                                                \
     "bne 1b\n\t"                                                                                    \
     "b 9f\n\t"
@@ -242,13 +249,13 @@ __attribute__((naked, noinline)) static void eg_matrix_i8_asm(const eg_i8_args_t
 #define EG_X_BLOCKS_ODD(HALF) EG_A_BLOCKS(EG_A_GROUP, HALF)
 #endif
 #if EG_USE_I8_K0
-    __asm__ volatile("10:\n\t" EG_X_BLOCKS_EVEN(""));
+    __asm__ volatile("10:\n\t" EG_X_BLOCKS_EVEN(EG_A_RQ));
 #endif
 #if EG_USE_I8_K2
     __asm__ volatile("12:\n\t" EG_X_BLOCKS_EVEN(EG_A_HALF));
 #endif
 #if EG_USE_I8_K4
-    __asm__ volatile("14:\n\t" EG_X_BLOCKS_ODD(""));
+    __asm__ volatile("14:\n\t" EG_X_BLOCKS_ODD(EG_A_RQ));
 #endif
 #if EG_USE_I8_K6
     __asm__ volatile("16:\n\t" EG_X_BLOCKS_ODD(EG_A_HALF));
