@@ -332,7 +332,7 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
     assert sum(sizes["specialized"].values()) < sum(sizes["generic"].values()) / 3
     # the int8 kernel: the assembly's 4 copies and the C loop in the generic build, 2 copies and no loop here
     assert sizes["specialized"]["eg_matrix_i8_asm"] < 0.6 * sizes["generic"]["eg_matrix_i8_asm"]
-    assert sizes["specialized"]["eg_matrix_i8"] < 0.3 * sizes["generic"]["eg_matrix_i8"]
+    assert sizes["specialized"].get("eg_matrix_i8", 0) < 0.3 * sizes["generic"]["eg_matrix_i8"]   # (may be inlined)
 
 
 @pytest.mark.needs("zig", "sim")

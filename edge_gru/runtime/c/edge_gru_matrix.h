@@ -148,9 +148,13 @@ static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t 
 #include "edge_gru_v6m.h"    /* EG_V6M: the Thumb-1 matrix, gate and update functions */
 
 /* int8 weights, int32 accumulators (overflow ruled out at quantization): nb blocks of 4 columns. */
-static EG_NOINLINE void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, const int8_t *w, int32_t nb,
-                                     const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq,
-                                     int r32)
+#if EG_DSP
+#define EG_I8_LINK static   /* the compiler may inline it: on the DSP path it mostly hands over to the assembly */
+#else
+#define EG_I8_LINK static EG_NOINLINE
+#endif
+EG_I8_LINK void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, const int8_t *w, int32_t nb,
+                             const int32_t *bias, const int32_t *mul, const int32_t *sh, const int32_t *rq, int r32)
 {
     int32_t b;
 #if EG_V6M
