@@ -330,9 +330,11 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
     unused = {"eg_matrix_64", "eg_matrix_i16", "eg_matrix_rows", "eg_gates_before"}
     assert unused <= set(sizes["generic"]) and not unused & set(sizes["specialized"])
     assert sum(sizes["specialized"].values()) < sum(sizes["generic"].values()) / 3
-    # the int8 kernel: the assembly's 4 copies and the C loop in the generic build, 2 copies and no loop here
+    # the int8 kernel: the assembly's 4 copies in the generic build, 2 here
     assert sizes["specialized"]["eg_matrix_i8_asm"] < 0.6 * sizes["generic"]["eg_matrix_i8_asm"]
-    assert sizes["specialized"].get("eg_matrix_i8", 0) < 0.3 * sizes["generic"]["eg_matrix_i8"]   # (may be inlined)
+    # no C loop: beside the assembly at most a small wrapper of it (the compiler may inline that)
+    rest = [n for f, n in sizes["specialized"].items() if f.startswith("eg_matrix") and f != "eg_matrix_i8_asm"]
+    assert sum(rest) < 200
 
 
 @pytest.mark.needs("zig", "sim")
