@@ -83,8 +83,7 @@ def breakdown_table(split) -> None:
         cells = []
         for r in runs:
             macs = r.macs_per_sequence
-            part = {k: sum(v for f, v in r.breakdown.items() if f.startswith(pre)) / macs
-                    for k, pre in BREAKDOWN.items()}
+            part = {k: r.breakdown_total(pre) / macs for k, pre in BREAKDOWN.items()}
             rest = sum(r.breakdown.values()) / macs - part["matrix"] - part["gates"]
             stall = r.stall_cycles_per_sequence / macs
             cells.append(f"{part['matrix']:7.2f} {part['gates']:6.2f} {rest:6.2f} {stall:7.2f}")

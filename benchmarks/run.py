@@ -173,8 +173,7 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
             measured[name, target.core] = r.cycles_per_mac
             assert np.array_equal(r.outputs, fm.predict_raw(fm.quantize_input(te.X[:n_seq]), quantized=True)), \
                 f"{name} on {t}: the emulated outputs differ from the fixed-point reference"
-            parts = {k: sum(v for f, v in r.breakdown.items() if f.startswith(pre)) / r.macs_per_sequence
-                     for k, pre in BREAKDOWN.items()}
+            parts = {k: r.breakdown_total(pre) / r.macs_per_sequence for k, pre in BREAKDOWN.items()}
             inner = r.matrix_loop_cycles_per_sequence / r.macs_per_sequence
             other = r.cycles_per_mac - sum(parts.values())
             loop = f"{r.loop_cycles_per_mac:6.2f}" if r.loop_cycles_per_mac else f"{'-':>6s}"

@@ -77,8 +77,8 @@ class SimResult:
     loop_floor_cycles_per_mac: float | None = None                # the matrix loop's floor under the core's model
     matrix_loop_cycles_per_sequence: float = 0.0                  # of the cycles: the matrix kernels' inner-loop turns
 
-    def breakdown_total(self, prefix: str) -> float:
-        """Cycles per sequence of the functions whose names start with ``prefix``."""
+    def breakdown_total(self, prefix: str | tuple[str, ...]) -> float:
+        """Cycles per sequence of the functions whose names start with ``prefix`` (or any of several)."""
         return sum(v for k, v in self.breakdown.items() if k.startswith(prefix))
 
     def as_dict(self) -> dict:

@@ -126,6 +126,11 @@
 #define EG_NO_UNROLL
 #endif
 
+/* An argument struct an assembly function reads at fixed byte offsets: a build where a field sits elsewhere does
+ * not compile, the error naming name_offset_of_field (C99 has no _Static_assert; an array of size -1 is the error). */
+#define EG_ASM_OFFSET(type, name, field, at) \
+    typedef char name##_offset_of_##field[(offsetof(type, field) == (at)) ? 1 : -1]
+
 #if defined(__GNUC__) || defined(__clang__)
 #define EG_NOINLINE __attribute__((noinline))   /* keeps the profile's matrix/gates/update split */
 #define EG_INLINE __attribute__((always_inline)) inline

@@ -9,20 +9,26 @@
  * loads issue back to back and pipeline, which compilers do not schedule for): x01, x23 = 2 int16
  * pairs of v; p0, p1 = 4 int8 weights of a column (w0, w2, w1, w3); SXTB16 yields (w0, w1), then with
  * ROR #8 (w2, w3); SMLAD adds both products to the accumulator. 12 registers, none fixed. */
-#define EG_I8_COL(p, a)                                                                              \
-    "sxtb16 %[t], %[" p "]\n\t"                                                                      \
-    "smlad %[" a "], %[t], %[x01], %[" a "]\n\t"      /* a += x0 w0 + x1 w1 */                      \
-    "sxtb16 %[t], %[" p "], ror #8\n\t"                                                              \
-    "smlad %[" a "], %[t], %[x23], %[" a "]\n\t"      /* a += x2 w2 + x3 w3 */
+/* One column's 4 weights in p against the inputs X01, X23 into the accumulator a (T: the SXTB16 result); L1, L2:
+ * instructions after the first and the last DSP instruction (the M7 schedule's loads, else ""). Operands are
+ * strings: %[name] operands of an inline asm statement, or registers in the assembly function below. */
+#define EG_COL_OPS(T, X01, X23, p, a, L1, L2)                                                        \
+    "sxtb16 " T ", " p "\n\t" L1                                                                     \
+    "smlad " a ", " T ", " X01 ", " a "\n\t"      /* a += x0 w0 + x1 w1 */                          \
+    "sxtb16 " T ", " p ", ror #8\n\t"                                                                \
+    "smlad " a ", " T ", " X23 ", " a "\n\t" L2   /* a += x2 w2 + x3 w3 */
+/* One group: inputs from X, weights from W (both post-incremented), 4 loads then 2 (they pipeline on the M4) */
+#define EG_GROUP_OPS(X, W, X01, X23, P0, P1, T, A0, A1, A2, A3)                                      \
+    "ldr " X01 ", [" X "], #4\n\t"                                                                  \
+    "ldr " X23 ", [" X "], #4\n\t"                                                                  \
+    "ldr " P0 ", [" W "], #4\n\t"                                                                   \
+    "ldr " P1 ", [" W "], #4\n\t"                                                                   \
+    EG_COL_OPS(T, X01, X23, P0, A0, "", "") EG_COL_OPS(T, X01, X23, P1, A1, "", "")                 \
+    "ldr " P0 ", [" W "], #4\n\t"                                                                   \
+    "ldr " P1 ", [" W "], #4\n\t"                                                                   \
+    EG_COL_OPS(T, X01, X23, P0, A2, "", "") EG_COL_OPS(T, X01, X23, P1, A3, "", "")
 #define EG_I8_GROUP                                                                                  \
-    "ldr %[x01], [%[x]], #4\n\t"                                                                     \
-    "ldr %[x23], [%[x]], #4\n\t"                                                                     \
-    "ldr %[p0], [%[w]], #4\n\t"                                                                      \
-    "ldr %[p1], [%[w]], #4\n\t"                                                                      \
-    EG_I8_COL("p0", "a0") EG_I8_COL("p1", "a1")                                                     \
-    "ldr %[p0], [%[w]], #4\n\t"                                                                      \
-    "ldr %[p1], [%[w]], #4\n\t"                                                                      \
-    EG_I8_COL("p0", "a2") EG_I8_COL("p1", "a3")
+    EG_GROUP_OPS("%[x]", "%[w]", "%[x01]", "%[x23]", "%[p0]", "%[p1]", "%[t]", "%[a0]", "%[a1]", "%[a2]", "%[a3]")
 /* the last 2 inputs when K = 2 mod 4: one word per column pair (c0w0, c1w0, c0w1, c1w1) */
 #define EG_I8_HALF                                                                                   \
     "ldr %[x01], [%[x]], #4\n\t"                                                                     \
@@ -86,23 +92,18 @@ typedef struct {
     int32_t *out_end;             /* [24] out + 4 EG_OS nb */
     int32_t k6;                   /* [28] K & 6 */
 } eg_i8_args_t;
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, out, 0);
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, x, 4);
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, w, 8);
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, bias, 12);
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, rq_off, 16);
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, xend, 20);
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, out_end, 24);
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, k6, 28);
 
 #define EG_S_(x) #x
 #define EG_S(x) EG_S_(x)
-#define EG_A_COL(p, a)                                                                               \
-    "sxtb16 r8, " p "\n\t"                                                                          \
-    "smlad " a ", r8, r4, " a "\n\t"                                                                \
-    "sxtb16 r8, " p ", ror #8\n\t"                                                                  \
-    "smlad " a ", r8, r5, " a "\n\t"
-#define EG_A_GROUP                                                                                   \
-    "ldr r4, [r9], #4\n\t"                                                                          \
-    "ldr r5, [r9], #4\n\t"                                                                          \
-    "ldr r6, [r10], #4\n\t"                                                                         \
-    "ldr r7, [r10], #4\n\t"                                                                         \
-    EG_A_COL("r6", "r0") EG_A_COL("r7", "r1")                                                       \
-    "ldr r6, [r10], #4\n\t"                                                                         \
-    "ldr r7, [r10], #4\n\t"                                                                         \
-    EG_A_COL("r6", "r2") EG_A_COL("r7", "r3")
+#define EG_A_GROUP EG_GROUP_OPS("r9", "r10", "r4", "r5", "r6", "r7", "r8", "r0", "r1", "r2", "r3")
 /* the last 2 inputs (K = 2 mod 4), with this block's rq address into r9 between the DSP instructions (r9, the input
  * pointer, is free once the inputs are loaded; the loads issue with the DSP instruction before them on the M7) */
 #define EG_A_HALF                                                                                    \
@@ -146,11 +147,7 @@ typedef struct {
     "ldr r6, [r10], #4\n\t"                 /* first: the group's first instruction reads it */          \
     "ldr r4, [r9], #4\n\t"                                                                          \
     "ldr r5, [r9], #4\n\t"
-#define EG_B_COL(p, a, LOAD1, LOAD2)                                                                 \
-    "sxtb16 r8, " p "\n\t" LOAD1                                                                    \
-    "smlad " a ", r8, r4, " a "\n\t"                                                                \
-    "sxtb16 r8, " p ", ror #8\n\t"                                                                  \
-    "smlad " a ", r8, r5, " a "\n\t" LOAD2
+#define EG_B_COL(p, a, LOAD1, LOAD2) EG_COL_OPS("r8", "r4", "r5", p, a, LOAD1, LOAD2)
 #define EG_B_W6 "ldr r6, [r10], #4\n\t"
 #define EG_B_W7 "ldr r7, [r10], #4\n\t"
 #define EG_B_NEXT                                                                                    \

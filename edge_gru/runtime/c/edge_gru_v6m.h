@@ -22,19 +22,16 @@ typedef struct {
     int32_t raw;                       /* 1: store the accumulators (C requantizes), 0: requantize */
 } eg_v6m_args_t;
 void eg_matrix_v6m(eg_v6m_args_t *a);
-/* The assembly below reads the arguments at these byte offsets: a build where they differ does not compile
- * (C99 has no _Static_assert; an array of size -1 is the error). */
-#define EG_V6M_OFFSET(field, at) \
-    typedef char eg_v6m_offset_of_##field[(offsetof(eg_v6m_args_t, field) == (at)) ? 1 : -1]
-EG_V6M_OFFSET(out, 0);
-EG_V6M_OFFSET(v, 4);
-EG_V6M_OFFSET(w, 8);
-EG_V6M_OFFSET(bias, 12);
-EG_V6M_OFFSET(mul, 16);
-EG_V6M_OFFSET(sh, 20);
-EG_V6M_OFFSET(K, 24);
-EG_V6M_OFFSET(nb, 28);
-EG_V6M_OFFSET(raw, 32);
+/* the byte offsets the assembly below reads the arguments at (EG_ASM_OFFSET) */
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, out, 0);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, v, 4);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, w, 8);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, bias, 12);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, mul, 16);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, sh, 20);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, K, 24);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, nb, 28);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, raw, 32);
 #define EG_V6M_COL(a)                                                                               \
     " ldm r6!, {r4}\n"                                                                        \
     " sxtb r5, r4\n muls r5, r0, r5\n add " a ", r5\n"          /* x0 w0 */              \
