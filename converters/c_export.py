@@ -82,7 +82,9 @@ FOLDED_REFUSALS = [
     "/* eg_step and eg_run take feature vectors; this export folds the embedding into the first layer and has no\n"
     " * input weights for them: feed token ids with eg_step_token and eg_run_tokens. A call does not compile. */\n",
     "#define eg_step(m, state, x_q, scratch) EG_REFUSED_eg_step_on_a_folded_export_use_eg_step_token\n",
-    "#define eg_run(m, state, x_q, T, out, scratch) EG_REFUSED_eg_run_on_a_folded_export_use_eg_run_tokens\n"]
+    "#define eg_run(m, state, x_q, T, out, scratch) EG_REFUSED_eg_run_on_a_folded_export_use_eg_run_tokens\n",
+    "#define eg_run_seq(m, state, x_q, T, out, scratch) "
+    "EG_REFUSED_eg_run_seq_on_a_folded_export_use_eg_run_tokens_seq\n"]
 
 _EXAMPLE_STATE = """
 #include <stdio.h>
@@ -316,7 +318,7 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool
     return {"W8": not w16, "W16": w16, "A8": a8, "A16": not a8, "ACC32": not all(acc64), "ACC64": any(acc64),
             "RESET_AFTER": any(after), "RESET_BEFORE": not all(after), "FEATURES": not folded,   # eg_step: W needed
             "TABLE": fm.embedding is not None and not folded, "FOLD": folded, "DENSE": bool(fm.dense),
-            "BLOCKS": matrix != "rows", "ROWS": matrix == "rows",
+            "BLOCKS": matrix != "rows", "ROWS": matrix == "rows", "PER_STEP": fm.per_step,
             **{f"I8_K{k}": k in fast for k in (0, 2, 4, 6)}, "I8_GENERIC": generic}
 
 
@@ -368,6 +370,8 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
          f"#define EG_MODEL_FEATURES {fm.features}\n", f"#define EG_MODEL_OUTPUT_DIM {fm.output_dim}\n",
          f"#define EG_MODEL_STATE_LEN {state_len}\n", f"#define EG_MODEL_SCRATCH_LEN {scratch_len(fm)}\n",
          f"#define EG_MODEL_TIMESTEPS {fm.timesteps or 0}  /* trained sequence length (0: any) */\n",
+         f"#define EG_MODEL_PER_STEP {int(fm.per_step)}  /* 1: an output after every step (eg_run_seq, "
+         "eg_run_tokens_seq) */\n",
          f"#define EG_MODEL_INPUT_SCALE {fm.input_scale!r}  /* x_q = round(x / scale), clamp */\n",
          f"#define EG_MODEL_OUTPUT_SCALE {fm.output_scale!r}  /* then {fm.output_activation} */\n",
          f"#define EG_MODEL_VOCAB {fm.vocab or 0}  /* token ids 0..VOCAB-1 (0: feature input) */\n",

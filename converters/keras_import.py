@@ -2,9 +2,10 @@
 
 Accepts ``Input``, an optional first ``Embedding`` (token ids in, ``mask_zero`` either way) or
 ``Masking`` layer (any ``mask_value``), one or more ``GRU`` layers (default activations, ``reset_after``
-True/False, with or without bias; stacked layers need ``return_sequences=True``),
-``Dropout`` (identity at inference) and ``Dense`` layers with linear / relu / sigmoid /
-softmax activations. Everything else is refused with an error naming the layer, the
+True/False, with or without bias; stacked layers need ``return_sequences=True``; a last GRU with
+``return_sequences=True`` makes a per-step model, an output at every timestep), ``Dropout`` (identity at
+inference) and ``Dense`` layers (or ``TimeDistributed(Dense)``) with linear / relu / sigmoid / softmax
+activations. Everything else is refused with an error naming the layer, the
 attribute and what is supported. After import the spec is checked numerically
 against Keras on random input, so a topology the walk could not see (branches,
 shared layers) is refused rather than silently mis-read.
@@ -22,9 +23,10 @@ from converters._tf import keras
 from edge_gru.errors import ModelFileError, UnsupportedModelError, error_summary
 from edge_gru.spec import DENSE_ACTIVATIONS, DenseLayer, EmbeddingLayer, GRULayer, ModelSpec
 
-SUPPORTED = ("InputLayer", "Embedding", "Masking", "GRU", "Dense", "Dropout")
+SUPPORTED = ("InputLayer", "Embedding", "Masking", "GRU", "Dense", "TimeDistributed", "Dropout")
 _SUPPORTED_TEXT = ("supported: Input, Embedding or Masking first, GRU (tanh/sigmoid, reset_after True/False, "
-                   "use_bias, return_sequences for stacking), Dropout, Dense (linear/relu/sigmoid/softmax)")
+                   "use_bias, return_sequences for stacking or an output per step), Dropout, Dense or "
+                   "TimeDistributed(Dense) (linear/relu/sigmoid/softmax)")
 
 
 _MASK_OPS = ("NotEqual", "Any")
@@ -77,7 +79,8 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
     timesteps = None if shape[1] is None else int(shape[1])
     spec = ModelSpec(features=features, timesteps=timesteps, grus=[], dense=[], name=str(model.name))
     for layer in model.layers:  # name unsupported layers first, then raw ops (slicing, math)
-        if type(layer).__name__ not in SUPPORTED:
+        wrapped = type(getattr(layer, "layer", None)).__name__ if type(layer).__name__ == "TimeDistributed" else "Dense"
+        if type(layer).__name__ not in SUPPORTED or wrapped != "Dense":
             _add_layer(spec, layer)
     masks = any(type(ly).__name__ in ("Embedding", "Masking") for ly in model.layers)
     for layer in getattr(model, "operations", model.layers):
@@ -85,9 +88,23 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
             continue             # Keras records the mask computation as operations; the mask is modelled
         _add_layer(spec, layer)
     spec.check()
+    _check_masked_outputs(spec, model)
     if verify:
         _verify(spec, model)
     return spec
+
+
+def _check_masked_outputs(spec: ModelSpec, model: Any) -> None:
+    """Refuse ``zero_output_for_mask=True`` where it changes the outputs: on the last GRU of a per-step model
+    (its masked steps would output the head of zeros, not of the kept state; earlier layers' masked steps
+    are skipped by the next GRU, so there it changes nothing)."""
+    if not spec.per_step:
+        return
+    last = next((ly for ly in model.layers if ly.name == spec.grus[-1].name), None)
+    if last is not None and getattr(last, "zero_output_for_mask", False):
+        raise UnsupportedModelError(f"layer {last.name!r}: GRU zero_output_for_mask=True is not supported on the "
+                                    "last GRU of a per-step model (only False: a masked step repeats the output "
+                                    "of the step before)")
 
 
 def _add_layer(spec: ModelSpec, layer: Any) -> None:
@@ -107,6 +124,16 @@ def _add_layer(spec: ModelSpec, layer: Any) -> None:
             raise UnsupportedModelError(f"layer {layer.name!r}: a GRU after a Dense layer is not supported")
         spec.grus.append(_gru(layer, spec.grus[-1].units if spec.grus else spec.features))
         return
+    if kind == "TimeDistributed":
+        inner = layer.layer
+        if type(inner).__name__ != "Dense":
+            raise UnsupportedModelError(f"layer {layer.name!r}: TimeDistributed({type(inner).__name__}) is not "
+                                        "supported (only TimeDistributed(Dense))")
+        if not spec.per_step:
+            raise UnsupportedModelError(f"layer {layer.name!r}: TimeDistributed(Dense) needs the last GRU to have "
+                                        "return_sequences=True")
+        layer = inner
+        kind = "Dense"
     if kind == "Dense":
         if not spec.grus:
             raise UnsupportedModelError(f"layer {layer.name!r}: Dense before any GRU is not supported")

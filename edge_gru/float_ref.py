@@ -112,6 +112,10 @@ def embed_and_mask(spec: ModelSpec, x: np.ndarray,
 def predict(spec: ModelSpec, x: np.ndarray, batch_size: int = 4096, lengths: np.ndarray | None = None) -> np.ndarray:
     """Outputs ``(N, K)`` of the whole network for ``x (N, T, F)`` (token ids ``(N, T)`` for embedding models).
 
+    A per-step model (:attr:`~edge_gru.spec.ModelSpec.per_step`) outputs ``(N, T, K)``: the head on the
+    state after every step; a masked step keeps the state, so its output repeats the step before (Keras'
+    ``zero_output_for_mask=False``, the default).
+
     Args:
         spec: The model.
         x: Model input.
@@ -123,7 +127,9 @@ def predict(spec: ModelSpec, x: np.ndarray, batch_size: int = 4096, lengths: np.
         part = None if lengths is None else np.asarray(lengths)[i:i + batch_size]
         v, valid = embed_and_mask(spec, x[i:i + batch_size], part)
         outs.append(_forward(spec, v, valid))
-    return np.concatenate(outs) if outs else np.zeros((0, spec.output_dim), np.float32)
+    if outs:
+        return np.concatenate(outs)
+    return np.zeros((0, np.shape(x)[1], spec.output_dim) if spec.per_step else (0, spec.output_dim), np.float32)
 
 
 def _forward(spec: ModelSpec, x: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:

@@ -129,8 +129,10 @@ class ModelSpec:
     Attributes:
         features: Input features per timestep.
         timesteps: Sequence length the model was built for (``None``: any).
-        grus: GRU layers, first to last.
-        dense: Dense layers applied to the last GRU state.
+        grus: GRU layers, first to last. When the last has ``return_sequences`` the model is *per-step*
+            (sequence labelling): the dense head is applied to the state after every timestep and the
+            output is ``(N, T, K)``; otherwise to the last state, output ``(N, K)``.
+        dense: Dense layers applied to the last GRU state (to every step's state when per-step).
         name: Model name (free text; sanitised wherever it becomes an identifier).
         embedding: Token-id input through this table (``features`` is then its width).
         mask_value: A Keras ``Masking`` layer's value: a timestep whose features all equal it is skipped.
@@ -160,8 +162,13 @@ class ModelSpec:
         return (self.embedding is not None and self.embedding.mask_zero) or self.mask_value is not None
 
     @property
+    def per_step(self) -> bool:
+        """True when the model outputs after every timestep (the last GRU has ``return_sequences``)."""
+        return bool(self.grus) and self.grus[-1].return_sequences
+
+    @property
     def output_dim(self) -> int:
-        """Width of the model output."""
+        """Width of the model output (per timestep for a per-step model)."""
         return self.dense[-1].units if self.dense else self.grus[-1].units
 
     @property
@@ -180,7 +187,8 @@ class ModelSpec:
         t = timesteps or self.timesteps
         if t is None:
             raise ValueError("timesteps unknown: pass it explicitly")
-        return t * sum(g.macs_per_step for g in self.grus) + sum(d.macs for d in self.dense)
+        head = sum(d.macs for d in self.dense)
+        return t * sum(g.macs_per_step for g in self.grus) + (t if self.per_step else 1) * head
 
     def check(self) -> None:
         """Validate the layer chain; raise :class:`UnsupportedModelError` when broken."""
@@ -203,11 +211,8 @@ class ModelSpec:
         for i, g in enumerate(self.grus):
             if g.input_dim != width:
                 raise UnsupportedModelError(f"layer {g.name!r}: expects {g.input_dim} inputs, gets {width}")
-            last = i == len(self.grus) - 1
-            if g.return_sequences == last:
-                need = "return_sequences=False" if last else "return_sequences=True"
-                raise UnsupportedModelError(
-                    f"layer {g.name!r}: {'the last' if last else 'a stacked'} GRU needs {need}")
+            if not g.return_sequences and i < len(self.grus) - 1:
+                raise UnsupportedModelError(f"layer {g.name!r}: a stacked GRU needs return_sequences=True")
             g.check()
             width = g.units
         for j, d in enumerate(self.dense):
@@ -222,6 +227,8 @@ class ModelSpec:
         """Human-readable lines: one per layer, then totals."""
         t = timesteps or self.timesteps
         lines = [f"model {self.name!r}: input ({t if t else 'T'}, {self.features})"]
+        if self.per_step:
+            lines.append("  outputs at every timestep (the last GRU returns sequences; the head runs per step)")
         if self.embedding is not None:
             e = self.embedding
             lines[0] = f"model {self.name!r}: input ({t if t else 'T'},) token ids"
@@ -352,7 +359,7 @@ def spec_from_parts(meta: dict, arrays: dict[str, np.ndarray]) -> ModelSpec:
 def random_spec(rng: np.random.Generator, features: int, units: list[int], dense: list[tuple[int, str]] | None = None,
                 timesteps: int | None = None, reset_after: bool = True, use_bias: bool = True,
                 scale: float = 0.5, vocab: int | None = None, mask_zero: bool = False,
-                mask_value: float | None = None) -> ModelSpec:
+                mask_value: float | None = None, per_step: bool = False) -> ModelSpec:
     """A spec with random weights, for tests and benchmarks.
 
     Args:
@@ -367,6 +374,7 @@ def random_spec(rng: np.random.Generator, features: int, units: list[int], dense
         vocab: When given, token-id input through an embedding table of this many rows (width ``features``).
         mask_zero: The embedding's ``mask_zero``.
         mask_value: A ``Masking`` value for feature input.
+        per_step: The last GRU returns sequences (an output at every timestep).
     """
     grus = []
     width = features
@@ -376,7 +384,7 @@ def random_spec(rng: np.random.Generator, features: int, units: list[int], dense
             bias = (rng.normal(0, scale, (2, 3 * h) if reset_after else (3 * h,))).astype(np.float32)
         grus.append(GRULayer(h, width, rng.normal(0, scale, (width, 3 * h)).astype(np.float32),
                              rng.normal(0, scale, (h, 3 * h)).astype(np.float32), bias,
-                             reset_after, i < len(units) - 1, f"gru_{i}"))
+                             reset_after, per_step or i < len(units) - 1, f"gru_{i}"))
         width = h
     layers = []
     for j, (k, act) in enumerate(dense or []):

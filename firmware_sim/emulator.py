@@ -6,6 +6,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edge_gru.errors import EdgeGruError, ToolMissingError
 from firmware_sim.core_timing import Timing
@@ -76,6 +77,7 @@ class EmulationResult:
     mark_stalls: list[float] = field(default_factory=list)   # memory stall cycles so far, at each mark
     loop_floors: list[float] = field(default_factory=list)   # each mac_loops entry's floor, cycles per turn
     helium: bool = False                        # run on QEMU's Cortex-M55 (firmware_sim.qemu)
+    zero_output: Any = None                     # per-step models: the outputs of the zero state (int32 array)
 
 
 def _round_up(n: int) -> int:

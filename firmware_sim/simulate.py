@@ -241,15 +241,18 @@ def _io_block(xq: np.ndarray, lengths: np.ndarray, out_dim: int) -> tuple[bytes,
 
 
 def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycles: bool = True, chunk: int = 50,
-            progress: Callable[[int], None] | None = None,
-            lengths: np.ndarray | None = None) -> tuple[np.ndarray, EmulationResult, np.ndarray]:
+            progress: Callable[[int], None] | None = None, lengths: np.ndarray | None = None,
+            per_step: bool = False) -> tuple[np.ndarray, EmulationResult, np.ndarray]:
     """Run the firmware on integer inputs ``(N, T, F)`` (or token ids ``(N, T)``) in chunks of ``chunk`` sequences.
 
-    ``lengths (N,)``: the steps fed of each sequence (default all).
+    ``lengths (N,)``: the steps fed of each sequence (default all). ``per_step``: the firmware's model outputs
+    after every step (``EG_MODEL_PER_STEP``).
 
     Returns:
-        The int32 outputs ``(N, K)``, the summed emulation result, and the cycles of every sequence. Each
-        chunk starts from reset: its first sequence runs with cold caches (see :func:`cold_mask`).
+        The int32 outputs ``(N, K)`` (per step: ``(N, T, K)``, row ``j`` after the ``j``-th fed step, zero beyond
+        the length; the result's ``zero_output`` holds the outputs of the zero state), the summed emulation result,
+        and the cycles of every sequence. Each chunk starts from reset: its first sequence runs with cold caches
+        (see :func:`cold_mask`).
     """
     tokens = np.asarray(xq).ndim == 2
     xq = np.ascontiguousarray(xq, np.int32 if tokens else np.int16)
@@ -259,17 +262,23 @@ def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycle
     image = read_elf(elf)
     outs, per_seq, stall_seq = [], [], []
     total: EmulationResult | None = None
+    rows = xq.shape[1] if per_step else 1          # outputs per sequence
+    zero = None
     for start in range(0, len(xq), chunk):
         part = xq[start:start + chunk]
         block, out_off = _io_block(part, lengths[start:start + chunk], out_dim)
-        emu = make_emulator(image, target, out_off + 4 * out_dim * len(part))
+        words = out_dim * (rows * len(part) + int(per_step))
+        emu = make_emulator(image, target, out_off + 4 * words)
         emu.write_io(0, block)
         res = emu.run(count_cycles=count_cycles)
         if res.exit_code != 0:
             why = {3: "I/O header not found", 4: "the model's feature or output size differs from the data",
                    5: "a sequence length outside 0..T", 6: "a token id outside the vocabulary"}
             raise EdgeGruError(f"the firmware exited with {res.exit_code}: {why.get(res.exit_code, 'failure')}")
-        outs.append(np.frombuffer(emu.read_io(out_off, 4 * out_dim * len(part)), "<i4").reshape(len(part), out_dim))
+        got = np.frombuffer(emu.read_io(out_off, 4 * words), "<i4")
+        if per_step:
+            zero, got = got[:out_dim].astype(np.int32), got[out_dim:]
+        outs.append(got.reshape(len(part), rows, out_dim) if per_step else got.reshape(len(part), out_dim))
         if len(res.marks) == len(part) + 1:
             per_seq.append(np.diff(np.asarray(res.marks, float)))
             stall_seq.append(np.diff(np.asarray(res.mark_stalls, float)))
@@ -279,6 +288,7 @@ def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycle
     assert total is not None
     cycles = np.concatenate(per_seq) if per_seq else np.full(len(xq), total.cycles / len(xq))
     total.mark_stalls = list(np.concatenate(stall_seq)) if stall_seq else []     # per sequence here
+    total.zero_output = zero
     return np.concatenate(outs).astype(np.int32), total, cycles
 
 
@@ -353,7 +363,12 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         roomy = emulation_target(target)
         elf = build_firmware(c_folder, roomy, work / "build", portable, cc, placement, generic)
         image = read_elf(elf)
-        out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens)
+        out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens,
+                                    per_step=fm.per_step)
+        if fm.per_step:         # place the device's rows at the input's steps (masked and padded ones included)
+            index = np.minimum(np.arange(xq.shape[1])[None, :], lens[:, None] - 1) if quantized \
+                else fm.device_step_index(np.asarray(X), lengths)
+            out = fm.expand_device_outputs(out, res.zero_output, index)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
         layout = embedding_layout(c_folder) if fm.tokens else "table"
 
@@ -361,7 +376,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     steps = fm.steps_run(xq, lens)          # real (unmasked) steps per sequence, on average
     sizes = image.sizes()
     head = fm.macs_per_sequence(1) - fm.macs_per_step
-    macs = int(round(steps * fm.macs_per_step)) + head
+    macs = int(round(steps * (fm.macs_per_step + head))) if fm.per_step else int(round(steps * fm.macs_per_step)) + head
     cold = cold_mask(n)
     cps = float(per_seq[~cold].mean()) if (~cold).any() else float(per_seq.mean())
     flash = sizes["text"] + sizes["rodata"] + sizes["data"]

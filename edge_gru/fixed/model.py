@@ -48,6 +48,8 @@ class FixedModel:
         embedding: For token input: ``{"table": (vocab, features) int8/int16 at input_scale, "vocab",
             "mask_zero", "name"}`` (the lookup yields the quantized input of the first GRU layer).
         mask_value: A ``Masking`` value (decided on the float input, before quantization).
+        per_step: The head runs after every timestep: outputs ``(N, T, K)`` (the float model's last GRU
+            returns sequences).
     """
 
     precision: Precision
@@ -64,6 +66,7 @@ class FixedModel:
     info: dict = field(default_factory=dict)
     embedding: dict | None = None
     mask_value: float | None = None
+    per_step: bool = False
 
     @property
     def tokens(self) -> bool:
@@ -92,7 +95,7 @@ class FixedModel:
         if t is None:
             raise ValueError("timesteps unknown: pass it explicitly")
         gru = sum(3 * g["units"] * (g["input_dim"] + g["units"]) for g in self.grus)
-        return t * gru + sum(d["units"] * d["input_dim"] for d in self.dense)
+        return t * gru + (t if self.per_step else 1) * sum(d["units"] * d["input_dim"] for d in self.dense)
 
     @property
     def macs_per_step(self) -> int:
@@ -112,6 +115,35 @@ class FixedModel:
             return X, np.full(len(X), X.shape[1], np.int32) if lens is None else lens
         valid = self.valid_steps(X, lengths)
         return compact(self.quantize_input(X), valid)
+
+    def device_step_index(self, X: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Per-step models: for each ``(n, t)`` of model input ``X``, which output the device wrote for it.
+
+        The device (``eg_run_seq`` / ``eg_run_tokens_seq`` on :meth:`device_input`) writes one output per step
+        it is fed: a feature model is fed only its unmasked steps, so the output at a masked step is the one
+        of the last real step before it; a token model is fed its first ``length`` ids (padding ids keep the
+        state and still write an output). ``-1``: no step yet, the output is the head of the zero state.
+        """
+        X = self.check_input(np.asarray(X), any_length=True)
+        n, t = X.shape[:2]
+        if self.tokens:
+            lens = check_lengths(lengths, n, t)
+            lens = np.full(n, t) if lens is None else lens
+            return np.minimum(np.arange(t)[None, :], np.asarray(lens)[:, None] - 1)
+        valid = self.valid_steps(X, lengths)
+        if valid is None:
+            return np.broadcast_to(np.arange(t), (n, t)).copy()
+        return np.cumsum(valid, axis=1) - 1
+
+    def expand_device_outputs(self, raw: np.ndarray, zero: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """A per-step device batch ``raw (N, T, K)`` (row ``j`` = after the ``j``-th fed step) and the head of
+        the zero state ``zero (K,)`` -> the outputs at every input step, as :meth:`predict_raw` gives them."""
+        n, t = index.shape
+        full = np.empty((n, t, self.output_dim), np.int32)
+        rows = np.arange(n)[:, None]
+        full[:] = np.asarray(raw)[rows, np.maximum(index, 0)]
+        full[index < 0] = np.asarray(zero, np.int32)
+        return full
 
     def steps_run(self, xq: np.ndarray, lengths: np.ndarray) -> float:
         """Average real steps per sequence of a :meth:`device_input` batch (padding ids not counted)."""
@@ -157,7 +189,7 @@ class FixedModel:
             lines.append(f"  Dense {d['name']!r}: units={d['units']} activation={d['activation']} "
                          f"accumulator=int{d['acc_bits']}")
         lines.append(f"output scale {self.output_scale:.6g}, output activation {self.output_activation} "
-                     "(applied when dequantizing)")
+                     "(applied when dequantizing)" + (", an output after every timestep" if self.per_step else ""))
         lines.append(f"constant bytes: {self.weight_bytes()}")
         if t:
             lines.append(f"MACs per sequence: {self.macs_per_sequence(t)}")
@@ -203,6 +235,9 @@ class FixedModel:
     def predict_raw(self, X: np.ndarray, quantized: bool = False, lengths: np.ndarray | None = None) -> np.ndarray:
         """Integer outputs ``(N, K)`` int32 for float (or, with ``quantized``, integer) inputs.
 
+        A per-step model returns ``(N, T, K)``: the head on the state after every step (a masked step
+        keeps the state, so its output repeats the step before; before any real step, the head of zeros).
+
         Args:
             X: Model input (token ids for embedding models).
             quantized: ``X`` is already integer GRU input ``(N, T, F)`` (only ``lengths`` then masks steps).
@@ -219,9 +254,11 @@ class FixedModel:
         v = xq
         for g in self.grus:
             h0 = np.zeros((v.shape[0], g["units"]), np.int32)
-            v = self._gru(g, v, h0, keep_seq=g is not self.grus[-1], valid=vmask)
-        v = v[:, -1, :]
-        return self._head(v)
+            v = self._gru(g, v, h0, keep_seq=self.per_step or g is not self.grus[-1], valid=vmask)
+        if self.per_step:
+            n, t, h = v.shape
+            return self._head(v.reshape(n * t, h)).reshape(n, t, -1)
+        return self._head(v[:, -1, :])
 
     def quantize_input_features(self, X: np.ndarray) -> np.ndarray:
         """Float GRU inputs ``(..., F)`` -> integers: ``clamp(round_half_away(x / s_x))`` in float64."""
@@ -230,7 +267,7 @@ class FixedModel:
         return np.clip(v, -q, q).astype(self.state_dtype)
 
     def predict(self, X: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-        """Float outputs ``(N, K)``: :meth:`predict_raw` dequantized, output activation applied."""
+        """Float outputs ``(N, K)`` (``(N, T, K)`` per step): :meth:`predict_raw` dequantized, activation applied."""
         return self.dequantize(self.predict_raw(X, lengths=lengths))
 
     def dequantize(self, raw: np.ndarray) -> np.ndarray:
@@ -355,7 +392,7 @@ def quantize_model(spec: ModelSpec, calibration: np.ndarray, precision_name: str
     sig, tanh = activation_tables()
     out_act = spec.output_activation if spec.output_activation in ("sigmoid", "softmax") else "linear"
     fm = FixedModel(prec, spec.features, spec.timesteps, float(s_x), grus, dense, float(s_in), out_act,
-                    sig, tanh, spec.name, mask_value=spec.mask_value)
+                    sig, tanh, spec.name, mask_value=spec.mask_value, per_step=spec.per_step)
     if spec.embedding is not None:
         e = spec.embedding
         table = fm.quantize_input_features(e.table[None])[0]         # x_q = clamp(round(x / s_x)) per row

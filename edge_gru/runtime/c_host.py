@@ -42,10 +42,17 @@ def run_host(folder: str | Path, xq: np.ndarray, extra_flags: tuple[str, ...] = 
     """Run integer inputs ``(N, T, F)`` (or token ids ``(N, T)``) through the compiled C runtime.
 
     Returns:
-        int32 outputs ``(N, K)``.
+        int32 outputs ``(N, K)``; per-step models ``(N, T, K)``, row ``j`` after the ``j``-th fed step (see
+        :meth:`HostProgram.run`).
     """
     with HostProgram(folder, extra_flags) as prog:
         return prog.run(xq, lengths)
+
+
+def is_per_step(folder: str | Path) -> bool:
+    """Whether a C export's model outputs after every step (``EG_MODEL_PER_STEP 1`` in its model.h)."""
+    head = (Path(folder) / "model.h").read_bytes()[:1 << 20]
+    return b"#define EG_MODEL_PER_STEP 1" in head
 
 
 class HostProgram:
@@ -63,11 +70,16 @@ class HostProgram:
         except BaseException:
             self._tmp.cleanup()
             raise
+        self.per_step = is_per_step(folder)
+        self.zero_output: np.ndarray | None = None
 
     def run(self, xq: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """Integer inputs ``(N, T, F)`` (``eg_run``) or token ids ``(N, T)`` (``eg_run_tokens``) -> int32 ``(N, K)``.
 
-        ``lengths (N,)``: steps of each row fed to the runtime (default all ``T``).
+        ``lengths (N,)``: steps of each row fed to the runtime (default all ``T``). A per-step model's export
+        runs ``eg_run_seq`` / ``eg_run_tokens_seq``: int32 ``(N, T, K)``, row ``j`` the outputs after the ``j``-th
+        fed step (zero beyond a row's length); :attr:`zero_output` then holds the outputs of the zero state
+        (:meth:`~edge_gru.fixed.model.FixedModel.expand_device_outputs` places both at the input's steps).
         """
         tokens = np.asarray(xq).ndim == 2
         xq = np.ascontiguousarray(xq, np.int32 if tokens else np.int16)
@@ -83,7 +95,12 @@ class HostProgram:
         p = subprocess.run([str(self.exe), str(fin), str(fout)], capture_output=True, text=True, errors="replace")
         if p.returncode != 0:
             raise EdgeGruError(f"the C runtime failed (exit {p.returncode}): {p.stderr.strip()[:300]}")
-        return np.fromfile(fout, np.int32).reshape(len(xq), -1)
+        raw = np.fromfile(fout, np.int32)
+        if not self.per_step:
+            return raw.reshape(len(xq), -1)
+        k = raw.size // (n * t + 1)
+        self.zero_output = raw[:k]
+        return raw[k:].reshape(n, t, k)
 
     def close(self) -> None:
         """Remove the build."""
@@ -164,4 +181,4 @@ class CStream:
         self._tmp.cleanup()
 
 
-__all__ = ["CStream", "HostProgram", "build_host", "host_cc", "run_host"]
+__all__ = ["CStream", "HostProgram", "build_host", "host_cc", "is_per_step", "run_host"]

@@ -3,7 +3,9 @@
  *   [0] magic 0x4F494745 "EGIO"  [1] N  [2] T  [3] F  [4] mark register (written before each
  *   sequence and at the end)  [5] output_dim  [6] byte offset of the inputs (int16 features, or int32
  *   token ids when [8] = 1)  [7] byte offset of int32 outputs  [8] kind  [9] byte offset of the N int32
- *   lengths (steps fed per sequence). At the end the runtime's code path is printed through semihosting. */
+ *   lengths (steps fed per sequence). At the end the runtime's code path is printed through semihosting.
+ * Per-step models (EG_MODEL_PER_STEP): the outputs start with those of the zero state (written before the first
+ * mark, so not timed), then T * output_dim per sequence from eg_run_seq / eg_run_tokens_seq. */
 #include <stdint.h>
 #include "edge_gru.h"
 #include "model.h"
@@ -42,19 +44,30 @@ int main(void)
     if ((kind == 1 ? EG_MODEL_VOCAB == 0 : F != EG_MODEL_FEATURES) || io[5] != EG_MODEL_OUTPUT_DIM) return 4;
     out = (int32_t *)(EG_IO_BASE + (uint32_t)io[7]);
     len = (const int32_t *)(EG_IO_BASE + (uint32_t)io[9]);
+#if EG_MODEL_PER_STEP
+    eg_reset(&EG_MODEL, state);
+    eg_output(&EG_MODEL, state, out, scratch);
+    out += EG_MODEL_OUTPUT_DIM;
+#define EG_RUN(run) run##_seq
+#define EG_OUT_ROWS T
+#else
+#define EG_RUN(run) run
+#define EG_OUT_ROWS 1
+#endif
     for (n = 0; n < N; ++n) {
         EG_MARK(io, n);
         if (len[n] < 0 || len[n] > T) return 5;
         if (kind == 1) {
             const int32_t *ids = (const int32_t *)(EG_IO_BASE + (uint32_t)io[6]);
-            if (eg_run_tokens(&EG_MODEL, state, ids + n * T, len[n], out + n * EG_MODEL_OUTPUT_DIM, scratch) < 0)
+            if (EG_RUN(eg_run_tokens)(&EG_MODEL, state, ids + n * T, len[n], out + n * EG_OUT_ROWS * EG_MODEL_OUTPUT_DIM,
+                                      scratch) < 0)
                 return 6;
         } else {
 #if EG_MODEL_EMBEDDING_FOLDED
             return 4;                  /* a folded export takes token ids only */
 #else
             const int16_t *x = (const int16_t *)(EG_IO_BASE + (uint32_t)io[6]);
-            eg_run(&EG_MODEL, state, x + n * T * F, len[n], out + n * EG_MODEL_OUTPUT_DIM, scratch);
+            EG_RUN(eg_run)(&EG_MODEL, state, x + n * T * F, len[n], out + n * EG_OUT_ROWS * EG_MODEL_OUTPUT_DIM, scratch);
 #endif
         }
     }

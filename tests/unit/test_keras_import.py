@@ -41,6 +41,50 @@ def test_float_reference_matches_keras(keras, T, F, units, ra, ub, head):
     np.testing.assert_allclose(predict(spec, x), np.asarray(m.predict(x, verbose=0)), atol=1e-5, rtol=0)
 
 
+PER_STEP = [
+    # T, F, units, reset_after, use_bias, head, front (None | "masking" | "embedding"), TimeDistributed
+    (10, 5, [16], True, True, ((1, "sigmoid"),), None, False),
+    (9, 3, [7, 11], False, True, ((4, "relu"), (3, "softmax")), "masking", True),
+    (None, 4, [5], True, False, (), None, False),
+    (8, 6, [9, 4, 6], True, True, ((2, "linear"),), "embedding", True),
+    (12, 2, [3], False, False, ((2, "softmax"),), "masking", False),
+]
+
+
+@pytest.mark.parametrize("T,F,units,ra,ub,head,front,td", PER_STEP)
+def test_per_step_float_reference_matches_keras(keras, T, F, units, ra, ub, head, front, td):
+    """A last GRU with return_sequences=True: an output per step, masked steps repeating the step before."""
+    keras.utils.set_random_seed(len(units))
+    L = keras.layers
+    inp = keras.Input((T,), dtype="int32") if front == "embedding" else keras.Input((T, F))
+    v = L.Embedding(20, F, mask_zero=True)(inp) if front == "embedding" else inp
+    v = L.Masking(0.0)(v) if front == "masking" else v
+    for h in units:
+        v = L.GRU(h, reset_after=ra, use_bias=ub, return_sequences=True)(v)
+    for k, act in head:
+        dense = L.Dense(k, activation=act, use_bias=ub)
+        v = L.TimeDistributed(dense)(v) if td else dense(v)
+    m = keras.Model(inp, v)
+    rng = np.random.default_rng(len(units))
+    for w in m.weights:
+        w.assign(rng.normal(0, 0.5, w.shape).astype("float32"))
+    spec = import_keras(m)
+    assert spec.per_step and spec.output_dim == (head[-1][0] if head else units[-1])
+    t = T or 17
+    if front == "embedding":
+        x = rng.integers(0, 20, (21, t)).astype(np.int32)       # id 0 = padding anywhere, leading included
+        x[0] = 0
+    else:
+        x = rng.normal(0, 1.5, (21, t, F)).astype(np.float32)
+        if front == "masking":
+            x[rng.random((21, t)) < 0.3] = 0.0                    # masked steps, leading ones too
+            x[0] = 0.0
+    want = np.asarray(m.predict(x, verbose=0))
+    got = predict(spec, x)
+    assert got.shape == want.shape == (21, t, spec.output_dim)
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+
+
 def test_roundtrip_file_and_dropout(keras, tmp_path):
     inp = keras.Input((6, 4))
     v = keras.layers.GRU(5, dropout=0.2, recurrent_dropout=0.0)(inp)
@@ -72,7 +116,11 @@ def test_refusals(keras):
     _refuse(keras, lambda i: L.GRU(4, activation=lambda v: v * 2)(i), "activation=")
     _refuse(keras, lambda i: L.GRU(4)(L.Lambda(lambda v: v * 2)(i)), "Lambda is not supported")
     _refuse(keras, lambda i: L.Dense(3, activation="tanh")(L.GRU(4)(i)), "Dense activation 'tanh'")
-    _refuse(keras, lambda i: L.GRU(4, return_sequences=True)(i), "the last GRU needs return_sequences=False")
+    _refuse(keras, lambda i: L.TimeDistributed(L.Dense(2))(L.GRU(4)(i)[:, None, :]), "not supported")
+    _refuse(keras, lambda i: L.TimeDistributed(L.BatchNormalization())(L.GRU(4, return_sequences=True)(i)),
+            r"TimeDistributed\(BatchNormalization\) is not supported")
+    _refuse(keras, lambda i: L.Dense(2)(L.GRU(4, return_sequences=True, zero_output_for_mask=True)(L.Masking()(i))),
+            "zero_output_for_mask=True")
     _refuse(keras, lambda i: L.GRU(4)(L.GRU(4)(i)[:, None, :]), "not supported")
     inp = keras.Input((6, 4))
     _, state = L.GRU(4, return_state=True)(inp)

@@ -365,6 +365,32 @@ int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, i
     return r < 0 ? -1 : ran;
 }
 
+#if EG_USE_PER_STEP
+void eg_run_seq(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch)
+{
+    int32_t t;
+    eg_reset(m, state);
+    for (t = 0; t < T; ++t) {
+        eg_step(m, state, x_q + t * m->features, scratch);
+        eg_output(m, state, out + t * m->output_dim, scratch);
+    }
+}
+
+int32_t eg_run_tokens_seq(const eg_model_t *m, int16_t *state, const int32_t *ids, int32_t T, int32_t *out,
+                          int32_t *scratch)
+{
+    int32_t t, ran = 0, r;
+    eg_reset(m, state);
+    for (t = 0; t < T; ++t) {
+        r = eg_step_token(m, state, ids[t], scratch);
+        if (r < 0) return -1;
+        ran += r;
+        eg_output(m, state, out + t * m->output_dim, scratch);
+    }
+    return ran;
+}
+#endif
+
 int32_t eg_argmax(const int32_t *out, int32_t n)
 {
     int32_t i, best = 0;

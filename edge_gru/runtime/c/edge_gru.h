@@ -88,6 +88,14 @@ int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *
  * (-1 on an id outside the vocabulary: the outputs are then those of the steps before it). */
 int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, int32_t T, int32_t *out,
                       int32_t *scratch);
+/* Per-step models (model.h: EG_MODEL_PER_STEP 1, the last GRU returns sequences): reset, feed T timesteps and
+ * write the head's outputs after every one: out holds T * output_dim values, step t's at out + t * output_dim
+ * (the same as eg_step then eg_output at each step, which streaming firmware calls itself). */
+void eg_run_seq(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch);
+/* The same for T token ids: a padding id keeps the state and still writes the outputs of that state. Returns
+ * the steps run, or -1 on an id outside the vocabulary (the outputs after it are not written). */
+int32_t eg_run_tokens_seq(const eg_model_t *m, int16_t *state, const int32_t *ids, int32_t T, int32_t *out,
+                          int32_t *scratch);
 /* Index of the largest of n outputs (the class of a classifier; the first on ties). */
 int32_t eg_argmax(const int32_t *out, int32_t n);
 /* 1 if this build of the runtime runs model m, else 0. Compiled next to an export's model.h, edge_gru.c

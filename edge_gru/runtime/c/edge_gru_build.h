@@ -20,6 +20,7 @@
 #include "model.h"
 #undef eg_step   /* a folded export's model.h turns calls into errors; the definitions below stay */
 #undef eg_run
+#undef eg_run_seq
 #endif
 #if defined(EG_GENERIC) || !defined(EG_MODEL_USES_W8)
 #define EG_USE_W8 1
@@ -36,6 +37,7 @@
 #define EG_USE_DENSE 1
 #define EG_USE_BLOCKS 1
 #define EG_USE_ROWS 1
+#define EG_USE_PER_STEP 1
 #else
 #define EG_USE_W8 EG_MODEL_USES_W8
 #define EG_USE_W16 EG_MODEL_USES_W16
@@ -51,6 +53,11 @@
 #define EG_USE_DENSE EG_MODEL_USES_DENSE
 #define EG_USE_BLOCKS EG_MODEL_USES_BLOCKS
 #define EG_USE_ROWS EG_MODEL_USES_ROWS
+#ifdef EG_MODEL_USES_PER_STEP
+#define EG_USE_PER_STEP EG_MODEL_USES_PER_STEP
+#else
+#define EG_USE_PER_STEP 0    /* a model.h from before per-step models */
+#endif
 #endif
 /* The DSP int8 kernel (blocks layout, int32 accumulators): its assembly copy for each K & 6 of a product with a bias
  * and SMMULR requantization, and its C loop for the other products. */
