@@ -60,10 +60,11 @@ def test_reference_shapes_and_float_agreement():
 
 
 def test_per_step_kernels_identical_without_jit(jit_and_nojit):
-    script = """
+    here = str(__import__("pathlib").Path(__file__).parent)
+    script = f"""
 import sys
 import numpy as np
-sys.path.insert(0, %r)
+sys.path.insert(0, {here!r})
 from test_per_step import per_step_model
 rng = np.random.default_rng(5)
 out = []
@@ -71,7 +72,7 @@ for i in range(9):
     fm, X, lengths = per_step_model(i, rng)
     out.append(fm.predict_raw(X, lengths=lengths).ravel())
 np.save(sys.argv[1], np.concatenate(out))
-""" % str(__import__("pathlib").Path(__file__).parent)
+"""
     a, b = jit_and_nojit(script)
     assert a.size > 500 and np.abs(a).max() > 0
     np.testing.assert_array_equal(a, b)
