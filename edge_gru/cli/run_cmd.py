@@ -70,11 +70,17 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
     if out is not None:
         _save_npy(out, outputs)
         click.echo(f"wrote {out} {outputs.shape} {outputs.dtype}")
-    click.echo(f"engine {engine}: {len(outputs)} sequences, output width {outputs.shape[1]}")
+    if outputs.ndim == 3:
+        click.echo(f"engine {engine}: {len(outputs)} sequences, an output of width {outputs.shape[2]} at each of "
+                   f"{outputs.shape[1]} steps")
+    else:
+        click.echo(f"engine {engine}: {len(outputs)} sequences, output width {outputs.shape[1]}")
     if y is not None and not raw:
-        from edge_gru.data import accuracy
+        from edge_gru.data import accuracy, check_targets
 
-        click.echo(f"accuracy: {accuracy(outputs, y) * 100:.2f}%")
+        check_targets(outputs, y)
+        what = "frame accuracy (every step of every sequence)" if outputs.ndim == 3 else "accuracy"
+        click.echo(f"{what}: {accuracy(outputs, y) * 100:.2f}%")
 
 
 @dataclass
@@ -121,7 +127,7 @@ def _finite(engine: str, outputs: Any) -> Any:
     """Float engines: refuse outputs float32 cannot represent instead of returning NaN."""
     import numpy as np
 
-    bad = ~np.isfinite(outputs).all(axis=1)
+    bad = ~np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1)
     if bad.any():
         raise DataError(f"the {engine} engine produced NaN or infinite outputs for {int(bad.sum())} sequences "
                         f"(first: {int(np.argmax(bad))} of this chunk): the inputs are too large for float32 "
@@ -201,6 +207,8 @@ def _open_c(artifact: Path, kind: str, engine: str, raw: bool) -> _Model:
 
     def predict(X: Any, lengths: Any) -> Any:
         out = prog.run(*fm.device_input(X, lengths))
+        if fm.per_step:        # eg_run_seq's rows placed at the input's steps (masked ones repeat the one before)
+            out = fm.expand_device_outputs(out, prog.zero_output, fm.device_step_index(X, lengths))
         return out if raw else fm.dequantize(out)
 
     return _Model(fm.features, fm.timesteps, predict, prog.close, vocab=fm.vocab)

@@ -28,6 +28,21 @@ def test_streaming_example_python_and_c_agree(tmp_path):
 
 
 @pytest.mark.needs("tf", "sim")
+def test_per_frame_example_labels_every_frame_bit_exact(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT / "examples/per_frame.py"), "--epochs", "2", "--emulate", "2",
+                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "equal to Numba at every frame of 273 windows: True" in p.stdout
+    assert "2 windows bit-exact True" in p.stdout
+    keras_acc = float(p.stdout.split("frame accuracy: Keras ")[1].split("%")[0])
+    assert keras_acc > 80            # the majority class (speech) is 75.5% of the test frames
+    assert float(p.stdout.split("max difference ")[1].split()[0]) < 1e-5
+    frames = [ln.split(": ")[1].strip() for ln in p.stdout.splitlines()
+              if "frame by frame" in ln or "true labels" in ln]
+    assert len(frames) == 2 and len(frames[0]) == len(frames[1]) == 40
+
+
+@pytest.mark.needs("tf", "sim")
 def test_keyword_spotting_example(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "examples/keyword_spotting.py"), "--epochs", "2", "--emulate", "6",
                         "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
