@@ -57,8 +57,7 @@ def train_classifier(train: Dataset, test: Dataset | None = None, units: int = 1
     """
     k = keras()
     k.utils.set_random_seed(seed)
-    per_step = train.y is not None and train.y.ndim == 2 and train.y.shape[1] == train.X.shape[1] \
-        and train.y.dtype.kind in "iu"
+    per_step = train.per_step_labels and train.y.ndim == 2
     y = train.y if per_step else labels_of(train.y)
     n_classes = int(y.max()) + 1
     n_out = 1 if n_classes <= 2 else n_classes

@@ -53,9 +53,17 @@ class Dataset:
         return self.X.ndim == 2
 
     @property
+    def per_step_labels(self) -> bool:
+        """True when ``y`` labels every step: ``(N, T)`` integer class ids or ``(N, T, K)`` targets."""
+        y = self.y
+        if y is None:
+            return False
+        return y.ndim == 3 or (y.ndim == 2 and y.shape[1] == self.X.shape[1] and y.dtype.kind in "iu")
+
+    @property
     def n_classes(self) -> int | None:
-        """Number of classes for integer labels, ``None`` otherwise."""
-        if self.y is None or self.y.ndim != 1:
+        """Number of classes for integer labels (per sequence or per step), ``None`` otherwise."""
+        if self.y is None or not (self.y.ndim == 1 or (self.per_step_labels and self.y.ndim == 2)) or not self.y.size:
             return None
         return int(self.y.max()) + 1
 

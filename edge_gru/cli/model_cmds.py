@@ -9,7 +9,7 @@ import click
 from edge_gru.cli._common import _check_output, _progress, artifact_kind, cli, load_float_spec, placement_option
 from edge_gru.errors import DataError, ModelFileError
 
-DATASET_NAMES = ["spoken-digits", "seed-toy", "sentiment-zh"]
+DATASET_NAMES = ["spoken-digits", "seed-toy", "sentiment-zh", "speech-frames"]  # lazily: edge_gru.data.DATASETS
 
 
 @cli.command()
@@ -27,7 +27,8 @@ def dataset(name: str, out: Path, force: bool) -> None:
         with atomic_file(path) as tmp:
             ds.save(tmp)
         kind = "token ids" if ds.tokens else "features"
-        click.echo(f"{path}: X {ds.X.shape} ({kind}), {ds.n_classes} classes")
+        per = f", labels per step {ds.y.shape}" if ds.per_step_labels else ""
+        click.echo(f"{path}: X {ds.X.shape} ({kind}), {ds.n_classes} classes{per}")
     if vocab_path is not None:
         from edge_gru.text import load_sentiment_zh
 

@@ -179,7 +179,7 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
         res = simulate(model, target, X, progress=lambda n: prog.update(task, advance=n), cc=cc, lengths=lengths,
                        placement=placement)
     ref = fm.predict_raw(X, lengths=lengths)
-    same = int(np.sum(np.all(ref == res.outputs, axis=1)))
+    same = int(np.sum(np.all((ref == res.outputs).reshape(len(X), -1), axis=1)))
     rows = [("MACs per sequence", f"{res.macs_per_sequence:,}"),
             ("cycles per sequence", f"{res.cycles_per_sequence:,.0f} warm (min {res.cycles_per_sequence_min:,.0f}, "
                                     f"max {res.cycles_per_sequence_max:,.0f}); cold {res.cycles_cold:,.0f}"),
@@ -193,14 +193,16 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
                                           if res.loop_cycles_per_mac else "")
              + (f" (floor under the model {res.loop_floor_cycles_per_mac:.3f})"
                 if res.loop_floor_cycles_per_mac else "")),
-            ("latency", f"{res.latency_ms:.3f} ms at {target.clock_mhz:g} MHz"),
+            ("latency", f"{res.latency_ms:.3f} ms at {target.clock_mhz:g} MHz"
+             + (f" per sequence; {res.latency_ms / max(res.steps_per_sequence, 1e-9) * 1e3:,.1f} us per step "
+                "(an output after every step)" if fm.per_step else "")),
             ("flash", f"{res.flash_bytes:,} B (.text {res.text_bytes:,} + .rodata {res.rodata_bytes:,} + "
                       f".data {res.data_bytes:,}) of {res.flash_available:,}"),
             ("RAM", f"{res.ram_bytes:,} B (.data {res.data_bytes:,} + .bss {res.bss_bytes:,} + stack "
                     f"{res.stack_bytes:,}" + (f" + run from RAM {res.ram_resident_bytes:,}" if res.ram_resident_bytes
                                               else "") + f") of {res.ram_available:,}"),
             ("fits", "yes" if res.fits else "NO"),
-            ("bit-exact vs Numba", f"{same}/{len(X)} sequences")]
+            ("bit-exact vs Numba", f"{same}/{len(X)} sequences" + (" (every step's outputs)" if fm.per_step else ""))]
     click.echo(f"{target.name}: {target.part}, {target.core}; {res.sequences} sequences x {res.timesteps} steps; "
                f"cycle model: {res.cycle_model}; memory: {res.memory} "
                f"({res.memory_validated or 'modelled from the reference manual, not validated'}); "
