@@ -115,7 +115,7 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
     res = simulate(fm, target, X, work_dir=work, progress=progress, cc=cc, placement=placement)
     if labels is not None and len(X) < len(y_float):    # compare with float on the same (emulated) sequences
         acc_float = accuracy(y_float[:len(X)], labels)
-    bitexact = float(np.mean(np.all(res.outputs == raw_ref[:len(X)], axis=1)))
+    bitexact = float(np.mean(np.all((res.outputs == raw_ref[:len(X)]).reshape(len(X), -1), axis=1)))   # per sequence
     where = {"flash": "", "weights-ram": ", weights in RAM", "ram": ", all in RAM"}[placement]
     row = _row(implementation=f"C runtime ({res.kernel}) on {target.core} (emulated{where})",
                precision=fm.precision.name,
@@ -139,7 +139,7 @@ def _emulated_row(fm: FixedModel, target: Target, X: np.ndarray, labels: np.ndar
 def _lsb_diff(raw: np.ndarray, y_float: np.ndarray, scale: float, zero: int) -> np.ndarray:
     """Per-sequence largest |integer output - float output quantized with the same scale| (int8 outputs)."""
     ref_int = np.clip(np.round(y_float / scale) + zero, -128, 127)
-    return np.abs(raw.astype(np.int64) - ref_int).max(axis=1)
+    return np.abs(raw.astype(np.int64) - ref_int).reshape(len(raw), -1).max(axis=1)
 
 
 def _tflm_step_outputs(tfl_step: Path, X: np.ndarray, y_float: np.ndarray) -> dict:
@@ -342,7 +342,8 @@ def _model_info(spec: ModelSpec, test: Dataset, tfl: Path | None, n_emu: int) ->
             "parameters": spec.n_params, "macs_per_sequence": spec.macs_per_sequence(test.X.shape[1]),
             "architecture": spec.describe(), "test_sequences": len(test.X), "emulated_sequences": n_emu,
             "tflite_bytes": tfl.stat().st_size if tfl is not None else None,
-            "input": "features", "steps_per_sequence": _real_steps(spec, test.X[:n_emu])}
+            "input": "features", "steps_per_sequence": _real_steps(spec, test.X[:n_emu]),
+            "per_step": spec.per_step}
     if spec.embedding is not None:
         info.update(input="token ids", vocab=spec.embedding.vocab, mask_zero=spec.embedding.mask_zero)
     return info

@@ -132,12 +132,16 @@ def memory_lines(report: dict) -> list[str]:
 
 
 def _input_line(m: dict) -> str:
-    """What the model reads, for token models (empty otherwise)."""
+    """What the model reads (token models) and outputs (per-step models); empty otherwise."""
+    per_step = ("Output: one after every timestep (a per-step model): accuracy is the frame accuracy over every "
+                "step of every sequence, agreement and RMSE compare every step's outputs, and cycles/step is the "
+                "latency of one step's decision.") if m.get("per_step") else ""
     if m.get("input") != "token ids":
-        return ""
-    return (f"Input: token ids, vocabulary {m['vocab']:,}{', id 0 is padding (skipped)' if m.get('mask_zero') else ''}"
-            f"; {m['steps_per_sequence']:.1f} real tokens per sequence on average (of {m['timesteps']}): "
-            "cycles/step is cycles per token.")
+        return per_step
+    pad = ", id 0 is padding (skipped)" if m.get("mask_zero") else ""
+    return per_step + (" " if per_step else "") + (
+        f"Input: token ids, vocabulary {m['vocab']:,}{pad}; {m['steps_per_sequence']:.1f} real tokens per sequence "
+        f"on average (of {m['timesteps']}): cycles/step is cycles per token.")
 
 
 def render_markdown(report: dict) -> str:

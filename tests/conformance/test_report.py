@@ -101,3 +101,24 @@ def test_html_is_self_contained_with_plots(small_report):
     assert (out / "accuracy-latency-nrf52840.png").read_bytes()[:4] == b"\x89PNG"
     md = (out / "report.md").read_text()
     assert "| implementation |" in md and "estimated" in md and "## Assumptions" in md
+
+
+def test_per_step_report_gives_frame_accuracy(tmp_path):
+    """A per-step model's report: accuracy is the frame accuracy (every step), the emulated rows are bit-exact at
+    every step, and the report says what its figures mean."""
+    from edge_gru.workflows.report import build_report
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(5)
+    spec = random_spec(rng, 3, [6], [(2, "softmax")], timesteps=9, per_step=True)
+    X = rng.normal(size=(60, 9, 3)).astype(np.float32)
+    test = Dataset(X[30:], rng.integers(0, 2, (30, 9)))
+    rep = build_report(spec, X[:30], test, [get_target("nrf52840")], ["w8a16"], tmp_path, emulate_sequences=6,
+                       tflite=False)
+    fm = quantize_model(spec, X[:30], "w8a16")
+    fixed = next(r for r in rep["rows"] if r["method"] == "measured" and r["precision"] == "w8a16")
+    assert fixed["accuracy"] == pytest.approx(float(np.mean(fm.predict(test.X).argmax(-1) == test.y)))
+    emu = next(r for r in rep["rows"] if r["method"] == "emulated")
+    assert emu["bitexact_vs_numba"] == 1.0 and emu["cycles_per_mac"] == pytest.approx(emu["cycles"] / emu["macs"])
+    assert rep["model"]["per_step"] and rep["model"]["macs_per_sequence"] == fm.macs_per_sequence(9)
+    assert "frame accuracy over every step" in (tmp_path / "report.md").read_text()
