@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 CALIBRATION_SAMPLES = 200
 STEP_CALIBRATION_SEQUENCES = 40
 QUANTS = ("int8", "16x8")
+#: The step layout's output key: ``y`` (read after the last step) or, per-step models, ``y_steps`` (every step).
+STEP_OUTPUT = {False: "y", True: "y_steps"}
 LAYOUTS = ("unrolled", "step")
 
 
@@ -96,6 +98,10 @@ def verify_tflite(path: str | Path, spec: ModelSpec, X: np.ndarray) -> float:
                            "not a full-integer model, file removed")
     got = predict_file(path, "litert", X)       # in a child process: LiteRT can abort on what the converter wrote
     ref = predict(spec, X)
+    if got.shape != ref.shape:
+        Path(path).unlink()
+        raise EdgeGruError(f"the converted model's outputs have shape {got.shape[1:]}, the model's {ref.shape[1:]}; "
+                           "file removed")
     agreement = float(np.mean(predicted_class(got) == predicted_class(ref)))
     constant = np.ptp(got, axis=0).max() == 0 and np.ptp(ref, axis=0).max() > 1e-3
     if constant or agreement < 0.5:
@@ -269,10 +275,14 @@ def _build_unrolled(spec: ModelSpec):
     layers = [_GateGraph(k, g) for g in spec.grus]
     hs: list = [None] * len(layers)
     v = inp
+    states = []
     for t in range(spec.timesteps):
         v = k.layers.Reshape((spec.features,))(k.layers.Cropping1D((t, spec.timesteps - t - 1))(seq))
         for i, layer in enumerate(layers):
             hs[i] = v = layer.step(v, hs[i])
+        states.append(k.layers.Reshape((1, spec.grus[-1].units))(v))
+    if spec.per_step:                  # every step's state (1, T, H); the head then runs on each
+        v = states[0] if len(states) == 1 else k.layers.Concatenate(axis=1)(states)
     return k.Model(inp, _head(k, spec, v))
 
 
@@ -281,7 +291,10 @@ def _gate_graph_step(k, g, v, h):
 
 
 def _build_step(spec: ModelSpec, cell_step=_gate_graph_step):
-    """One timestep: inputs ``x (1, F)`` and ``h<i> (1, H_i)``; outputs ``h<i>`` and ``y`` (head of the last)."""
+    """One timestep: inputs ``x (1, F)`` and ``h<i> (1, H_i)``; outputs ``h<i>`` and ``y`` (head of the last).
+
+    A per-step model names the head's output ``y_steps`` (the same graph; a runner reads it after every step).
+    """
     from converters._tf import keras
 
     k = keras()
@@ -291,7 +304,7 @@ def _build_step(spec: ModelSpec, cell_step=_gate_graph_step):
     for i, g in enumerate(spec.grus):
         v = cell_step(k, g, v, hs[i])
         outs[f"h{i}"] = v
-    outs["y"] = _head(k, spec, v)
+    outs[STEP_OUTPUT[spec.per_step]] = _head(k, spec, v)
     return k.Model([x, *hs], outs)
 
 

@@ -121,9 +121,11 @@ class TFLiteRunner:
     def _layout(self, p: Path, sig: tuple | None) -> None:
         in_det, out_det = self._in_det, self._out_det
         x_key = next((k for k in INPUT_NAMES if sig is not None and k in sig[0]), None)
-        if x_key is not None and any(n.startswith("h") for n in sig[0]) and "y" in sig[1]:
+        y_key = next((k for k in ("y", "y_steps") if sig is not None and k in sig[1]), None)
+        if x_key is not None and any(n.startswith("h") for n in sig[0]) and y_key is not None:
             self.layout = "step"
-            self._x_pos, self._y_pos = sig[0][x_key], sig[1]["y"]
+            self._x_pos, self._y_pos = sig[0][x_key], sig[1][y_key]
+            self.per_step = y_key == "y_steps"
             names = [n for n in sig[0] if n.startswith("h")]
             if not all(n[1:].isdigit() for n in names) or not all(n in sig[1] for n in names):
                 raise ModelFileError(f"{p}: step-layout signature with state names {names}; expected h0, h1, ... "
@@ -136,6 +138,7 @@ class TFLiteRunner:
                                      "layout's signature (x, h0.. -> y, h0..)")
             self.layout = "unrolled"
             self._x_pos, self._y_pos, self._states = 0, 0, []
+            self.per_step = len(out_det[0]["shape"]) == 3          # (1, T, K): an output at every step
         inp, out = in_det[self._x_pos], out_det[self._y_pos]
         self.input_shape = tuple(int(v) for v in inp["shape"])
         self.input_dtype = np.dtype(inp["dtype"])
@@ -176,6 +179,11 @@ class TFLiteRunner:
     def predict_raw(self, Xq: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """Run integer inputs ``(N, T, F)`` (token ids ``(N, T)``); integer outputs ``(N, K)``.
 
+        A per-step file (:attr:`per_step`) gives ``(N, T, K)``: in the step layout the ``y_steps`` output after
+        every step, a step not fed (masked) repeating the one before; before the first real step the step graph
+        has no output of the zero state, so those steps get the output of one zero-input step from it (the
+        approximation below for a sequence with no real step).
+
         Step layout: the outputs after the last step; steps at or beyond ``lengths[n]`` and padding ids of an
         ``ids_pad0`` file are not fed (the state is kept, Keras' mask semantics); a sequence with no real step
         is fed one padding id (the step graph has no output for the zero state). The unrolled layout runs
@@ -186,24 +194,35 @@ class TFLiteRunner:
                 raise DataError(f"input has shape {Xq.shape}, the step .tflite expects token ids (N, T)")
             if not self.tokens and (Xq.ndim != 3 or Xq.shape[2] != self.features):
                 raise DataError(f"input has shape {Xq.shape[1:]}, the step .tflite expects (T, {self.features})")
-            outs = []
-            for n, x in enumerate(Xq):
-                s = self.stream()
-                steps = x[: len(x) if lengths is None else int(lengths[n])]
-                for x_t in steps:
-                    if not (self.pad0 and int(np.asarray(x_t).reshape(-1)[0]) == 0):
-                        s.step(x_t)
-                if s._y is None:
-                    s.step(np.zeros_like(x[0]))
-                outs.append(s.output_raw())
+            outs = [self._run_steps(x, len(x) if lengths is None else int(lengths[n])) for n, x in enumerate(Xq)]
             return np.stack(outs) if outs else np.zeros((0, 0), self.output_dtype)
         if lengths is not None and np.any(np.asarray(lengths) != Xq.shape[1]):
             raise DataError("an unrolled .tflite runs every timestep and cannot skip steps beyond a sequence's "
                             "length; convert with --layout step (or drop 'lengths' and pad)")
         if tuple(Xq.shape[1:]) != self.input_shape[1:]:
             raise DataError(f"input has shape {Xq.shape[1:]}, the .tflite expects {self.input_shape[1:]}")
-        outs = [self.invoke({0: x[None]})[0].reshape(-1) for x in Xq]
+        shape = tuple(int(v) for v in self._out_det[0]["shape"][1:]) if self.per_step else (-1,)
+        outs = [self.invoke({0: x[None]})[0].reshape(shape) for x in Xq]
         return np.stack(outs) if outs else np.zeros((0, 0), self.output_dtype)
+
+    def _run_steps(self, x: np.ndarray, length: int) -> np.ndarray:
+        """One sequence through the step graph: the last outputs, or (per-step) the outputs at every step."""
+        s = self.stream()
+        rows: list[np.ndarray | None] = []
+        for t, x_t in enumerate(x):
+            if t < length and not (self.pad0 and int(np.asarray(x_t).reshape(-1)[0]) == 0):
+                s.step(x_t)
+            rows.append(s._y)
+        if s._y is None:
+            s.step(np.zeros_like(x[0]))
+        if not self.per_step:
+            return s.output_raw()
+        first = next((r for r in rows if r is not None), None)
+        if first is None or any(r is None for r in rows):       # leading steps with no real step yet
+            z = self.stream()
+            z.step(np.zeros_like(x[0]))
+            rows = [z.output_raw() if r is None else r for r in rows]
+        return np.stack(rows)
 
     def stream(self) -> TFLiteStream:
         """One timestep at a time (step layout only)."""

@@ -144,3 +144,29 @@ def test_seed_gru50_both_layouts_and_precisions(seed_model, tmp_path, quant, lay
     for engine in ("litert", "tflm"):
         acc = accuracy(TFLiteRunner(path, engine).predict(test.X), test.y)
         assert abs(acc - acc_float) <= 0.01, (engine, layout, acc, acc_float)
+
+
+@pytest.mark.parametrize("quant, layout", [("int8", "unrolled"), ("16x8", "step")])
+def test_per_step_model_outputs_every_step(tmp_path, quant, layout):
+    """A per-step model (last GRU returns sequences, stacked, softmax head per step): the unrolled file outputs
+    (1, T, K), the step file's y_steps is read after every step; under LiteRT and TFLite Micro the outputs follow
+    the float reference at every step, and steps beyond a length repeat the step before (step layout)."""
+    rng = np.random.default_rng(3)
+    spec = random_spec(rng, 3, [8, 6], [(2, "softmax")], timesteps=7, per_step=True, scale=0.5)
+    X = rng.normal(0, 1, (60, 7, 3)).astype(np.float32)
+    path = tmp_path / "m.tflite"
+    export_tflite(spec, X, path, quant, layout)
+    ref = predict(spec, X[:20])
+    for engine in ("litert", "tflm"):
+        r = TFLiteRunner(path, engine)
+        assert r.per_step and r.layout == layout
+        got = r.dequantize(r.predict_raw(r.quantize(X[:20])))
+        assert got.shape == (20, 7, 2)
+        assert np.abs(got - ref).mean() < (0.01 if quant == "int8" else 0.005), engine
+        assert np.mean(got.argmax(-1) == ref.argmax(-1)) > 0.95
+    if layout == "step":
+        lens = np.arange(20) % 8
+        raw = r.predict_raw(r.quantize(X[:20]), lens)
+        for n, k in enumerate(lens):
+            if k:
+                np.testing.assert_array_equal(raw[n, k:], np.repeat(raw[n, k - 1:k], 7 - k, axis=0))
