@@ -319,7 +319,8 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
     assert uses(fm, False) == {"W8": True, "W16": False, "A8": False, "A16": True, "ACC32": True, "ACC64": False,
                                "RESET_AFTER": True, "RESET_BEFORE": False, "FEATURES": True, "TABLE": False,
                                "FOLD": False, "DENSE": True, "BLOCKS": True, "ROWS": False, "I8_K0": False,
-                               "I8_K2": False, "I8_K4": True, "I8_K6": True, "I8_GENERIC": False}
+                               "I8_K2": False, "I8_K4": True, "I8_K6": True, "I8_GENERIC": False,
+                               "PER_STEP": False}
     sizes = {}
     for build in ("specialized", "generic"):
         obj = tmp_path / f"{build}.o"
@@ -327,7 +328,7 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
         subprocess.run([*_arm_cc("zig", "cortex_m4"), "-std=c99", "-O2", *STRICT, *flags, "-I", str(tmp_path), "-c",
                         str(tmp_path / "edge_gru.c"), "-o", str(obj)], check=True)
         sizes[build] = _functions(obj)
-    unused = {"eg_matrix_64", "eg_matrix_i16", "eg_matrix_rows", "eg_gates_before"}
+    unused = {"eg_matrix_64", "eg_matrix_i16", "eg_matrix_rows", "eg_gates_before", "eg_run_seq", "eg_run_tokens_seq"}
     assert unused <= set(sizes["generic"]) and not unused & set(sizes["specialized"])
     assert sum(sizes["specialized"].values()) < sum(sizes["generic"].values()) / 3
     # the int8 kernel: the assembly's 4 copies in the generic build, 2 here
