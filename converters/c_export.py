@@ -35,6 +35,7 @@ from converters.c_placement import (
     placement_fragment,
     placement_readme,
 )
+from converters.c_readme import readme
 from edge_gru.errors import ModelFileError, OutputExistsError
 from edge_gru.fixed import kernels as K
 from edge_gru.fixed.model import FixedModel
@@ -150,61 +151,6 @@ endif()
 """
 
 
-def _readme(fm: FixedModel, ident: str, mem: dict[str, int]) -> str:
-    arch = "\n".join(f"    {line}" for line in fm.describe())
-    return f"""# {ident}: edge-gru C runtime (generated, do not edit)
-
-Portable C99, no malloc, no floating point on the integer path, no global mutable state; the
-model's weights are `const` (placed in flash by every embedded toolchain). The outputs are
-bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
-
-{arch}
-
-## Files
-- `edge_gru.h`, `edge_gru.c` and its parts `edge_gru_build.h` (what a build compiles), `edge_gru_matrix.h` (the matrix
-  products) and the cores' kernels `edge_gru_dsp.h`, `edge_gru_v6m.h`, `edge_gru_mve.h`: the runtime
-  (same for every model). Built next to this `model.h`, `edge_gru.c` compiles only the paths this model uses
-  (`EG_MODEL_USES_*`: precision, accumulator widths, reset_after, input, head, weight layout) and the compiler
-  drops the rest; a firmware with several models builds it with `-DEG_GENERIC` (every path, chosen at run
-  time), and `eg_supports(&model)` says whether a build runs a model. On cores with the DSP extension
-  (`__ARM_FEATURE_DSP`: Cortex-M4/M7/M33/M55) the matrix kernel is inline assembly with
-  SMLAD/SXTB16 and SMMULR requantization (build with `-DEG_TUNE_M7` for a Cortex-M7: the same integers, its loop
-  scheduled for the M7's dual issue, slower on an M4); on ARMv6-M (Cortex-M0/M0+) a Thumb-1 assembly function;
-  with Helium (`__ARM_FEATURE_MVE`, Cortex-M55) and a model exported with `--matrix-layout rows`
-  (`EG_MODEL_MATRIX_LAYOUT` in `model.h`) the MVE kernels of `edge_gru_mve.h`;
-  `-DEG_PORTABLE` forces the portable C path. All give the same integers; `eg_kernel_path()` says
-  which one a build uses.
-- `model.h`, `model.c`: this model (`{ident}_model`, also reachable as `EG_MODEL`).
-- `example_main.c`: a minimal program; `CMakeLists.txt`: a static library `{ident}` (+ the example).
-- `harness_host.c`: batch runner used by `edge-gru run DIR DATA.npz --engine c`.
-- `model.egru`: the fixed-point model these files were generated from.
-
-## API
-```c
-#include "model.h"
-static int16_t state[EG_MODEL_STATE_LEN];
-static int32_t scratch[EG_MODEL_SCRATCH_LEN];
-eg_reset(&EG_MODEL, state);                       /* start a sequence */
-eg_step(&EG_MODEL, state, x_q, scratch);          /* one timestep: EG_MODEL_FEATURES int16 inputs */
-eg_output(&EG_MODEL, state, out, scratch);        /* EG_MODEL_OUTPUT_DIM int32 outputs */
-eg_run(&EG_MODEL, state, x_q_seq, T, out, scratch); /* or a whole sequence at once */
-```
-Inputs: `x_q = round(x / EG_MODEL_INPUT_SCALE)` clamped to the precision's range ({fm.precision.name}).
-Outputs: `out * EG_MODEL_OUTPUT_SCALE`, then the model's output activation ({fm.output_activation});
-for a classifier `eg_argmax(out, EG_MODEL_OUTPUT_DIM)` is the class, no float needed.
-
-## Memory (exact)
-| what | bytes |
-|---|---|
-| constant model data (flash: weights in kernel layout, biases, multipliers, tables) | {mem['constant_bytes']:,} |
-| state buffer (RAM, `EG_MODEL_STATE_LEN` int16) | {mem['state_bytes']:,} |
-| scratch buffer (RAM, `EG_MODEL_SCRATCH_LEN` int32) | {mem['scratch_bytes']:,} |
-
-Code size and stack depend on the core and compiler: `edge-gru simulate DIR --target NAME` measures
-flash (.text + .rodata + .data), RAM (.data + .bss + peak stack) and cycles on an emulated core.
-"""
-
-
 def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | None = None,
              embedding: str = "auto", placement: str = "flash", matrix: str = "blocks") -> list[Path]:
     """Write the C folder; refuses to overwrite existing files without ``force``.
@@ -241,7 +187,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         (out / n).write_text(text)
     (out / "example_main.c").write_text(EXAMPLE_MAIN if fm.embedding is None else EXAMPLE_MAIN_TOKENS)
     (out / "CMakeLists.txt").write_text(CMAKE.format(name=ident))
-    (out / "README.md").write_text(_readme(fm, ident, memory_figures(fm, layout, matrix)) + placement_readme(placement))
+    (out / "README.md").write_text(readme(fm, ident, memory_figures(fm, layout, matrix)) + placement_readme(placement))
     if placement != "flash":
         (out / PLACEMENT_LD).write_text(placement_fragment(placement))
     elif (out / PLACEMENT_LD).exists() and force:
@@ -372,6 +318,8 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
          f"#define EG_MODEL_TIMESTEPS {fm.timesteps or 0}  /* trained sequence length (0: any) */\n",
          f"#define EG_MODEL_PER_STEP {int(fm.per_step)}  /* 1: an output after every step (eg_run_seq, "
          "eg_run_tokens_seq) */\n",
+         f"#define EG_MODEL_STATEFUL {int(fm.stateful)}  /* 1: trained stateful: keep the state between calls, "
+         "eg_reset only to restart (README.md) */\n",
          f"#define EG_MODEL_INPUT_SCALE {fm.input_scale!r}  /* x_q = round(x / scale), clamp */\n",
          f"#define EG_MODEL_OUTPUT_SCALE {fm.output_scale!r}  /* then {fm.output_activation} */\n",
          f"#define EG_MODEL_VOCAB {fm.vocab or 0}  /* token ids 0..VOCAB-1 (0: feature input) */\n",

@@ -87,11 +87,22 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
         if masks and type(layer).__name__ in _MASK_OPS:
             continue             # Keras records the mask computation as operations; the mask is modelled
         _add_layer(spec, layer)
+    spec.stateful = _stateful(model)
     spec.check()
     _check_masked_outputs(spec, model)
     if verify:
-        _verify(spec, model)
+        _verify_stateful(spec, model) if spec.stateful else _verify(spec, model)
     return spec
+
+
+def _stateful(model: Any) -> bool:
+    """Whether the GRUs are ``stateful=True`` (all of them, or none: a mix is refused)."""
+    flags = {ly.name: bool(ly.stateful) for ly in model.layers if type(ly).__name__ == "GRU"}
+    if len(set(flags.values())) > 1:
+        name = next(n for n, f in flags.items() if f)
+        raise UnsupportedModelError(f"layer {name!r}: GRU stateful=True while other GRU layers are not; edge-gru "
+                                    "supports every GRU stateful or none")
+    return any(flags.values())
 
 
 def _check_masked_outputs(spec: ModelSpec, model: Any) -> None:
@@ -151,7 +162,6 @@ def _act_name(fn: Any) -> str:
 def _gru(layer: Any, input_dim: int) -> GRULayer:
     name = layer.name
     checks = {
-        "stateful": (layer.stateful, False),
         "return_state": (layer.return_state, False),
         "go_backwards": (layer.go_backwards, False),
         "activation": (_act_name(layer.cell.activation), "tanh"),
@@ -195,27 +205,57 @@ def _dense(layer: Any, input_dim: int) -> DenseLayer:
                       activation=act, name=layer.name)
 
 
-def _verify(spec: ModelSpec, model: Any, tol: float = 1e-4) -> None:
-    from edge_gru.float_ref import predict
-
+def _verify_input(spec: ModelSpec, n: int, t: int) -> np.ndarray:
+    """Random model input; with masks, padding at the front and the back of some rows and an all-padding row."""
     rng = np.random.default_rng(0)
-    t = spec.timesteps or 7
-    if spec.embedding is not None:     # ids with padding at both ends and an all-padding row
-        x = rng.integers(1 if spec.embedding.mask_zero else 0, spec.embedding.vocab, (4, t)).astype(np.int32)
-        x[1, : t // 2] = 0
-        x[2, t // 2:] = 0
-        x[3] = 0
+    if spec.embedding is not None:
+        x = rng.integers(1 if spec.embedding.mask_zero else 0, spec.embedding.vocab, (n, t)).astype(np.int32)
+        pad: Any = 0
     else:
-        x = rng.normal(0, 1, (4, t, spec.features)).astype(np.float32)
-        if spec.mask_value is not None:
-            x[1, : t // 2] = spec.mask_value
-            x[2, t // 2:] = spec.mask_value
-    want = np.asarray(model(x, training=False))
-    got = predict(spec, x)
+        x = rng.normal(0, 1, (n, t, spec.features)).astype(np.float32)
+        pad = spec.mask_value
+    if pad is not None:
+        for row, part in ((1, slice(0, t // 2)), (2, slice(t // 2, t)), (3, slice(0, t))):
+            if row < n:
+                x[row, part] = pad
+    return x
+
+
+def _refuse_mismatch(model: Any, want: np.ndarray, got: np.ndarray, tol: float) -> None:
     if want.shape != got.shape or not np.allclose(want, got, atol=tol, rtol=0):
         raise UnsupportedModelError(
             f"model {model.name!r}: its topology is not a plain GRU stack + Dense head "
             "(outputs differ from the imported layer chain); " + _SUPPORTED_TEXT)
+
+
+def _verify(spec: ModelSpec, model: Any, tol: float = 1e-4) -> None:
+    from edge_gru.float_ref import predict
+
+    x = _verify_input(spec, 4, spec.timesteps or 7)
+    _refuse_mismatch(model, np.asarray(model(x, training=False)), predict(spec, x), tol)
+
+
+def _reset_states(model: Any) -> None:
+    for ly in model.layers:
+        if getattr(ly, "stateful", False):
+            ly.reset_state()
+
+
+def _verify_stateful(spec: ModelSpec, model: Any, tol: float = 1e-4) -> None:
+    """A stateful model called on two chunks in a row (the state carried over) against
+    :class:`~edge_gru.float_ref.FloatStream`; the Keras model's states are reset before and after."""
+    from edge_gru.float_ref import FloatStream
+
+    batch = int(model.inputs[0].shape[0] or 1)
+    t = spec.timesteps or 5
+    x = _verify_input(spec, batch, 2 * t)
+    stream = FloatStream(spec, batch)
+    _reset_states(model)
+    try:
+        for part in (slice(0, t), slice(t, 2 * t)):
+            _refuse_mismatch(model, np.asarray(model(x[:, part], training=False)), stream.feed(x[:, part]), tol)
+    finally:
+        _reset_states(model)
 
 
 __all__ = ["SUPPORTED", "import_keras", "load_keras"]

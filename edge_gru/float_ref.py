@@ -15,6 +15,8 @@ Computed in float32 like Keras, batched over sequences.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from edge_gru.sequence import check_lengths, check_tokens, valid_steps
@@ -141,4 +143,44 @@ def _forward(spec: ModelSpec, x: np.ndarray, valid: np.ndarray | None = None) ->
     return v.astype(np.float32)
 
 
-__all__ = ["activate", "dense", "embed_and_mask", "gru_layer", "gru_step", "predict", "sigmoid"]
+class FloatStream:
+    """The float reference one call at a time, the state kept between calls (a Keras ``stateful=True`` model).
+
+    ``feed(chunk)`` continues from the state the previous chunk left; ``reset()`` starts over from zeros, as
+    Keras' ``reset_state()`` does. Masked steps keep the state; as in Keras, a call's masked steps before its
+    first real one output the head of zeros (the GRU's output there is zero although its state carries over).
+
+    Args:
+        spec: The model.
+        batch: Independent streams (rows of each chunk).
+    """
+
+    def __init__(self, spec: ModelSpec, batch: int = 1) -> None:
+        self.spec = spec
+        self.batch = batch
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero every layer's state."""
+        self.states = [np.zeros((self.batch, g.units), np.float32) for g in self.spec.grus]
+
+    def feed(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Feed ``x (batch, T, F)`` (token ids ``(batch, T)``): outputs after the last step ``(batch, K)``, or
+        per-step models after every step ``(batch, T, K)``."""
+        v, valid = embed_and_mask(self.spec, x, lengths)
+        if v.shape[0] != self.batch:
+            raise ValueError(f"the stream has {self.batch} rows, the chunk {v.shape[0]}")
+        for i, g in enumerate(self.spec.grus):
+            out = gru_layer(dataclasses.replace(g, return_sequences=True), v, self.states[i], valid)
+            self.states[i] = out[:, -1, :] if out.shape[1] else self.states[i]
+            v = out
+        if valid is not None:       # Keras: before a call's first real step the GRU outputs zeros (state kept)
+            v = np.where((np.cumsum(valid, axis=1) > 0)[..., None], v, np.float32(0))
+        if not self.spec.per_step:
+            v = v[:, -1, :] if v.shape[1] else self.states[-1]
+        for d in self.spec.dense:
+            v = dense(d, v)
+        return np.asarray(v, np.float32)
+
+
+__all__ = ["FloatStream", "activate", "dense", "embed_and_mask", "gru_layer", "gru_step", "predict", "sigmoid"]

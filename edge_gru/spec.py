@@ -136,6 +136,10 @@ class ModelSpec:
         name: Model name (free text; sanitised wherever it becomes an identifier).
         embedding: Token-id input through this table (``features`` is then its width).
         mask_value: A Keras ``Masking`` layer's value: a timestep whose features all equal it is skipped.
+        stateful: Keras ``stateful=True``: the state carries over from one call to the next until an explicit
+            reset (streaming). Every engine still evaluates a batch of sequences from the zero state; the
+            streaming APIs (:class:`~edge_gru.float_ref.FloatStream`, ``FixedModel.stream``, the C runtime
+            without ``eg_reset``) continue across calls.
     """
 
     features: int
@@ -145,6 +149,7 @@ class ModelSpec:
     name: str = "model"
     embedding: EmbeddingLayer | None = None
     mask_value: float | None = None
+    stateful: bool = False
 
     @property
     def tokens(self) -> bool:
@@ -227,6 +232,8 @@ class ModelSpec:
         """Human-readable lines: one per layer, then totals."""
         t = timesteps or self.timesteps
         lines = [f"model {self.name!r}: input ({t if t else 'T'}, {self.features})"]
+        if self.stateful:
+            lines.append("  stateful: the state carries over between calls until a reset (streaming)")
         if self.per_step:
             lines.append("  outputs at every timestep (the last GRU returns sequences; the head runs per step)")
         if self.embedding is not None:
@@ -304,7 +311,7 @@ def save_spec(spec: ModelSpec, path: str | Path) -> None:
         layers.append({"type": "dense", "name": d.name, "units": d.units, "input_dim": d.input_dim,
                        "activation": d.activation, "use_bias": d.bias is not None})
     meta = {"name": spec.name, "features": spec.features, "timesteps": spec.timesteps, "layers": layers,
-            "mask_value": spec.mask_value}
+            "mask_value": spec.mask_value, "stateful": spec.stateful}
     container.save(path, SPEC_KIND, SPEC_VERSION, meta, arrays)
 
 
@@ -351,7 +358,7 @@ def spec_from_parts(meta: dict, arrays: dict[str, np.ndarray]) -> ModelSpec:
     mv = meta.get("mask_value")
     spec = ModelSpec(features=int(meta["features"]), timesteps=None if t is None else int(t),
                      grus=grus, dense=dense, name=str(meta.get("name", "model")), embedding=embedding,
-                     mask_value=None if mv is None else float(mv))
+                     mask_value=None if mv is None else float(mv), stateful=bool(meta.get("stateful", False)))
     spec.check()
     return spec
 

@@ -41,7 +41,8 @@ def save_fixed(model: FixedModel, path: str | Path) -> None:
     meta = {"name": model.name, "precision": model.precision.name, "features": model.features,
             "timesteps": model.timesteps, "input_scale": model.input_scale, "output_scale": model.output_scale,
             "output_activation": model.output_activation, "layers": layers, "info": model.info,
-            "embedding": emb, "mask_value": model.mask_value, "per_step": model.per_step}
+            "embedding": emb, "mask_value": model.mask_value, "per_step": model.per_step,
+            "stateful": model.stateful}
     container.save(path, FIXED_KIND, FIXED_VERSION, _jsonable(meta), arrays)
 
 
@@ -134,7 +135,8 @@ def _from_parts(meta: dict, arrays: dict) -> FixedModel:
     return FixedModel(prec, int(meta["features"]), None if t is None else int(t), float(meta["input_scale"]),
                       grus, dense, float(meta["output_scale"]), str(meta["output_activation"]), sig, tanh,
                       str(meta.get("name", "model")), dict(meta.get("info", {})), emb,
-                      None if mv is None else float(mv), bool(meta.get("per_step", False)))
+                      None if mv is None else float(mv), bool(meta.get("per_step", False)),
+                      bool(meta.get("stateful", False)))
 
 
 # Limits on the numbers of a .egru header (docs/data.md, "Hostile and broken inputs").

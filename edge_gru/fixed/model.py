@@ -50,6 +50,8 @@ class FixedModel:
         mask_value: A ``Masking`` value (decided on the float input, before quantization).
         per_step: The head runs after every timestep: outputs ``(N, T, K)`` (the float model's last GRU
             returns sequences).
+        stateful: The float model was Keras ``stateful=True``: a stream (:meth:`stream`) keeps its state
+            across calls until :meth:`FixedStream.reset`; batches are still evaluated from the zero state.
     """
 
     precision: Precision
@@ -67,6 +69,7 @@ class FixedModel:
     embedding: dict | None = None
     mask_value: float | None = None
     per_step: bool = False
+    stateful: bool = False
 
     @property
     def tokens(self) -> bool:
@@ -190,6 +193,8 @@ class FixedModel:
                          f"accumulator=int{d['acc_bits']}")
         lines.append(f"output scale {self.output_scale:.6g}, output activation {self.output_activation} "
                      "(applied when dequantizing)" + (", an output after every timestep" if self.per_step else ""))
+        if self.stateful:
+            lines.append("stateful: a stream keeps its state between calls until reset")
         lines.append(f"constant bytes: {self.weight_bytes()}")
         if t:
             lines.append(f"MACs per sequence: {self.macs_per_sequence(t)}")
@@ -338,6 +343,7 @@ class FixedStream:
             v = m._gru(g, v, self.states[i], keep_seq=True, valid=vmask)
             self.states[i] = np.ascontiguousarray(v[:, 0, :])
         self.steps += 1
+        self.last_real = np.ones(self.batch, bool) if valid is None else np.asarray(valid)[:, 0]
 
     def output_raw(self) -> np.ndarray:
         """Integer head outputs for the current state, ``(batch, K)``."""
@@ -346,6 +352,28 @@ class FixedStream:
     def output(self) -> np.ndarray:
         """Dequantized head outputs for the current state."""
         return self.model.dequantize(self.output_raw())
+
+    def feed(self, X: np.ndarray, quantized: bool = False) -> np.ndarray:
+        """Feed a chunk ``X (batch, T, F)`` (token ids ``(batch, T)``) from the current state, which carries on
+        (a stateful model's call): the raw outputs after its last step ``(batch, K)``, or per-step models after
+        every step ``(batch, T, K)``. Chunks fed one after another give what one call on the whole input gives.
+
+        Keras' rule for a call's masked steps before its first real one: the GRU outputs zeros there (the state
+        still carries over), so the outputs are those of the head on zeros (:class:`~edge_gru.float_ref.FloatStream`
+        does the same).
+        """
+        X = np.asarray(X)
+        rows = []
+        seen = np.zeros(self.batch, bool)
+        zero = self.model._head(np.zeros((1, self.model.grus[-1]["units"]), np.int32))
+        for t in range(X.shape[1]):
+            self.step(X[:, t], quantized)
+            seen |= self.last_real
+            if self.model.per_step:
+                rows.append(np.where(seen[:, None], self.output_raw(), zero))
+        if self.model.per_step:
+            return np.stack(rows, 1) if rows else np.zeros((self.batch, 0, self.model.output_dim), np.int32)
+        return np.where(seen[:, None], self.output_raw(), zero)
 
     def run(self, X: np.ndarray, quantized: bool = False) -> Iterator[np.ndarray]:
         """Feed ``X (batch, T, F)`` step by step, yielding the raw outputs after each step."""
@@ -392,7 +420,7 @@ def quantize_model(spec: ModelSpec, calibration: np.ndarray, precision_name: str
     sig, tanh = activation_tables()
     out_act = spec.output_activation if spec.output_activation in ("sigmoid", "softmax") else "linear"
     fm = FixedModel(prec, spec.features, spec.timesteps, float(s_x), grus, dense, float(s_in), out_act,
-                    sig, tanh, spec.name, mask_value=spec.mask_value, per_step=spec.per_step)
+                    sig, tanh, spec.name, mask_value=spec.mask_value, per_step=spec.per_step, stateful=spec.stateful)
     if spec.embedding is not None:
         e = spec.embedding
         table = fm.quantize_input_features(e.table[None])[0]         # x_q = clamp(round(x / s_x)) per row

@@ -128,11 +128,54 @@ def test_refusals(keras):
         import_keras(keras.Model(inp, state))
 
 
-def test_refuses_stateful(keras):
+@pytest.mark.parametrize("per_step, front", [(False, None), (True, "masking"), (False, "masking"),
+                                             (False, "embedding"), (True, "embedding")])
+def test_stateful_model_streams_like_keras(keras, tmp_path, per_step, front):
+    """stateful=True (batch 2, stacked): the float stream fed chunk after chunk equals the Keras model called on the
+    same chunks (its state carried over), reset included; the flag survives the .egspec file; Keras' own states
+    are left reset."""
+    from edge_gru.float_ref import FloatStream
+    from edge_gru.spec import load_spec, save_spec
+
+    keras.utils.set_random_seed(1)
+    L = keras.layers
+    inp = keras.Input((6,), batch_size=2, dtype="int32") if front == "embedding" else keras.Input((6, 3), batch_size=2)
+    v = L.Embedding(9, 3, mask_zero=True)(inp) if front == "embedding" else inp
+    v = L.Masking(0.0)(v) if front == "masking" else v
+    v = L.GRU(5, stateful=True, return_sequences=True)(v)
+    v = L.GRU(4, stateful=True, return_sequences=per_step)(v)
+    m = keras.Model(inp, L.Dense(2, activation="softmax")(v))
+    spec = import_keras(m)
+    assert spec.stateful and spec.per_step == per_step
+    save_spec(spec, tmp_path / "s.egspec")
+    assert load_spec(tmp_path / "s.egspec").stateful
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 9, (2, 18)).astype(np.int32) if front == "embedding" else \
+        rng.normal(0, 1.5, (2, 18, 3)).astype(np.float32)
+    if front == "masking":
+        x[0, 4:9] = 0.0                 # masked steps across a chunk boundary: Keras outputs zeros at a call's
+        x[1, 6:12] = 0.0    # leading masked steps (a fully masked chunk too), the state carried
+    elif front == "embedding":
+        x[0, 4:9] = 0
+        x[1, 6:12] = 0
+    stream = FloatStream(spec, 2)
+    for rnd in range(2):                                      # the second round after a reset on both sides
+        for part in (slice(0, 6), slice(6, 12), slice(12, 18)):
+            want = np.asarray(m(x[:, part], training=False))
+            np.testing.assert_allclose(stream.feed(x[:, part]), want, atol=1e-5, rtol=0, err_msg=(rnd, part))
+        stream.reset()
+        for ly in m.layers:
+            if getattr(ly, "stateful", False):
+                ly.reset_state()
+
+
+def test_refuses_mixed_stateful(keras):
     inp = keras.Input((6, 4), batch_size=2)
-    m = keras.Model(inp, keras.layers.GRU(4, stateful=True)(inp))
-    with pytest.raises(UnsupportedModelError, match="stateful"):
+    v = keras.layers.GRU(4, stateful=True, return_sequences=True)(inp)
+    m = keras.Model(inp, keras.layers.GRU(4)(v))
+    with pytest.raises(UnsupportedModelError, match="stateful=True while other GRU layers are not"):
         import_keras(m)
+
 
 
 def test_refuses_branches(keras):

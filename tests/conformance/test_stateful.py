@@ -1,0 +1,80 @@
+"""Stateful models (Keras stateful=True): a stream fed a long input in chunks, the state carried over, gives the
+outputs of one call over the whole input, in Python (float and Numba) and in C; after a reset, those of a fresh
+start. The C export says how to keep the state."""
+
+import numpy as np
+import pytest
+
+from converters.c_export import export_c
+from edge_gru.fixed.model import quantize_model
+from edge_gru.float_ref import FloatStream, predict
+from edge_gru.runtime.c_host import CStream
+from edge_gru.spec import random_spec
+
+PRECISIONS = ("w8a8", "w8a16", "w16a16")
+
+
+def _model(i, rng):
+    spec = random_spec(rng, 2 + i % 4, [3 + (i * 5) % 11] * (1 + i % 2), [(2, "softmax")] if i % 3 else [],
+                       per_step=i % 2 == 1, reset_after=bool(i % 3), scale=0.5)
+    spec.stateful = True
+    X = rng.normal(0, 1.5, (3, 40, spec.features)).astype(np.float32)
+    return spec, quantize_model(spec, X, PRECISIONS[i % 3]), X
+
+
+def _chunks(rng, t):
+    cuts = np.sort(rng.choice(np.arange(1, t), 4, replace=False))
+    return [slice(a, b) for a, b in zip([0, *cuts], [*cuts, t], strict=True)]
+
+
+def _joined(parts, per_step):
+    return np.concatenate(parts, 1) if per_step else parts[-1]
+
+
+@pytest.mark.parametrize("i", range(6))
+def test_chunks_equal_one_call_in_python(i):
+    rng = np.random.default_rng(i)
+    spec, fm, X = _model(i, rng)
+    chunks = _chunks(rng, X.shape[1])
+    fs, xs = FloatStream(spec, 3), fm.stream(3)
+    got_f = [fs.feed(X[:, c]) for c in chunks]
+    got_q = [xs.feed(X[:, c]) for c in chunks]
+    np.testing.assert_allclose(_joined(got_f, spec.per_step), predict(spec, X), atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(_joined(got_q, spec.per_step), fm.predict_raw(X))
+    fs.reset()
+    xs.reset()                                                # after a reset: a fresh start on the last chunk
+    np.testing.assert_allclose(fs.feed(X[:, chunks[-1]]), predict(spec, X[:, chunks[-1]]), atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(xs.feed(X[:, chunks[-1]]), fm.predict_raw(X[:, chunks[-1]]))
+
+
+def test_chunks_equal_one_call_in_c(tmp_path):
+    """The C runtime streaming without eg_reset between chunks: at every chunk's end (every step for per-step
+    models) the outputs equal Numba's over the whole input up to there; eg_reset then equals a fresh start."""
+    for i in range(6):
+        rng = np.random.default_rng(10 + i)
+        spec, fm, X = _model(i, rng)
+        export_c(fm, tmp_path / f"m{i}")
+        text = (tmp_path / f"m{i}" / "model.h").read_text()
+        assert "#define EG_MODEL_STATEFUL 1" in text
+        assert "call `eg_reset` only where the stream restarts" in (tmp_path / f"m{i}" / "README.md").read_text()
+        xq = fm.quantize_input(X)
+        want = fm.predict_raw(xq, quantized=True)
+        c = CStream(tmp_path / f"m{i}", fm.features)
+        try:
+            for n in range(len(xq)):
+                c.reset()
+                for chunk in _chunks(rng, xq.shape[1]):
+                    for t in range(chunk.start, chunk.stop):
+                        c.step(xq[n, t])
+                        if spec.per_step:
+                            np.testing.assert_array_equal(c.output_raw(), want[n, t], err_msg=(i, n, t))
+                    if not spec.per_step and chunk.stop == xq.shape[1]:
+                        np.testing.assert_array_equal(c.output_raw(), want[n], err_msg=(i, n))
+                c.reset()
+                last = xq[n:n + 1, -7:]
+                for x_t in last[0]:
+                    c.step(x_t)
+                fresh = fm.predict_raw(last, quantized=True)[0]
+                np.testing.assert_array_equal(c.output_raw(), fresh[-1] if spec.per_step else fresh)
+        finally:
+            c.close()
