@@ -81,6 +81,11 @@ def run(artifact: Path, data: Path, engine: str | None, out: Path | None, raw: b
         check_targets(outputs, y)
         what = "frame accuracy (every step of every sequence)" if outputs.ndim == 3 else "accuracy"
         click.echo(f"{what}: {accuracy(outputs, y) * 100:.2f}%")
+        if y.dtype.kind == "f" and y.shape == outputs.shape:      # regression targets
+            import numpy as np
+
+            rmse = float(np.sqrt(np.mean((outputs.astype(np.float64) - y) ** 2)))
+            click.echo(f"{'per-step ' if outputs.ndim == 3 else ''}RMSE against y: {rmse:.4g}")
 
 
 @dataclass

@@ -307,9 +307,10 @@ def _run_report(spec: Any, cal_X: Any, test: Any, targets: list, precs: list[str
 @cli.command()
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
               help="Output directory.")
-@click.option("--dataset", "dataset_name", type=click.Choice(["spoken-digits", "sentiment-zh"]),
+@click.option("--dataset", "dataset_name", type=click.Choice(["spoken-digits", "sentiment-zh", "speech-frames"]),
               default="spoken-digits", show_default=True,
-              help="spoken-digits: GRU(16) on MFCC frames; sentiment-zh: Embedding(2000, 16) -> GRU(32) on characters.")
+              help="spoken-digits: GRU(16) on MFCC frames; sentiment-zh: Embedding(2000, 16) -> GRU(32) on characters; "
+                   "speech-frames: a per-step GRU(16) labelling every frame speech or silence.")
 @click.option("--epochs", type=click.IntRange(1, 1000), help="Training epochs [default: 30; 4 for sentiment-zh].")
 @click.option("--targets", "target_names", default=DEFAULT_TARGETS, show_default=True,
               help="Targets to emulate on.")

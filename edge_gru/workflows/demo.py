@@ -55,6 +55,10 @@ def demo_data(spec: ModelSpec, dataset: str, source: Path | str = "the model") -
             check_tokens(ds.X, spec.embedding.vocab, where)
         else:
             validate(ds, where, spec.features, spec.timesteps)
+    if train.per_step_labels != spec.per_step:
+        raise DataError(f"{source}: the {dataset} dataset labels "
+                        f"{'every step' if train.per_step_labels else 'whole sequences'}, the model outputs "
+                        f"{'at every step' if spec.per_step else 'once per sequence'}")
     classes = int(np.max(train.y)) + 1 if train.y is not None and train.y.ndim == 1 else None
     if classes is not None and spec.output_dim not in ({classes, 1} if classes == 2 else {classes}):
         raise DataError(f"{source}: {spec.output_dim} outputs, but the {dataset} dataset has {classes} classes")

@@ -41,6 +41,10 @@ def test_per_step_model_through_the_cli(per_step_files):
     assert outs["fixed"].shape == (30, 12, 1)
     np.testing.assert_array_equal(outs["fixed"], fm.predict_raw(X))
     np.testing.assert_array_equal(outs["c"], outs["fixed"])
+    target = (predict(spec, X) + 0.1).astype(np.float32)          # a regression target per step, 0.1 off
+    Dataset(X, target).save(tmp / "reg.npz")
+    p = run("run", tmp / "m.egspec", tmp / "reg.npz", check_rc=0)
+    assert "per-step RMSE against y: 0.1\n" in p.stdout
     p = run("run", tmp / "m.egspec", tmp / "per_seq.npz", check_rc=2)
     assert p.stderr.count("\n") == 1 and "a per-step model needs y of shape (N, 12)" in p.stderr
 
