@@ -24,7 +24,7 @@ def _ints(text: str, what: str) -> list[int]:
 
 
 @cli.command()
-@click.option("--dataset", "dataset_name", type=click.Choice(["spoken-digits", "seed-toy"]),
+@click.option("--dataset", "dataset_name", type=click.Choice(["spoken-digits", "seed-toy", "speech-frames"]),
               help="Search on a built-in dataset.")
 @click.option("--data", type=click.Path(path_type=Path), help="Training data (.npz with X, y).")
 @click.option("--test-data", type=click.Path(path_type=Path), help="Test data for the accuracy (.npz with X, y).")
@@ -137,8 +137,10 @@ def _search_data(dataset_name: str | None, data: Path | None, test_data: Path | 
         raise DataError(f"{data}: search takes feature data X (N, T, F); text models (token ids) are not searched "
                         "yet: train candidates with `edge-gru train --units H` and compare them with `edge-gru report`")
     test = load_data(test_data, features=train.X.shape[2], timesteps=train.X.shape[1])
-    if train.y is None or test.y is None or train.y.ndim != 1:
-        raise DataError("search needs integer class labels y (N,) in both --data and --test-data")
+    per_step = train.y is not None and train.per_step_labels and train.y.ndim == 2
+    if train.y is None or test.y is None or not (train.y.ndim == 1 or per_step) or test.y.ndim != train.y.ndim:
+        raise DataError("search needs integer class labels in both --data and --test-data: y (N,) per sequence, "
+                        "or y (N, T) per step (a per-step model)")
     return train, test
 
 

@@ -68,3 +68,18 @@ def test_infeasible_names_the_budget():
     assert infeasible(cfg, 64, 2, train, 4) is None
     cfg.max_flash_kb = 1
     assert "weights alone need" in infeasible(cfg, 64, 2, train, 4)
+
+
+def test_search_takes_per_step_labels(tmp_path):
+    """search's data: y (N,) per sequence or (N, T) per step in both splits; a mix is refused in one message."""
+    from edge_gru.cli.search_cmd import _search_data
+    from edge_gru.errors import DataError
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 5, 3)).astype(np.float32)
+    Dataset(X, rng.integers(0, 2, (8, 5))).save(tmp_path / "steps.npz")
+    Dataset(X, rng.integers(0, 2, 8)).save(tmp_path / "seq.npz")
+    train, test = _search_data(None, tmp_path / "steps.npz", tmp_path / "steps.npz")
+    assert train.y.shape == test.y.shape == (8, 5)
+    with pytest.raises(DataError, match=r"or y \(N, T\) per step"):
+        _search_data(None, tmp_path / "steps.npz", tmp_path / "seq.npz")
