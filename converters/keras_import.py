@@ -21,11 +21,12 @@ import numpy as np
 
 from converters._tf import keras
 from edge_gru.errors import ModelFileError, UnsupportedModelError, error_summary
-from edge_gru.spec import DENSE_ACTIVATIONS, DenseLayer, EmbeddingLayer, GRULayer, ModelSpec
+from edge_gru.spec import DENSE_ACTIVATIONS, MERGE_MODES, DenseLayer, EmbeddingLayer, GRULayer, ModelSpec
 
-SUPPORTED = ("InputLayer", "Embedding", "Masking", "GRU", "Dense", "TimeDistributed", "Dropout")
+SUPPORTED = ("InputLayer", "Embedding", "Masking", "GRU", "Bidirectional", "Dense", "TimeDistributed", "Dropout")
 _SUPPORTED_TEXT = ("supported: Input, Embedding or Masking first, GRU (tanh/sigmoid, reset_after True/False, "
-                   "use_bias, return_sequences for stacking or an output per step), Dropout, Dense or "
+                   "use_bias, return_sequences for stacking or an output per step, go_backwards on the last), "
+                   "Bidirectional(GRU) (merge_mode concat/sum/ave/mul), Dropout, Dense or "
                    "TimeDistributed(Dense) (linear/relu/sigmoid/softmax)")
 
 
@@ -79,8 +80,9 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
     timesteps = None if shape[1] is None else int(shape[1])
     spec = ModelSpec(features=features, timesteps=timesteps, grus=[], dense=[], name=str(model.name))
     for layer in model.layers:  # name unsupported layers first, then raw ops (slicing, math)
-        wrapped = type(getattr(layer, "layer", None)).__name__ if type(layer).__name__ == "TimeDistributed" else "Dense"
-        if type(layer).__name__ not in SUPPORTED or wrapped != "Dense":
+        wrapped = {"TimeDistributed": "Dense", "Bidirectional": "GRU"}.get(type(layer).__name__)
+        inner = type(getattr(layer, "forward_layer", getattr(layer, "layer", None))).__name__
+        if type(layer).__name__ not in SUPPORTED or (wrapped is not None and inner != wrapped):
             _add_layer(spec, layer)
     masks = any(type(ly).__name__ in ("Embedding", "Masking") for ly in model.layers)
     for layer in getattr(model, "operations", model.layers):
@@ -97,7 +99,9 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
 
 def _stateful(model: Any) -> bool:
     """Whether the GRUs are ``stateful=True`` (all of them, or none: a mix is refused)."""
-    flags = {ly.name: bool(ly.stateful) for ly in model.layers if type(ly).__name__ == "GRU"}
+    flags = {ly.name: bool(getattr(ly, "stateful", False) or getattr(getattr(ly, "forward_layer", None), "stateful",
+                                                                     False))
+             for ly in model.layers if type(ly).__name__ in ("GRU", "Bidirectional")}
     if len(set(flags.values())) > 1:
         name = next(n for n, f in flags.items() if f)
         raise UnsupportedModelError(f"layer {name!r}: GRU stateful=True while other GRU layers are not; edge-gru "
@@ -130,10 +134,11 @@ def _add_layer(spec: ModelSpec, layer: Any) -> None:
         else:
             spec.mask_value = float(layer.mask_value)
         return
-    if kind == "GRU":
+    if kind in ("GRU", "Bidirectional"):
         if spec.dense:
             raise UnsupportedModelError(f"layer {layer.name!r}: a GRU after a Dense layer is not supported")
-        spec.grus.append(_gru(layer, spec.grus[-1].units if spec.grus else spec.features))
+        width = spec.grus[-1].output_dim if spec.grus else spec.features
+        spec.grus.append(_bidirectional(layer, width) if kind == "Bidirectional" else _gru(layer, width))
         return
     if kind == "TimeDistributed":
         inner = layer.layer
@@ -148,7 +153,7 @@ def _add_layer(spec: ModelSpec, layer: Any) -> None:
     if kind == "Dense":
         if not spec.grus:
             raise UnsupportedModelError(f"layer {layer.name!r}: Dense before any GRU is not supported")
-        width = spec.dense[-1].units if spec.dense else spec.grus[-1].units
+        width = spec.dense[-1].units if spec.dense else spec.grus[-1].output_dim
         spec.dense.append(_dense(layer, width))
         return
     raise UnsupportedModelError(f"layer {getattr(layer, 'name', kind)!r} of type {kind} is not supported "
@@ -163,7 +168,6 @@ def _gru(layer: Any, input_dim: int) -> GRULayer:
     name = layer.name
     checks = {
         "return_state": (layer.return_state, False),
-        "go_backwards": (layer.go_backwards, False),
         "activation": (_act_name(layer.cell.activation), "tanh"),
         "recurrent_activation": (_act_name(layer.cell.recurrent_activation), "sigmoid"),
     }
@@ -179,7 +183,22 @@ def _gru(layer: Any, input_dim: int) -> GRULayer:
                     kernel=np.asarray(cell.kernel.numpy(), np.float32),
                     recurrent_kernel=np.asarray(cell.recurrent_kernel.numpy(), np.float32),
                     bias=bias, reset_after=bool(cell.reset_after),
-                    return_sequences=bool(layer.return_sequences), name=name)
+                    return_sequences=bool(layer.return_sequences), name=name, go_backwards=bool(layer.go_backwards))
+
+
+def _bidirectional(layer: Any, input_dim: int) -> GRULayer:
+    fwd, bwd = layer.forward_layer, layer.backward_layer
+    if type(bwd).__name__ != "GRU":
+        raise UnsupportedModelError(f"layer {layer.name!r}: Bidirectional with a {type(bwd).__name__} backward layer "
+                                    "is not supported (only GRU)")
+    if layer.merge_mode not in MERGE_MODES:
+        raise UnsupportedModelError(f"layer {layer.name!r}: Bidirectional merge_mode={layer.merge_mode!r} is not "
+                                    f"supported (supported: {', '.join(MERGE_MODES)})")
+    spec = _gru(fwd, input_dim)
+    spec.name = layer.name
+    spec.backward = _gru(bwd, input_dim)
+    spec.merge_mode = str(layer.merge_mode)
+    return spec
 
 
 def _embedding(layer: Any) -> EmbeddingLayer:

@@ -63,8 +63,12 @@ def gru_layer(layer: GRULayer, x: np.ndarray, h0: np.ndarray | None = None,
               valid: np.ndarray | None = None, stats: dict[str, float] | None = None) -> np.ndarray:
     """Run ``layer`` over ``x (N, T, F)``; returns ``(N, T, H)`` or ``(N, H)`` per ``return_sequences``.
 
-    ``valid (N, T)``: where False the step is masked (``h = h_tm1``). ``stats``: see :func:`gru_step`.
+    ``valid (N, T)``: where False the step is masked (``h = h_tm1``). ``stats``: see :func:`gru_step`. A
+    ``go_backwards`` layer runs the steps last to first; its sequence output comes in that order (Keras').
     """
+    if layer.go_backwards:
+        x = x[:, ::-1]
+        valid = None if valid is None else valid[:, ::-1]
     n, t, _ = x.shape
     h = np.zeros((n, layer.units), np.float32) if h0 is None else h0.astype(np.float32)
     seq = np.empty((n, t, layer.units), np.float32) if layer.return_sequences else None
@@ -74,6 +78,35 @@ def gru_layer(layer: GRULayer, x: np.ndarray, h0: np.ndarray | None = None,
         if seq is not None:
             seq[:, k, :] = h
     return seq if seq is not None else h
+
+
+def rnn_layer(layer: GRULayer, x: np.ndarray, valid: np.ndarray | None = None,
+              stats: dict[str, float] | None = None) -> np.ndarray:
+    """A GRU layer as Keras runs it: a ``Bidirectional`` one runs both directions and merges them.
+
+    The backward direction's sequence is put back in input order; with ``return_sequences`` a masked step
+    outputs zeros in both directions (Keras' Bidirectional sets ``zero_output_for_mask``).
+    """
+    if not layer.bidirectional:
+        return gru_layer(layer, x, valid=valid, stats=stats)
+    fwd = gru_layer(layer, x, valid=valid, stats=stats)
+    bwd = gru_layer(layer.backward, x, valid=valid, stats=stats)
+    if layer.return_sequences:
+        bwd = bwd[:, ::-1]
+        if valid is not None:
+            fwd, bwd = (np.where(valid[..., None], v, np.float32(0)) for v in (fwd, bwd))
+    return merge(fwd, bwd, layer.merge_mode)
+
+
+def merge(fwd: np.ndarray, bwd: np.ndarray, mode: str) -> np.ndarray:
+    """Keras' Bidirectional merge of the two directions' outputs."""
+    if mode == "concat":
+        return np.concatenate([fwd, bwd], axis=-1)
+    if mode == "sum":
+        return fwd + bwd
+    if mode == "ave":
+        return (fwd + bwd) / np.float32(2)
+    return fwd * bwd
 
 
 def dense(layer: DenseLayer, v: np.ndarray, apply_activation: bool = True) -> np.ndarray:
@@ -137,7 +170,7 @@ def predict(spec: ModelSpec, x: np.ndarray, batch_size: int = 4096, lengths: np.
 def _forward(spec: ModelSpec, x: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     v = x
     for g in spec.grus:
-        v = gru_layer(g, v, valid=valid)
+        v = rnn_layer(g, v, valid=valid)
     for d in spec.dense:
         v = dense(d, v)
     return v.astype(np.float32)
@@ -156,6 +189,9 @@ class FloatStream:
     """
 
     def __init__(self, spec: ModelSpec, batch: int = 1) -> None:
+        if spec.window:
+            raise ValueError("a model with a Bidirectional or go_backwards GRU needs the whole sequence: it cannot "
+                             "be streamed")
         self.spec = spec
         self.batch = batch
         self.reset()
@@ -183,4 +219,5 @@ class FloatStream:
         return np.asarray(v, np.float32)
 
 
-__all__ = ["FloatStream", "activate", "dense", "embed_and_mask", "gru_layer", "gru_step", "predict", "sigmoid"]
+__all__ = ["FloatStream", "activate", "dense", "embed_and_mask", "gru_layer", "gru_step", "merge", "predict",
+           "rnn_layer", "sigmoid"]

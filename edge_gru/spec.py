@@ -22,6 +22,8 @@ from edge_gru.errors import ModelFileError, UnsupportedModelError
 SPEC_KIND = "edge-gru-spec"
 SPEC_VERSION = 1
 DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax")
+#: Keras ``Bidirectional`` merge modes edge-gru supports.
+MERGE_MODES = ("concat", "sum", "ave", "mul")
 
 
 @dataclass
@@ -36,17 +38,31 @@ class GRULayer:
     reset_after: bool = True
     return_sequences: bool = False
     name: str = "gru"
+    go_backwards: bool = False
+    backward: GRULayer | None = None
+    merge_mode: str = "concat"
+
+    @property
+    def bidirectional(self) -> bool:
+        """True for a Keras ``Bidirectional`` layer: this is its forward direction, :attr:`backward` the other."""
+        return self.backward is not None
+
+    @property
+    def output_dim(self) -> int:
+        """Width of the layer's output: ``2 * units`` for a bidirectional layer merged by ``concat``."""
+        return 2 * self.units if self.bidirectional and self.merge_mode == "concat" else self.units
 
     @property
     def macs_per_step(self) -> int:
-        """Multiply-accumulates of one timestep (input and recurrent products)."""
-        return 3 * self.units * (self.input_dim + self.units)
+        """Multiply-accumulates of one timestep (input and recurrent products, both directions)."""
+        return 3 * self.units * (self.input_dim + self.units) * (2 if self.bidirectional else 1)
 
     @property
     def n_params(self) -> int:
         """Number of trainable parameters."""
         n = self.kernel.size + self.recurrent_kernel.size
-        return n + (0 if self.bias is None else self.bias.size)
+        n += 0 if self.bias is None else self.bias.size
+        return n + (self.backward.n_params if self.backward is not None else 0)
 
     def check(self) -> None:
         """Raise :class:`UnsupportedModelError` if the arrays do not fit the sizes."""
@@ -58,6 +74,17 @@ class GRULayer:
             _shape(self.name, "bias", self.bias, (2, h3) if self.reset_after else (h3,))
         for what in ("kernel", "recurrent_kernel", "bias"):
             _values(self.name, what, getattr(self, what))
+        if self.backward is not None:
+            b = self.backward
+            if self.merge_mode not in MERGE_MODES:
+                raise UnsupportedModelError(f"layer {self.name!r}: Bidirectional merge_mode={self.merge_mode!r} is not "
+                                            f"supported (supported: {', '.join(MERGE_MODES)})")
+            if (b.units, b.input_dim, b.return_sequences, b.backward) != (self.units, self.input_dim,
+                                                                          self.return_sequences, None) \
+                    or not b.go_backwards or self.go_backwards:
+                raise UnsupportedModelError(f"layer {self.name!r}: the backward direction of a Bidirectional layer "
+                                            "must be the same GRU with go_backwards=True")
+            b.check()
 
 
 @dataclass
@@ -174,7 +201,12 @@ class ModelSpec:
     @property
     def output_dim(self) -> int:
         """Width of the model output (per timestep for a per-step model)."""
-        return self.dense[-1].units if self.dense else self.grus[-1].units
+        return self.dense[-1].units if self.dense else self.grus[-1].output_dim
+
+    @property
+    def window(self) -> bool:
+        """True when inference needs the whole sequence first (a bidirectional or ``go_backwards`` layer)."""
+        return any(g.bidirectional or g.go_backwards for g in self.grus)
 
     @property
     def output_activation(self) -> str:
@@ -218,8 +250,14 @@ class ModelSpec:
                 raise UnsupportedModelError(f"layer {g.name!r}: expects {g.input_dim} inputs, gets {width}")
             if not g.return_sequences and i < len(self.grus) - 1:
                 raise UnsupportedModelError(f"layer {g.name!r}: a stacked GRU needs return_sequences=True")
+            if g.go_backwards and g.return_sequences:
+                raise UnsupportedModelError(f"layer {g.name!r}: GRU go_backwards=True with return_sequences=True is "
+                                            "not supported outside Bidirectional (its outputs come last step first)")
             g.check()
-            width = g.units
+            width = g.output_dim
+        if self.stateful and self.window:
+            raise UnsupportedModelError("a stateful model with a Bidirectional or go_backwards GRU is not supported "
+                                        "(the backward direction needs the whole sequence, a stream never ends)")
         for j, d in enumerate(self.dense):
             if d.input_dim != width:
                 raise UnsupportedModelError(f"layer {d.name!r}: expects {d.input_dim} inputs, gets {width}")
@@ -244,8 +282,10 @@ class ModelSpec:
         if self.mask_value is not None:
             lines.append(f"  Masking: mask_value={self.mask_value:g} (a step whose features all equal it is skipped)")
         for g in self.grus:
-            lines.append(f"  GRU {g.name!r}: units={g.units} reset_after={g.reset_after} "
-                         f"use_bias={g.bias is not None} return_sequences={g.return_sequences} "
+            kind = f"Bidirectional(GRU, merge_mode={g.merge_mode})" if g.bidirectional else "GRU"
+            back = " go_backwards=True" if g.go_backwards else ""
+            lines.append(f"  {kind} {g.name!r}: units={g.units} reset_after={g.reset_after} "
+                         f"use_bias={g.bias is not None} return_sequences={g.return_sequences}{back} "
                          f"params={g.n_params}")
         for d in self.dense:
             lines.append(f"  Dense {d.name!r}: units={d.units} activation={d.activation} params={d.n_params}")
@@ -297,13 +337,18 @@ def save_spec(spec: ModelSpec, path: str | Path) -> None:
         layers.append({"type": "embedding", "name": e.name, "vocab": e.vocab, "dim": e.dim,
                        "mask_zero": e.mask_zero})
     for i, g in enumerate(spec.grus):
-        arrays[f"gru{i}.kernel"] = g.kernel.astype(np.float32)
-        arrays[f"gru{i}.recurrent_kernel"] = g.recurrent_kernel.astype(np.float32)
-        if g.bias is not None:
-            arrays[f"gru{i}.bias"] = g.bias.astype(np.float32)
+        for key, d in ((f"gru{i}", g), (f"gru{i}.backward", g.backward)):
+            if d is None:
+                continue
+            arrays[f"{key}.kernel"] = d.kernel.astype(np.float32)
+            arrays[f"{key}.recurrent_kernel"] = d.recurrent_kernel.astype(np.float32)
+            if d.bias is not None:
+                arrays[f"{key}.bias"] = d.bias.astype(np.float32)
         layers.append({"type": "gru", "name": g.name, "units": g.units, "input_dim": g.input_dim,
                        "reset_after": g.reset_after, "return_sequences": g.return_sequences,
-                       "use_bias": g.bias is not None})
+                       "use_bias": g.bias is not None, "go_backwards": g.go_backwards,
+                       **({} if g.backward is None else {"merge_mode": g.merge_mode, "backward_name": g.backward.name,
+                                                         "backward_use_bias": g.backward.bias is not None})})
     for i, d in enumerate(spec.dense):
         arrays[f"dense{i}.kernel"] = d.kernel.astype(np.float32)
         if d.bias is not None:
@@ -339,12 +384,12 @@ def spec_from_parts(meta: dict, arrays: dict[str, np.ndarray]) -> ModelSpec:
                                        mask_zero=bool(lay["mask_zero"]), name=str(lay["name"]))
         elif lay["type"] == "gru":
             i = len(grus)
-            grus.append(GRULayer(
-                units=int(lay["units"]), input_dim=int(lay["input_dim"]),
-                kernel=arrays[f"gru{i}.kernel"], recurrent_kernel=arrays[f"gru{i}.recurrent_kernel"],
-                bias=arrays[f"gru{i}.bias"] if lay["use_bias"] else None,
-                reset_after=bool(lay["reset_after"]), return_sequences=bool(lay["return_sequences"]),
-                name=str(lay["name"])))
+            grus.append(_gru_from_parts(lay, arrays, f"gru{i}", bool(lay["use_bias"]), str(lay["name"]),
+                                        bool(lay.get("go_backwards", False))))
+            if "merge_mode" in lay:
+                grus[-1].merge_mode = str(lay["merge_mode"])
+                grus[-1].backward = _gru_from_parts(lay, arrays, f"gru{i}.backward", bool(lay["backward_use_bias"]),
+                                                    str(lay["backward_name"]), True)
         elif lay["type"] == "dense":
             i = len(dense)
             dense.append(DenseLayer(
@@ -363,10 +408,20 @@ def spec_from_parts(meta: dict, arrays: dict[str, np.ndarray]) -> ModelSpec:
     return spec
 
 
+def _gru_from_parts(lay: dict, arrays: dict[str, np.ndarray], key: str, use_bias: bool, name: str,
+                    go_backwards: bool) -> GRULayer:
+    return GRULayer(units=int(lay["units"]), input_dim=int(lay["input_dim"]), kernel=arrays[f"{key}.kernel"],
+                    recurrent_kernel=arrays[f"{key}.recurrent_kernel"],
+                    bias=arrays[f"{key}.bias"] if use_bias else None,
+                    reset_after=bool(lay["reset_after"]), return_sequences=bool(lay["return_sequences"]), name=name,
+                    go_backwards=go_backwards)
+
+
 def random_spec(rng: np.random.Generator, features: int, units: list[int], dense: list[tuple[int, str]] | None = None,
                 timesteps: int | None = None, reset_after: bool = True, use_bias: bool = True,
                 scale: float = 0.5, vocab: int | None = None, mask_zero: bool = False,
-                mask_value: float | None = None, per_step: bool = False) -> ModelSpec:
+                mask_value: float | None = None, per_step: bool = False,
+                bidirectional: list[str | None] | None = None, go_backwards: bool = False) -> ModelSpec:
     """A spec with random weights, for tests and benchmarks.
 
     Args:
@@ -382,17 +437,26 @@ def random_spec(rng: np.random.Generator, features: int, units: list[int], dense
         mask_zero: The embedding's ``mask_zero``.
         mask_value: A ``Masking`` value for feature input.
         per_step: The last GRU returns sequences (an output at every timestep).
+        bidirectional: Per GRU layer, ``None`` or the merge mode of a ``Bidirectional`` wrapper.
+        go_backwards: The last GRU runs last step first (it must not return sequences).
     """
     grus = []
     width = features
-    for i, h in enumerate(units):
+
+    def gru(h: int, seq: bool, name: str, backwards: bool = False) -> GRULayer:
         bias = None
         if use_bias:
             bias = (rng.normal(0, scale, (2, 3 * h) if reset_after else (3 * h,))).astype(np.float32)
-        grus.append(GRULayer(h, width, rng.normal(0, scale, (width, 3 * h)).astype(np.float32),
-                             rng.normal(0, scale, (h, 3 * h)).astype(np.float32), bias,
-                             reset_after, per_step or i < len(units) - 1, f"gru_{i}"))
-        width = h
+        return GRULayer(h, width, rng.normal(0, scale, (width, 3 * h)).astype(np.float32),
+                        rng.normal(0, scale, (h, 3 * h)).astype(np.float32), bias, reset_after, seq, name, backwards)
+
+    for i, h in enumerate(units):
+        seq = per_step or i < len(units) - 1
+        grus.append(gru(h, seq, f"gru_{i}", go_backwards and i == len(units) - 1))
+        mode = (bidirectional or [None] * len(units))[i]
+        if mode is not None:
+            grus[-1].backward, grus[-1].merge_mode = gru(h, seq, f"gru_{i}_backward", True), mode
+        width = grus[-1].output_dim
     layers = []
     for j, (k, act) in enumerate(dense or []):
         b = rng.normal(0, scale, (k,)).astype(np.float32) if use_bias else None
@@ -406,5 +470,5 @@ def random_spec(rng: np.random.Generator, features: int, units: list[int], dense
     return spec
 
 
-__all__ = ["DENSE_ACTIVATIONS", "DenseLayer", "EmbeddingLayer", "GRULayer", "ModelFileError", "ModelSpec", "load_spec",
-           "random_spec", "save_spec", "spec_from_parts"]
+__all__ = ["DENSE_ACTIVATIONS", "MERGE_MODES", "DenseLayer", "EmbeddingLayer", "GRULayer", "ModelFileError",
+           "ModelSpec", "load_spec", "random_spec", "save_spec", "spec_from_parts"]

@@ -16,6 +16,7 @@ import numpy as np
 from edge_gru import container
 from edge_gru.errors import ModelFileError, QuantizationError
 from edge_gru.fixed import kernels as K
+from edge_gru.fixed.directions import MERGE_CODES, layer_output_dim
 from edge_gru.fixed.model import DENSE_ARRAYS, GRU_ARRAYS, FixedModel
 from edge_gru.fixed.quantize import TABLE_SIZE, acc_bits_for, acc_bound, precision
 from edge_gru.spec import MAX_VOCAB
@@ -34,7 +35,11 @@ def save_fixed(model: FixedModel, path: str | Path) -> None:
         emb = {k: v for k, v in model.embedding.items() if k != "table"}
     for i, g in enumerate(model.grus):
         arrays.update({f"gru{i}.{k}": g[k] for k in GRU_ARRAYS})
-        layers.append({"type": "gru", **{k: v for k, v in g.items() if k not in GRU_ARRAYS}})
+        meta_g = {k: v for k, v in g.items() if k not in GRU_ARRAYS}
+        if g.get("backward") is not None:
+            arrays.update({f"gru{i}.backward.{k}": g["backward"][k] for k in GRU_ARRAYS})
+            meta_g["backward"] = {k: v for k, v in g["backward"].items() if k not in GRU_ARRAYS}
+        layers.append({"type": "gru", **meta_g})
     for i, d in enumerate(model.dense):
         arrays.update({f"dense{i}.{k}": d[k] for k in DENSE_ARRAYS})
         layers.append({"type": "dense", **{k: v for k, v in d.items() if k not in DENSE_ARRAYS}})
@@ -75,6 +80,24 @@ def _expect(arr: np.ndarray, dtypes: tuple, shape: tuple, what: str) -> np.ndarr
     return arr
 
 
+def _gru_parts(g: dict, arrays: dict, key: str, width: int, prec, wdt: tuple) -> dict:
+    """One GRU direction's arrays, checked, and its overflow proof redone."""
+    i32, i64 = (np.dtype(np.int32),), (np.dtype(np.int64),)
+    H = int(g["units"])
+    g["W"] = _expect(arrays[f"{key}.W"], wdt, (width, 3 * H), "W")
+    g["U"] = _expect(arrays[f"{key}.U"], wdt, (H, 3 * H), "U")
+    for k in ("b_i", "b_h", "mx", "nx", "mh", "nh"):
+        g[k] = _expect(arrays[f"{key}.{k}"], i32 + i64 if k[0] == "b" else i32, (3 * H,), k)
+    _check_shifts(g["nx"], g["mx"])
+    _check_shifts(g["nh"], g["mh"])
+    g.update(units=H, input_dim=width, reset_after=bool(g["reset_after"]), use_bias=bool(g["use_bias"]),
+             go_backwards=bool(g.get("go_backwards", False)))
+    # never trust a stored accumulator width: redo the overflow proof
+    g["acc_bits"] = acc_bits_for([acc_bound(g["W"], g["b_i"], prec.a_qmax),
+                                  acc_bound(g["U"], g["b_h"], prec.a_qmax)], key)
+    return g
+
+
 def _from_parts(meta: dict, arrays: dict) -> FixedModel:
     prec = precision(meta["precision"])
     wdt = (np.dtype(np.int8),) if prec.w_bits == 8 else (np.dtype(np.int16),)
@@ -84,20 +107,18 @@ def _from_parts(meta: dict, arrays: dict) -> FixedModel:
     width = int(meta["features"])
     for lay in meta["layers"]:
         if lay["type"] == "gru":
-            i, H = len(grus), int(lay["units"])
-            g = {k: v for k, v in lay.items() if k != "type"}
-            g["W"] = _expect(arrays[f"gru{i}.W"], wdt, (width, 3 * H), "W")
-            g["U"] = _expect(arrays[f"gru{i}.U"], wdt, (H, 3 * H), "U")
-            for k in ("b_i", "b_h", "mx", "nx", "mh", "nh"):
-                g[k] = _expect(arrays[f"gru{i}.{k}"], i32 + i64 if k[0] == "b" else i32, (3 * H,), k)
-            _check_shifts(g["nx"], g["mx"])
-            _check_shifts(g["nh"], g["mh"])
-            g.update(units=H, input_dim=width, reset_after=bool(g["reset_after"]), use_bias=bool(g["use_bias"]))
-            # never trust a stored accumulator width: redo the overflow proof
-            g["acc_bits"] = acc_bits_for([acc_bound(g["W"], g["b_i"], prec.a_qmax),
-                                          acc_bound(g["U"], g["b_h"], prec.a_qmax)], f"layer {i}")
+            i = len(grus)
+            g = _gru_parts({k: v for k, v in lay.items() if k not in ("type", "backward")}, arrays, f"gru{i}", width,
+                           prec, wdt)
+            if lay.get("backward") is not None:
+                g["backward"] = _gru_parts(dict(lay["backward"]), arrays, f"gru{i}.backward", width, prec, wdt)
+                if g["merge"] not in MERGE_CODES or g["backward"]["units"] != g["units"] \
+                        or not g["backward"]["go_backwards"]:
+                    raise ValueError(f"layer {i}: inconsistent bidirectional layer")
+            else:
+                g.pop("merge", None)
             grus.append(g)
-            width = H
+            width = layer_output_dim(g)
         else:
             i, Kd = len(dense), int(lay["units"])
             d = {k: v for k, v in lay.items() if k != "type"}

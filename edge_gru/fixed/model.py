@@ -12,6 +12,7 @@ import numpy as np
 
 from edge_gru.errors import DataError, QuantizationError
 from edge_gru.fixed import kernels as K
+from edge_gru.fixed.directions import MERGE_SCALE, directions, is_bidirectional, layer_output_dim, merge_int
 from edge_gru.fixed.quantize import (
     Precision,
     activation_tables,
@@ -85,7 +86,12 @@ class FixedModel:
     @property
     def output_dim(self) -> int:
         """Width of the output."""
-        return self.dense[-1]["units"] if self.dense else self.grus[-1]["units"]
+        return self.dense[-1]["units"] if self.dense else layer_output_dim(self.grus[-1])
+
+    @property
+    def window(self) -> bool:
+        """True when inference needs the whole sequence first (a bidirectional or ``go_backwards`` layer)."""
+        return any(is_bidirectional(g) or g.get("go_backwards") for g in self.grus)
 
     @property
     def state_dtype(self) -> type:
@@ -97,13 +103,12 @@ class FixedModel:
         t = timesteps or self.timesteps
         if t is None:
             raise ValueError("timesteps unknown: pass it explicitly")
-        gru = sum(3 * g["units"] * (g["input_dim"] + g["units"]) for g in self.grus)
-        return t * gru + (t if self.per_step else 1) * sum(d["units"] * d["input_dim"] for d in self.dense)
+        return t * self.macs_per_step + (t if self.per_step else 1) * sum(d["units"] * d["input_dim"] for d in self.dense)
 
     @property
     def macs_per_step(self) -> int:
         """Multiply-accumulates of one timestep (all GRU layers)."""
-        return sum(3 * g["units"] * (g["input_dim"] + g["units"]) for g in self.grus)
+        return sum(3 * d["units"] * (d["input_dim"] + d["units"]) for g in self.grus for d in directions(g))
 
     def device_input(self, X: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """What the C runtime is fed for model input ``X``: ``(inputs, lengths)``.
@@ -125,18 +130,25 @@ class FixedModel:
         The device (``eg_run_seq`` / ``eg_run_tokens_seq`` on :meth:`device_input`) writes one output per step
         it is fed: a feature model is fed only its unmasked steps, so the output at a masked step is the one
         of the last real step before it; a token model is fed its first ``length`` ids (padding ids keep the
-        state and still write an output). ``-1``: no step yet, the output is the head of the zero state.
+        state and still write an output). ``-1``: no step yet, the output is the head of the zero state. A
+        bidirectional model outputs the head of zeros at every masked step (Keras' rule), so those are ``-1``.
         """
         X = self.check_input(np.asarray(X), any_length=True)
         n, t = X.shape[:2]
         if self.tokens:
             lens = check_lengths(lengths, n, t)
             lens = np.full(n, t) if lens is None else lens
-            return np.minimum(np.arange(t)[None, :], np.asarray(lens)[:, None] - 1)
+            index = np.minimum(np.arange(t)[None, :], np.asarray(lens)[:, None] - 1)
+            if self.window:
+                index[np.arange(t)[None, :] >= np.asarray(lens)[:, None]] = -1
+            return index
         valid = self.valid_steps(X, lengths)
         if valid is None:
             return np.broadcast_to(np.arange(t), (n, t)).copy()
-        return np.cumsum(valid, axis=1) - 1
+        index = np.cumsum(valid, axis=1) - 1
+        if self.window:
+            index[~valid] = -1
+        return index
 
     def expand_device_outputs(self, raw: np.ndarray, zero: np.ndarray, index: np.ndarray) -> np.ndarray:
         """A per-step device batch ``raw (N, T, K)`` (row ``j`` = after the ``j``-th fed step) and the head of
@@ -164,7 +176,7 @@ class FixedModel:
         if self.embedding is not None:
             n += self.embedding["table"].nbytes
         for g in self.grus:
-            n += sum(g[k].nbytes for k in GRU_ARRAYS)
+            n += sum(d[k].nbytes for d in directions(g) for k in GRU_ARRAYS)
         for d in self.dense:
             n += sum(d[k].nbytes for k in DENSE_ARRAYS)
         return n
@@ -186,7 +198,9 @@ class FixedModel:
         if self.mask_value is not None:
             lines.append(f"  Masking: mask_value={self.mask_value:g} (decided on the float input)")
         for g in self.grus:
-            lines.append(f"  GRU {g['name']!r}: units={g['units']} reset_after={g['reset_after']} "
+            kind = f"Bidirectional(GRU, merge_mode={g['merge']})" if is_bidirectional(g) else "GRU"
+            kind += " go_backwards=True" if g.get("go_backwards") else ""
+            lines.append(f"  {kind} {g['name']!r}: units={g['units']} reset_after={g['reset_after']} "
                          f"use_bias={g['use_bias']} accumulator=int{g['acc_bits']}")
         for d in self.dense:
             lines.append(f"  Dense {d['name']!r}: units={d['units']} activation={d['activation']} "
@@ -258,8 +272,7 @@ class FixedModel:
         vmask = None if valid is None else np.ascontiguousarray(valid, np.uint8)
         v = xq
         for g in self.grus:
-            h0 = np.zeros((v.shape[0], g["units"]), np.int32)
-            v = self._gru(g, v, h0, keep_seq=self.per_step or g is not self.grus[-1], valid=vmask)
+            v = self._layer(g, v, vmask, keep_seq=self.per_step or g is not self.grus[-1])
         if self.per_step:
             n, t, h = v.shape
             return self._head(v.reshape(n * t, h)).reshape(n, t, -1)
@@ -296,6 +309,28 @@ class FixedModel:
                                  self.sig_tab, self.tanh_tab, g["reset_after"], g["use_bias"], p.state_shift,
                                  p.a_qmax, self._acc_like(g["acc_bits"]), keep_seq, BLOCK, valid)
 
+    def _direction(self, g: dict, x: np.ndarray, valid: np.ndarray | None, keep_seq: bool) -> np.ndarray:
+        """One direction over ``x`` from the zero state (``go_backwards``: last step first, output in that order)."""
+        if g.get("go_backwards"):
+            x = x[:, ::-1]
+            valid = None if valid is None else valid[:, ::-1]
+        h0 = np.zeros((x.shape[0], g["units"]), np.int32)
+        return self._gru(g, np.ascontiguousarray(x), h0, keep_seq,
+                         None if valid is None else np.ascontiguousarray(valid))
+
+    def _layer(self, g: dict, x: np.ndarray, valid: np.ndarray | None, keep_seq: bool) -> np.ndarray:
+        """A layer's output: ``(N, T, W)`` with ``keep_seq`` else ``(N, 1, W)``; bidirectional layers merged
+        (:mod:`edge_gru.fixed.directions`), the backward sequence in input order and masked steps zero."""
+        fwd = self._direction(g, x, valid, keep_seq)
+        if not is_bidirectional(g):
+            return fwd
+        bwd = self._direction(g["backward"], x, valid, keep_seq)
+        if keep_seq:
+            bwd = bwd[:, ::-1]
+            if valid is not None:
+                fwd, bwd = (np.where(valid[..., None] != 0, v, 0) for v in (fwd, bwd))
+        return merge_int(fwd, bwd, g["merge"], self.precision.a_bits)
+
     def _head(self, v: np.ndarray) -> np.ndarray:
         p = self.precision
         v = np.ascontiguousarray(v, np.int32)
@@ -312,6 +347,9 @@ class FixedStream:
     """
 
     def __init__(self, model: FixedModel, batch: int = 1) -> None:
+        if model.window:
+            raise DataError("a model with a Bidirectional or go_backwards GRU needs the whole sequence: it cannot be "
+                            "streamed (run whole sequences with predict_raw, or eg_run in C)")
         self.model = model
         self.batch = batch
         self.reset()
@@ -411,8 +449,14 @@ def quantize_model(spec: ModelSpec, calibration: np.ndarray, precision_name: str
     grus = []
     s_in, qmax_in = s_x, prec.a_qmax
     for g in spec.grus:
-        grus.append(quantize_gru(g, s_in, qmax_in, prec))
-        s_in = s_h
+        layer = quantize_gru(g, s_in, qmax_in, prec)
+        layer["go_backwards"] = g.go_backwards
+        if g.backward is not None:
+            layer["backward"] = quantize_gru(g.backward, s_in, qmax_in, prec)
+            layer["backward"]["go_backwards"] = True
+            layer["merge"] = g.merge_mode
+        grus.append(layer)
+        s_in = s_h * (MERGE_SCALE[g.merge_mode] if g.backward is not None else 1.0)
     dense = []
     for i, d in enumerate(spec.dense):
         params, s_in = quantize_dense(d, s_in, prec.a_qmax, dense_max[i], i == len(spec.dense) - 1, prec)

@@ -19,7 +19,7 @@ import numpy as np
 from edge_gru.errors import QuantizationError, QuantizationWarning
 from edge_gru.fixed.kernels import GATE_FRAC, TAB_SHIFT
 from edge_gru.float_ref import dense as float_dense
-from edge_gru.float_ref import gru_layer
+from edge_gru.float_ref import rnn_layer
 from edge_gru.spec import DenseLayer, GRULayer, ModelSpec
 
 PRECISIONS: dict[str, tuple[int, int]] = {"w8a8": (8, 8), "w8a16": (8, 16), "w16a16": (16, 16)}
@@ -227,7 +227,7 @@ def calibrate(spec: ModelSpec, X: np.ndarray, valid: np.ndarray | None = None) -
     v = X.astype(np.float32)
     for i, g in enumerate(spec.grus):
         stats: dict[str, float] = {}
-        v = gru_layer(g, v, valid=valid, stats=stats)
+        v = rnn_layer(g, v, valid=valid, stats=stats)
         term = stats.get("candidate_recurrent_max", 0.0)
         if term > GATE_LIMIT:
             warnings.warn(f"GRU layer {i} ({g.name}): the recurrent candidate term h_tm1 U_h + b_hh reaches "
