@@ -38,6 +38,11 @@ def choose_layout(fm: FixedModel, requested: str) -> str:
         if requested == "folded":
             raise EdgeGruError("--embedding folded needs a model with an Embedding layer")
         return "table"
+    if fm.window:
+        if requested == "folded":
+            raise EdgeGruError("--embedding folded is not supported for a model with a Bidirectional or go_backwards "
+                               "GRU (the fold holds the forward direction's input product only); use table")
+        return "table"
     if requested != "auto":
         return requested
     sizes = layout_sizes(fm)

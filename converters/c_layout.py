@@ -11,7 +11,31 @@ from __future__ import annotations
 import numpy as np
 
 from edge_gru.fixed import kernels as K
+from edge_gru.fixed.directions import MERGE_CODES, directions, layer_output_dim
 from edge_gru.fixed.model import FixedModel
+
+#: eg_gru_t.dir codes (edge_gru.h EG_DIR_*)
+DIR_FORWARD, DIR_PAIR, DIR_BACKWARD = 0, 1, 2
+
+
+def c_entries(fm: FixedModel) -> list[tuple[dict, int, int]]:
+    """The ``eg_model_t.gru`` entries: ``(direction's dict, EG_DIR_*, EG_MERGE_*)``, a Bidirectional layer as its
+    forward then its backward direction."""
+    out = []
+    for g in fm.grus:
+        if g.get("backward") is not None:
+            out += [(g, DIR_FORWARD, 0), (g["backward"], DIR_PAIR, MERGE_CODES[g["merge"]])]
+        else:
+            out.append((g, DIR_BACKWARD if g.get("go_backwards") else DIR_FORWARD, 0))
+    return out
+
+
+def window_sizes(fm: FixedModel) -> tuple[int, int]:
+    """``(window, width)``: the most steps a window model's buffers hold (its sequence length; 0 for a streaming
+    model) and the widest row they hold (the input features, every layer's output)."""
+    if not fm.window:
+        return 0, 0
+    return int(fm.timesteps or 0), max([fm.features, *(layer_output_dim(g) for g in fm.grus)])
 
 
 def pad4(n: int) -> int:
@@ -114,23 +138,31 @@ def fast_requant(g: dict, part: str) -> np.ndarray | None:
     return (m.astype(np.int64) << (32 - n.astype(np.int64))).astype(np.int32)
 
 
-def scratch_len(fm: FixedModel) -> int:
-    """int32 entries of the scratch buffer (see eg_step and eg_output in edge_gru.c)."""
-    kx = [pad2(g["input_dim"]) for g in fm.grus]
+def step_scratch_len(fm: FixedModel) -> int:
+    """int32 entries of scratch one step and the head use (see eg_step and eg_output in edge_gru.c)."""
+    entries = [g for g, _, _ in c_entries(fm)]
+    kx = [pad2(g["input_dim"]) for g in entries]
     step = max(kx) + max(pad2(g["units"]) + 2 * gate_columns(g["units"], g["reset_after"])[0] + g["units"]
-                         for g in fm.grus)
-    widths = [fm.grus[-1]["units"]] + [d["units"] for d in fm.dense]
+                         for g in entries)
+    widths = [layer_output_dim(fm.grus[-1])] + [d["units"] for d in fm.dense]
     return max(step, 2 * max(widths))
+
+
+def scratch_len(fm: FixedModel) -> int:
+    """int32 entries of the scratch buffer: a step's and the head's, then (window models) the two int16 sequence
+    buffers of ``window * width`` entries each (:func:`window_sizes`)."""
+    window, width = window_sizes(fm)
+    return step_scratch_len(fm) + window * width
 
 
 def kernel_macs(fm: FixedModel, timesteps: int, embedding: str = "table") -> int:
     """Multiply-accumulates the C kernels execute per sequence, the layout's zero padding included."""
     step = sum(gate_columns(g["units"], g["reset_after"])[0] * (pad2(g["input_dim"]) + pad2(g["units"]))
-               for g in fm.grus)
+               for g, _, _ in c_entries(fm))
     if is_folded(fm, embedding):           # the first layer's input product is looked up
         g = fm.grus[0]
         step -= gate_columns(g["units"], g["reset_after"])[0] * pad2(g["input_dim"])
-    return timesteps * step + sum(d["units"] * d["input_dim"] for d in fm.dense)
+    return timesteps * step + (timesteps if fm.per_step else 1) * sum(d["units"] * d["input_dim"] for d in fm.dense)
 
 
 def layout_bytes(fm: FixedModel, embedding: str = "table", matrix: str = "blocks") -> int:
@@ -143,7 +175,7 @@ def layout_bytes(fm: FixedModel, embedding: str = "table", matrix: str = "blocks
             fold_dtype(fold_table(fm))).itemsize
     elif fm.embedding is not None:
         total += fm.embedding["table"].nbytes
-    for i, g in enumerate(fm.grus):
+    for i, (g, _, _) in enumerate(c_entries(fm)):
         H, wb = g["units"], g["W"].itemsize
         ra, cols = g["reset_after"], gate_columns(H, g["reset_after"])[0]
         chunk = rows_chunk(g, fm.precision.a_bits)
@@ -158,7 +190,7 @@ def layout_bytes(fm: FixedModel, embedding: str = "table", matrix: str = "blocks
 
 def memory_figures(fm: FixedModel, embedding: str = "table", matrix: str = "blocks") -> dict[str, int]:
     """Bytes the model needs, exact: constant data (flash) and state + scratch (RAM)."""
-    state = 2 * sum(g["units"] for g in fm.grus)
+    state = 2 * sum(d["units"] for g in fm.grus for d in directions(g))
     scratch = 4 * scratch_len(fm)
     return {"constant_bytes": layout_bytes(fm, embedding, matrix), "state_bytes": state, "scratch_bytes": scratch,
             "ram_bytes": state + scratch}

@@ -103,7 +103,8 @@ class FixedModel:
         t = timesteps or self.timesteps
         if t is None:
             raise ValueError("timesteps unknown: pass it explicitly")
-        return t * self.macs_per_step + (t if self.per_step else 1) * sum(d["units"] * d["input_dim"] for d in self.dense)
+        return t * self.macs_per_step + (t if self.per_step else 1) * sum(
+            d["units"] * d["input_dim"] for d in self.dense)
 
     @property
     def macs_per_step(self) -> int:

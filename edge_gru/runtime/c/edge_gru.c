@@ -282,8 +282,9 @@ static void eg_step_layers(const eg_model_t *m, int16_t *state, int32_t *scratch
 
 void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch)
 {
-    /* a folded export has no input weights (its model.h refuses eg_step): the state is kept */
-    if (!EG_USE_FEATURES || !m->gru[0].W) return;
+    /* a folded export has no input weights (its model.h refuses eg_step): the state is kept; a window model
+     * cannot stream (its model.h refuses eg_step too) */
+    if (!EG_USE_FEATURES || !m->gru[0].W || (EG_USE_WINDOW && m->window)) return;
     eg_vec_from16(scratch, x_q, m->features, m->gru[0].kx);
     eg_step_layers(m, state, scratch, -1);
 }
@@ -310,6 +311,7 @@ int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *
 {
     const int32_t F = m->features;
     if ((!EG_USE_TABLE && !EG_USE_FOLD) || (!m->embedding && !m->fold) || id < 0 || id >= m->vocab) return -1;
+    if (EG_USE_WINDOW && m->window) return -1;                              /* cannot stream: eg_run_tokens */
     if (id == 0 && m->mask_zero) return 0;                                   /* masked step: h = h_tm1 */
     if (EG_USE_FOLD && m->fold) {
         eg_step_layers(m, state, scratch, id);
@@ -325,15 +327,14 @@ int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *
     return 1;
 }
 
-void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch)
+/* The dense head on the last layer's output v = scratch[0 .. width) (scratch: v | y, D entries each) */
+static void eg_head(const eg_model_t *m, int32_t width, int32_t *out, int32_t *scratch)
 {
-    int32_t l, i, width = m->gru[m->n_gru - 1].units, D = width;
+    int32_t l, i, D = width;
     const int32_t qmax = EG_A8(m) ? 127 : 32767, n_dense = EG_USE_DENSE ? m->n_dense : 0;
-    int32_t *v, *y;
+    int32_t *v = scratch, *y;
     EG_NO_UNROLL for (l = 0; l < n_dense; ++l) D = m->dense[l].units > D ? m->dense[l].units : D;
-    v = scratch;
     y = scratch + D;
-    EG_NO_UNROLL for (i = 0; i < width; ++i) v[i] = state[m->state_len - width + i];
     for (l = 0; l < n_dense; ++l) {
         const eg_dense_t *d = &m->dense[l];
         eg_dense(y, v, width, d, EG_W16(m));
@@ -352,10 +353,27 @@ void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t 
     EG_NO_UNROLL for (i = 0; i < width; ++i) out[i] = v[i];
 }
 
+#include "edge_gru_window.h"   /* Bidirectional and go_backwards models: a whole window at a time */
+
+void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch)
+{
+#if EG_USE_WINDOW
+    eg_head(m, eg_last_output(m, state, scratch), out, scratch);
+#else
+    const int32_t width = m->gru[m->n_gru - 1].units;
+    int32_t i;
+    EG_NO_UNROLL for (i = 0; i < width; ++i) scratch[i] = state[m->state_len - width + i];
+    eg_head(m, width, out, scratch);
+#endif
+}
+
 int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, int32_t T, int32_t *out,
                       int32_t *scratch)
 {
     int32_t t, ran = 0, r = 0;
+#if EG_USE_WINDOW
+    if (m->window) return eg_window_run(m, state, 0, ids, T, out, 0, scratch);
+#endif
     eg_reset(m, state);
     for (t = 0; t < T && r >= 0; ++t) {
         r = eg_step_token(m, state, ids[t], scratch);
@@ -369,6 +387,12 @@ int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, i
 void eg_run_seq(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch)
 {
     int32_t t;
+#if EG_USE_WINDOW
+    if (m->window) {
+        eg_window_run(m, state, x_q, 0, T, out, 1, scratch);
+        return;
+    }
+#endif
     eg_reset(m, state);
     for (t = 0; t < T; ++t) {
         eg_step(m, state, x_q + t * m->features, scratch);
@@ -380,6 +404,9 @@ int32_t eg_run_tokens_seq(const eg_model_t *m, int16_t *state, const int32_t *id
                           int32_t *scratch)
 {
     int32_t t, ran = 0, r;
+#if EG_USE_WINDOW
+    if (m->window) return eg_window_run(m, state, 0, ids, T, out, 1, scratch);
+#endif
     eg_reset(m, state);
     for (t = 0; t < T; ++t) {
         r = eg_step_token(m, state, ids[t], scratch);
@@ -401,6 +428,12 @@ int32_t eg_argmax(const int32_t *out, int32_t n)
 void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch)
 {
     int32_t t;
+#if EG_USE_WINDOW
+    if (m->window) {
+        eg_window_run(m, state, x_q, 0, T, out, 0, scratch);
+        return;
+    }
+#endif
     eg_reset(m, state);
     for (t = 0; t < T; ++t) eg_step(m, state, x_q + (int32_t)t * m->features, scratch);
     eg_output(m, state, out, scratch);

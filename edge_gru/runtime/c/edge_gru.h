@@ -43,7 +43,23 @@ typedef struct {
     const int32_t *rqx, *rqh;          /* m * 2^(32-n) when every n of the product is in [16, 32], else 0 */
     int32_t r32x, r32h;                /* 1 when every n of the product is in [17, 46] (32-bit requantization) */
     int32_t layout;                    /* EG_LAYOUT_BLOCKS or EG_LAYOUT_ROWS: how W and U are stored */
+    int32_t dir;                       /* EG_DIR_*: which way the steps run (see below) */
+    int32_t merge;                     /* EG_DIR_PAIR entries: how the two directions merge (EG_MERGE_*) */
 } eg_gru_t;
+
+/* eg_gru_t.dir. A Keras Bidirectional layer is two entries of eg_model_t.gru: its forward direction
+ * (EG_DIR_FORWARD) then its backward one (EG_DIR_PAIR, which holds the merge). EG_DIR_BACKWARD: a go_backwards
+ * GRU on its own (the last layer). A model with a backward direction runs over a whole window (eg_run, eg_run_seq,
+ * eg_run_tokens(_seq); eg_model_t.window > 0): layer by layer, the sequences in the scratch buffer. */
+#define EG_DIR_FORWARD 0
+#define EG_DIR_PAIR 1
+#define EG_DIR_BACKWARD 2
+/* eg_gru_t.merge, on states in the state format (edge_gru/fixed/directions.py): concat [h_f, h_b];
+ * EG_MERGE_AVE (h_f + h_b + 1) >> 1 (Keras' ave, and sum at twice the scale); EG_MERGE_MUL
+ * (h_f * h_b + 2^(a_bits-2)) >> (a_bits - 1) */
+#define EG_MERGE_CONCAT 0
+#define EG_MERGE_AVE 1
+#define EG_MERGE_MUL 2
 
 /* eg_dense_t.mode: what becomes of a dense layer's accumulators (edge_gru/fixed/kernels.py DENSE_*) */
 #define EG_DENSE_REQUANT 0             /* requantize to the calibrated scale; then ReLU when relu is set */
@@ -70,22 +86,28 @@ typedef struct {
     const void *fold;                  /* folded embedding: (vocab, gru[0].cols) first-layer x W + b_i in Q3.12,
                                           int16_t when fold16 else int32_t; then embedding and gru[0].W are 0 */
     int32_t fold16;
+    int32_t window;                    /* > 0: a model with a backward direction; the most steps eg_run takes */
+    int32_t window_width;              /* widest sequence row (int16 entries) of the window buffers */
+    int32_t window_scratch;            /* int32 entries of scratch before the two window buffers */
 } eg_model_t;
 
 /* Zero the state (state_len int16 entries). */
 void eg_reset(const eg_model_t *m, int16_t *state);
-/* Advance all layers by one timestep; x_q has `features` integer inputs. */
+/* Advance all layers by one timestep; x_q has `features` integer inputs. (A model with a Bidirectional or
+ * go_backwards layer cannot stream: its eg_step / eg_step_token do nothing, use eg_run and its kin.) */
 void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *scratch);
 /* Integer outputs (output_dim) of the dense head for the current state. */
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch);
-/* Reset, feed T timesteps (x_q is T * features), write the outputs. */
+/* Reset, feed T timesteps (x_q is T * features), write the outputs. A window model (eg_model_t.window > 0)
+ * takes at most `window` steps: beyond, nothing is written. */
 void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, int32_t *out, int32_t *scratch);
 /* Embedding models: advance by one token. Returns 1 when the step ran, 0 when the token is padding
  * (id 0 with mask_zero: the state is kept, as Keras does), -1 when the id is outside the vocabulary
  * (or the model has no embedding; the state is kept). */
 int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *scratch);
 /* Reset, feed T token ids (padding skipped), write the outputs; returns the number of steps run
- * (-1 on an id outside the vocabulary: the outputs are then those of the steps before it). */
+ * (-1 on an id outside the vocabulary: the outputs are then those of the steps before it; a window model
+ * writes nothing then, and returns -2 when T exceeds its window). */
 int32_t eg_run_tokens(const eg_model_t *m, int16_t *state, const int32_t *ids, int32_t T, int32_t *out,
                       int32_t *scratch);
 /* Per-step models (model.h: EG_MODEL_PER_STEP 1, the last GRU returns sequences): reset, feed T timesteps and

@@ -21,6 +21,7 @@
 #undef eg_step   /* a folded export's model.h turns calls into errors; the definitions below stay */
 #undef eg_run
 #undef eg_run_seq
+#undef eg_step_token
 #endif
 #if defined(EG_GENERIC) || !defined(EG_MODEL_USES_W8)
 #define EG_USE_W8 1
@@ -38,6 +39,7 @@
 #define EG_USE_BLOCKS 1
 #define EG_USE_ROWS 1
 #define EG_USE_PER_STEP 1
+#define EG_USE_WINDOW 1
 #else
 #define EG_USE_W8 EG_MODEL_USES_W8
 #define EG_USE_W16 EG_MODEL_USES_W16
@@ -55,8 +57,10 @@
 #define EG_USE_ROWS EG_MODEL_USES_ROWS
 #ifdef EG_MODEL_USES_PER_STEP
 #define EG_USE_PER_STEP EG_MODEL_USES_PER_STEP
+#define EG_USE_WINDOW EG_MODEL_USES_WINDOW
 #else
-#define EG_USE_PER_STEP 0    /* a model.h from before per-step models */
+#define EG_USE_PER_STEP 0    /* a model.h from before per-step and window models */
+#define EG_USE_WINDOW 0
 #endif
 #endif
 /* The DSP int8 kernel (blocks layout, int32 accumulators): its assembly copy for each K & 6 of a product with a bias
