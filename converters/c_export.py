@@ -149,10 +149,10 @@ EXAMPLE_MAIN_WINDOW = ("/* Minimal use of the edge-gru runtime, a model that nee
     int32_t t, k;
     for (t = 0; t < EG_MODEL_WINDOW * EG_MODEL_FEATURES; ++t) x_q[t] = (int16_t)((t * 37) % 200 - 100);
     for (t = 0; t < EG_MODEL_WINDOW; ++t) ids[t] = EG_MODEL_VOCAB ? (t * 37 + 11) % EG_MODEL_VOCAB : 0;
-#if EG_MODEL_VOCAB
-    if ((EG_MODEL_PER_STEP ? eg_run_tokens_seq : eg_run_tokens)(&EG_MODEL, state, ids, EG_MODEL_WINDOW, out,
-                                                               scratch) < 0)
-        return 1;
+#if EG_MODEL_VOCAB && EG_MODEL_PER_STEP
+    if (eg_run_tokens_seq(&EG_MODEL, state, ids, EG_MODEL_WINDOW, out, scratch) < 0) return 1;
+#elif EG_MODEL_VOCAB
+    if (eg_run_tokens(&EG_MODEL, state, ids, EG_MODEL_WINDOW, out, scratch) < 0) return 1;
 #elif EG_MODEL_PER_STEP
     eg_run_seq(&EG_MODEL, state, x_q, EG_MODEL_WINDOW, out, scratch);
 #else

@@ -106,11 +106,13 @@ def _refuse(keras, build, match):
 def test_refusals(keras):
     L = keras.layers
     _refuse(keras, lambda i: L.Dense(2)(L.LSTM(4)(i)), r"'lstm.*LSTM is not supported")
-    _refuse(keras, lambda i: L.Bidirectional(L.GRU(4))(i), "Bidirectional is not supported")
+    _refuse(keras, lambda i: L.Bidirectional(L.LSTM(4))(i), r"'bidirectional.*Bidirectional with a LSTM")
+    _refuse(keras, lambda i: L.Bidirectional(L.GRU(4), merge_mode=None)(i)[0], "merge_mode=None")
+    _refuse(keras, lambda i: L.GRU(4)(L.GRU(4, go_backwards=True, return_sequences=True)(i)),
+            "go_backwards=True with return_sequences=True")
     _refuse(keras, lambda i: L.GRU(4)(L.Masking()(L.GRU(4, return_sequences=True)(i))),
             "Masking is supported only as the first layer")
     _refuse(keras, lambda i: L.GRU(4)(L.Conv1D(3, 2)(i)), "Conv1D is not supported")
-    _refuse(keras, lambda i: L.GRU(4, go_backwards=True)(i), "go_backwards")
     _refuse(keras, lambda i: L.GRU(4, activation="relu")(i), "activation='relu'")
     _refuse(keras, lambda i: L.GRU(4, recurrent_activation="hard_sigmoid")(i), "recurrent_activation")
     _refuse(keras, lambda i: L.GRU(4, activation=lambda v: v * 2)(i), "activation=")
@@ -169,11 +171,54 @@ def test_stateful_model_streams_like_keras(keras, tmp_path, per_step, front):
                 ly.reset_state()
 
 
+BIDIRECTIONAL = [
+    # merge modes of the stacked layers, per step, front, the last GRU alone with go_backwards
+    (("concat",), False, None, False),
+    (("sum", "ave"), True, "masking", False),
+    (("mul", None), False, "embedding", True),
+    ((None, "concat"), True, "embedding", False),
+    (("ave", "mul"), False, "masking", False),
+]
+
+
+@pytest.mark.parametrize("modes, per_step, front, backwards", BIDIRECTIONAL)
+def test_bidirectional_float_reference_matches_keras(keras, modes, per_step, front, backwards):
+    """Bidirectional(GRU) with every merge mode, stacked, per step or not, masks (Keras zeroes a Bidirectional
+    layer's masked outputs) and a lone go_backwards last GRU: float = Keras within 1e-5."""
+    keras.utils.set_random_seed(len(modes))
+    L = keras.layers
+    inp = keras.Input((9,), dtype="int32") if front == "embedding" else keras.Input((9, 3))
+    v = L.Embedding(12, 3, mask_zero=True)(inp) if front == "embedding" else inp
+    v = L.Masking(0.0)(v) if front == "masking" else v
+    for k, mode in enumerate(modes):
+        last = k == len(modes) - 1
+        seq = per_step or not last
+        gru = L.GRU(4 + k, return_sequences=seq, reset_after=k % 2 == 0, go_backwards=backwards and last)
+        v = L.Bidirectional(gru, merge_mode=mode)(v) if mode else gru(v)
+    m = keras.Model(inp, L.Dense(2, activation="softmax")(v))
+    rng = np.random.default_rng(len(modes))
+    for w in m.weights:
+        w.assign(rng.normal(0, 0.5, w.shape).astype("float32"))
+    spec = import_keras(m)
+    assert spec.window and sum(g.bidirectional for g in spec.grus) == sum(md is not None for md in modes)
+    if front == "embedding":
+        x = rng.integers(0, 12, (17, 9)).astype(np.int32)
+        x[0] = 0
+    else:
+        x = rng.normal(0, 1.5, (17, 9, 3)).astype(np.float32)
+        if front == "masking":
+            x[rng.random((17, 9)) < 0.3] = 0.0
+    np.testing.assert_allclose(predict(spec, x), np.asarray(m.predict(x, verbose=0)), atol=1e-5, rtol=0)
+
+
 def test_refuses_mixed_stateful(keras):
     inp = keras.Input((6, 4), batch_size=2)
     v = keras.layers.GRU(4, stateful=True, return_sequences=True)(inp)
     m = keras.Model(inp, keras.layers.GRU(4)(v))
     with pytest.raises(UnsupportedModelError, match="stateful=True while other GRU layers are not"):
+        import_keras(m)
+    m = keras.Model(inp, keras.layers.Bidirectional(keras.layers.GRU(4, stateful=True))(inp))
+    with pytest.raises(UnsupportedModelError, match="'bidirectional.*stateful=True with a Bidirectional"):
         import_keras(m)
 
 
