@@ -66,6 +66,9 @@ def export_tflite(spec: ModelSpec, calibration: np.ndarray, out: str | Path, qua
     """
     if quant not in QUANTS or layout not in LAYOUTS:
         raise EdgeGruError(f"unknown TFLite variant {quant}/{layout}; choose {QUANTS} and {LAYOUTS}")
+    if layout == "step" and spec.window:
+        raise EdgeGruError("a model with a Bidirectional or go_backwards GRU needs the whole window: the step layout "
+                           "(one timestep per invoke) cannot run it; use --layout unrolled")
     if layout == "unrolled" and spec.timesteps is None:
         raise EdgeGruError("the unrolled TFLite layout needs a fixed number of timesteps in the model input; "
                            "use --layout step")
@@ -245,11 +248,17 @@ def _build_unrolled_keras(spec: ModelSpec):
 
     k = keras()
     inp, v = _model_input(k, spec, spec.timesteps)
+    def weights(g):
+        return [g.kernel, g.recurrent_kernel] + ([g.bias] if g.bias is not None else [])
+
     for g in spec.grus:
         layer = k.layers.GRU(g.units, reset_after=g.reset_after, use_bias=g.bias is not None,
-                             return_sequences=g.return_sequences, unroll=True, name=g.name)
+                             return_sequences=g.return_sequences, unroll=True, go_backwards=g.go_backwards,
+                             name=g.name)
+        if g.backward is not None:
+            layer = k.layers.Bidirectional(layer, merge_mode=g.merge_mode, name=f"{g.name}_bidirectional")
         v = layer(v)
-        layer.set_weights([g.kernel, g.recurrent_kernel] + ([g.bias] if g.bias is not None else []))
+        layer.set_weights(weights(g) + (weights(g.backward) if g.backward is not None else []))
     return k.Model(inp, _head(k, spec, v))
 
 
@@ -266,10 +275,50 @@ def _build_step_keras(spec: ModelSpec):
     return _build_step(spec, _keras_cell_step)
 
 
+def _merge_layer(k, mode: str):
+    return {"concat": k.layers.Concatenate, "sum": k.layers.Add, "ave": k.layers.Average,
+            "mul": k.layers.Multiply}[mode]()
+
+
+def _build_unrolled_window(spec: ModelSpec):
+    """The whole sequence layer by layer (a Bidirectional or go_backwards layer needs every step of its input):
+    each direction unrolled over the steps in its order, the two merged step by step, batch 1."""
+    from converters._tf import keras
+
+    k = keras()
+    inp, seq = _model_input(k, spec, spec.timesteps)
+    T = spec.timesteps
+    v = [k.layers.Reshape((spec.features,))(k.layers.Cropping1D((t, T - t - 1))(seq)) for t in range(T)]
+
+    def run(g):
+        cell, h, out = _GateGraph(k, g), None, [None] * T
+        for t in (reversed(range(T)) if g.go_backwards else range(T)):
+            h = out[t] = cell.step(v[t], h)
+        return out
+
+    for g in spec.grus:
+        fwd = run(g)
+        if g.backward is None:
+            last = fwd[0] if g.go_backwards else fwd[-1]
+            v = fwd
+            continue
+        bwd = run(g.backward)
+        v = [_merge_layer(k, g.merge_mode)([f, b]) for f, b in zip(fwd, bwd, strict=True)]
+        last = _merge_layer(k, g.merge_mode)([fwd[-1], bwd[0]])
+    if spec.per_step:
+        rows = [k.layers.Reshape((1, spec.grus[-1].output_dim))(r) for r in v]
+        out = rows[0] if T == 1 else k.layers.Concatenate(axis=1)(rows)
+    else:
+        out = last
+    return k.Model(inp, _head(k, spec, out))
+
+
 def _build_unrolled(spec: ModelSpec):
     """The whole sequence, unrolled over the timesteps, batch 1."""
     from converters._tf import keras
 
+    if spec.window:
+        return _build_unrolled_window(spec)
     k = keras()
     inp, seq = _model_input(k, spec, spec.timesteps)
     layers = [_GateGraph(k, g) for g in spec.grus]

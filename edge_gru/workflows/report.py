@@ -196,9 +196,12 @@ def _tflm_graphs(spec: ModelSpec, calibration: np.ndarray, tfl: Path, tfl_step: 
     from edge_gru.tflite.inspection import inspect_tflite
     from firmware_sim.tflm_estimate import tflm_arena_bytes
 
+    unrolled = {"unrolled": (tfl, inspect_tflite(tfl), tflm_arena_bytes(tfl), tflm_unrolled)}
+    if spec.window:              # a Bidirectional/go_backwards model has no step layout: it needs the whole window
+        return unrolled
     say("converting to the int8 step layout (one timestep per invoke) for the TFLite Micro step rows")
     export_tflite(spec, calibration, tfl_step, "int8", "step")
-    return {"unrolled": (tfl, inspect_tflite(tfl), tflm_arena_bytes(tfl), tflm_unrolled),
+    return {**unrolled,
             "step": (tfl_step, inspect_tflite(tfl_step), tflm_arena_bytes(tfl_step),
                      _tflm_step_outputs(tfl_step, X, y_float))}
 

@@ -122,3 +122,21 @@ def test_per_step_report_gives_frame_accuracy(tmp_path):
     assert emu["bitexact_vs_numba"] == 1.0 and emu["cycles_per_mac"] == pytest.approx(emu["cycles"] / emu["macs"])
     assert rep["model"]["per_step"] and rep["model"]["macs_per_sequence"] == fm.macs_per_sequence(9)
     assert "frame accuracy over every step" in (tmp_path / "report.md").read_text()
+
+
+def test_bidirectional_report_has_no_step_layout_rows(tmp_path):
+    """A Bidirectional model's report: TFLite and TFLite Micro rows of the unrolled file only (no step layout for a
+    window model), the emulated C runtime bit-exact."""
+    from edge_gru.workflows.report import build_report
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(6)
+    spec = random_spec(rng, 3, [5], [(3, "softmax")], timesteps=6, bidirectional=["concat"])
+    X = rng.normal(size=(60, 6, 3)).astype(np.float32)
+    test = Dataset(X[30:], rng.integers(0, 3, 30))
+    rep = build_report(spec, X[:30], test, [get_target("nrf52840")], ["w8a16"], tmp_path, emulate_sequences=5)
+    tflm = [r for r in rep["rows"] if r["method"] == "estimated"]
+    assert tflm and {r["layout"] for r in tflm} == {"unrolled"}
+    emu = next(r for r in rep["rows"] if r["method"] == "emulated")
+    assert emu["bitexact_vs_numba"] == 1.0
+    assert "Bidirectional(GRU, merge_mode=concat)" in "\n".join(rep["model"]["architecture"])

@@ -170,3 +170,21 @@ def test_per_step_model_outputs_every_step(tmp_path, quant, layout):
         for n, k in enumerate(lens):
             if k:
                 np.testing.assert_array_equal(raw[n, k:], np.repeat(raw[n, k - 1:k], 7 - k, axis=0))
+
+
+def test_bidirectional_model_unrolled_only(tmp_path):
+    """Bidirectional (sum, then concat per step) under LiteRT and TFLite Micro: the unrolled file follows the float
+    reference at every step; the step layout, which cannot hold a window, is refused in one message."""
+    rng = np.random.default_rng(4)
+    spec = random_spec(rng, 3, [6, 5], [(2, "softmax")], timesteps=7, per_step=True, bidirectional=["sum", "concat"],
+                       scale=0.5)
+    X = rng.normal(0, 1, (60, 7, 3)).astype(np.float32)
+    export_tflite(spec, X, tmp_path / "m.tflite", "int8", "unrolled")
+    ref = predict(spec, X[:20])
+    for engine in ("litert", "tflm"):
+        r = TFLiteRunner(tmp_path / "m.tflite", engine)
+        got = r.dequantize(r.predict_raw(r.quantize(X[:20])))
+        assert got.shape == (20, 7, 2) and np.abs(got - ref).mean() < 0.03, engine   # int8, as other models
+    with pytest.raises(EdgeGruError, match="needs the whole window: the step layout"):
+        export_tflite(spec, X, tmp_path / "s.tflite", "int8", "step")
+    assert not (tmp_path / "s.tflite").exists()
