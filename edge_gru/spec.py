@@ -257,9 +257,9 @@ class ModelSpec:
             width = g.output_dim
         if self.stateful and self.window:
             name = next(g.name for g in self.grus if g.bidirectional or g.go_backwards)
-            raise UnsupportedModelError(f"layer {name!r}: stateful=True with a Bidirectional or go_backwards GRU is not "
-                                        "supported (the backward direction needs the whole sequence; a stream never "
-                                        "ends)")
+            raise UnsupportedModelError(f"layer {name!r}: stateful=True with a Bidirectional or go_backwards GRU is "
+                                        "not supported (the backward direction needs the whole sequence; a stream "
+                                        "never ends)")
         for j, d in enumerate(self.dense):
             if d.input_dim != width:
                 raise UnsupportedModelError(f"layer {d.name!r}: expects {d.input_dim} inputs, gets {width}")
