@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from converters.c_layout import window_sizes
 from edge_gru.fixed.model import FixedModel
 
 PER_STEP = """This model outputs after every timestep (`EG_MODEL_PER_STEP 1`: its last GRU returns sequences). In a
@@ -24,8 +25,25 @@ for (;;) {                                     /* every chunk (a frame, a window
 """
 
 
+WINDOW = """This model has a Bidirectional or go_backwards GRU: its backward direction needs the whole window before
+any output, so it cannot stream (`eg_step` and `eg_step_token` are refused at compile time). `eg_run` /
+`eg_run_seq` (`eg_run_tokens` / `eg_run_tokens_seq` for ids) take windows of at most `EG_MODEL_WINDOW` steps,
+running layer by layer: each direction over every step (the backward one last step first), the two merged
+(Keras' merge_mode, in integers). The window's sequences live in the scratch buffer (the Memory table below).
+"""
+
+
+def _window_row(fm: FixedModel) -> str:
+    window, width = window_sizes(fm)
+    if not window:
+        return ""
+    return (f"\n| of which the two window buffers (int16, 2 x {window} steps x {width} values) | "
+            f"{4 * window * width:,} |")
+
+
 def _shape_section(fm: FixedModel) -> str:
-    text = "\n".join(part for part, on in ((PER_STEP, fm.per_step), (STATEFUL, fm.stateful)) if on)
+    text = "\n".join(part for part, on in ((PER_STEP, fm.per_step), (STATEFUL, fm.stateful), (WINDOW, fm.window))
+                      if on)
     return "\n" + text if text else ""
 
 
@@ -79,7 +97,7 @@ for a classifier `eg_argmax(out, EG_MODEL_OUTPUT_DIM)` is the class, no float ne
 |---|---|
 | constant model data (flash: weights in kernel layout, biases, multipliers, tables) | {mem['constant_bytes']:,} |
 | state buffer (RAM, `EG_MODEL_STATE_LEN` int16) | {mem['state_bytes']:,} |
-| scratch buffer (RAM, `EG_MODEL_SCRATCH_LEN` int32) | {mem['scratch_bytes']:,} |
+| scratch buffer (RAM, `EG_MODEL_SCRATCH_LEN` int32) | {mem['scratch_bytes']:,} |{_window_row(fm)}
 
 Code size and stack depend on the core and compiler: `edge-gru simulate DIR --target NAME` measures
 flash (.text + .rodata + .data), RAM (.data + .bss + peak stack) and cycles on an emulated core.

@@ -57,3 +57,24 @@ def test_per_step_simulate(per_step_files):
             check_rc=0)
     assert "bit-exact vs Numba   5/5 sequences (every step's outputs)" in p.stdout
     assert "us per step (an output after every step)" in p.stdout
+
+
+@pytest.mark.needs("tf")
+def test_sequence_shape_refusals_are_one_line(tmp_path, keras):
+    """What is left of the sequence shapes is refused by every command in one line naming the layer and attribute,
+    exit 2."""
+    L = keras.layers
+    inp = keras.Input((6, 3))
+    models = {
+        "backwards_seq": (keras.Model(inp, L.GRU(2)(L.GRU(4, go_backwards=True, return_sequences=True,
+                                                          name="rev")(inp))),
+                          "layer 'rev': GRU go_backwards=True with return_sequences=True"),
+        "bi_lstm": (keras.Model(inp, L.Bidirectional(L.LSTM(3), name="bi")(inp)),
+                    "layer 'bi': Bidirectional with a LSTM backward layer is not supported"),
+        "zero_out": (keras.Model(inp, L.GRU(3, return_sequences=True, zero_output_for_mask=True, name="z")(
+            L.Masking()(inp))), "layer 'z': GRU zero_output_for_mask=True"),
+    }
+    for name, (model, message) in models.items():
+        model.save(tmp_path / f"{name}.keras")
+        p = run("inspect", tmp_path / f"{name}.keras", check_rc=2)
+        assert p.stderr.count("\n") == 1 and message in p.stderr, p.stderr

@@ -83,6 +83,9 @@ def test_host_c_window_path_matches_numba(tmp_path):
         assert window == fm.timesteps and "EG_REFUSED_eg_step_on_a_window_model" in head
         scratch = int(re.search(r"#define EG_MODEL_SCRATCH_LEN (\d+)", head).group(1))
         assert memory_figures(fm)["scratch_bytes"] == 4 * scratch and scratch >= window * width
+        readme = (folder / "README.md").read_text()
+        assert f"| of which the two window buffers (int16, 2 x {window} steps x {width} values) | " \
+               f"{4 * window * width:,} |" in readme and "cannot stream" in readme
         if i < 6:
             exe = tmp_path / f"ex{i}"
             subprocess.run([host_cc(), "-std=c99", "-O0", *STRICT, str(folder / "example_main.c"),

@@ -128,6 +128,12 @@ def test_refusals(keras):
     _, state = L.GRU(4, return_state=True)(inp)
     with pytest.raises(UnsupportedModelError, match="return_state"):
         import_keras(keras.Model(inp, state))
+    _, state = L.GRU(4, return_state=True, name="encoder")(inp)           # encoder-decoder: the state feeds a GRU
+    with pytest.raises(UnsupportedModelError, match="'encoder': GRU return_state=True is not supported"):
+        import_keras(keras.Model(inp, L.GRU(4, name="decoder")(inp, initial_state=state)))
+    h0 = keras.Input((4,))                                                  # initial_state from an input
+    with pytest.raises(UnsupportedModelError, match="2 inputs"):
+        import_keras(keras.Model([inp, h0], L.GRU(4)(inp, initial_state=h0)))
 
 
 @pytest.mark.parametrize("per_step, front", [(False, None), (True, "masking"), (False, "masking"),
