@@ -320,7 +320,7 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
                                "RESET_AFTER": True, "RESET_BEFORE": False, "FEATURES": True, "TABLE": False,
                                "FOLD": False, "DENSE": True, "BLOCKS": True, "ROWS": False, "I8_K0": False,
                                "I8_K2": False, "I8_K4": True, "I8_K6": True, "I8_GENERIC": False,
-                               "PER_STEP": False}
+                               "PER_STEP": False, "WINDOW": False}
     sizes = {}
     for build in ("specialized", "generic"):
         obj = tmp_path / f"{build}.o"

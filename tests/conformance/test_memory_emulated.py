@@ -104,9 +104,9 @@ def test_every_placement_is_bit_exact_and_only_cycles_change(name, tmp_path):
         assert r.placement == p and r.memory == target.memory.name
     assert res["flash"].cycles_per_sequence > res["weights-ram"].cycles_per_sequence >= ideal.cycles_per_sequence
     # all in RAM: the memory system adds nothing; the cycle model's count still moves a little with the code's
-    # addresses: 0.2% on stm32h7 (72 of 34,712 cycles, all in eg_gates_after; docs/limits.md)
+    # addresses: 0.5% on stm32h7 (144 of 27,016 cycles, all in eg_gates_update_after; docs/limits.md)
     assert res["ram"].stall_cycles_per_sequence == 0
-    assert res["ram"].cycles_per_sequence == pytest.approx(ideal.cycles_per_sequence, rel=5e-3)
+    assert res["ram"].cycles_per_sequence == pytest.approx(ideal.cycles_per_sequence, rel=1e-2)
     if target.memory.caches:
         # a cold cache misses what a warm one holds: the same sequence five times (with different sequences the
         # table lookups' data-dependent addresses can make a warm run slower than the cold one where the code does
