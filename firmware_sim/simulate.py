@@ -225,15 +225,15 @@ def kernel_path(elf: Path) -> str:
     return "portable"
 
 
-def _io_block(xq: np.ndarray, lengths: np.ndarray, out_dim: int) -> tuple[bytes, int]:
+def _io_block(xq: np.ndarray, lengths: np.ndarray, out_dim: int, stream: bool = False) -> tuple[bytes, int]:
     """The I/O window's header and inputs (see firmware_sim/c/harness_sim.c); returns them and the outputs' offset."""
     tokens = xq.ndim == 2
     n, t = xq.shape[:2]
     x_bytes = xq.astype("<i4" if tokens else "<i2").tobytes()
     len_off = IO_HEADER + (len(x_bytes) + 15) // 16 * 16
     out_off = len_off + (4 * n + 15) // 16 * 16
-    header = struct.pack("<10i", MAGIC, n, t, 1 if tokens else xq.shape[2], -1, out_dim, IO_HEADER, out_off,
-                         int(tokens), len_off)
+    header = struct.pack("<11i", MAGIC, n, t, 1 if tokens else xq.shape[2], -1, out_dim, IO_HEADER, out_off,
+                         int(tokens), len_off, int(stream))
     block = bytearray(len_off - IO_HEADER + 4 * n)
     block[:len(x_bytes)] = x_bytes
     block[len_off - IO_HEADER:] = np.asarray(lengths, "<i4").tobytes()
@@ -242,11 +242,12 @@ def _io_block(xq: np.ndarray, lengths: np.ndarray, out_dim: int) -> tuple[bytes,
 
 def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycles: bool = True, chunk: int = 50,
             progress: Callable[[int], None] | None = None, lengths: np.ndarray | None = None,
-            per_step: bool = False) -> tuple[np.ndarray, EmulationResult, np.ndarray]:
+            per_step: bool = False, stream: bool = False) -> tuple[np.ndarray, EmulationResult, np.ndarray]:
     """Run the firmware on integer inputs ``(N, T, F)`` (or token ids ``(N, T)``) in chunks of ``chunk`` sequences.
 
     ``lengths (N,)``: the steps fed of each sequence (default all). ``per_step``: the firmware's model outputs
-    after every step (``EG_MODEL_PER_STEP``).
+    after every step (``EG_MODEL_PER_STEP``). ``stream``: a stateful model's firmware feeds the sequences as
+    consecutive chunks of one stream, the state carried over (one chunk of ``chunk`` sequences: all of them).
 
     Returns:
         The int32 outputs ``(N, K)`` (per step: ``(N, T, K)``, row ``j`` after the ``j``-th fed step, zero beyond
@@ -264,9 +265,10 @@ def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycle
     total: EmulationResult | None = None
     rows = xq.shape[1] if per_step else 1          # outputs per sequence
     zero = None
+    chunk = len(xq) if stream else chunk          # a stream is one run: a reset would end it
     for start in range(0, len(xq), chunk):
         part = xq[start:start + chunk]
-        block, out_off = _io_block(part, lengths[start:start + chunk], out_dim)
+        block, out_off = _io_block(part, lengths[start:start + chunk], out_dim, stream)
         words = out_dim * (rows * len(part) + int(per_step))
         emu = make_emulator(image, target, out_off + 4 * words)
         emu.write_io(0, block)
@@ -324,7 +326,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
              work_dir: str | Path | None = None, progress: Callable[[int], None] | None = None,
              portable: bool = False, cc: Compiler | str | None = None,
              lengths: np.ndarray | None = None, embedding: str = "auto", placement: str | None = None,
-             generic: bool = False) -> SimResult:
+             generic: bool = False, stream: bool = False) -> SimResult:
     """Emulate ``model`` (a FixedModel, ``.egru`` or C export folder) on ``target`` over inputs ``X``.
 
     Args:
@@ -343,6 +345,8 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
             folder, ``weights-ram`` needs a folder exported for RAM weights).
         generic: Build every runtime path (``-DEG_GENERIC``, what a firmware with several models uses) instead of
             only the paths the model uses.
+        stream: A stateful model: the sequences are consecutive chunks of one stream, fed without a reset
+            between them (the outputs after each chunk, or per step); one emulator run, so no cold/warm split.
 
     Returns:
         Cycles (warm: mean over the sequences after the first since reset; ``cycles_cold`` the first), latency,
@@ -363,8 +367,10 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         roomy = emulation_target(target)
         elf = build_firmware(c_folder, roomy, work / "build", portable, cc, placement, generic)
         image = read_elf(elf)
+        if stream and not (fm.stateful and not fm.window):
+            raise DataError("stream=True feeds the sequences as chunks of one stream: it needs a stateful model")
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens,
-                                    per_step=fm.per_step)
+                                    per_step=fm.per_step, stream=stream)
         if fm.per_step:         # place the device's rows at the input's steps (masked and padded ones included)
             index = np.minimum(np.arange(xq.shape[1])[None, :], lens[:, None] - 1) if quantized \
                 else fm.device_step_index(np.asarray(X), lengths)

@@ -78,3 +78,23 @@ def test_chunks_equal_one_call_in_c(tmp_path):
                 np.testing.assert_array_equal(c.output_raw(), fresh[-1] if spec.per_step else fresh)
         finally:
             c.close()
+
+
+@pytest.mark.needs("sim")
+@pytest.mark.parametrize("target_name", ["rp2040", "nrf52840", "stm32h7"])
+def test_emulated_stream_of_chunks_equals_one_call(target_name, tmp_path):
+    """The firmware feeds the chunks of one stream without a reset (eg_step, then eg_output): every chunk's outputs
+    equal Numba's over the whole stream up to there (per-step: every step's), on Cortex-M0+, M4 and M7."""
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    for i in (1, 2):                                         # per-step (w8a16) and per-chunk (w16a16) models
+        rng = np.random.default_rng(30 + i)
+        spec, fm, X = _model(i, rng)
+        stream = X[:1]                                       # one stream of 40 steps, in 5 chunks of 8
+        chunks = stream.reshape(5, 8, spec.features)
+        res = simulate(fm, get_target(target_name), chunks, work_dir=tmp_path / f"m{i}", stream=True)
+        whole = fm.stream(1)
+        want = np.concatenate([whole.feed(c[None]) for c in chunks])
+        np.testing.assert_array_equal(res.outputs, want, err_msg=f"{target_name} model {i}")
+        assert not np.array_equal(want[1:], np.stack([fm.predict_raw(c[None])[0] for c in chunks])[1:])
