@@ -18,15 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_short_campaign_has_only_clean_outcomes(tmp_path):
-    """60 mutated artifacts of every kind, each through the command that reads it: no crash, no internal
+    """40 mutated artifacts of every kind, each through the command that reads it: no crash, no internal
     error, no traceback, no hang, no NaN output, no leftover temporary."""
     out = tmp_path / "fuzz.json"
-    p = subprocess.run([sys.executable, "-m", "fuzz", "--cases", "60", "--jobs", "2", "--seed", "7",
+    p = subprocess.run([sys.executable, "-m", "fuzz", "--cases", "40", "--jobs", "2", "--seed", "7",
                         "--seeds", str(tmp_path / "seeds"), "--json", str(out)], cwd=ROOT, capture_output=True,
                        text=True, timeout=1500)
     s = json.loads(out.read_text())
     assert p.returncode == 0 and not s["non_clean"], json.dumps(s["non_clean"], indent=1)[:3000]
-    assert s["cases"] == 60 and s["by_outcome"].get("refused", 0) >= 20      # it really mutates
+    assert s["cases"] == 40 and s["by_outcome"].get("refused", 0) >= 13      # it really mutates
     assert len(s["by_kind"]) >= 6
 
 
