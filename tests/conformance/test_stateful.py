@@ -98,3 +98,25 @@ def test_emulated_stream_of_chunks_equals_one_call(target_name, tmp_path):
         want = np.concatenate([whole.feed(c[None]) for c in chunks])
         np.testing.assert_array_equal(res.outputs, want, err_msg=f"{target_name} model {i}")
         assert not np.array_equal(want[1:], np.stack([fm.predict_raw(c[None])[0] for c in chunks])[1:])
+
+
+def test_stream_kernels_identical_without_jit(jit_and_nojit):
+    """A stateful model streamed in chunks (per-step and per-chunk outputs, every precision): Numba and the
+    pure-Python fallback give the same integers."""
+    here = str(__import__("pathlib").Path(__file__).parent)
+    script = f"""
+import sys
+import numpy as np
+sys.path.insert(0, {here!r})
+from test_stateful import _chunks, _model
+out = []
+for i in range(4):
+    rng = np.random.default_rng(50 + i)
+    spec, fm, X = _model(i, rng)
+    s = fm.stream(3)
+    out += [s.feed(X[:, c]).ravel() for c in _chunks(rng, X.shape[1])]
+np.save(sys.argv[1], np.concatenate(out))
+"""
+    a, b = jit_and_nojit(script)
+    assert a.size > 200 and np.abs(a).max() > 0
+    np.testing.assert_array_equal(a, b)
