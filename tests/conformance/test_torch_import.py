@@ -105,8 +105,10 @@ def test_50_random_grus_match_torch_torchscript_exporter():
 
 
 @pytest.mark.slow
-def test_50_random_grus_match_torch_dynamo_exporter():
-    assert _check_float("dynamo", range(50)) > 0
+def test_25_random_grus_match_torch_dynamo_exporter():
+    """The first 25 configurations (every attribute value of _config comes round within them): the dynamo exporter
+    takes about 2 s a model, so make test runs half the TorchScript exporter's 50 to stay within its budget."""
+    assert _check_float("dynamo", range(25)) > 0
 
 
 def test_refusals_name_the_submodule_and_attribute():
