@@ -275,7 +275,8 @@ def emulate(elf: Path, target: Target, xq: np.ndarray, out_dim: int, count_cycle
         res = emu.run(count_cycles=count_cycles)
         if res.exit_code != 0:
             why = {3: "I/O header not found", 4: "the model's feature or output size differs from the data",
-                   5: "a sequence length outside 0..T", 6: "a token id outside the vocabulary"}
+                   5: "a sequence length outside 0..T (or beyond a window model's EG_MODEL_WINDOW)",
+                   6: "a token id outside the vocabulary"}
             raise EdgeGruError(f"the firmware exited with {res.exit_code}: {why.get(res.exit_code, 'failure')}")
         got = np.frombuffer(emu.read_io(out_off, 4 * words), "<i4")
         if per_step:

@@ -119,6 +119,9 @@ class FixedModel:
         (skipping a step = not feeding it) and the number of steps left.
         """
         X = self.check_input(np.asarray(X), any_length=True)
+        if self.window and self.timesteps is not None and X.shape[1] > self.timesteps:
+            raise DataError(f"input has {X.shape[1]} timesteps; this model's C runtime holds windows of at most "
+                            f"{self.timesteps} (a Bidirectional or go_backwards GRU needs the whole window in RAM)")
         if self.tokens:
             lens = check_lengths(lengths, X.shape[0], X.shape[1])
             return X, np.full(len(X), X.shape[1], np.int32) if lens is None else lens

@@ -81,7 +81,7 @@ int main(void)
 #endif
     for (n = 0; n < N; ++n) {
         EG_MARK(io, n);
-        if (len[n] < 0 || len[n] > T) return 5;
+        if (len[n] < 0 || len[n] > T || (EG_MODEL_WINDOW && len[n] > EG_MODEL_WINDOW)) return 5;
 #if EG_MODEL_STATEFUL && !EG_MODEL_WINDOW
         if (io[10]) {
             const int32_t *ids = kind == 1 ? (const int32_t *)(EG_IO_BASE + (uint32_t)io[6]) + n * T : 0;

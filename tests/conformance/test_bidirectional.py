@@ -101,6 +101,9 @@ def test_window_model_refuses_streaming(tmp_path):
     fm, X = window_model(0, rng)
     with pytest.raises(DataError, match="cannot be streamed"):
         fm.stream()
+    longer = np.concatenate([X, X], axis=1)
+    with pytest.raises(DataError, match=f"holds windows of at most {fm.timesteps}"):
+        fm.device_input(longer)
     export_c(fm, tmp_path)
     (tmp_path / "bad.c").write_text('#include "model.h"\nvoid f(int16_t *s, const int16_t *x, int32_t *w) '
                                     "{ eg_step(&EG_MODEL, s, x, w); }\n")

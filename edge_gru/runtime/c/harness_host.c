@@ -47,7 +47,7 @@ int main(int argc, char **argv)
     fwrite(out, sizeof(int32_t), EG_MODEL_OUTPUT_DIM, fo);
 #endif
     for (n = 0; n < hdr[0]; ++n) {
-        if (len[n] < 0 || len[n] > hdr[1]) return 2;
+        if (len[n] < 0 || len[n] > hdr[1] || (EG_MODEL_WINDOW && len[n] > EG_MODEL_WINDOW)) return 2;
         if (hdr[3] == 1) {
             if (fread(ids, sizeof(int32_t), row, fi) != row) return 2;
             if (EG_PER_STEP_RUN(eg_run_tokens, ids) < 0) {
