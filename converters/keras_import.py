@@ -99,8 +99,7 @@ def import_keras(model_or_path: Any, verify: bool = True) -> ModelSpec:
 
 def _stateful(model: Any) -> bool:
     """Whether the GRUs are ``stateful=True`` (all of them, or none: a mix is refused)."""
-    flags = {ly.name: bool(getattr(ly, "stateful", False) or getattr(getattr(ly, "forward_layer", None), "stateful",
-                                                                     False))
+    flags = {ly.name: bool(getattr(getattr(ly, "forward_layer", ly), "stateful", False))
              for ly in model.layers if type(ly).__name__ in ("GRU", "Bidirectional")}
     if len(set(flags.values())) > 1:
         name = next(n for n, f in flags.items() if f)

@@ -329,7 +329,8 @@ def _build_unrolled(spec: ModelSpec):
         v = k.layers.Reshape((spec.features,))(k.layers.Cropping1D((t, spec.timesteps - t - 1))(seq))
         for i, layer in enumerate(layers):
             hs[i] = v = layer.step(v, hs[i])
-        states.append(k.layers.Reshape((1, spec.grus[-1].units))(v))
+        if spec.per_step:
+            states.append(k.layers.Reshape((1, spec.grus[-1].units))(v))
     if spec.per_step:                  # every step's state (1, T, H); the head then runs on each
         v = states[0] if len(states) == 1 else k.layers.Concatenate(axis=1)(states)
     return k.Model(inp, _head(k, spec, v))

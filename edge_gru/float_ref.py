@@ -19,6 +19,7 @@ import dataclasses
 
 import numpy as np
 
+from edge_gru.errors import DataError
 from edge_gru.sequence import check_lengths, check_tokens, valid_steps
 from edge_gru.spec import DenseLayer, GRULayer, ModelSpec
 
@@ -190,8 +191,8 @@ class FloatStream:
 
     def __init__(self, spec: ModelSpec, batch: int = 1) -> None:
         if spec.window:
-            raise ValueError("a model with a Bidirectional or go_backwards GRU needs the whole sequence: it cannot "
-                             "be streamed")
+            raise DataError("a model with a Bidirectional or go_backwards GRU needs the whole sequence: it cannot "
+                            "be streamed")
         self.spec = spec
         self.batch = batch
         self.reset()
@@ -205,7 +206,7 @@ class FloatStream:
         per-step models after every step ``(batch, T, K)``."""
         v, valid = embed_and_mask(self.spec, x, lengths)
         if v.shape[0] != self.batch:
-            raise ValueError(f"the stream has {self.batch} rows, the chunk {v.shape[0]}")
+            raise DataError(f"the stream has {self.batch} rows, the chunk {v.shape[0]}")
         for i, g in enumerate(self.spec.grus):
             out = gru_layer(dataclasses.replace(g, return_sequences=True), v, self.states[i], valid)
             self.states[i] = out[:, -1, :] if out.shape[1] else self.states[i]

@@ -373,7 +373,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         out, res, per_seq = emulate(elf, roomy, xq, fm.output_dim, progress=progress, lengths=lens,
                                     per_step=fm.per_step, stream=stream)
         if fm.per_step:         # place the device's rows at the input's steps (masked and padded ones included)
-            index = np.minimum(np.arange(xq.shape[1])[None, :], lens[:, None] - 1) if quantized \
+            index = fm.prefix_step_index(lens, xq.shape[1]) if quantized \
                 else fm.device_step_index(np.asarray(X), lengths)
             out = fm.expand_device_outputs(out, res.zero_output, index)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
@@ -383,7 +383,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     steps = fm.steps_run(xq, lens)          # real (unmasked) steps per sequence, on average
     sizes = image.sizes()
     head = fm.macs_per_sequence(1) - fm.macs_per_step
-    macs = int(round(steps * (fm.macs_per_step + head))) if fm.per_step else int(round(steps * fm.macs_per_step)) + head
+    macs = int(round(steps * fm.macs_per_step + head * (steps if fm.per_step else 1)))
     cold = cold_mask(n)
     cps = float(per_seq[~cold].mean()) if (~cold).any() else float(per_seq.mean())
     flash = sizes["text"] + sizes["rodata"] + sizes["data"]

@@ -141,17 +141,23 @@ class FixedModel:
         n, t = X.shape[:2]
         if self.tokens:
             lens = check_lengths(lengths, n, t)
-            lens = np.full(n, t) if lens is None else lens
-            index = np.minimum(np.arange(t)[None, :], np.asarray(lens)[:, None] - 1)
-            if self.window:
-                index[np.arange(t)[None, :] >= np.asarray(lens)[:, None]] = -1
-            return index
+            return self.prefix_step_index(np.full(n, t) if lens is None else lens, t)
         valid = self.valid_steps(X, lengths)
         if valid is None:
             return np.broadcast_to(np.arange(t), (n, t)).copy()
         index = np.cumsum(valid, axis=1) - 1
         if self.window:
             index[~valid] = -1
+        return index
+
+    def prefix_step_index(self, lengths: np.ndarray, t: int) -> np.ndarray:
+        """:meth:`device_step_index` for a batch fed its first ``lengths`` of ``t`` steps as they are (token ids,
+        integer inputs): step ``t`` holds the device's row ``t`` up to the length, the last row beyond it (a window
+        model: ``-1``, the head of zeros)."""
+        steps, lens = np.arange(t)[None, :], np.asarray(lengths)[:, None]
+        index = np.minimum(steps, lens - 1)
+        if self.window:
+            index[steps >= lens] = -1
         return index
 
     def expand_device_outputs(self, raw: np.ndarray, zero: np.ndarray, index: np.ndarray) -> np.ndarray:

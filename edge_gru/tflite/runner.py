@@ -213,12 +213,11 @@ class TFLiteRunner:
             if t < length and not (self.pad0 and int(np.asarray(x_t).reshape(-1)[0]) == 0):
                 s.step(x_t)
             rows.append(s._y)
-        if s._y is None:
-            s.step(np.zeros_like(x[0]))
         if not self.per_step:
+            if s._y is None:
+                s.step(np.zeros_like(x[0]))
             return s.output_raw()
-        first = next((r for r in rows if r is not None), None)
-        if first is None or any(r is None for r in rows):       # leading steps with no real step yet
+        if any(r is None for r in rows):                        # leading steps with no real step yet
             z = self.stream()
             z.step(np.zeros_like(x[0]))
             rows = [z.output_raw() if r is None else r for r in rows]
