@@ -101,7 +101,7 @@ _EXAMPLE_STATE = """
 #include <stdio.h>
 #include "model.h"
 
-static int16_t state[EG_MODEL_STATE_LEN];     /* the GRU state: keep it between steps */
+static int16_t state[EG_MODEL_STATE_LEN] EG_ALIGNED; /* the GRU state: keep it between steps */
 static int32_t scratch[EG_MODEL_SCRATCH_LEN]; /* work memory: may be shared with other code between calls */
 
 int main(void)

@@ -80,7 +80,7 @@ bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
 ## API
 ```c
 #include "model.h"
-static int16_t state[EG_MODEL_STATE_LEN];
+static int16_t state[EG_MODEL_STATE_LEN] EG_ALIGNED;  /* word-aligned: h_tm1 read in place */
 static int32_t scratch[EG_MODEL_SCRATCH_LEN];
 eg_reset(&EG_MODEL, state);                       /* start a sequence */
 eg_step(&EG_MODEL, state, x_q, scratch);          /* one timestep: EG_MODEL_FEATURES int16 inputs */

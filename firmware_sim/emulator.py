@@ -36,7 +36,8 @@ MAC_LOOP_MACS = 8
 
 
 def _mac_loops(blocks: dict, timing: Timing) -> tuple[list[tuple[str, int, float, int]], list[float]]:
-    """Executed innermost MAC loops: (function, MACs per turn, static cycles per turn, times the branch ran), and
+    """Executed innermost MAC loops: (function, MACs per turn, static cycles per turn, times the branch ran, turns
+    entered by falling through from the code before the loop included), and
     each one's floor: the fewest cycles per turn the core's model gives the body's instructions, the back branch
     left out (:meth:`~firmware_sim.core_timing.Timing.floor_cost`)."""
     loops: list[tuple[str, int, float, int]] = []
@@ -53,7 +54,9 @@ def _mac_loops(blocks: dict, timing: Timing) -> tuple[list[tuple[str, int, float
             body.sort(key=lambda o: o.start)
             turn = sum(o.cycles for o in body) + b.refill + sum(
                 o.after_fall_through(p) for p, o in zip(body, body[1:], strict=False) if p.end == o.start)
-            loops.append((b.function, macs, turn, b.count))
+            # a turn entered by falling through from the code before the loop runs inside that longer block
+            first = sum(o.count for o in blocks.values() if o.start < t and o.end == b.end and o.back_target == t)
+            loops.append((b.function, macs, turn, b.count + first))
             floors.append(timing.floor_cost([i for o in body for i in o.ins]))
     return loops, floors
 

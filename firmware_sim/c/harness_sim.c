@@ -26,7 +26,7 @@ void eg_mark(uint32_t id);     /* a cycle mark (startup code); the QEMU runner t
 #define EG_MARK(io, n) ((io)[4] = (n))
 #endif
 
-static int16_t state[EG_MODEL_STATE_LEN];
+static int16_t state[EG_MODEL_STATE_LEN] EG_ALIGNED;
 static int32_t scratch[EG_MODEL_SCRATCH_LEN];
 
 #if EG_MODEL_STATEFUL && !EG_MODEL_WINDOW

@@ -300,6 +300,87 @@ def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     assert (np.abs(np.array(exp_h)) == 32767).any()
 
 
+DSP_GATES_HARNESS = r"""
+#include "edge_gru.c"
+int main(void)
+{
+    volatile int32_t *io = (volatile int32_t *)0x60000000u;
+    char *base = (char *)0x60000000u;
+    int32_t n = io[0], at = 0, part, len;
+    /* three calls over consecutive units: 1, 2 and the rest (odd and even counts, a lone unit) */
+    for (part = 0; part < 3; ++part, at += len) {
+        eg_gates_args_t a;
+        len = part == 0 ? 1 : part == 1 ? 2 : n - 3;
+        a.pz = (const int32_t *)(base + io[1]) + 2 * at;
+        a.pr = (const int32_t *)(base + io[2]) + 2 * at;
+        a.ph = (const int32_t *)(base + io[3]) + 2 * at;
+        a.h = (int16_t *)(base + io[4]) + at;
+        a.h_end = a.h + len;
+        a.sig = (const int16_t *)(base + io[5]) + 256;
+        a.tanh = (const int16_t *)(base + io[6]) + 256;
+        eg_gates_dsp16(&a);
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7"])
+def test_dsp_gate_kernel_at_the_extremes(target_name, tmp_path):
+    """The DSP gate and state-update assembly (one loop on the M4; two loops, the second two units a turn, with the
+    M7 schedule) against kernels.py on values that take every saturation, on 1, 2 and an odd number of units."""
+    from edge_gru.fixed.kernels import act, rshift_round, sat
+    from edge_gru.runtime import RUNTIME_FILES, c_source
+    from firmware_sim.emulator import Emulator
+    from firmware_sim.targets import get_target
+    from firmware_sim.toolchain import build_elf, runtime_defines
+
+    rng = np.random.default_rng(12)
+    n = 203
+    fm = quantize_model(random_spec(rng, 3, [4], timesteps=2), rng.normal(0, 1, (4, 2, 3)).astype(np.float32), "w8a16")
+    sig, tanh = fm.sig_tab.astype(np.int16), fm.tanh_tab.astype(np.int16)
+
+    def mixed(lo, hi, size=(n, 2)):   # half small values, half anywhere in [lo, hi]
+        small = rng.integers(-40000, 40000, size)
+        return np.where(rng.random(size) < 0.5, small, rng.integers(lo, hi, size)).astype(np.int32)
+
+    pz, pr = mixed(-2**30, 2**30), mixed(-2**30, 2**30)
+    ph = np.stack([mixed(-2**31, 2**31 - 1, n), mixed(-2**31, 2**31 - 1, n)], 1)
+    h = rng.integers(-32768, 32768, n).astype(np.int16)
+    h[:6] = [-32768, 32767, -32767, 0, -32768, 32767]
+    arrays = [pz, pr, ph, h, sig, tanh]
+    offsets, blob = [], b""
+    for arr in arrays:
+        offsets.append(64 + len(blob))
+        blob += arr.tobytes() + b"\0" * (-arr.nbytes % 16)
+    src = tmp_path / "harness.c"
+    src.write_text(DSP_GATES_HARNESS)
+    target = get_target(target_name)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for name in RUNTIME_FILES:
+        (runtime / name).write_bytes(c_source(name).read_bytes())
+    elf = build_elf([src], target, tmp_path, include_dirs=(runtime,),
+                    defines=("EG_GENERIC", *runtime_defines(target.core)))
+    emu = Emulator(elf, target, io_bytes=64 + len(blob))
+    emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
+    emu.write_io(64, blob)
+    assert emu.run(count_cycles=False).exit_code == 0
+
+    expected = []
+    for (x_z, h_z), (x_r, h_r), (x_h, h_h), h_tm1 in zip(pz, pr, ph, h, strict=True):
+        z = act(sig, sat(int(x_z) + int(h_z), -32768, 32767))
+        r = act(sig, sat(int(x_r) + int(h_r), -32768, 32767))
+        r_hu = rshift_round(r * sat(int(h_h), -32768, 32767), 15)
+        hh = act(tanh, sat(sat(int(x_h), -2**20, 2**20 - 1) + r_hu, -32768, 32767))
+        expected.append(sat(hh + rshift_round(z * (int(h_tm1) - hh), 15), -32767, 32767))
+    got = np.frombuffer(emu.read_io(offsets[3], 2 * n), np.int16)
+    np.testing.assert_array_equal(got, expected)
+    # the saturations were taken: sums beyond int16, x_h beyond 2^20, the state at its bounds
+    assert (np.abs(pz[:, 0].astype(np.int64) + pz[:, 1]) > 32767).any() and (np.abs(ph[:, 0]) >= 2**20).any()
+    assert (np.abs(np.array(expected)) == 32767).any()
+
+
 COMPILERS = [pytest.param("zig", marks=pytest.mark.needs("zig")), pytest.param("gcc", marks=pytest.mark.needs("gcc"))]
 
 

@@ -123,6 +123,18 @@ static EG_NOINLINE void eg_gates_update_after(const eg_model_t *m, int32_t H, in
             *h_state = (int16_t)eg_sat_q7(eg_rshift_round32(h16, 8));
         }
     } else {
+#if EG_DSP
+        eg_gates_args_t a;
+        a.pz = gx;
+        a.pr = gx + r_at;
+        a.ph = gx + h_at;
+        a.h = h_state;
+        a.h_end = h_state + H;
+        a.sig = tab[0];
+        a.tanh = tab[1];
+        if (H > 0) eg_gates_dsp16(&a);
+        return;
+#endif
         for (; h_state < end; ++h_state, gx += 2) {
             hh = eg_cand_after(tab, gx, r_at, h_at, &z);
             h_tm1 = *h_state;
@@ -180,8 +192,14 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
     int32_t *vh = work, *gx = work + g->kh, *gh = EG_OS == 2 ? gx + 1 : gx + C, *z = gx + 2 * C;
     /* the layout argument of eg_matrix: 0 (blocks) or the rows layout's chunk */
     const int32_t lay = !EG_ROWS(g) ? 0 : (!w16 && EG_A8(m) && !EG_ACC64(g->acc64)) ? 16 : 8;
+    /* h_tm1 as the operand of h_tm1 U: on the DSP path a word-aligned state of an even number of units already is
+     * (two int16 a word, the first in the low half); else a packed copy in vh */
+    const int32_t *vh_in = vh;
     int32_t k;
-    eg_vec_from16(vh, h_state, H, g->kh);                                      /* h_tm1 */
+    if (EG_DSP && !EG_MVE && g->kh == H && !((uintptr_t)h_state & 3))
+        vh_in = (const int32_t *)(const void *)h_state;
+    else
+        eg_vec_from16(vh, h_state, H, g->kh);                                  /* h_tm1 */
     if (EG_USE_FOLD && fold_row >= 0) {
         /* x_all = x W + b_i -> Q3.12, computed at export time for every token (folded embedding) */
         if (m->fold16)
@@ -194,7 +212,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
     }
     if (EG_AFTER(g)) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
+        eg_matrix(gh, vh_in, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
 #if EG_V6M
         eg_gates_v6m_sig(z, gx, gh, H, m->sig_tab);
         eg_gates_v6m_cand(gx + hoff, gx + H, gh + H, gh + hoff, H, m->sig_tab);
@@ -206,7 +224,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 #endif
     } else if (EG_USE_BEFORE) {
         /* h_tm1 U_z, h_tm1 U_r -> Q3.12 (columns before hoff); then (r * h_tm1) U_h */
-        eg_matrix(gh, vh, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
+        eg_matrix(gh, vh_in, g->kh, g->U, w16, 0, hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
         eg_gates_before(m, H, gx, gh, h_state, z, vh);                          /* vh := r * h_tm1 */
         eg_matrix(gh + hoff * EG_OS, vh, g->kh, g->U, w16, hoff, C - hoff, g->b_h, 0, g->acc64, g->mh, g->nh, g->rqh,
                   g->r32h, lay);

@@ -33,6 +33,14 @@
 #define EG_LAYOUT_BLOCKS 0
 #define EG_LAYOUT_ROWS 1
 
+/* Declare the state buffer EG_ALIGNED (word-aligned): on the DSP path a layer with an even number of units then reads
+ * h_tm1 in place instead of packing a copy each step (any alignment gives the same outputs). */
+#if defined(__GNUC__) || defined(__clang__)
+#define EG_ALIGNED __attribute__((aligned(4)))
+#else
+#define EG_ALIGNED
+#endif
+
 typedef struct {
     int32_t units, cols, hoff, input_dim, kx, kh;   /* H, padded columns, candidate's first column, F,
                                                        F and H padded to 2 */

@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 {
     FILE *fi, *fo;
     int32_t hdr[4], n, *len, *ids;
-    static int16_t state[EG_MODEL_STATE_LEN];
+    static int16_t state[EG_MODEL_STATE_LEN] EG_ALIGNED;
     static int32_t scratch[EG_MODEL_SCRATCH_LEN];
     int32_t *out;
     int16_t *x;
