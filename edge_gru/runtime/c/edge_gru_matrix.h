@@ -164,11 +164,10 @@ EG_I8_LINK void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, const in
         a.v = v;
         a.w = w;
         a.bias = bias;
-        a.mul = mul;
+        a.mul = r32 ? mul : 0;
         a.sh = sh;
         a.K = K;
-        a.nb = nb;
-        a.raw = !r32;
+        a.out_end = out + 4 * nb;
         eg_matrix_v6m(&a);
         if (!r32)
             for (b = 0; b < 4 * nb; ++b) out[b] = eg_requant32(out[b], mul[b], sh[b]);   /* (EG_OS is 1 here) */

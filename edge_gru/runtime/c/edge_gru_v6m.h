@@ -17,9 +17,9 @@ typedef struct {
     int32_t *out;
     const int32_t *v;
     const int8_t *w;
-    const int32_t *bias, *mul, *sh;    /* bias may be 0 */
-    int32_t K, nb;                     /* K even; K & 2: a last half group of 2 inputs */
-    int32_t raw;                       /* 1: store the accumulators (C requantizes), 0: requantize */
+    const int32_t *bias, *mul, *sh;    /* bias may be 0; mul 0: store the accumulators (C requantizes) */
+    int32_t K;                         /* K even; K & 2: a last half group of 2 inputs */
+    int32_t *out_end;                  /* out + 4 nb */
 } eg_v6m_args_t;
 void eg_matrix_v6m(eg_v6m_args_t *a);
 /* the byte offsets the assembly below reads the arguments at (EG_ASM_OFFSET) */
@@ -30,8 +30,7 @@ EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, bias, 12);
 EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, mul, 16);
 EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, sh, 20);
 EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, K, 24);
-EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, nb, 28);
-EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, raw, 32);
+EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, out_end, 28);
 #define EG_V6M_COL(a)                                                                               \
     " ldm r6!, {r4}\n"                                                                        \
     " sxtb r5, r4\n muls r5, r0, r5\n add " a ", r5\n"          /* x0 w0 */              \
@@ -45,14 +44,15 @@ EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, raw, 32);
     " lsls r5, r4, #8\n asrs r5, r5, #24\n muls r5, r1, r5\n add " a ", r5\n"         \
     " lsls r5, r4, #16\n asrs r5, r5, #24\n muls r5, r0, r5\n add " b ", r5\n"        \
     " asrs r5, r4, #24\n muls r5, r1, r5\n add " b ", r5\n"
-/* requant(acc, m, n) = (a1 m + floor(a0 m / 2^16) + 2^(n-17)) >> (n-16), acc = a1 2^16 + a0 (eg_requant32);
+/* requant(acc, m, n) = (a1 m + floor(a0 m / 2^16) + 2^(n-17)) >> (n-16), acc = a1 2^16 + a0 (eg_requant32),
+ * rounded as ((y >> (n-17)) + 1) >> 1 (the same integer: the bits below 2^(n-17) cannot carry into the sum);
  * r4 = mul, r5 = sh, r7 = out */
 #define EG_V6M_REQ(a)                                                                               \
     " mov r0, " a "\n ldm r4!, {r1}\n ldm r5!, {r2}\n"                                  \
     " asrs r3, r0, #16\n muls r3, r1, r3\n"                    /* a1 m */                  \
     " uxth r0, r0\n muls r0, r1, r0\n lsrs r0, r0, #16\n"   /* floor(a0 m / 2^16) */   \
-    " adds r0, r0, r3\n subs r2, #17\n movs r1, #1\n lsls r1, r2\n adds r0, r0, r1\n" \
-    " adds r2, #1\n asrs r0, r2\n stm r7!, {r0}\n"
+    " adds r0, r0, r3\n subs r2, #17\n asrs r0, r2\n adds r0, #1\n asrs r0, r0, #1\n" \
+    " stm r7!, {r0}\n"
 __asm__(
     " .syntax unified\n .pushsection .text.eg_matrix_v6m,\"ax\",%progbits\n"
     " .balign 4\n"
@@ -69,10 +69,11 @@ __asm__(
     " ldr r1, [r0, #4]\n ldr r2, [r0, #24]\n lsrs r2, r2, #2\n lsls r2, r2, #4\n adds r2, r1, r2\n"
     " mov r12, r2\n"                     /* end of the groups of 4 inputs in v */
     " ldr r6, [r0, #8]\n"                /* weights */
+    " b 2f\n"
+    "9:\n movs r1, #0\n movs r2, #0\n movs r3, #0\n movs r4, #0\n b 3f\n"   /* no bias: zeros */
     "2:\n"                                   /* next block: accumulators = bias */
     " mov r0, lr\n ldr r5, [r0, #12]\n"
-    " movs r1, #0\n movs r2, #0\n movs r3, #0\n movs r4, #0\n"
-    " cmp r5, #0\n beq 3f\n"
+    " cmp r5, #0\n beq 9b\n"
     " ldm r5!, {r1, r2, r3, r4}\n str r5, [r0, #12]\n"
     "3:\n"
     " mov r8, r1\n mov r9, r2\n mov r10, r3\n mov r11, r4\n"
@@ -88,12 +89,12 @@ __asm__(
     " ldm r7!, {r0, r1}\n"
     EG_V6M_HALF("r8", "r9") EG_V6M_HALF("r10", "r11")
     "6:\n"
-    " mov r0, lr\n ldr r1, [r0, #32]\n cmp r1, #0\n bne 7f\n"      /* raw: the accumulators, for C */
-    " ldr r4, [r0, #16]\n ldr r5, [r0, #20]\n ldr r7, [r0, #0]\n"
+    " mov r0, lr\n ldr r4, [r0, #16]\n cmp r4, #0\n beq 7f\n"      /* no mul: the accumulators, for C */
+    " ldr r5, [r0, #20]\n ldr r7, [r0, #0]\n"
     EG_V6M_REQ("r8") EG_V6M_REQ("r9") EG_V6M_REQ("r10") EG_V6M_REQ("r11")
     " mov r0, lr\n str r4, [r0, #16]\n str r5, [r0, #20]\n str r7, [r0, #0]\n"
     "8:\n"
-    " ldr r1, [r0, #28]\n subs r1, #1\n str r1, [r0, #28]\n"
+    " ldr r1, [r0, #28]\n cmp r7, r1\n"        /* r7: the output after this block */
     " beq 4f\n"
     " b 2b\n"                               /* beyond a conditional branch's reach */
     "4:\n"
@@ -109,8 +110,8 @@ __asm__(
 
 #if EG_V6M
 /* The gate and state-update loops in Thumb-1 assembly (C compilers spill the 8 low registers and
- * branch around every saturation there). Common registers: r0..r3 temporaries, r8 = 32768,
- * r9 = the activation table, r10 = 2^14, r11 = end of the output; out-of-range values leave the
+ * branch around every saturation there). Common registers: r0..r3 temporaries,
+ * r9 = the activation table's middle (tab + 256), r10 = 2^14, r11 = end of the output; out-of-range values leave the
  * loop for a few instructions (labels 3x) and come back.
  * eg_gates_v6m_sig:  out[k] = act(tab, sat16(a[k] + b[k]))                  (z = sigmoid(x_z + h_tm1 U_z))
  * eg_gates_v6m_cand: gxh[k] = sat16(clamp20(gxh[k]) + r_hu), r = act(sig, sat16(gxr[k] + ghr[k])),
@@ -121,10 +122,10 @@ void eg_gates_v6m_sig(int32_t *out, const int32_t *a, const int32_t *b, int32_t 
 void eg_gates_v6m_cand(int32_t *gxh, const int32_t *gxr, const int32_t *ghr, const int32_t *ghh, int32_t n,
                        const int16_t *tab);
 void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n, const int16_t *tab);
-/* r0 = act(tab, r0) for r0 in int16 range (kernels.py: act): table interpolation, Q0.15 */
+/* r0 = act(tab, r0) for r0 in int16 range (kernels.py: act): table interpolation, Q0.15; r9 holds the table's
+ * middle (tab + 256), so the index is v >> 7 and the fraction v & 127 with no offset added (as eg_act_mid) */
 #define EG_V6M_ACT                                                                                   \
-    "    mov r1, r8\n    adds r0, r0, r1\n"                           /* u = v + 32768 */          \
-    "    lsrs r2, r0, #7\n    lsls r2, r2, #1\n    mov r3, r9\n"                                   \
+    "    asrs r2, r0, #7\n    lsls r2, r2, #1\n    mov r3, r9\n"                                   \
     "    ldrsh r1, [r3, r2]\n    adds r2, #2\n    ldrsh r2, [r3, r2]\n" /* t0, t1 */               \
     "    subs r2, r2, r1\n    lsls r0, r0, #25\n    lsrs r0, r0, #25\n" /* t1 - t0, frac */        \
     "    muls r0, r2, r0\n    adds r0, #64\n    asrs r0, r0, #7\n    adds r0, r0, r1\n"
@@ -136,8 +137,9 @@ void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n
 #define EG_V6M_PROLOGUE(tab_off)                                                                     \
     "    push {r4, r5, r6, r7, lr}\n"                                                               \
     "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n    push {r4, r5, r6, r7}\n"     \
-    "    ldr r4, [sp, #" tab_off "]\n    mov r9, r4\n"                                             \
-    "    movs r4, #1\n    lsls r4, r4, #15\n    mov r8, r4\n    lsrs r4, r4, #1\n    mov r10, r4\n"
+    "    ldr r4, [sp, #" tab_off "]\n    movs r5, #2\n    lsls r5, r5, #8\n    adds r4, r4, r5\n"            \
+    "    mov r9, r4\n"                                            /* the table's middle */       \
+    "    movs r4, #1\n    lsls r4, r4, #14\n    mov r10, r4\n"
 #define EG_V6M_EPILOGUE                                                                              \
     "    pop {r4, r5, r6, r7}\n    mov r8, r4\n    mov r9, r5\n    mov r10, r6\n    mov r11, r7\n"     \
     "    pop {r4, r5, r6, r7, pc}\n"
