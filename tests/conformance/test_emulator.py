@@ -300,6 +300,85 @@ def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     assert (np.abs(np.array(exp_h)) == 32767).any()
 
 
+ARMV6M_FUSED_HARNESS = r"""
+#include "edge_gru.c"
+int main(void)
+{
+    volatile int32_t *io = (volatile int32_t *)0x60000000u;
+    char *base = (char *)0x60000000u;
+    int32_t n = io[0], at = 0, part, len;
+    /* two calls: 1 unit, then the rest */
+    for (part = 0; part < 2; ++part, at += len) {
+        eg_v6m_gates_t a;
+        len = part == 0 ? 1 : n - 1;
+        a.gx = (const int32_t *)(base + io[1]) + at;
+        a.gh = (const int32_t *)(base + io[2]) + at;
+        a.h = (int16_t *)(base + io[3]) + at;
+        a.h_end = a.h + len;
+        a.off_r = 4 * n;
+        a.off_h = 8 * n;
+        a.sig = (const int16_t *)(base + io[4]);
+        a.tanh = (const int16_t *)(base + io[5]);
+        eg_gates_v6m16(&a);
+    }
+    return 0;
+}
+"""
+
+
+def test_armv6m_fused_gate_kernel_at_the_extremes(tmp_path):
+    """The Thumb-1 one-pass gates and update (w8a16 reset_after layers) against kernels.py on values that take
+    every saturation path, a lone unit and many."""
+    from edge_gru.fixed.kernels import act, rshift_round, sat
+    from edge_gru.runtime import RUNTIME_FILES, c_source
+    from firmware_sim.emulator import Emulator
+    from firmware_sim.targets import get_target
+    from firmware_sim.toolchain import build_elf
+
+    rng = np.random.default_rng(13)
+    n = 301
+    fm = quantize_model(random_spec(rng, 3, [4], timesteps=2), rng.normal(0, 1, (4, 2, 3)).astype(np.float32), "w8a16")
+    sig, tanh = fm.sig_tab.astype(np.int16), fm.tanh_tab.astype(np.int16)
+
+    def mixed(lo, hi):   # half small values, half anywhere in [lo, hi]
+        small = rng.integers(-40000, 40000, n)
+        return np.where(rng.random(n) < 0.5, small, rng.integers(lo, hi, n)).astype(np.int32)
+
+    # gx and gh: z's columns, r's, the candidate's (hoff = 2 n here)
+    gx = np.concatenate([mixed(-2**30, 2**30), mixed(-2**30, 2**30), mixed(-2**31, 2**31 - 1)])
+    gh = np.concatenate([mixed(-2**30, 2**30), mixed(-2**30, 2**30), mixed(-2**31, 2**31 - 1)])
+    h = rng.integers(-32768, 32768, n).astype(np.int16)
+    h[:4] = [-32768, 32767, -32767, 32767]
+    arrays = [gx, gh, h, sig, tanh]
+    offsets, blob = [], b""
+    for arr in arrays:
+        offsets.append(64 + len(blob))
+        blob += arr.tobytes() + b"\0" * (-arr.nbytes % 16)
+    src = tmp_path / "harness.c"
+    src.write_text(ARMV6M_FUSED_HARNESS)
+    target = get_target("rp2040")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for name in RUNTIME_FILES:
+        (runtime / name).write_bytes(c_source(name).read_bytes())
+    emu = Emulator(build_elf([src], target, tmp_path, include_dirs=(runtime,), defines=("EG_GENERIC",)),
+                   target, io_bytes=64 + len(blob))
+    emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
+    emu.write_io(64, blob)
+    assert emu.run(count_cycles=False).exit_code == 0
+
+    expected = []
+    for k in range(n):
+        z = act(sig, sat(int(gx[k]) + int(gh[k]), -32768, 32767))
+        r = act(sig, sat(int(gx[n + k]) + int(gh[n + k]), -32768, 32767))
+        r_hu = rshift_round(r * sat(int(gh[2 * n + k]), -32768, 32767), 15)
+        hh = act(tanh, sat(sat(int(gx[2 * n + k]), -2**20, 2**20 - 1) + r_hu, -32768, 32767))
+        expected.append(sat(hh + rshift_round(z * (int(h[k]) - hh), 15), -32767, 32767))
+    np.testing.assert_array_equal(np.frombuffer(emu.read_io(offsets[2], 2 * n), np.int16), expected)
+    assert (np.abs(gx[:n].astype(np.int64) + gh[:n]) > 32767).any() and (np.abs(gx[2 * n:]) >= 2**20).any()
+    assert (np.abs(np.array(expected)) == 32767).any()
+
+
 DSP_GATES_HARNESS = r"""
 #include "edge_gru.c"
 int main(void)

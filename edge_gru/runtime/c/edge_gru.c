@@ -214,8 +214,25 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
         eg_matrix(gh, vh_in, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
 #if EG_V6M
+#if EG_USE_A16
+        if (!EG_A8(m)) {                                                       /* z, r, hh and h in one pass */
+            eg_v6m_gates_t a;
+            a.gx = gx;
+            a.gh = gh;
+            a.h = h_state;
+            a.h_end = h_state + H;
+            a.off_r = 4 * H;
+            a.off_h = 4 * hoff;
+            a.sig = m->sig_tab;
+            a.tanh = m->tanh_tab;
+            if (H > 0) eg_gates_v6m16(&a);
+            return;
+        }
+#endif
+#if EG_USE_A8
         eg_gates_v6m_sig(z, gx, gh, H, m->sig_tab);
         eg_gates_v6m_cand(gx + hoff, gx + H, gh + H, gh + hoff, H, m->sig_tab);
+#endif
 #elif EG_MVE
         eg_gates_after_mve(m, H, hoff, gx, gh, z);
 #else
@@ -231,8 +248,8 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         EG_NO_UNROLL for (k = hoff * EG_OS; k < (hoff + H) * EG_OS; k += EG_OS)
             gx[k] = eg_sat16(gx[k] + gh[k]);                                    /* x_h + (r*h_tm1) U_h */
     }
-#if EG_V6M
-    if (!EG_A8(m)) {
+#if EG_V6M && EG_USE_BEFORE && EG_USE_A16
+    if (!EG_A8(m)) {                                                           /* (reset_after=False here) */
         eg_update_v6m16(h_state, gx + hoff, z, H, m->tanh_tab);
         return;
     }

@@ -124,8 +124,9 @@ void eg_gates_v6m_cand(int32_t *gxh, const int32_t *gxr, const int32_t *ghr, con
 void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n, const int16_t *tab);
 /* r0 = act(tab, r0) for r0 in int16 range (kernels.py: act): table interpolation, Q0.15; r9 holds the table's
  * middle (tab + 256), so the index is v >> 7 and the fraction v & 127 with no offset added (as eg_act_mid) */
-#define EG_V6M_ACT                                                                                   \
-    "    asrs r2, r0, #7\n    lsls r2, r2, #1\n    mov r3, r9\n"                                   \
+#define EG_V6M_ACT EG_V6M_ACT_FROM("r9")
+#define EG_V6M_ACT_FROM(tab)                                                                         \
+    "    asrs r2, r0, #7\n    lsls r2, r2, #1\n    mov r3, " tab "\n"                              \
     "    ldrsh r1, [r3, r2]\n    adds r2, #2\n    ldrsh r2, [r3, r2]\n" /* t0, t1 */               \
     "    subs r2, r2, r1\n    lsls r0, r0, #25\n    lsrs r0, r0, #25\n" /* t1 - t0, frac */        \
     "    muls r0, r2, r0\n    adds r0, #64\n    asrs r0, r0, #7\n    adds r0, r0, r1\n"
@@ -146,6 +147,7 @@ void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n
 #define EG_V6M_FUNC(name) "    .syntax unified\n    .pushsection .text." name ",\"ax\",%progbits\n    .balign 4\n    .global " name "\n" \
     "    .hidden " name "\n    .thumb\n    .thumb_func\n    .type " name ", %function\n" name ":\n"
 #define EG_V6M_END(name) "    .size " name ", .-" name "\n    .popsection\n"
+#if EG_USE_A8   /* (w8a8 reset_after layers; a Q0.15 state takes eg_gates_v6m16 below) */
 __asm__(
     EG_V6M_FUNC("eg_gates_v6m_sig")
     EG_V6M_PROLOGUE("36")
@@ -184,6 +186,8 @@ __asm__(   /* one statement per function: C99 string literals stay under 4095 ch
     "32:\n    asrs r0, r0, #31\n    movs r2, #1\n    lsls r2, r2, #20\n    subs r2, #1\n    eors r0, r2\n    b 42b\n"
     EG_V6M_SAT16_SLOW("r0", "r1", "3")
     EG_V6M_END("eg_gates_v6m_cand"));
+#endif
+#if EG_USE_BEFORE && EG_USE_A16   /* (reset_after=False layers with a Q0.15 state) */
 __asm__(
     EG_V6M_FUNC("eg_update_v6m16")
     EG_V6M_PROLOGUE("36")
@@ -202,6 +206,69 @@ __asm__(
     EG_V6M_EPILOGUE
     "35:\n    mov r1, r0\n    mov r0, r7\n    cmp r1, #0\n    bgt 45b\n    negs r0, r7\n    b 45b\n"
     EG_V6M_END("eg_update_v6m16"));
+#endif
+
+#if EG_USE_AFTER && EG_USE_A16
+/* A reset_after layer with a Q0.15 state (w8a16, w16a16) in one pass per unit: the three loops above fused, so that
+ * z stays in a register and nothing is stored between them (kernels.py: the same integers):
+ *   z = act(sig, sat16(x_z + h_tm1 U_z)), r = act(sig, sat16(x_r + h_tm1 U_r)),
+ *   hh = act(tanh, sat16(clamp20(x_h) + ((r sat16(h_tm1 U_h + b_hh) + 2^14) >> 15))),
+ *   h = clamp(hh + ((z (h_tm1 - hh) + 2^14) >> 15), +-32767).
+ * Registers: r4 = &gx[k], r5 = &gh[k] (the products' outputs, EG_OS 1), r6 = &h[k], r7 = z; r8 = 4 H and r12 =
+ * 4 hoff (the byte offsets of r's and the candidate's columns), r9, r10 the sigmoid and tanh tables' middles,
+ * r11 the state's end, lr = 2^14. */
+typedef struct {
+    const int32_t *gx, *gh;        /* [0] [4] */
+    int16_t *h, *h_end;            /* [8] [12] */
+    int32_t off_r, off_h;          /* [16] [20] 4 H, 4 hoff */
+    const int16_t *sig, *tanh;     /* [24] [28] the tables */
+} eg_v6m_gates_t;
+EG_ASM_OFFSET(eg_v6m_gates_t, eg_v6m_gates, h_end, 12);
+EG_ASM_OFFSET(eg_v6m_gates_t, eg_v6m_gates, tanh, 28);
+void eg_gates_v6m16(const eg_v6m_gates_t *a);
+__asm__(
+    EG_V6M_FUNC("eg_gates_v6m16")
+    "    push {r4, r5, r6, r7, lr}\n"
+    "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n    push {r4, r5, r6, r7}\n"
+    "    ldr r1, [r0, #16]\n    mov r8, r1\n    ldr r1, [r0, #20]\n    mov r12, r1\n"
+    "    movs r2, #2\n    lsls r2, r2, #8\n"                               /* 256 entries: 512 bytes */
+    "    ldr r1, [r0, #24]\n    adds r1, r1, r2\n    mov r9, r1\n"
+    "    ldr r1, [r0, #28]\n    adds r1, r1, r2\n    mov r10, r1\n"
+    "    ldr r1, [r0, #12]\n    mov r11, r1\n"
+    "    movs r1, #1\n    lsls r1, r1, #14\n    mov lr, r1\n"
+    "    ldr r4, [r0, #0]\n    ldr r5, [r0, #4]\n    ldr r6, [r0, #8]\n"
+    "1:\n"
+    "    ldr r0, [r4]\n    ldr r1, [r5]\n    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "0")
+    EG_V6M_ACT_FROM("r9")                                               /* z = sigmoid(x_z + h_tm1 U_z) */
+    "    mov r7, r0\n    mov r2, r8\n"
+    "    ldr r0, [r4, r2]\n    ldr r1, [r5, r2]\n    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "1")
+    EG_V6M_ACT_FROM("r9")                                               /* r = sigmoid(x_r + h_tm1 U_r) */
+    "    mov r2, r12\n    ldr r1, [r5, r2]\n"
+    EG_V6M_SAT16("r1", "r3", "2")
+    "    muls r1, r0, r1\n    mov r3, lr\n    adds r1, r1, r3\n    asrs r1, r1, #15\n"   /* r * (h_tm1 U_h + b_hh) */
+    "    ldr r0, [r4, r2]\n"
+    "    lsls r3, r0, #11\n    asrs r3, r3, #11\n    cmp r3, r0\n    bne 33f\n43:\n"   /* clamp to [-2^20, 2^20) */
+    "    adds r0, r0, r1\n"
+    EG_V6M_SAT16("r0", "r1", "4")
+    EG_V6M_ACT_FROM("r10")                                              /* hh = tanh(x_h + r * (...)) */
+    "    ldrh r1, [r6]\n    sxth r1, r1\n    subs r1, r1, r0\n"             /* h_tm1 - hh */
+    "    muls r1, r7, r1\n    mov r3, lr\n    adds r1, r1, r3\n    asrs r1, r1, #15\n"
+    "    adds r0, r0, r1\n"                                                 /* h = hh + z * (h_tm1 - hh) */
+    "    sxth r1, r0\n    cmp r1, r0\n    bne 35f\n    lsls r3, r3, #1\n    cmn r0, r3\n    beq 35f\n45:\n"  /* |h| <= 32767 */
+    "    strh r0, [r6]\n    adds r6, #2\n    adds r4, #4\n    adds r5, #4\n"
+    "    cmp r6, r11\n    bne 1b\n"
+    EG_V6M_EPILOGUE
+    EG_V6M_SAT16_SLOW("r0", "r1", "0")
+    EG_V6M_SAT16_SLOW("r0", "r1", "1")
+    EG_V6M_SAT16_SLOW("r1", "r3", "2")
+    "33:\n    asrs r0, r0, #31\n    movs r3, #1\n    lsls r3, r3, #20\n    subs r3, #1\n    eors r0, r3\n    b 43b\n"
+    EG_V6M_SAT16_SLOW("r0", "r1", "4")
+    "35:\n    movs r3, #1\n    lsls r3, r3, #15\n    subs r3, #1\n    cmp r0, #0\n    bgt 36f\n    negs r3, r3\n"
+    "36:\n    mov r0, r3\n    b 45b\n"
+    EG_V6M_END("eg_gates_v6m16"));
+#endif
 #endif
 
 #endif
