@@ -123,18 +123,6 @@ static EG_NOINLINE void eg_gates_update_after(const eg_model_t *m, int32_t H, in
             *h_state = (int16_t)eg_sat_q7(eg_rshift_round32(h16, 8));
         }
     } else {
-#if EG_DSP
-        eg_gates_args_t a;
-        a.pz = gx;
-        a.pr = gx + r_at;
-        a.ph = gx + h_at;
-        a.h = h_state;
-        a.h_end = h_state + H;
-        a.sig = tab[0];
-        a.tanh = tab[1];
-        if (H > 0) eg_gates_dsp16(&a);
-        return;
-#endif
         for (; h_state < end; ++h_state, gx += 2) {
             hh = eg_cand_after(tab, gx, r_at, h_at, &z);
             h_tm1 = *h_state;
@@ -236,6 +224,20 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 #elif EG_MVE
         eg_gates_after_mve(m, H, hoff, gx, gh, z);
 #else
+#if EG_DSP
+        if (!EG_A8(m)) {                       /* z, r, hh and h: the assembly of edge_gru_dsp.h (Q0.15 state) */
+            eg_gates_args_t a;
+            a.pz = gx;
+            a.pr = gx + 2 * H;
+            a.ph = gx + 2 * hoff;
+            a.h = h_state;
+            a.h_end = h_state + H;
+            a.sig = m->sig_tab + 256;
+            a.tanh = m->tanh_tab + 256;
+            if (H > 0) eg_gates_dsp16(&a);
+            return;
+        }
+#endif
         eg_gates_update_after(m, H, hoff, gx, h_state);                        /* z, r, hh and h */
         return;
 #endif
