@@ -212,8 +212,8 @@ def test_assembly_argument_offsets_are_checked_at_compile_time(cc, tmp_path):
            str(tmp_path / "x.o")]
     assert subprocess.run(cmd, capture_output=True).returncode == 0
     src = (tmp_path / "edge_gru_v6m.h").read_text()
-    assert "int32_t K, nb;" in src
-    (tmp_path / "edge_gru_v6m.h").write_text(src.replace("int32_t K, nb;", "int32_t nb, K;"))
+    assert src.count("    int32_t K;") == 1
+    (tmp_path / "edge_gru_v6m.h").write_text(src.replace("    int32_t K;", "    int32_t moved; int32_t K;"))
     p = subprocess.run(cmd, capture_output=True, text=True)
     assert p.returncode != 0 and "eg_v6m_offset_of_K" in p.stderr, p.stderr[-2000:]
 

@@ -202,7 +202,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
         eg_matrix(gh, vh_in, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
 #if EG_V6M
-#if EG_USE_A16
+#if EG_USE_A16 && EG_USE_AFTER
         if (!EG_A8(m)) {                                                       /* z, r, hh and h in one pass */
             eg_v6m_gates_t a;
             a.gx = gx;
