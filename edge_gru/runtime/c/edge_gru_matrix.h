@@ -8,6 +8,9 @@
  * A vector operand holds K values (K a multiple of 4, zero padded). Portable: one int32 per value.
  * DSP: two int16 per 32-bit word, element 2i in the low half (the SMLAD operand layout). */
 #if EG_DSP
+/* A word of an operand read in C: may alias the int16 state it can be (a word-aligned state of an even number of
+ * units is the recurrent product's operand in place, eg_gru_step); GNU C only, as is the DSP path. */
+typedef uint32_t __attribute__((may_alias)) eg_word_t;
 static void eg_vset(int32_t *v, int32_t k, int32_t val)
 {
     uint32_t *w = (uint32_t *)v + (k >> 1);
@@ -16,7 +19,7 @@ static void eg_vset(int32_t *v, int32_t k, int32_t val)
 }
 static int32_t eg_vget(const int32_t *v, int32_t k)
 {
-    uint32_t w = ((const uint32_t *)v)[k >> 1];
+    uint32_t w = ((const eg_word_t *)v)[k >> 1];
     uint32_t u = (k & 1) ? (w >> 16) : (w & 0xFFFFu);
     return (int32_t)(u ^ 0x8000u) - 0x8000;
 }
@@ -67,7 +70,7 @@ static EG_NOINLINE void eg_matrix_64(int32_t *out, const int32_t *v, int32_t K, 
         if (w16) {
             const int16_t *w = (const int16_t *)W + b * 4 * K;
 #if EG_DSP
-            const uint32_t *x = (const uint32_t *)v;
+            const eg_word_t *x = (const eg_word_t *)v;
             for (g = 0; g + 4 <= K; g += 4, w += 16, x += 2) {
                 uint32_t x01 = x[0], x23 = x[1], q[2];
                 for (c = 0; c < 4; ++c) {
