@@ -79,6 +79,7 @@ static int32_t eg_to_state(int32_t h16, int shift, int32_t qmax)
 }
 
 #include "edge_gru_matrix.h"  /* the matrix products */
+#include "edge_gru_dsp_gates.h"   /* EG_DSP: the gate and state-update assembly */
 
 
 /* ---- gates ---------------------------------------------------------------------------------------- */
