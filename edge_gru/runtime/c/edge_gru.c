@@ -123,7 +123,7 @@ static EG_NOINLINE void eg_gates_update_after(const eg_model_t *m, int32_t H, in
             h16 = hh + eg_rshift_round32(z * (h_tm1 - hh), 15);                /* h = hh + z * (h_tm1 - hh) */
             *h_state = (int16_t)eg_sat_q7(eg_rshift_round32(h16, 8));
         }
-    } else {
+    } else if (!EG_DSP) {   /* (the DSP cores run a Q0.15 state's loop in assembly: eg_gates_dsp16) */
         for (; h_state < end; ++h_state, gx += 2) {
             hh = eg_cand_after(tab, gx, r_at, h_at, &z);
             h_tm1 = *h_state;
@@ -226,7 +226,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         eg_gates_after_mve(m, H, hoff, gx, gh, z);
 #else
 #if EG_DSP
-        if (!EG_A8(m)) {                       /* z, r, hh and h: the assembly of edge_gru_dsp.h (Q0.15 state) */
+        if (!EG_A8(m)) {                       /* z, r, hh and h: edge_gru_dsp_gates.h (Q0.15 state) */
             eg_gates_args_t a;
             a.pz = gx;
             a.pr = gx + 2 * H;
