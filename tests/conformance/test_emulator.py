@@ -24,6 +24,7 @@ def _model(i, rng):
     return quantize_model(spec, X[:6], prec), X
 
 
+COMPILERS = [pytest.param("zig", marks=pytest.mark.needs("zig")), pytest.param("gcc", marks=pytest.mark.needs("gcc"))]
 PATHS = [(core, False) for core in CORES] + [("cortex-m0plus", True), ("cortex-m4", True), ("cortex-m7", True)]
 KERNELS = {"cortex-m0plus": "armv6m", "cortex-m4": "dsp", "cortex-m7": "dsp", "cortex-m33": "dsp"}
 
@@ -326,14 +327,15 @@ int main(void)
 """
 
 
-def test_armv6m_fused_gate_kernel_at_the_extremes(tmp_path):
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_armv6m_fused_gate_kernel_at_the_extremes(cc, tmp_path):
     """The Thumb-1 one-pass gates and update (w8a16 reset_after layers) against kernels.py on values that take
     every saturation path, a lone unit and many."""
     from edge_gru.fixed.kernels import act, rshift_round, sat
     from edge_gru.runtime import RUNTIME_FILES, c_source
     from firmware_sim.emulator import Emulator
     from firmware_sim.targets import get_target
-    from firmware_sim.toolchain import build_elf
+    from firmware_sim.toolchain import build_elf, resolve_compiler
 
     rng = np.random.default_rng(13)
     n = 301
@@ -361,8 +363,8 @@ def test_armv6m_fused_gate_kernel_at_the_extremes(tmp_path):
     runtime.mkdir()
     for name in RUNTIME_FILES:
         (runtime / name).write_bytes(c_source(name).read_bytes())
-    emu = Emulator(build_elf([src], target, tmp_path, include_dirs=(runtime,), defines=("EG_GENERIC",)),
-                   target, io_bytes=64 + len(blob))
+    emu = Emulator(build_elf([src], target, tmp_path, include_dirs=(runtime,), defines=("EG_GENERIC",),
+                             cc=resolve_compiler(cc)), target, io_bytes=64 + len(blob))
     emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
     emu.write_io(64, blob)
     assert emu.run(count_cycles=False).exit_code == 0
@@ -404,15 +406,16 @@ int main(void)
 """
 
 
+@pytest.mark.parametrize("cc", COMPILERS)
 @pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7"])
-def test_dsp_gate_kernel_at_the_extremes(target_name, tmp_path):
+def test_dsp_gate_kernel_at_the_extremes(target_name, cc, tmp_path):
     """The DSP gate and state-update assembly (one loop on the M4; two loops, the second two units a turn, with the
     M7 schedule) against kernels.py on values that take every saturation, on 1, 2 and an odd number of units."""
     from edge_gru.fixed.kernels import act, rshift_round, sat
     from edge_gru.runtime import RUNTIME_FILES, c_source
     from firmware_sim.emulator import Emulator
     from firmware_sim.targets import get_target
-    from firmware_sim.toolchain import build_elf, runtime_defines
+    from firmware_sim.toolchain import build_elf, resolve_compiler, runtime_defines
 
     rng = np.random.default_rng(12)
     n = 203
@@ -440,7 +443,7 @@ def test_dsp_gate_kernel_at_the_extremes(target_name, tmp_path):
     for name in RUNTIME_FILES:
         (runtime / name).write_bytes(c_source(name).read_bytes())
     elf = build_elf([src], target, tmp_path, include_dirs=(runtime,),
-                    defines=("EG_GENERIC", *runtime_defines(target.core)))
+                    defines=("EG_GENERIC", *runtime_defines(target.core)), cc=resolve_compiler(cc))
     emu = Emulator(elf, target, io_bytes=64 + len(blob))
     emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
     emu.write_io(64, blob)
@@ -459,8 +462,6 @@ def test_dsp_gate_kernel_at_the_extremes(target_name, tmp_path):
     assert (np.abs(pz[:, 0].astype(np.int64) + pz[:, 1]) > 32767).any() and (np.abs(ph[:, 0]) >= 2**20).any()
     assert (np.abs(np.array(expected)) == 32767).any()
 
-
-COMPILERS = [pytest.param("zig", marks=pytest.mark.needs("zig")), pytest.param("gcc", marks=pytest.mark.needs("gcc"))]
 
 
 @pytest.mark.slow
