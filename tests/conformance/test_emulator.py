@@ -307,20 +307,17 @@ int main(void)
 {
     volatile int32_t *io = (volatile int32_t *)0x60000000u;
     char *base = (char *)0x60000000u;
-    int32_t n = io[0], at = 0, part, len;
-    /* two calls: 1 unit, then the rest */
-    for (part = 0; part < 2; ++part, at += len) {
-        eg_v6m_gates_t a;
-        len = part == 0 ? 1 : n - 1;
-        a.gx = (const int32_t *)(base + io[1]) + at;
-        a.gh = (const int32_t *)(base + io[2]) + at;
-        a.h = (int16_t *)(base + io[3]) + at;
-        a.h_end = a.h + len;
-        a.off_r = 4 * n;
-        a.off_h = 8 * n;
-        a.sig = (const int16_t *)(base + io[4]);
-        a.tanh = (const int16_t *)(base + io[5]);
-        eg_gates_v6m16(&a);
+    int32_t c;
+    /* io[0] cases, then per case: units, the offset of gx (x W: z, r, candidate; then h U the same), of the state */
+    for (c = 0; c < io[0]; ++c) {
+        eg_gru_t g = {0};
+        eg_model_t m = {0};
+        g.units = io[1 + 3 * c];
+        g.cols = 3 * g.units;
+        g.hoff = 2 * g.units;
+        m.sig_tab = (const int16_t *)(base + io[10]);
+        m.tanh_tab = (const int16_t *)(base + io[11]);
+        eg_gates_v6m16((const int32_t *)(base + io[2 + 3 * c]), (int16_t *)(base + io[3 + 3 * c]), &g, &m);
     }
     return 0;
 }
@@ -338,24 +335,28 @@ def test_armv6m_fused_gate_kernel_at_the_extremes(cc, tmp_path):
     from firmware_sim.toolchain import build_elf, resolve_compiler
 
     rng = np.random.default_rng(13)
-    n = 301
     fm = quantize_model(random_spec(rng, 3, [4], timesteps=2), rng.normal(0, 1, (4, 2, 3)).astype(np.float32), "w8a16")
     sig, tanh = fm.sig_tab.astype(np.int16), fm.tanh_tab.astype(np.int16)
 
-    def mixed(lo, hi):   # half small values, half anywhere in [lo, hi]
+    def mixed(lo, hi, n):   # half small values, half anywhere in [lo, hi]
         small = rng.integers(-40000, 40000, n)
         return np.where(rng.random(n) < 0.5, small, rng.integers(lo, hi, n)).astype(np.int32)
 
-    # gx and gh: z's columns, r's, the candidate's (hoff = 2 n here)
-    gx = np.concatenate([mixed(-2**30, 2**30), mixed(-2**30, 2**30), mixed(-2**31, 2**31 - 1)])
-    gh = np.concatenate([mixed(-2**30, 2**30), mixed(-2**30, 2**30), mixed(-2**31, 2**31 - 1)])
-    h = rng.integers(-32768, 32768, n).astype(np.int16)
-    h[:4] = [-32768, 32767, -32767, 32767]
-    arrays = [gx, gh, h, sig, tanh]
+    cases = []
+    for n in (1, 301):   # gx then gh, each z's columns, r's, the candidate's (hoff = 2 n, cols = 3 n)
+        g = np.concatenate([mixed(-2**30, 2**30, n), mixed(-2**30, 2**30, n), mixed(-2**31, 2**31 - 1, n),
+                            mixed(-2**30, 2**30, n), mixed(-2**30, 2**30, n), mixed(-2**31, 2**31 - 1, n)])
+        h = rng.integers(-32768, 32768, n).astype(np.int16)
+        h[:4] = [-32768, 32767, -32767, 32767][:n]
+        cases.append((n, g, h))
     offsets, blob = [], b""
-    for arr in arrays:
+    for arr in [a for _, g, h in cases for a in (g, h)] + [sig, tanh]:
         offsets.append(64 + len(blob))
         blob += arr.tobytes() + b"\0" * (-arr.nbytes % 16)
+    header = [len(cases)]
+    for i, (n, _, _) in enumerate(cases):
+        header += [n, offsets[2 * i], offsets[2 * i + 1]]
+    header += [0] * (10 - len(header)) + offsets[-2:]
     src = tmp_path / "harness.c"
     src.write_text(ARMV6M_FUSED_HARNESS)
     target = get_target("rp2040")
@@ -365,20 +366,25 @@ def test_armv6m_fused_gate_kernel_at_the_extremes(cc, tmp_path):
         (runtime / name).write_bytes(c_source(name).read_bytes())
     emu = Emulator(build_elf([src], target, tmp_path, include_dirs=(runtime,), defines=("EG_GENERIC",),
                              cc=resolve_compiler(cc)), target, io_bytes=64 + len(blob))
-    emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
+    emu.write_io(0, np.array(header, np.int32).tobytes())
     emu.write_io(64, blob)
     assert emu.run(count_cycles=False).exit_code == 0
 
-    expected = []
-    for k in range(n):
-        z = act(sig, sat(int(gx[k]) + int(gh[k]), -32768, 32767))
-        r = act(sig, sat(int(gx[n + k]) + int(gh[n + k]), -32768, 32767))
-        r_hu = rshift_round(r * sat(int(gh[2 * n + k]), -32768, 32767), 15)
-        hh = act(tanh, sat(sat(int(gx[2 * n + k]), -2**20, 2**20 - 1) + r_hu, -32768, 32767))
-        expected.append(sat(hh + rshift_round(z * (int(h[k]) - hh), 15), -32767, 32767))
-    np.testing.assert_array_equal(np.frombuffer(emu.read_io(offsets[2], 2 * n), np.int16), expected)
-    assert (np.abs(gx[:n].astype(np.int64) + gh[:n]) > 32767).any() and (np.abs(gx[2 * n:]) >= 2**20).any()
-    assert (np.abs(np.array(expected)) == 32767).any()
+    bounds = 0
+    for i, (n, g, h) in enumerate(cases):
+        gx, gh = g[:3 * n], g[3 * n:]
+        expected = []
+        for k in range(n):
+            z = act(sig, sat(int(gx[k]) + int(gh[k]), -32768, 32767))
+            r = act(sig, sat(int(gx[n + k]) + int(gh[n + k]), -32768, 32767))
+            r_hu = rshift_round(r * sat(int(gh[2 * n + k]), -32768, 32767), 15)
+            hh = act(tanh, sat(sat(int(gx[2 * n + k]), -2**20, 2**20 - 1) + r_hu, -32768, 32767))
+            expected.append(sat(hh + rshift_round(z * (int(h[k]) - hh), 15), -32767, 32767))
+        np.testing.assert_array_equal(np.frombuffer(emu.read_io(offsets[2 * i + 1], 2 * n), np.int16), expected)
+        bounds += sum(abs(v) == 32767 for v in expected)
+    assert bounds > 0                                  # the state's bounds were reached
+    n, g, _ = cases[1]
+    assert (np.abs(g[:n].astype(np.int64) + g[3 * n:4 * n]) > 32767).any() and (np.abs(g[2 * n:3 * n]) >= 2**20).any()
 
 
 DSP_GATES_HARNESS = r"""

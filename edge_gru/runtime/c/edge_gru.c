@@ -205,16 +205,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 #if EG_V6M
 #if EG_USE_A16 && EG_USE_AFTER
         if (!EG_A8(m)) {                                                       /* z, r, hh and h in one pass */
-            eg_v6m_gates_t a;
-            a.gx = gx;
-            a.gh = gh;
-            a.h = h_state;
-            a.h_end = h_state + H;
-            a.off_r = 4 * H;
-            a.off_h = 4 * hoff;
-            a.sig = m->sig_tab;
-            a.tanh = m->tanh_tab;
-            if (H > 0) eg_gates_v6m16(&a);
+            if (H > 0) eg_gates_v6m16(gx, h_state, g, m);
             return;
         }
 #endif

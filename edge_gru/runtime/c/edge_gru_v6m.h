@@ -214,29 +214,29 @@ __asm__(
  *   z = act(sig, sat16(x_z + h_tm1 U_z)), r = act(sig, sat16(x_r + h_tm1 U_r)),
  *   hh = act(tanh, sat16(clamp20(x_h) + ((r sat16(h_tm1 U_h + b_hh) + 2^14) >> 15))),
  *   h = clamp(hh + ((z (h_tm1 - hh) + 2^14) >> 15), +-32767).
- * Registers: r4 = &gx[k], r5 = &gh[k] (the products' outputs, EG_OS 1), r6 = &h[k], r7 = z; r8 = 4 H and r12 =
- * 4 hoff (the byte offsets of r's and the candidate's columns), r9, r10 the sigmoid and tanh tables' middles,
- * r11 the state's end, lr = 2^14. */
-typedef struct {
-    const int32_t *gx, *gh;        /* [0] [4] */
-    int16_t *h, *h_end;            /* [8] [12] */
-    int32_t off_r, off_h;          /* [16] [20] 4 H, 4 hoff */
-    const int16_t *sig, *tanh;     /* [24] [28] the tables */
-} eg_v6m_gates_t;
-EG_ASM_OFFSET(eg_v6m_gates_t, eg_v6m_gates, h_end, 12);
-EG_ASM_OFFSET(eg_v6m_gates_t, eg_v6m_gates, tanh, 28);
-void eg_gates_v6m16(const eg_v6m_gates_t *a);
+ * gx: the layer's x W + b_i (EG_OS 1; h_tm1 U + b_h follows at gx + cols), h: its state (units >= 1), the sizes from
+ * g, the tables from m (no argument struct: the step's stack stays as deep as with the matrix kernel).
+ * Registers: r4 = &gx[k], r5 = &gh[k], r6 = &h[k], r7 = z; r8 = 4 H and r12 = 4 hoff (the byte offsets of r's and
+ * the candidate's columns), r9, r10 the sigmoid and tanh tables' middles, r11 the state's end, lr = 2^14. */
+EG_ASM_OFFSET(eg_gru_t, eg_gru, units, 0);
+EG_ASM_OFFSET(eg_gru_t, eg_gru, cols, 4);
+EG_ASM_OFFSET(eg_gru_t, eg_gru, hoff, 8);
+EG_ASM_OFFSET(eg_model_t, eg_model, sig_tab, 40);
+EG_ASM_OFFSET(eg_model_t, eg_model, tanh_tab, 44);
+void eg_gates_v6m16(const int32_t *gx, int16_t *h, const eg_gru_t *g, const eg_model_t *m);
 __asm__(
     EG_V6M_FUNC("eg_gates_v6m16")
     "    push {r4, r5, r6, r7, lr}\n"
     "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n    push {r4, r5, r6, r7}\n"
-    "    ldr r1, [r0, #16]\n    mov r8, r1\n    ldr r1, [r0, #20]\n    mov r12, r1\n"
+    "    ldr r4, [r2, #0]\n    lsls r5, r4, #2\n    mov r8, r5\n"          /* units: 4 H */
+    "    lsls r4, r4, #1\n    adds r4, r1, r4\n    mov r11, r4\n"          /* the state's end */
+    "    ldr r5, [r2, #8]\n    lsls r5, r5, #2\n    mov r12, r5\n"          /* hoff: 4 hoff */
+    "    ldr r5, [r2, #4]\n    lsls r5, r5, #2\n    adds r5, r0, r5\n"      /* cols: gh = gx + cols */
     "    movs r2, #2\n    lsls r2, r2, #8\n"                               /* 256 entries: 512 bytes */
-    "    ldr r1, [r0, #24]\n    adds r1, r1, r2\n    mov r9, r1\n"
-    "    ldr r1, [r0, #28]\n    adds r1, r1, r2\n    mov r10, r1\n"
-    "    ldr r1, [r0, #12]\n    mov r11, r1\n"
-    "    movs r1, #1\n    lsls r1, r1, #14\n    mov lr, r1\n"
-    "    ldr r4, [r0, #0]\n    ldr r5, [r0, #4]\n    ldr r6, [r0, #8]\n"
+    "    ldr r4, [r3, #40]\n    adds r4, r4, r2\n    mov r9, r4\n"
+    "    ldr r4, [r3, #44]\n    adds r4, r4, r2\n    mov r10, r4\n"
+    "    movs r4, #1\n    lsls r4, r4, #14\n    mov lr, r4\n"
+    "    mov r4, r0\n    mov r6, r1\n"
     "1:\n"
     "    ldr r0, [r4]\n    ldr r1, [r5]\n    adds r0, r0, r1\n"
     EG_V6M_SAT16("r0", "r1", "0")
