@@ -218,6 +218,61 @@ def test_int16_weights_with_int32_accumulators(portable, tmp_path):
     np.testing.assert_array_equal(res.outputs, fm.predict_raw(X))
 
 
+def _gate_tables(rng):
+    """A quantized model's sigmoid and tanh tables (int16, 513 entries)."""
+    fm = quantize_model(random_spec(rng, 3, [4], timesteps=2), rng.normal(0, 1, (4, 2, 3)).astype(np.float32), "w8a16")
+    return fm.sig_tab.astype(np.int16), fm.tanh_tab.astype(np.int16)
+
+
+def _mixed(rng, lo, hi, size):
+    """int32 values, half small, half anywhere in [lo, hi]."""
+    small = rng.integers(-40000, 40000, size)
+    return np.where(rng.random(size) < 0.5, small, rng.integers(lo, hi, size)).astype(np.int32)
+
+
+def _pack(arrays):
+    """The arrays one after another from io offset 64, 16-byte aligned: (their offsets, the bytes)."""
+    offsets, blob = [], b""
+    for arr in arrays:
+        offsets.append(64 + len(blob))
+        blob += arr.tobytes() + b"\0" * (-arr.nbytes % 16)
+    return offsets, blob
+
+
+def _run_harness(tmp_path, harness, target, header, blob, runtime_c=False, defines=(), cc=None):
+    """Build ``harness`` (C text) against the runtime's files for ``target`` (also compiling edge_gru.c on its own
+    when ``runtime_c``), write ``header`` (int32) at io 0 and ``blob`` at 64, run it to its exit; the emulator."""
+    from edge_gru.runtime import RUNTIME_FILES, c_source
+    from firmware_sim.emulator import Emulator
+    from firmware_sim.toolchain import build_elf, resolve_compiler
+
+    src = tmp_path / "harness.c"
+    src.write_text(harness)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for name in RUNTIME_FILES:
+        (runtime / name).write_bytes(c_source(name).read_bytes())
+    sources = [runtime / "edge_gru.c", src] if runtime_c else [src]
+    elf = build_elf(sources, target, tmp_path, include_dirs=(runtime,), defines=defines,
+                    cc=resolve_compiler(cc) if cc else None)
+    emu = Emulator(elf, target, io_bytes=64 + len(blob))
+    emu.write_io(0, np.array(header, np.int32).tobytes())
+    emu.write_io(64, blob)
+    assert emu.run(count_cycles=False).exit_code == 0
+    return emu
+
+
+def _gated_state(sig, tanh, x_z, h_z, x_r, h_r, x_h, h_h, h_tm1):
+    """kernels.py's state after one unit's gates (reset_after, Q0.15 state)."""
+    from edge_gru.fixed.kernels import act, rshift_round, sat
+
+    z = act(sig, sat(int(x_z) + int(h_z), -32768, 32767))
+    r = act(sig, sat(int(x_r) + int(h_r), -32768, 32767))
+    r_hu = rshift_round(r * sat(int(h_h), -32768, 32767), 15)
+    hh = act(tanh, sat(sat(int(x_h), -2**20, 2**20 - 1) + r_hu, -32768, 32767))
+    return sat(hh + rshift_round(z * (int(h_tm1) - hh), 15), -32767, 32767)
+
+
 ARMV6M_GATES_HARNESS = r"""
 #include <stdint.h>
 void eg_gates_v6m_sig(int32_t *out, const int32_t *a, const int32_t *b, int32_t n, const int16_t *tab);
@@ -241,19 +296,14 @@ int main(void)
 def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     """The Thumb-1 gate and update loops against kernels.py on values that take every saturation path."""
     from edge_gru.fixed.kernels import act, rshift_round, sat
-    from edge_gru.runtime import RUNTIME_FILES, c_source
-    from firmware_sim.emulator import Emulator
     from firmware_sim.targets import get_target
-    from firmware_sim.toolchain import build_elf
 
     rng = np.random.default_rng(11)
     n = 400
-    fm = quantize_model(random_spec(rng, 3, [4], timesteps=2), rng.normal(0, 1, (4, 2, 3)).astype(np.float32), "w8a16")
-    sig, tanh = fm.sig_tab.astype(np.int16), fm.tanh_tab.astype(np.int16)
+    sig, tanh = _gate_tables(rng)
 
-    def mixed(lo, hi):   # half small values, half anywhere in [lo, hi]
-        small = rng.integers(-40000, 40000, n)
-        return np.where(rng.random(n) < 0.5, small, rng.integers(lo, hi, n)).astype(np.int32)
+    def mixed(lo, hi):
+        return _mixed(rng, lo, hi, n)
 
     a, b = mixed(-2**30, 2**30), mixed(-2**30, 2**30)
     gxh, gxr, ghr, ghh = mixed(-2**31, 2**31 - 1), mixed(-2**30, 2**30), mixed(-2**30, 2**30), mixed(-2**31, 2**31 - 1)
@@ -262,23 +312,8 @@ def test_armv6m_gate_kernels_at_the_extremes(tmp_path):
     z = rng.integers(0, 32769, n).astype(np.int32)
     h[:4], ugx[:4], z[:4] = [-32768, 32767, -32768, 32767], [32767, -32768, -32768, 32767], [0, 0, 32768, 32768]
 
-    arrays = [np.zeros(n, np.int32), a, b, sig, gxh, gxr, ghr, ghh, h, ugx, z, tanh]
-    offsets, blob = [], b""
-    for arr in arrays:
-        offsets.append(64 + len(blob))
-        blob += arr.tobytes() + b"\0" * (-arr.nbytes % 16)
-    src = tmp_path / "harness.c"
-    src.write_text(ARMV6M_GATES_HARNESS)
-    target = get_target("rp2040")
-    runtime = tmp_path / "runtime"
-    runtime.mkdir()
-    for name in RUNTIME_FILES:
-        (runtime / name).write_bytes(c_source(name).read_bytes())
-    emu = Emulator(build_elf([runtime / "edge_gru.c", src], target, tmp_path, include_dirs=(runtime,)),
-                   target, io_bytes=64 + len(blob))
-    emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
-    emu.write_io(64, blob)
-    assert emu.run(count_cycles=False).exit_code == 0
+    offsets, blob = _pack([np.zeros(n, np.int32), a, b, sig, gxh, gxr, ghr, ghh, h, ugx, z, tanh])
+    emu = _run_harness(tmp_path, ARMV6M_GATES_HARNESS, get_target("rp2040"), [n, *offsets], blob, runtime_c=True)
 
     def read(i, dtype):
         return np.frombuffer(emu.read_io(offsets[i], n * np.dtype(dtype).itemsize), dtype)
@@ -328,58 +363,32 @@ int main(void)
 def test_armv6m_fused_gate_kernel_at_the_extremes(cc, tmp_path):
     """The Thumb-1 one-pass gates and update (w8a16 reset_after layers) against kernels.py on values that take
     every saturation path, a lone unit and many."""
-    from edge_gru.fixed.kernels import act, rshift_round, sat
-    from edge_gru.runtime import RUNTIME_FILES, c_source
-    from firmware_sim.emulator import Emulator
     from firmware_sim.targets import get_target
-    from firmware_sim.toolchain import build_elf, resolve_compiler
 
     rng = np.random.default_rng(13)
-    fm = quantize_model(random_spec(rng, 3, [4], timesteps=2), rng.normal(0, 1, (4, 2, 3)).astype(np.float32), "w8a16")
-    sig, tanh = fm.sig_tab.astype(np.int16), fm.tanh_tab.astype(np.int16)
-
-    def mixed(lo, hi, n):   # half small values, half anywhere in [lo, hi]
-        small = rng.integers(-40000, 40000, n)
-        return np.where(rng.random(n) < 0.5, small, rng.integers(lo, hi, n)).astype(np.int32)
+    sig, tanh = _gate_tables(rng)
 
     cases = []
     for n in (1, 301):   # gx then gh, each z's columns, r's, the candidate's (hoff = 2 n, cols = 3 n)
-        g = np.concatenate([mixed(-2**30, 2**30, n), mixed(-2**30, 2**30, n), mixed(-2**31, 2**31 - 1, n),
-                            mixed(-2**30, 2**30, n), mixed(-2**30, 2**30, n), mixed(-2**31, 2**31 - 1, n)])
+        g = np.concatenate([_mixed(rng, -2**30, 2**30, n), _mixed(rng, -2**30, 2**30, n),
+                            _mixed(rng, -2**31, 2**31 - 1, n), _mixed(rng, -2**30, 2**30, n),
+                            _mixed(rng, -2**30, 2**30, n), _mixed(rng, -2**31, 2**31 - 1, n)])
         h = rng.integers(-32768, 32768, n).astype(np.int16)
         h[:4] = [-32768, 32767, -32767, 32767][:n]
         cases.append((n, g, h))
-    offsets, blob = [], b""
-    for arr in [a for _, g, h in cases for a in (g, h)] + [sig, tanh]:
-        offsets.append(64 + len(blob))
-        blob += arr.tobytes() + b"\0" * (-arr.nbytes % 16)
+    offsets, blob = _pack([a for _, g, h in cases for a in (g, h)] + [sig, tanh])
     header = [len(cases)]
     for i, (n, _, _) in enumerate(cases):
         header += [n, offsets[2 * i], offsets[2 * i + 1]]
     header += [0] * (10 - len(header)) + offsets[-2:]
-    src = tmp_path / "harness.c"
-    src.write_text(ARMV6M_FUSED_HARNESS)
-    target = get_target("rp2040")
-    runtime = tmp_path / "runtime"
-    runtime.mkdir()
-    for name in RUNTIME_FILES:
-        (runtime / name).write_bytes(c_source(name).read_bytes())
-    emu = Emulator(build_elf([src], target, tmp_path, include_dirs=(runtime,), defines=("EG_GENERIC",),
-                             cc=resolve_compiler(cc)), target, io_bytes=64 + len(blob))
-    emu.write_io(0, np.array(header, np.int32).tobytes())
-    emu.write_io(64, blob)
-    assert emu.run(count_cycles=False).exit_code == 0
+    emu = _run_harness(tmp_path, ARMV6M_FUSED_HARNESS, get_target("rp2040"), header, blob, defines=("EG_GENERIC",),
+                       cc=cc)
 
     bounds = 0
     for i, (n, g, h) in enumerate(cases):
         gx, gh = g[:3 * n], g[3 * n:]
-        expected = []
-        for k in range(n):
-            z = act(sig, sat(int(gx[k]) + int(gh[k]), -32768, 32767))
-            r = act(sig, sat(int(gx[n + k]) + int(gh[n + k]), -32768, 32767))
-            r_hu = rshift_round(r * sat(int(gh[2 * n + k]), -32768, 32767), 15)
-            hh = act(tanh, sat(sat(int(gx[2 * n + k]), -2**20, 2**20 - 1) + r_hu, -32768, 32767))
-            expected.append(sat(hh + rshift_round(z * (int(h[k]) - hh), 15), -32767, 32767))
+        expected = [_gated_state(sig, tanh, gx[k], gh[k], gx[n + k], gh[n + k], gx[2 * n + k], gh[2 * n + k], h[k])
+                    for k in range(n)]
         np.testing.assert_array_equal(np.frombuffer(emu.read_io(offsets[2 * i + 1], 2 * n), np.int16), expected)
         bounds += sum(abs(v) == 32767 for v in expected)
     assert bounds > 0                                  # the state's bounds were reached
@@ -417,57 +426,28 @@ int main(void)
 def test_dsp_gate_kernel_at_the_extremes(target_name, cc, tmp_path):
     """The DSP gate and state-update assembly (one loop on the M4; two loops, the second two units a turn, with the
     M7 schedule) against kernels.py on values that take every saturation, on 1, 2 and an odd number of units."""
-    from edge_gru.fixed.kernels import act, rshift_round, sat
-    from edge_gru.runtime import RUNTIME_FILES, c_source
-    from firmware_sim.emulator import Emulator
     from firmware_sim.targets import get_target
-    from firmware_sim.toolchain import build_elf, resolve_compiler, runtime_defines
+    from firmware_sim.toolchain import runtime_defines
 
     rng = np.random.default_rng(12)
     n = 203
-    fm = quantize_model(random_spec(rng, 3, [4], timesteps=2), rng.normal(0, 1, (4, 2, 3)).astype(np.float32), "w8a16")
-    sig, tanh = fm.sig_tab.astype(np.int16), fm.tanh_tab.astype(np.int16)
-
-    def mixed(lo, hi, size=(n, 2)):   # half small values, half anywhere in [lo, hi]
-        small = rng.integers(-40000, 40000, size)
-        return np.where(rng.random(size) < 0.5, small, rng.integers(lo, hi, size)).astype(np.int32)
-
-    pz, pr = mixed(-2**30, 2**30), mixed(-2**30, 2**30)
-    ph = np.stack([mixed(-2**31, 2**31 - 1, n), mixed(-2**31, 2**31 - 1, n)], 1)
+    sig, tanh = _gate_tables(rng)
+    pz, pr = _mixed(rng, -2**30, 2**30, (n, 2)), _mixed(rng, -2**30, 2**30, (n, 2))
+    ph = np.stack([_mixed(rng, -2**31, 2**31 - 1, n), _mixed(rng, -2**31, 2**31 - 1, n)], 1)
     h = rng.integers(-32768, 32768, n).astype(np.int16)
     h[:6] = [-32768, 32767, -32767, 0, -32768, 32767]
-    arrays = [pz, pr, ph, h, sig, tanh]
-    offsets, blob = [], b""
-    for arr in arrays:
-        offsets.append(64 + len(blob))
-        blob += arr.tobytes() + b"\0" * (-arr.nbytes % 16)
-    src = tmp_path / "harness.c"
-    src.write_text(DSP_GATES_HARNESS)
+    offsets, blob = _pack([pz, pr, ph, h, sig, tanh])
     target = get_target(target_name)
-    runtime = tmp_path / "runtime"
-    runtime.mkdir()
-    for name in RUNTIME_FILES:
-        (runtime / name).write_bytes(c_source(name).read_bytes())
-    elf = build_elf([src], target, tmp_path, include_dirs=(runtime,),
-                    defines=("EG_GENERIC", *runtime_defines(target.core)), cc=resolve_compiler(cc))
-    emu = Emulator(elf, target, io_bytes=64 + len(blob))
-    emu.write_io(0, np.array([n, *offsets], np.int32).tobytes())
-    emu.write_io(64, blob)
-    assert emu.run(count_cycles=False).exit_code == 0
+    emu = _run_harness(tmp_path, DSP_GATES_HARNESS, target, [n, *offsets], blob,
+                       defines=("EG_GENERIC", *runtime_defines(target.core)), cc=cc)
 
-    expected = []
-    for (x_z, h_z), (x_r, h_r), (x_h, h_h), h_tm1 in zip(pz, pr, ph, h, strict=True):
-        z = act(sig, sat(int(x_z) + int(h_z), -32768, 32767))
-        r = act(sig, sat(int(x_r) + int(h_r), -32768, 32767))
-        r_hu = rshift_round(r * sat(int(h_h), -32768, 32767), 15)
-        hh = act(tanh, sat(sat(int(x_h), -2**20, 2**20 - 1) + r_hu, -32768, 32767))
-        expected.append(sat(hh + rshift_round(z * (int(h_tm1) - hh), 15), -32767, 32767))
+    expected = [_gated_state(sig, tanh, x_z, h_z, x_r, h_r, x_h, h_h, h_tm1)
+                for (x_z, h_z), (x_r, h_r), (x_h, h_h), h_tm1 in zip(pz, pr, ph, h, strict=True)]
     got = np.frombuffer(emu.read_io(offsets[3], 2 * n), np.int16)
     np.testing.assert_array_equal(got, expected)
     # the saturations were taken: sums beyond int16, x_h beyond 2^20, the state at its bounds
     assert (np.abs(pz[:, 0].astype(np.int64) + pz[:, 1]) > 32767).any() and (np.abs(ph[:, 0]) >= 2**20).any()
     assert (np.abs(np.array(expected)) == 32767).any()
-
 
 
 @pytest.mark.slow

@@ -22,14 +22,9 @@ typedef struct {
 EG_ASM_OFFSET(eg_gates_args_t, eg_gates, pz, 0);
 EG_ASM_OFFSET(eg_gates_args_t, eg_gates, h_end, 16);
 EG_ASM_OFFSET(eg_gates_args_t, eg_gates, tanh, 24);
-#if EG_M7_SCHEDULE
-/* Cortex-M7: the candidate and the update form one chain per unit, which the M7 cannot pair, so two loops: the first
- * computes z and the candidate's pre-activation v = sat16(x_h + r * (h_tm1 U_h + b_hh)) per unit and writes them over
- * the unit's r pair; the second takes two units a turn (two chains side by side, which pair), and a last odd unit.
- * Second loop's registers: r0 the (z, v) pairs, r1 the state, r2 the tanh table's middle, r3 the end of the pairs of
- * units, r4-r8 and r9-r12, lr the two units' z, v, h_tm1, table address, t1. */
-/* z and r of the next unit (z stored over its x_r, r into r3) */
-#define EG_G_ZR                                                                                      \
+/* z's and r's table entries: t0 in r7 and r9, t1 - t0 in r10 and r11, the fractions in r6 and r8 (the lines both
+ * schedules share) */
+#define EG_G_LOOKUPS                                                                                 \
     "ldrd r6, r7, [r0], #8\n\t"         /* x_z, h_tm1 U_z */                                        \
     "ldrd r8, r9, [r1], #8\n\t"         /* x_r, h_tm1 U_r */                                        \
     "add r6, r6, r7\n\t"                                                                            \
@@ -47,7 +42,16 @@ EG_ASM_OFFSET(eg_gates_args_t, eg_gates, tanh, 24);
     "ldrsh r11, [r9, #2]\n\t"                                                                       \
     "ldrsh r9, [r9]\n\t"                                                                            \
     "sub r10, r10, r7\n\t"                                                                          \
-    "sub r11, r11, r9\n\t"                                                                          \
+    "sub r11, r11, r9\n\t"
+#if EG_M7_SCHEDULE
+/* Cortex-M7: the candidate and the update form one chain per unit, which the M7 cannot pair, so two loops: the first
+ * computes z and the candidate's pre-activation v = sat16(x_h + r * (h_tm1 U_h + b_hh)) per unit and writes them over
+ * the unit's r pair; the second takes two units a turn (two chains side by side, which pair), and a last odd unit.
+ * Second loop's registers: r0 the (z, v) pairs, r1 the state, r2 the tanh table's middle, r3 the end of the pairs of
+ * units, r4-r8 and r9-r12, lr the two units' z, v, h_tm1, table address, t1. */
+/* z and r of the next unit (z stored over its x_r, r into r3) */
+#define EG_G_ZR                                                                                      \
+    EG_G_LOOKUPS                                                                                    \
     "mul r6, r10, r6\n\t"                                                                           \
     "mul r8, r11, r8\n\t"                                                                           \
     "add r6, r6, #64\n\t"                                                                           \
@@ -224,25 +228,7 @@ __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_
         "ldr r5, [r0, #24]\n\t"
         "ldr r0, [r0]\n\t"
         "mov r12, #64\n\t"
-        "1:\n\t"
-        "ldrd r6, r7, [r0], #8\n\t"         /* x_z, h_tm1 U_z */
-        "ldrd r8, r9, [r1], #8\n\t"         /* x_r, h_tm1 U_r */
-        "add r6, r6, r7\n\t"
-        "add r8, r8, r9\n\t"
-        "ssat r6, #16, r6\n\t"
-        "ssat r8, #16, r8\n\t"
-        "asr r7, r6, #7\n\t"
-        "asr r9, r8, #7\n\t"
-        "and r6, r6, #127\n\t"
-        "and r8, r8, #127\n\t"
-        "add r7, r4, r7, lsl #1\n\t"
-        "add r9, r4, r9, lsl #1\n\t"
-        "ldrsh r10, [r7, #2]\n\t"
-        "ldrsh r7, [r7]\n\t"
-        "ldrsh r11, [r9, #2]\n\t"
-        "ldrsh r9, [r9]\n\t"
-        "sub r10, r10, r7\n\t"
-        "sub r11, r11, r9\n\t"
+        "1:\n\t" EG_G_LOOKUPS
         "mla r6, r10, r6, r12\n\t"
         "mla r8, r11, r8, r12\n\t"
         "add r6, r7, r6, asr #7\n\t"        /* z = sigmoid(x_z + h_tm1 U_z) */

@@ -135,6 +135,12 @@ void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n
 #define EG_V6M_SAT16_SLOW(reg, tmp, N)                                                               \
     "3" N ":\n    asrs " reg ", " reg ", #31\n    movs " tmp ", #1\n    lsls " tmp ", " tmp ", #15\n"      \
     "    subs " tmp ", #1\n    eors " reg ", " tmp "\n    b 4" N "b\n"
+/* reg = clamp(reg, -2^20, 2^20 - 1) (sat21), tmp clobbered; the slow part out of line (label 3N) */
+#define EG_V6M_SAT21(reg, tmp, N)                                                                    \
+    "    lsls " tmp ", " reg ", #11\n    asrs " tmp ", " tmp ", #11\n    cmp " tmp ", " reg "\n    bne 3" N "f\n4" N ":\n"
+#define EG_V6M_SAT21_SLOW(reg, tmp, N)                                                               \
+    "3" N ":\n    asrs " reg ", " reg ", #31\n    movs " tmp ", #1\n    lsls " tmp ", " tmp ", #20\n"      \
+    "    subs " tmp ", #1\n    eors " reg ", " tmp "\n    b 4" N "b\n"
 #define EG_V6M_PROLOGUE(tab_off)                                                                     \
     "    push {r4, r5, r6, r7, lr}\n"                                                               \
     "    mov r4, r8\n    mov r5, r9\n    mov r6, r10\n    mov r7, r11\n    push {r4, r5, r6, r7}\n"     \
@@ -175,7 +181,7 @@ __asm__(   /* one statement per function: C99 string literals stay under 4095 ch
     EG_V6M_SAT16("r1", "r2", "1")
     "    muls r1, r0, r1\n    mov r0, r10\n    adds r1, r1, r0\n    asrs r1, r1, #15\n"   /* r_hu */
     "    ldr r0, [r4]\n"
-    "    lsls r2, r0, #11\n    asrs r2, r2, #11\n    cmp r2, r0\n    bne 32f\n42:\n"   /* clamp to [-2^20, 2^20) */
+    EG_V6M_SAT21("r0", "r2", "2")                                       /* clamp to [-2^20, 2^20) */
     "    adds r0, r0, r1\n"
     EG_V6M_SAT16("r0", "r1", "3")
     "    stm r4!, {r0}\n"
@@ -183,7 +189,7 @@ __asm__(   /* one statement per function: C99 string literals stay under 4095 ch
     EG_V6M_EPILOGUE
     EG_V6M_SAT16_SLOW("r0", "r1", "0")
     EG_V6M_SAT16_SLOW("r1", "r2", "1")
-    "32:\n    asrs r0, r0, #31\n    movs r2, #1\n    lsls r2, r2, #20\n    subs r2, #1\n    eors r0, r2\n    b 42b\n"
+    EG_V6M_SAT21_SLOW("r0", "r2", "2")
     EG_V6M_SAT16_SLOW("r0", "r1", "3")
     EG_V6M_END("eg_gates_v6m_cand"));
 #endif
@@ -249,7 +255,7 @@ __asm__(
     EG_V6M_SAT16("r1", "r3", "2")
     "    muls r1, r0, r1\n    mov r3, lr\n    adds r1, r1, r3\n    asrs r1, r1, #15\n"   /* r * (h_tm1 U_h + b_hh) */
     "    ldr r0, [r4, r2]\n"
-    "    lsls r3, r0, #11\n    asrs r3, r3, #11\n    cmp r3, r0\n    bne 33f\n43:\n"   /* clamp to [-2^20, 2^20) */
+    EG_V6M_SAT21("r0", "r3", "3")                                       /* clamp to [-2^20, 2^20) */
     "    adds r0, r0, r1\n"
     EG_V6M_SAT16("r0", "r1", "4")
     EG_V6M_ACT_FROM("r10")                                              /* hh = tanh(x_h + r * (...)) */
@@ -263,7 +269,7 @@ __asm__(
     EG_V6M_SAT16_SLOW("r0", "r1", "0")
     EG_V6M_SAT16_SLOW("r0", "r1", "1")
     EG_V6M_SAT16_SLOW("r1", "r3", "2")
-    "33:\n    asrs r0, r0, #31\n    movs r3, #1\n    lsls r3, r3, #20\n    subs r3, #1\n    eors r0, r3\n    b 43b\n"
+    EG_V6M_SAT21_SLOW("r0", "r3", "3")
     EG_V6M_SAT16_SLOW("r0", "r1", "4")
     "35:\n    movs r3, #1\n    lsls r3, r3, #15\n    subs r3, #1\n    cmp r0, #0\n    bgt 36f\n    negs r3, r3\n"
     "36:\n    mov r0, r3\n    b 45b\n"
