@@ -251,21 +251,26 @@ def code_sizes(models, cc=None, quiet: bool = False) -> dict[tuple[str, str], in
 
     from converters.c_export import export_c
     from edge_gru.fixed.model import quantize_model
+    from firmware_sim.simulate import PAIRS_CORES
     from firmware_sim.sizes import object_sizes
     from firmware_sim.toolchain import resolve_compiler
 
     cc = cc or resolve_compiler(None)
     cores = ("cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33")
     if not quiet:
-        print(f"\nruntime code: .text of edge_gru.o in bytes, -O2, {cc.version}; built for the model "
-              "(generic build with -DEG_GENERIC in brackets)")
+        print(f"\nruntime code: .text of edge_gru.o in bytes, -O2, {cc.version}; built for the model in the layout "
+              "the core runs (M0+ blocks, the DSP cores pairs; generic build with -DEG_GENERIC in brackets)")
         print(f"{'model':24s} " + " ".join(f"{c:>18s}" for c in cores))
     out = {}
     for name, sp, tr, _, _ in models:
         fm = quantize_model(sp, tr.X, "w8a16")
         with tempfile.TemporaryDirectory() as tmp:
-            export_c(fm, Path(tmp) / "c")
-            sizes = [object_sizes(Path(tmp) / "c", core, cc) for core in cores]
+            sizes = []
+            for core in cores:          # in the layout simulate() uses on the core (the DSP cores: pairs)
+                layout = "pairs" if core in PAIRS_CORES else "blocks"
+                if not (Path(tmp) / layout).exists():
+                    export_c(fm, Path(tmp) / layout, matrix=layout)
+                sizes.append(object_sizes(Path(tmp) / layout, core, cc))
         out.update({(name, core): s["runtime_text"] for core, s in zip(cores, sizes, strict=True)})
         if not quiet:
             print(f"{name:24s} " + " ".join(f"{s['runtime_text']:>8,} ({s['generic_text']:>6,})" for s in sizes))

@@ -203,8 +203,9 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         embedding: ``auto``, ``table`` or ``folded`` (embedding models; see :mod:`converters.c_embedding`).
         placement: ``flash`` (default), ``weights-ram`` or ``ram``: where the weights (and, for ``ram``, the code)
             run; the latter two add ``eg_model_place()`` and the linker fragment ``edge_gru_placement.ld``.
-        matrix: How the GRU weights are stored: ``blocks`` (default: the DSP, ARMv6-M and portable kernels) or
-            ``rows`` (the Helium kernel of the Cortex-M55; other builds run plain loops over it).
+        matrix: How the GRU weights are stored: ``blocks`` (default: the ARMv6-M, DSP and portable kernels),
+            ``pairs`` (the faster DSP kernels of the Cortex-M4/M7/M33; int8 weights, else blocks is written) or
+            ``rows`` (the Helium kernel of the Cortex-M55); other builds run plain loops over the last two.
 
     Returns:
         The files written.
@@ -223,6 +224,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         raise ModelFileError("a model with a Bidirectional or go_backwards GRU needs a fixed sequence length for its "
                              "window buffers (the C runtime keeps the whole window in RAM); give the model's input "
                              "a fixed number of timesteps")
+    matrix = effective_matrix_layout(fm, matrix)
     layout = choose_layout(fm, embedding)
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
@@ -286,6 +288,11 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     return fm
 
 
+def effective_matrix_layout(fm: FixedModel, matrix: str) -> str:
+    """``matrix``, or ``blocks`` for ``pairs`` with int16 weights (the pairs layout is for int8 weights)."""
+    return "blocks" if matrix == "pairs" and fm.precision.w_bits != 8 else matrix
+
+
 def export_matrix_layout(folder: str | Path) -> str:
     """How a C folder stores its GRU weights (``blocks`` when its ``model.h`` names no layout)."""
     head = (Path(folder) / "model.h").read_bytes()[:1 << 20]
@@ -309,14 +316,15 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool
     return {"W8": not w16, "W16": w16, "A8": a8, "A16": not a8, "ACC32": not all(acc64), "ACC64": any(acc64),
             "RESET_AFTER": any(after), "RESET_BEFORE": not all(after), "FEATURES": not folded,   # eg_step: W needed
             "TABLE": fm.embedding is not None and not folded, "FOLD": folded, "DENSE": bool(fm.dense),
-            "BLOCKS": matrix != "rows", "ROWS": matrix == "rows", "PER_STEP": fm.per_step, "WINDOW": fm.window,
+            "BLOCKS": matrix == "blocks", "ROWS": matrix == "rows", "PAIRS": matrix == "pairs",
+            "PER_STEP": fm.per_step, "WINDOW": fm.window,
             **{f"I8_K{k}": k in fast for k in (0, 2, 4, 6)}, "I8_GENERIC": generic}
 
 
 def i8_products(fm: FixedModel, folded: bool, matrix: str = "blocks") -> tuple[set[int], bool]:
-    """The int8-weight, int32-accumulator products of the blocks layout (the DSP kernel's): the ``K & 6`` of those
-    with a bias and one-instruction requantization (the assembly kernel has one copy per ``K & 6``), and whether
-    any other runs (the C loop: no bias, other shifts, reset_after=False's recurrent products)."""
+    """The int8-weight, int32-accumulator products of the blocks and pairs layouts (the DSP kernels'): the ``K & 6``
+    of those with a bias and one-instruction requantization (the assembly kernels have one copy per ``K & 6``), and
+    whether any other runs (the C loop: no bias, other shifts, reset_after=False's recurrent products)."""
     fast: set[int] = set()
     generic = False
     if matrix == "rows" or fm.precision.w_bits != 8:
@@ -377,8 +385,9 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
          f"#define EG_MODEL_EMBEDDING_FOLDED {int(folded)}  /* 1: tokens only (eg_step_token, eg_run_tokens) */\n",
          *([] if not folded else FOLDED_REFUSALS),
          f"#define EG_MODEL_PLACEMENT \"{placement}\"  /* where the weights run: see README.md */\n",
-         f"#define EG_MODEL_MATRIX_LAYOUT \"{matrix}\"  /* rows: for the Helium (MVE) kernel */\n",
+         f"#define EG_MODEL_MATRIX_LAYOUT \"{matrix}\"  /* pairs: the DSP kernels, rows: the Helium (MVE) kernel */\n",
          f"#define EG_MODEL_MATRIX_ROWS {int(matrix == 'rows')}\n",
+         f"#define EG_MODEL_MATRIX_PAIRS {int(matrix == 'pairs')}\n",
          *uses_defines(fm, folded, matrix),
          *([] if placement == "flash" else
            ["#define EG_MODEL_WEIGHTS_IN_RAM 1\n",
@@ -428,7 +437,7 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
                          f"{int(g['reset_after'])}, {int(g['use_bias'])}, {acc64}, {w_ref}, gru{i}_U.v, "
                          f"gru{i}_b_i.v, gru{i}_b_h.v, gru{i}_mx.v, gru{i}_nx.v, gru{i}_mh.v, gru{i}_nh.v, "
                          f"{rq['x']}, {rq['h']}, {r32['x']}, {r32['h']}, "
-                         f"{'EG_LAYOUT_ROWS' if matrix == 'rows' else 'EG_LAYOUT_BLOCKS'}, {direction}, {merge}}}")
+                         f"EG_LAYOUT_{matrix.upper()}, {direction}, {merge}}}")
     dense_inits = []
     for i, d in enumerate(fm.dense):
         for k in ("W", "b", "m", "n"):

@@ -86,9 +86,33 @@ def kernel_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray
     return np.ascontiguousarray(np.concatenate(parts, axis=1)).ravel()
 
 
-#: how a GRU's weights are stored in the C export (``eg_gru_t.layout``): ``blocks`` for the DSP, ARMv6-M and
-#: portable kernels, ``rows`` for the Helium (MVE) kernel of the Cortex-M55 (other builds run plain loops over it)
-MATRIX_LAYOUTS = ("blocks", "rows")
+def pairs_layout(W: np.ndarray, H: int, reset_after: bool = True) -> np.ndarray:
+    """int8 GRU weights ``(in, 3H)`` -> the pairs layout (see edge_gru.h): the blocks layout's blocks, groups and
+    half group, but a 32-bit word holds a pair of columns (c, c+1) at two inputs (k, k+1): bytes ``c wk + 128``
+    (unsigned), ``c+1 wk``, ``c wk+1 + 128``, ``c+1 wk+1``; a group is the words (c0 c1, k0 k1), (c0 c1, k2 k3),
+    (c2 c3, k0 k1), (c2 c3, k2 k3). Read as two int16, a word is ``256 (c+1 w) + c w + 128`` per input, so one
+    SMLAD accumulates ``256 a_(c+1) + a_c + 128 sum x`` and one SXTB16 + SMLAD ``a_(c+1)``: 3 DSP instructions
+    per 4 MACs instead of 4. int16 weights keep the blocks layout."""
+    if W.dtype != np.int8:
+        return kernel_layout(W, H, reset_after)
+    Wp = pad_gates(W, H, reset_after)
+    K, nb = pad2(W.shape[0]), Wp.shape[1] // 4
+    K4 = K // 4 * 4
+    Wk = np.zeros((K, Wp.shape[1]), np.int8)
+    Wk[:W.shape[0]] = Wp
+    Wk = Wk.reshape(K, nb, 2, 2).copy()                                  # (input, block, pair, column in pair)
+    Wk[..., 0] = (Wk[..., 0].view(np.uint8) ^ 0x80).view(np.int8)        # c wk + 128 as an unsigned byte
+    groups = Wk[:K4].reshape(K4 // 4, 2, 2, nb, 2, 2).transpose(3, 0, 4, 1, 2, 5)   # (block, group, pair, k>>1, k&1, c)
+    parts = [groups.reshape(nb, -1)]
+    if K > K4:
+        parts.append(Wk[K4:].transpose(1, 2, 0, 3).reshape(nb, -1))           # (block, pair, k&1, c)
+    return np.ascontiguousarray(np.concatenate(parts, axis=1)).ravel()
+
+
+#: how a GRU's weights are stored in the C export (``eg_gru_t.layout``): ``blocks`` for the ARMv6-M, DSP and
+#: portable kernels, ``pairs`` for the DSP kernels of the Cortex-M4/M7/M33 (fewer instructions per MAC; other builds
+#: run plain loops over it), ``rows`` for the Helium (MVE) kernel of the Cortex-M55 (other builds: plain loops)
+MATRIX_LAYOUTS = ("blocks", "pairs", "rows")
 
 
 def pad8(n: int) -> int:
@@ -120,7 +144,9 @@ def matrix_layout(W: np.ndarray, H: int, reset_after: bool, layout: str, chunk: 
     """``W`` stored for ``layout`` (one of :data:`MATRIX_LAYOUTS`; ``chunk``: see :func:`rows_chunk`)."""
     if layout not in MATRIX_LAYOUTS:
         raise ValueError(f"unknown matrix layout {layout!r}")
-    return rows_layout(W, H, reset_after, chunk) if layout == "rows" else kernel_layout(W, H, reset_after)
+    if layout == "rows":
+        return rows_layout(W, H, reset_after, chunk)
+    return pairs_layout(W, H, reset_after) if layout == "pairs" else kernel_layout(W, H, reset_after)
 
 
 def is_folded(fm: FixedModel, embedding: str) -> bool:

@@ -60,14 +60,17 @@ bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
 
 ## Files
 - `edge_gru.h`, `edge_gru.c` and its parts `edge_gru_build.h` (what a build compiles), `edge_gru_matrix.h` (the matrix
-  products) and the cores' kernels `edge_gru_dsp.h`, `edge_gru_dsp_gates.h`, `edge_gru_v6m.h`, `edge_gru_mve.h`:
+  products) and the cores' kernels `edge_gru_dsp.h`, `edge_gru_dsp_gates.h`, `edge_gru_dsp_pairs.h`, `edge_gru_v6m.h`,
+  `edge_gru_mve.h`:
   the runtime (same for every model). Built next to this `model.h`, `edge_gru.c` compiles only the paths this model uses
   (`EG_MODEL_USES_*`: precision, accumulator widths, reset_after, input, head, weight layout) and the compiler
   drops the rest; a firmware with several models builds it with `-DEG_GENERIC` (every path, chosen at run
   time), and `eg_supports(&model)` says whether a build runs a model. On cores with the DSP extension
   (`__ARM_FEATURE_DSP`: Cortex-M4/M7/M33/M55) the matrix kernel is inline assembly with
   SMLAD/SXTB16 and SMMULR requantization (build with `-DEG_TUNE_M7` for a Cortex-M7: the same integers, its loop
-  scheduled for the M7's dual issue, slower on an M4); on ARMv6-M (Cortex-M0/M0+) a Thumb-1 assembly function;
+  scheduled for the M7's dual issue, slower on an M4), fastest with a model exported with `--matrix-layout pairs`
+  (3 DSP instructions per 4 MACs instead of 4; other cores run plain loops over that layout);
+  on ARMv6-M (Cortex-M0/M0+) a Thumb-1 assembly function;
   with Helium (`__ARM_FEATURE_MVE`, Cortex-M55) and a model exported with `--matrix-layout rows`
   (`EG_MODEL_MATRIX_LAYOUT` in `model.h`) the MVE kernels of `edge_gru_mve.h`;
   `-DEG_PORTABLE` forces the portable C path. All give the same integers; `eg_kernel_path()` says

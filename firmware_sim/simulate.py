@@ -97,9 +97,16 @@ def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto", pla
     return folder
 
 
-def matrix_layout_for(target: Target) -> str:
-    """The GRU weight layout a target's kernel reads: ``rows`` for the Helium kernel of the Cortex-M55."""
-    return "rows" if target.core == "cortex-m55" else "blocks"
+#: cores whose DSP kernels read the pairs layout (converters/c_layout.py)
+PAIRS_CORES = ("cortex-m4", "cortex-m7", "cortex-m33")
+
+
+def matrix_layout_for(target: Target, portable: bool = False) -> str:
+    """The GRU weight layout a target's kernel reads: ``rows`` for the Helium kernel of the Cortex-M55, ``pairs``
+    for the DSP kernels of the Cortex-M4/M7/M33, ``blocks`` for the ARMv6-M kernel and the portable C path."""
+    if portable:
+        return "blocks"
+    return "rows" if target.core == "cortex-m55" else "pairs" if target.core in PAIRS_CORES else "blocks"
 
 
 def emulation_target(target: Target) -> Target:
@@ -357,7 +364,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     check_emulator(target)
     with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
-        fm, c_folder, placement = _resolve(model, work, embedding, placement, matrix_layout_for(target))
+        fm, c_folder, placement = _resolve(model, work, embedding, placement, matrix_layout_for(target, portable))
         if quantized:
             xq = np.asarray(X)
             lens = np.full(len(xq), xq.shape[1], np.int32) if lengths is None else np.asarray(lengths, np.int32)

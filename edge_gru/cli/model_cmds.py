@@ -143,9 +143,10 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
 @click.option("--embedding", "embedding", type=click.Choice(["auto", "table", "folded"]), default="auto",
               show_default=True, help="For --format c with an Embedding: the quantized table, or the first layer's "
               "input projection per token (faster, usually far larger); auto = folded only if not larger.")
-@click.option("--matrix-layout", "matrix", type=click.Choice(["blocks", "rows"]),
-              help="For --format c: how the GRU weights are stored: blocks (default: the DSP, ARMv6-M and portable "
-              "kernels) or rows (the Helium/MVE kernel of the Cortex-M55; other cores run plain loops over it).")
+@click.option("--matrix-layout", "matrix", type=click.Choice(["blocks", "pairs", "rows"]),
+              help="For --format c: how the GRU weights are stored: blocks (default: the ARMv6-M, DSP and portable "
+              "kernels), pairs (the faster DSP kernels of the Cortex-M4/M7/M33, int8 weights) or rows (the "
+              "Helium/MVE kernel of the Cortex-M55); other cores run plain loops over pairs and rows.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @placement_option
 def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precision_name: str, out: Path,
@@ -180,6 +181,11 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         mem = memory_figures(fm, chosen, matrix or "blocks")
         click.echo(f"wrote {len(files) + 1} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes "
                    f"of constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
+        if matrix == "pairs" and fm.precision.w_bits != 8:
+            click.echo("matrix layout pairs is for int8 weights: wrote blocks")
+        elif matrix == "pairs":
+            click.echo("matrix layout pairs: built with the DSP extension (Cortex-M4/M7/M33) the matrix products run "
+                       "its kernel; other cores run plain loops over this layout (use blocks for them)")
         if matrix == "rows":
             click.echo("matrix layout rows: built with Helium (Cortex-M55, __ARM_FEATURE_MVE) the matrix products "
                        "run the MVE kernel; other cores run plain loops over this layout (use blocks for them)")

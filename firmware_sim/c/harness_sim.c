@@ -108,6 +108,8 @@ int main(void)
     eg_puts("edge-gru kernel: ");
 #if EG_MODEL_MATRIX_ROWS
     eg_puts(eg_kernel_path()[0] == 'm' ? "mve" : "portable");   /* rows layout: the MVE kernel, else plain loops */
+#elif defined(EG_MODEL_MATRIX_PAIRS) && EG_MODEL_MATRIX_PAIRS
+    eg_puts(eg_kernel_path()[0] == 'd' || eg_kernel_path()[0] == 'm' ? "dsp" : "portable");   /* pairs: DSP kernels */
 #else
     eg_puts(eg_kernel_path()[0] == 'm' ? "dsp" : eg_kernel_path());   /* an MVE build runs the DSP kernels here */
 #endif

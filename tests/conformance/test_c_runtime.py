@@ -70,6 +70,25 @@ def test_rows_layout_matches_numba_on_random_models(tmp_path):
                                       err_msg=f"model {i}")
 
 
+def test_pairs_layout_matches_numba_on_random_models(tmp_path):
+    """The DSP kernels' pairs layout (int8 weights stored 2 columns x 2 inputs a word, even columns offset by 128), run
+    by the host build's plain loops: Numba's integers on 12 random models of every precision, the constant bytes the
+    export reports are the bytes it writes, and int16 weights (w16a16) are written in the blocks layout."""
+    from converters.c_export import export_matrix_layout
+    from converters.c_layout import memory_figures
+
+    rng = np.random.default_rng(78)
+    for i in range(12):
+        fm, X = _random_model(i + 5, rng)
+        export_c(fm, tmp_path / f"m{i}", matrix="pairs")
+        assert export_matrix_layout(tmp_path / f"m{i}") == ("pairs" if fm.precision.w_bits == 8 else "blocks")
+        assert memory_figures(fm, "table", "pairs")["constant_bytes"] == _written_constant_bytes(
+            (tmp_path / f"m{i}" / "model.c").read_text()), f"model {i}"
+        xq = fm.quantize_input(X * (1 + 10 * (i % 3)))
+        np.testing.assert_array_equal(run_host(tmp_path / f"m{i}", xq, STRICT), fm.predict_raw(xq, quantized=True),
+                                      err_msg=f"model {i}")
+
+
 @pytest.mark.parametrize("prec", ["w8a8", "w8a16", "w16a16"])
 def test_c_matches_numba_on_spoken_digits(spoken_digits_model, spoken_digits, tmp_path, prec):
     _, spec, _, _ = spoken_digits_model
@@ -114,9 +133,10 @@ def test_strict_compile(compiler, tmp_path):
 @pytest.mark.parametrize("cpu", ["cortex_m0plus", "cortex_m4", "cortex_m7"])
 def test_cross_compiles_for_cortex_m(cpu, cc, tmp_path):
     """Strict warnings at -O2; the runtime (its assembly included) also at -O0, -Os, with a frame pointer, and for
-    the M7 with its tuning (-DEG_TUNE_M7), for a model whose products take the int8 assembly (w8a16, bias)."""
+    the M7 with its tuning (-DEG_TUNE_M7), for a model whose products take the int8 assembly (w8a16, bias): on the
+    DSP cores in the pairs layout, and the generic build (both layouts' assembly) at -O0."""
     fm, _ = _random_model(4, np.random.default_rng(0))
-    export_c(fm, tmp_path)
+    export_c(fm, tmp_path, matrix="blocks" if cpu == "cortex_m0plus" else "pairs")
     if cc == "gcc":
         cmd = ["arm-none-eabi-gcc", f"-mcpu={cpu.replace('_', '-')}", "-mthumb"]
     else:
@@ -125,7 +145,8 @@ def test_cross_compiles_for_cortex_m(cpu, cc, tmp_path):
         obj = tmp_path / (src + ".o")
         subprocess.run([*cmd, "-std=c99", "-O2", *STRICT, "-c", str(tmp_path / src), "-o", str(obj)], check=True)
         assert obj.read_bytes()[:4] == b"\x7fELF"
-    variants = [["-O0"], ["-Os"], ["-O2", "-fno-omit-frame-pointer"]] + [["-O2", "-DEG_TUNE_M7"]] * (cpu == "cortex_m7")
+    variants = [["-O0"], ["-Os"], ["-O2", "-fno-omit-frame-pointer"], ["-O0", "-DEG_GENERIC"]]
+    variants += [["-O2", "-DEG_TUNE_M7"], ["-O2", "-DEG_TUNE_M7", "-DEG_GENERIC"]] * (cpu == "cortex_m7")
     for flags in variants:
         obj = tmp_path / "v.o"
         subprocess.run([*cmd, "-std=c99", *flags, *STRICT, "-I", str(tmp_path), "-c", str(tmp_path / "edge_gru.c"),
@@ -318,8 +339,8 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
     export_c(fm, tmp_path)
     assert uses(fm, False) == {"W8": True, "W16": False, "A8": False, "A16": True, "ACC32": True, "ACC64": False,
                                "RESET_AFTER": True, "RESET_BEFORE": False, "FEATURES": True, "TABLE": False,
-                               "FOLD": False, "DENSE": True, "BLOCKS": True, "ROWS": False, "I8_K0": False,
-                               "I8_K2": False, "I8_K4": True, "I8_K6": True, "I8_GENERIC": False,
+                               "FOLD": False, "DENSE": True, "BLOCKS": True, "ROWS": False, "PAIRS": False,
+                               "I8_K0": False, "I8_K2": False, "I8_K4": True, "I8_K6": True, "I8_GENERIC": False,
                                "PER_STEP": False, "WINDOW": False}
     sizes = {}
     for build in ("specialized", "generic"):
@@ -336,6 +357,28 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
     # no C loop: beside the assembly at most a small wrapper of it (the compiler may inline that)
     rest = [n for f, n in sizes["specialized"].items() if f.startswith("eg_matrix") and f != "eg_matrix_i8_asm"]
     assert sum(rest) < 200
+
+
+@pytest.mark.needs("zig", "sim")
+def test_specialized_pairs_build_holds_only_the_pairs_kernel(tmp_path):
+    """A model exported in the pairs layout builds for the Cortex-M4 with the pairs kernel's assembly alone (its
+    products' two K & 6 copies), neither the blocks layout's assembly nor a C loop; the generic build holds both
+    kernels and the pairs C loop."""
+    rng = np.random.default_rng(3)
+    spec = random_spec(rng, 5, [12], [(3, "softmax")], timesteps=6)
+    fm = quantize_model(spec, rng.normal(size=(20, 6, 5)).astype(np.float32), "w8a16")
+    export_c(fm, tmp_path, matrix="pairs")
+    sizes = {}
+    for build in ("specialized", "generic"):
+        obj = tmp_path / f"{build}.o"
+        flags = ["-DEG_GENERIC"] if build == "generic" else []
+        subprocess.run([*_arm_cc("zig", "cortex_m4"), "-std=c99", "-O2", *STRICT, *flags, "-I", str(tmp_path), "-c",
+                        str(tmp_path / "edge_gru.c"), "-o", str(obj)], check=True)
+        sizes[build] = _functions(obj)
+    assert {"eg_matrix_p8_asm", "eg_matrix_i8_asm", "eg_matrix_pairs_c"} <= set(sizes["generic"])
+    assert "eg_matrix_p8_asm" in sizes["specialized"]
+    assert not {"eg_matrix_i8_asm", "eg_matrix_pairs_c", "eg_matrix_rows"} & set(sizes["specialized"])
+    assert sizes["specialized"]["eg_matrix_p8_asm"] < 0.7 * sizes["generic"]["eg_matrix_p8_asm"]
 
 
 @pytest.mark.needs("zig", "sim")

@@ -179,8 +179,8 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 {
     const int32_t H = g->units, C = g->cols, hoff = g->hoff, w16 = EG_W16(m);
     int32_t *vh = work, *gx = work + g->kh, *gh = EG_OS == 2 ? gx + 1 : gx + C, *z = gx + 2 * C;
-    /* the layout argument of eg_matrix: 0 (blocks) or the rows layout's chunk */
-    const int32_t lay = !EG_ROWS(g) ? 0 : (!w16 && EG_A8(m) && !EG_ACC64(g->acc64)) ? 16 : 8;
+    /* the layout argument of eg_matrix: 0 (blocks), 1 (pairs) or the rows layout's chunk */
+    const int32_t lay = EG_PAIRS(g) ? 1 : !EG_ROWS(g) ? 0 : (!w16 && EG_A8(m) && !EG_ACC64(g->acc64)) ? 16 : 8;
     /* h_tm1 as the operand of h_tm1 U: on the DSP path a word-aligned state of an even number of units already is
      * (two int16 a word, the first in the low half); else a packed copy in vh */
     const int32_t *vh_in = vh;
@@ -491,7 +491,9 @@ int32_t eg_supports(const eg_model_t *m)
         const eg_gru_t *g = &m->gru[l];
         if (g->acc64 ? !EG_USE_ACC64 : !EG_USE_ACC32) return 0;
         if (g->reset_after ? !EG_USE_AFTER : !EG_USE_BEFORE) return 0;
-        if (g->layout == EG_LAYOUT_ROWS ? !EG_USE_ROWS : !EG_USE_BLOCKS) return 0;
+        if (g->layout == EG_LAYOUT_ROWS ? !EG_USE_ROWS : g->layout == EG_LAYOUT_PAIRS ? !EG_USE_PAIRS : !EG_USE_BLOCKS)
+            return 0;
+        if (g->layout == EG_LAYOUT_PAIRS && m->w_bits == 16) return 0;      /* int8 weights only */
         if (g->W && !eg_i8_path(m, g, g->kx, g->use_bias && g->rqx)) return 0;
         if (!eg_i8_path(m, g, g->kh, g->reset_after && g->use_bias && g->rqh)) return 0;
     }

@@ -30,8 +30,15 @@
  * chunk holding 8 weights of each of the 4 columns in turn (the Helium kernel loads 8 of them per instruction
  * with one pointer; the other paths run plain loops over it). Chunks of 16 for int8 weights with int8
  * activations and int32 accumulators (w8a8), a column's 16 weights stored as inputs 0, 8, 1, 9, ..., 7, 15. */
+/* EG_LAYOUT_PAIRS (int8 weights; the DSP kernels of the Cortex-M4/M7/M33, plain loops elsewhere): the blocks layout's
+ * blocks, groups and half group, but each 32-bit word holds a pair of columns (c, c+1) at two inputs (k, k+1) as the
+ * bytes c wk + 128 (unsigned), c+1 wk, c wk+1 + 128, c+1 wk+1; a group of 4 inputs is the words (c0 c1, k0 k1),
+ * (c0 c1, k2 k3), (c2 c3, k0 k1), (c2 c3, k2 k3); a half group (c0 c1, k0 k1), (c2 c3, k0 k1). Read as two int16 a
+ * word is 256 (c+1 w) + c w + 128 per input: one SMLAD accumulates 256 a_(c+1) + a_c + 128 sum(x), one SXTB16 and
+ * one SMLAD a_(c+1) (edge_gru_dsp_pairs.h). */
 #define EG_LAYOUT_BLOCKS 0
 #define EG_LAYOUT_ROWS 1
+#define EG_LAYOUT_PAIRS 2
 
 /* Declare the state buffer EG_ALIGNED (word-aligned): on the DSP path a layer with an even number of units then reads
  * h_tm1 in place instead of packing a copy each step (any alignment gives the same outputs). */
@@ -50,7 +57,7 @@ typedef struct {
     const int32_t *mx, *nx, *mh, *nh;  /* requantization to Q3.12, (cols) */
     const int32_t *rqx, *rqh;          /* m * 2^(32-n) when every n of the product is in [16, 32], else 0 */
     int32_t r32x, r32h;                /* 1 when every n of the product is in [17, 46] (32-bit requantization) */
-    int32_t layout;                    /* EG_LAYOUT_BLOCKS or EG_LAYOUT_ROWS: how W and U are stored */
+    int32_t layout;                    /* EG_LAYOUT_*: how W and U are stored */
     int32_t dir;                       /* EG_DIR_*: which way the steps run (see below) */
     int32_t merge;                     /* EG_DIR_PAIR entries: how the two directions merge (EG_MERGE_*) */
 } eg_gru_t;

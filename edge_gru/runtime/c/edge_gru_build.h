@@ -38,6 +38,7 @@
 #define EG_USE_DENSE 1
 #define EG_USE_BLOCKS 1
 #define EG_USE_ROWS 1
+#define EG_USE_PAIRS 1
 #define EG_USE_PER_STEP 1
 #define EG_USE_WINDOW 1
 #else
@@ -55,6 +56,11 @@
 #define EG_USE_DENSE EG_MODEL_USES_DENSE
 #define EG_USE_BLOCKS EG_MODEL_USES_BLOCKS
 #define EG_USE_ROWS EG_MODEL_USES_ROWS
+#ifdef EG_MODEL_USES_PAIRS
+#define EG_USE_PAIRS EG_MODEL_USES_PAIRS
+#else
+#define EG_USE_PAIRS 0       /* a model.h from before the pairs layout */
+#endif
 #ifdef EG_MODEL_USES_PER_STEP
 #define EG_USE_PER_STEP EG_MODEL_USES_PER_STEP
 #define EG_USE_WINDOW EG_MODEL_USES_WINDOW
@@ -84,7 +90,8 @@
 #define EG_A8(m) EG_PICK(EG_USE_A16, EG_USE_A8, (m)->a_bits == 8, EG_USE_A8)
 #define EG_ACC64(flag) EG_PICK(EG_USE_ACC32, EG_USE_ACC64, (flag), EG_USE_ACC64)
 #define EG_AFTER(g) EG_PICK(EG_USE_BEFORE, EG_USE_AFTER, (g)->reset_after, EG_USE_AFTER)
-#define EG_ROWS(g) EG_PICK(EG_USE_BLOCKS, EG_USE_ROWS, (g)->layout == EG_LAYOUT_ROWS, EG_USE_ROWS)
+#define EG_ROWS(g) EG_PICK(EG_USE_BLOCKS || EG_USE_PAIRS, EG_USE_ROWS, (g)->layout == EG_LAYOUT_ROWS, EG_USE_ROWS)
+#define EG_PAIRS(g) EG_PICK(EG_USE_BLOCKS || EG_USE_ROWS, EG_USE_PAIRS, (g)->layout == EG_LAYOUT_PAIRS, EG_USE_PAIRS)
 
 /* The DSP path uses GNU inline assembly and ACLE intrinsics (gcc, clang, armclang). */
 #if defined(__ARM_FEATURE_DSP) && !defined(EG_PORTABLE) && (defined(__GNUC__) || defined(__clang__))

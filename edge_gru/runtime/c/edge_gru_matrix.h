@@ -148,6 +148,7 @@ static EG_INLINE void eg_requant4(int32_t *out, int32_t a0, int32_t a1, int32_t 
 }
 
 #include "edge_gru_dsp.h"    /* EG_DSP: the inline-assembly matrix kernels */
+#include "edge_gru_dsp_pairs.h"   /* EG_DSP: those of the pairs layout */
 #include "edge_gru_v6m.h"    /* EG_V6M: the Thumb-1 matrix, gate and update functions */
 
 /* int8 weights, int32 accumulators (overflow ruled out at quantization): nb blocks of 4 columns. */
@@ -262,6 +263,65 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
     }
 }
 
+#if EG_USE_PAIRS && (!EG_DSP || EG_USE_I8_GENERIC || EG_USE_ACC64)
+/* Pairs layout (int8 weights), any core: plain loops (the DSP cores' products with a bias and SMMULR requantization
+ * run edge_gru_dsp_pairs.h). Weight k of column c of a block (edge_gru.h): byte at (k < K4: group k/4 * 16 + pair
+ * c/2 * 8 + (k/2 & 1) * 4; the half group: K4 * 4 + pair * 4) + (k & 1) * 2 + (c & 1), less 128 for even c. */
+static EG_NOINLINE void eg_matrix_pairs_c(int32_t *out, const int32_t *v, int32_t K, const int8_t *W, int32_t nb,
+                                          const void *bias, int acc64, const int32_t *mul, const int32_t *sh,
+                                          const int32_t *rq)
+{
+    const int32_t K4 = K & ~3;
+    int32_t b, c, k;
+    for (b = 0; b < nb; ++b, W += 4 * K, out += 4 * EG_OS, mul += 4, sh += 4, rq = rq ? rq + 4 : 0) {
+        int32_t a[4];
+        for (c = 0; c < 4; ++c) {
+            int64_t acc64_ = 0;
+            int32_t acc = 0;
+            if (bias) {
+                if (acc64)
+                    acc64_ = ((const int64_t *)bias)[4 * b + c];
+                else
+                    acc = ((const int32_t *)bias)[4 * b + c];
+            }
+            for (k = 0; k < K; ++k) {
+                const int32_t at = (k < K4 ? (k >> 2) * 16 + (c >> 1) * 8 + ((k >> 1) & 1) * 4 : K4 * 4 + (c >> 1) * 4)
+                                   + (k & 1) * 2 + (c & 1);
+                const int32_t w = (c & 1) ? W[at] : (int32_t)(uint8_t)W[at] - 128;
+                if (acc64)
+                    acc64_ += (int64_t)w * eg_vget(v, k);
+                else
+                    acc += w * eg_vget(v, k);
+            }
+            a[c] = acc64 ? (int32_t)eg_requant(acc64_, mul[c], sh[c]) : acc;   /* fits: proved at quantization */
+        }
+        if (acc64)
+            for (c = 0; c < 4; ++c) out[c * EG_OS] = a[c];
+        else
+            eg_requant4(out, a[0], a[1], a[2], a[3], mul, sh, rq);
+    }
+}
+#endif
+
+#if EG_USE_PAIRS
+/* Pairs layout, int8 weights: nb blocks of 4 columns from W (bias, mul, sh, rq already offset). */
+static void eg_matrix_pairs(int32_t *out, const int32_t *v, int32_t K, const int8_t *W, int32_t nb, const void *bias,
+                            int acc64, const int32_t *mul, const int32_t *sh, const int32_t *rq)
+{
+#if EG_DSP
+    if (!acc64 && bias && rq && nb > 0) {
+        eg_matrix_p8_fast(out, (const uint32_t *)v, K, W, nb, (const int32_t *)bias, rq);
+        return;
+    }
+#endif
+#if !EG_DSP || EG_USE_I8_GENERIC || EG_USE_ACC64
+    eg_matrix_pairs_c(out, v, K, W, nb, bias, acc64, mul, sh, rq);
+#else
+    (void)out, (void)v, (void)K, (void)W, (void)nb, (void)bias, (void)acc64, (void)mul, (void)sh, (void)rq;
+#endif
+}
+#endif
+
 #if !EG_MVE
 /* Rows layout, any core: for each block of 4 columns, the inputs in chunks of `chunk` (8 or 16; KC = K rounded up
  * to it): a chunk holds `chunk` weights of each of the 4 columns in turn, in the order of edge_gru.h; ncols a
@@ -318,7 +378,17 @@ static void eg_matrix(
 {
     acc64 = EG_ACC64(acc64);
     w16 = EG_PICK(EG_USE_W8, EG_USE_W16, w16, EG_USE_W16);
-    if (EG_USE_ROWS && layout) {                         /* rows: layout = the chunk (8 or 16) */
+#if EG_USE_PAIRS
+    if (layout == 1 && !w16) {
+        const void *bc = !use_bias ? 0 : acc64 ? (const void *)((const int64_t *)bias + col0)
+                                               : (const void *)((const int32_t *)bias + col0);
+        eg_matrix_pairs(out, v, K, (const int8_t *)W + col0 * K, ncols / 4, bc, acc64, mul + col0, sh + col0,
+                        rq ? rq + col0 : 0);
+        (void)r32;
+        return;
+    }
+#endif
+    if (EG_USE_ROWS && layout > 1) {                     /* rows: layout = the chunk (8 or 16) */
         const int32_t KC = (K + layout - 1) / layout * layout;   /* a block of 4 columns holds 4 KC weights */
         const void *Wc = w16 ? (const void *)((const int16_t *)W + col0 * KC)
                              : (const void *)((const int8_t *)W + col0 * KC);

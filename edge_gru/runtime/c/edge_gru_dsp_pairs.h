@@ -1,0 +1,203 @@
+/* edge-gru: the Arm DSP-extension matrix kernel of the pairs layout (edge_gru.h, EG_LAYOUT_PAIRS; Cortex-M4/M7/M33)
+ * in assembly. Included by edge_gru_matrix.h after edge_gru_dsp.h (its argument struct, requantization and stores);
+ * the integers are those of the other paths (edge_gru/fixed/kernels.py).
+ *
+ * A weight word of the pairs layout holds columns c, c+1 at inputs k, k+1 as the int16 halves
+ * 256 (c+1 wk) + (c wk + 128) and 256 (c+1 wk+1) + (c wk+1 + 128). Against the inputs (xk, xk+1):
+ *   SMLAD lo, word, x          lo += 256 (c+1 wk xk + c+1 wk+1 xk+1) + c wk xk + c wk+1 xk+1 + 128 (xk + xk+1)
+ *   SXTB16 word, word, ror #8  (c+1 wk, c+1 wk+1)
+ *   SMLAD hi, word, x          hi += c+1 wk xk + c+1 wk+1 xk+1
+ * so after the block's inputs, with lo started at bias_c + 256 bias_(c+1) - S (S = 128 sum x, the same for every
+ * block) and hi at bias_(c+1): a_c = lo - 256 hi, a_(c+1) = hi. The sums wrap modulo 2^32 (SMLAD's result does; its
+ * Q flag is not read) and a_c fits int32 (proved at quantization), so a_c is exact. 12 DSP instructions per 16 MACs
+ * where the blocks layout takes 16. */
+#ifndef EDGE_GRU_DSP_PAIRS_H
+#define EDGE_GRU_DSP_PAIRS_H
+
+#if EG_DSP && EG_USE_PAIRS
+/* One pair of columns (accumulators LO, HI) at 4 inputs: weight words PA (inputs 0, 1) and PB (inputs 2, 3) against
+ * the input words r4 (x0, x1) and r5 (x2, x3); each weight word is overwritten by its SXTB16. */
+#define EG_P_PAIR(PA, PB, LO, HI)                                                                     \
+    "smlad " LO ", " PA ", r4, " LO "\n\t"       /* lo += 256 (c+1 w0 x0 + c+1 w1 x1) + c w0 x0 + c w1 x1 + 128 (x0 + x1) */ \
+    "sxtb16 " PA ", " PA ", ror #8\n\t"          /* (c+1 w0, c+1 w1) */                               \
+    "smlad " HI ", " PA ", r4, " HI "\n\t"       /* hi += c+1 w0 x0 + c+1 w1 x1 */                    \
+    "smlad " LO ", " PB ", r5, " LO "\n\t"       /* the same for inputs 2, 3 */                       \
+    "sxtb16 " PB ", " PB ", ror #8\n\t"                                                               \
+    "smlad " HI ", " PB ", r5, " HI "\n\t"
+/* one group of 4 inputs: 4 loads then 2 (they pipeline on the M4), 12 DSP instructions */
+#define EG_P_GROUP                                                                                    \
+    "ldr r4, [r9], #4\n\t"                                                                           \
+    "ldr r5, [r9], #4\n\t"                                                                           \
+    "ldr r6, [r10], #4\n\t"                                                                          \
+    "ldr r7, [r10], #4\n\t"                                                                          \
+    EG_P_PAIR("r6", "r7", "r0", "r1")                                                                 \
+    "ldr r6, [r10], #4\n\t"                                                                          \
+    "ldr r7, [r10], #4\n\t"                                                                          \
+    EG_P_PAIR("r6", "r7", "r2", "r3")
+/* the last 2 inputs (K = 2 mod 4): one word per pair of columns; this block's rq address into r9 on the way */
+#define EG_P_HALF                                                                                     \
+    "ldr r6, [r10], #4\n\t"                                                                          \
+    "ldr r4, [r9], #4\n\t"                                                                           \
+    "ldr r7, [r10], #4\n\t"                                                                          \
+    "smlad r0, r6, r4, r0\n\t"                                                                       \
+    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
+    "smlad r1, r6, r4, r1\n\t"                                                                       \
+    "ldr r9, [sp, #4]\n\t"                                                                           \
+    "smlad r2, r7, r4, r2\n\t"                                                                       \
+    "sxtb16 r7, r7, ror #8\n\t"                                                                      \
+    "add r9, r9, r12\n\t"                                                                            \
+    "smlad r3, r7, r4, r3\n\t"
+#if EG_M7_SCHEDULE
+/* Cortex-M7 (EG_TUNE_M7): each load issues with the DSP instruction before it, and a group's last loads fetch the next
+ * group's first weights and inputs (software pipelining, as EG_B_*): 12 cycles per 16 MACs on the M7 model, its
+ * floor. EG_Q_LOAD fetches a block's first group's inputs and first weight word; EG_Q_NEXT runs a group and fetches
+ * the next one's; EG_Q_LAST runs the block's last group. */
+#define EG_Q_LOAD                                                                                         "ldr r6, [r10], #4\n\t"                                                                              "ldr r4, [r9], #4\n\t"                                                                               "ldr r5, [r9], #4\n\t"
+#define EG_Q_GROUP(L9, L10, L12)                                                                         "smlad r0, r6, r4, r0\n\t"            /* columns 0, 1 at inputs 0, 1 */                              "ldr r7, [r10], #4\n\t"               /* (c0 c1, k2 k3) */                                           "sxtb16 r6, r6, ror #8\n\t"                                                                         "smlad r1, r6, r4, r1\n\t"                                                                          "ldr r6, [r10], #4\n\t"               /* (c2 c3, k0 k1) */                                           "smlad r0, r7, r5, r0\n\t"            /* columns 0, 1 at inputs 2, 3 */                              "sxtb16 r7, r7, ror #8\n\t"                                                                         "smlad r1, r7, r5, r1\n\t"                                                                          "ldr r7, [r10], #4\n\t"               /* (c2 c3, k2 k3) */                                           "smlad r2, r6, r4, r2\n\t"            /* columns 2, 3 at inputs 0, 1 */                              "sxtb16 r6, r6, ror #8\n\t"                                                                         "smlad r3, r6, r4, r3\n\t" L9         /* the next group's (c0 c1, k0 k1) */                          "smlad r2, r7, r5, r2\n\t" L10        /* columns 2, 3 at inputs 2, 3; the next inputs 0, 1 */        "sxtb16 r7, r7, ror #8\n\t"                                                                         "smlad r3, r7, r5, r3\n\t" L12        /* the next inputs 2, 3 */
+#define EG_Q_NEXT EG_Q_GROUP("ldr r6, [r10], #4\n\t", "ldr r4, [r9], #4\n\t", "ldr r5, [r9], #4\n\t")
+#define EG_Q_LAST EG_Q_GROUP("", "", "")
+#endif
+/* a block's start: x = the operand's start, the 4 biases, lo = bias_c + 256 bias_(c+1) - S */
+#define EG_P_START                                                                                    \
+    "1:\n\t"                                                                                        \
+    "ldr r9, [sp]\n\t"                                                                               \
+    "ldmia r12!, {r0-r3}\n\t"                                                                        \
+    "add r0, r0, r1, lsl #8\n\t"                                                                     \
+    "sub r0, r0, r8\n\t"                                                                             \
+    "add r2, r2, r3, lsl #8\n\t"                                                                     \
+    "sub r2, r2, r8\n\t"
+/* the block loop of one K & 6 (as EG_A_BLOCKS): GROUPS the block's groups (EG_X_P_*), HALF EG_P_HALF or EG_A_RQ;
+ * a_c = lo - 256 hi before the requantization */
+#define EG_P_BLOCKS(GROUPS, HALF)                                                                    \
+    EG_P_START                                                                                       \
+    GROUPS                                                                                           \
+    "2:\n\t" HALF                                                                                    \
+    "sub r0, r0, r1, lsl #8\n\t"            /* a_c = lo - 256 a_(c+1) */                              \
+    "sub r2, r2, r3, lsl #8\n\t"                                                                     \
+    "ldmia r9, {r4-r7}\n\t"                                                                          \
+    EG_A_REQUANT_STORE                                                                               \
+    "cmp lr, r4\n\t"                                                                                 \
+    "bne 1b\n\t"                                                                                     \
+    "b 9f\n\t"
+
+#if EG_M7_SCHEDULE
+/* the M7's block loop: G = K / 4 groups as EG_Q_LOAD, G - 1 EG_Q_NEXT (two a turn; one before the loop when G is
+ * even), EG_Q_LAST; START: EG_Q_EVEN (with the G = 0 exit), EG_Q_EVEN_K0 (K = 0 mod 8) or EG_Q_ODD */
+#define EG_Q_EVEN_K0 EG_Q_LOAD EG_Q_NEXT
+#define EG_Q_EVEN "cmp r9, r11\n\tbeq 2f\n\t" EG_Q_EVEN_K0
+#define EG_Q_ODD EG_Q_LOAD
+#define EG_P_LOOP(START)                                                                              \
+    START                                                                                            \
+    "cmp r9, r11\n\t"                                                                                \
+    "beq 4f\n\t"                                                                                     \
+    "3:\n\t" EG_Q_NEXT EG_Q_NEXT                                                                     \
+    "cmp r9, r11\n\t"                                                                                \
+    "bne 3b\n\t"                                                                                     \
+    "4:\n\t" EG_Q_LAST
+#define EG_X_P_K0 EG_P_LOOP(EG_Q_EVEN_K0)
+#define EG_X_P_EVEN EG_P_LOOP(EG_Q_EVEN)
+#define EG_X_P_ODD EG_P_LOOP(EG_Q_ODD)
+#else
+#define EG_P_LOOP(ODD, CHECK)                                                                         \
+    ODD                                                                                              \
+    CHECK                                                                                            \
+    "3:\n\t" EG_P_GROUP EG_P_GROUP                                                                   \
+    "cmp r9, r11\n\t"                                                                                \
+    "bne 3b\n\t"
+#define EG_X_P_K0 EG_P_LOOP("", "")
+#define EG_X_P_EVEN EG_P_LOOP("", EG_A_CHECK)
+#define EG_X_P_ODD EG_P_LOOP(EG_P_GROUP, EG_A_CHECK)
+#endif
+
+/* nb blocks of the pairs layout with a bias and SMMULR requantization (the arguments of eg_matrix_i8_asm). First
+ * S = 128 sum x over the operand (2 words a turn with SMLAD against 0x00010001), kept in r8; then the block loop
+ * of the K & 6 at hand. Registers in the block loop: r0 lo of columns 0, 1, r1 column 1, r2 lo of columns 2, 3, r3
+ * column 3, r4 r5 inputs, r6 r7 weights, r8 S, r9 input pointer, r10 weight pointer, r11 end of the inputs' groups,
+ * r12 bias pointer, lr output pointer; on the stack the inputs' start, rq - bias - 16, the end of the output. */
+__attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t *a __attribute__((unused)))
+{
+    __asm__ volatile(
+        "push {r4-r11, lr}\n\t"
+        "sub sp, sp, #16\n\t"
+        "ldr r4, [r0, #4]\n\t"
+        "ldr r5, [r0, #16]\n\t"
+        "ldr r6, [r0, #24]\n\t"
+        "str r4, [sp]\n\t"
+        "str r5, [sp, #4]\n\t"
+        "str r6, [sp, #8]\n\t"
+        "ldr lr, [r0]\n\t"
+        "ldr r10, [r0, #8]\n\t"
+        "ldr r12, [r0, #12]\n\t"
+        "ldr r11, [r0, #20]\n\t"
+        "ldr r7, [r0, #28]\n\t"
+        "mov r9, r4\n\t"                    /* S = 128 sum x */
+        "mov r8, #0\n\t"
+        "mov r0, #0x00010001\n\t"
+        "cmp r9, r11\n\t"
+        "beq 21f\n\t"
+        "20:\n\t"
+        "ldr r4, [r9], #4\n\t"
+        "ldr r5, [r9], #4\n\t"
+        "smlad r8, r4, r0, r8\n\t"
+        "smlad r8, r5, r0, r8\n\t"
+        "cmp r9, r11\n\t"
+        "bne 20b\n\t"
+        "21:\n\t"
+        "tst r7, #2\n\t"
+        "itt ne\n\t"
+        "ldrne r4, [r9]\n\t"
+        "smladne r8, r4, r0, r8\n\t"
+        "lsl r8, r8, #7\n\t"
+#if EG_USE_I8_K0
+        "cmp r7, #0\n\t"
+        "beq 10f\n\t"
+#endif
+#if EG_USE_I8_K2
+        "cmp r7, #2\n\t"
+        "beq 12f\n\t"
+#endif
+#if EG_USE_I8_K4
+        "cmp r7, #4\n\t"
+        "beq 14f\n\t"
+#endif
+#if EG_USE_I8_K6
+        "cmp r7, #6\n\t"
+        "beq 16f\n\t"
+#endif
+        "b 9f\n\t");                      /* a K & 6 this build does not hold (eg_supports says so): nothing */
+    /* (one statement per copy: a C99 string literal stays under 4095 characters) */
+#if EG_USE_I8_K0
+    __asm__ volatile("10:\n\t" EG_P_BLOCKS(EG_X_P_K0, EG_A_RQ));
+#endif
+#if EG_USE_I8_K2
+    __asm__ volatile("12:\n\t" EG_P_BLOCKS(EG_X_P_EVEN, EG_P_HALF));
+#endif
+#if EG_USE_I8_K4
+    __asm__ volatile("14:\n\t" EG_P_BLOCKS(EG_X_P_ODD, EG_A_RQ));
+#endif
+#if EG_USE_I8_K6
+    __asm__ volatile("16:\n\t" EG_P_BLOCKS(EG_X_P_ODD, EG_P_HALF));
+#endif
+    __asm__ volatile(
+        "9:\n\t"
+        "add sp, sp, #16\n\t"
+        "pop {r4-r11, pc}\n\t");
+}
+
+static EG_INLINE void eg_matrix_p8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
+                                        const int32_t *bias, const int32_t *rq)
+{
+    eg_i8_args_t a;
+    a.out = out;
+    a.x = v;
+    a.w = w;
+    a.bias = bias;
+    a.rq_off = (int32_t)((const char *)rq - (const char *)bias) - 16;
+    a.xend = v + (K & ~3) / 2;
+    a.out_end = out + 4 * EG_OS * nb;
+    a.k6 = K & 6;
+    eg_matrix_p8_asm(&a);
+}
+#endif
+
+#endif
