@@ -288,6 +288,16 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     return fm
 
 
+def matrix_bias(b: np.ndarray, matrix: str) -> np.ndarray:
+    """A product's padded bias as the layout stores it: in the pairs layout an even column's int32 bias holds
+    ``b_c + 256 b_(c+1)`` (modulo 2^32; the DSP kernel's low accumulator starts there), else ``b`` unchanged."""
+    if matrix != "pairs" or b.dtype != np.int32:
+        return b
+    out = b.astype(np.int64)
+    out[0::2] += out[1::2] << 8
+    return ((out + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
 def effective_matrix_layout(fm: FixedModel, matrix: str) -> str:
     """``matrix``, or ``blocks`` for ``pairs`` with int16 weights (the pairs layout is for int8 weights)."""
     return "blocks" if matrix == "pairs" and fm.precision.w_bits != 8 else matrix
@@ -358,6 +368,7 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
     ``eg_model_place()``, the start-up copy into RAM; ``matrix`` is the GRU weight layout
     (:data:`~converters.c_layout.MATRIX_LAYOUTS`).
     """
+    matrix = effective_matrix_layout(fm, matrix)
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}")
     folded = is_folded(fm, embedding)
@@ -413,7 +424,8 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
         cols, hoff = gate_columns(H, ra)
         chunk = rows_chunk(g, fm.precision.a_bits)
         arrays = {"W": matrix_layout(g["W"], H, ra, matrix, chunk), "U": matrix_layout(g["U"], H, ra, matrix, chunk),
-                  "b_i": pad_gates(g["b_i"], H, ra), "b_h": pad_gates(g["b_h"], H, ra),
+                  "b_i": matrix_bias(pad_gates(g["b_i"], H, ra), matrix),
+                  "b_h": matrix_bias(pad_gates(g["b_h"], H, ra), matrix),
                   "mx": pad_gates(g["mx"], H, ra), "nx": pad_gates(g["nx"], H, ra, fill=17),
                   "mh": pad_gates(g["mh"], H, ra), "nh": pad_gates(g["nh"], H, ra, fill=17)}
         # padding columns: m = 0 and n = 17, inside the 32-bit requantization's range (any n gives 0)

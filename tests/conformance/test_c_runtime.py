@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from fixed_models import big_odd_biases
 
 from converters.c_export import export_c
 from edge_gru.fixed.model import quantize_model
@@ -72,14 +73,17 @@ def test_rows_layout_matches_numba_on_random_models(tmp_path):
 
 def test_pairs_layout_matches_numba_on_random_models(tmp_path):
     """The DSP kernels' pairs layout (int8 weights stored 2 columns x 2 inputs a word, even columns offset by 128), run
-    by the host build's plain loops: Numba's integers on 12 random models of every precision, the constant bytes the
-    export reports are the bytes it writes, and int16 weights (w16a16) are written in the blocks layout."""
+    by the host build's plain loops: Numba's integers on 12 random models of every precision (3 with odd columns'
+    biases at +-2^28, so that the stored b_c + 256 b_(c+1) wraps), the constant bytes the export reports are the bytes
+    it writes, and int16 weights (w16a16) are written in the blocks layout."""
     from converters.c_export import export_matrix_layout
     from converters.c_layout import memory_figures
 
     rng = np.random.default_rng(78)
     for i in range(12):
         fm, X = _random_model(i + 5, rng)
+        if i % 4 == 0:
+            big_odd_biases(fm)
         export_c(fm, tmp_path / f"m{i}", matrix="pairs")
         assert export_matrix_layout(tmp_path / f"m{i}") == ("pairs" if fm.precision.w_bits == 8 else "blocks")
         assert memory_figures(fm, "table", "pairs")["constant_bytes"] == _written_constant_bytes(

@@ -137,6 +137,27 @@ def test_other_layout_than_the_cores_own(target_name, layout, kernel, tmp_path):
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(xq, quantized=True), err_msg=f"model {i}")
 
 
+@pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7"])
+def test_pairs_kernel_with_biases_that_wrap(target_name, tmp_path):
+    """The DSP pairs kernel (M4 schedule, M7 schedule) starts a pair's low accumulator at the stored b_c + 256 b_(c+1):
+    with odd columns' biases at +-2^28 that wraps modulo 2^32, and the outputs are still Numba's."""
+    from fixed_models import big_odd_biases
+
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(29)
+    ks = set()
+    for i in (1, 4, 13, 19):                # w8a16 models, reset_after True and False
+        fm, X = _model(i, rng)
+        ks |= {(g["input_dim"] + 1) // 2 * 2 & 6 for g in fm.grus} | {(g["units"] + 1) // 2 * 2 & 6 for g in fm.grus}
+        big_odd_biases(fm)
+        res = simulate(fm, get_target(target_name), X[:4], work_dir=tmp_path / f"m{i}")
+        assert res.kernel == "dsp"
+        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X[:4]), err_msg=f"model {i}")
+    assert ks == {0, 2, 4, 6}               # every copy of the kernel's block loop ran
+
+
 def test_unicorn_refuses_the_m55():
     from firmware_sim.emulator import EmulationError, Emulator
     from firmware_sim.targets import get_target

@@ -35,7 +35,8 @@
  * bytes c wk + 128 (unsigned), c+1 wk, c wk+1 + 128, c+1 wk+1; a group of 4 inputs is the words (c0 c1, k0 k1),
  * (c0 c1, k2 k3), (c2 c3, k0 k1), (c2 c3, k2 k3); a half group (c0 c1, k0 k1), (c2 c3, k0 k1). Read as two int16 a
  * word is 256 (c+1 w) + c w + 128 per input: one SMLAD accumulates 256 a_(c+1) + a_c + 128 sum(x), one SXTB16 and
- * one SMLAD a_(c+1) (edge_gru_dsp_pairs.h). */
+ * one SMLAD a_(c+1) (edge_gru_dsp_pairs.h). An int32 bias of an even column c holds b_c + 256 b_(c+1) (modulo 2^32),
+ * where that accumulation starts. */
 #define EG_LAYOUT_BLOCKS 0
 #define EG_LAYOUT_ROWS 1
 #define EG_LAYOUT_PAIRS 2

@@ -265,7 +265,7 @@ static EG_NOINLINE void eg_matrix_i16(int32_t *out, const int32_t *v, int32_t K,
 
 #if EG_USE_PAIRS && (!EG_DSP || EG_USE_I8_GENERIC || EG_USE_ACC64)
 /* Pairs layout (int8 weights), any core: plain loops (the DSP cores' products with a bias and SMMULR requantization
- * run edge_gru_dsp_pairs.h). Weight k of column c of a block (edge_gru.h): byte at (k < K4: group k/4 * 16 + pair
+ * run edge_gru_dsp_pairs.h); an int32 bias of an even column c holds b_c + 256 b_(c+1). Weight k of column c of a block (edge_gru.h): byte at (k < K4: group k/4 * 16 + pair
  * c/2 * 8 + (k/2 & 1) * 4; the half group: K4 * 4 + pair * 4) + (k & 1) * 2 + (c & 1), less 128 for even c. */
 static EG_NOINLINE void eg_matrix_pairs_c(int32_t *out, const int32_t *v, int32_t K, const int8_t *W, int32_t nb,
                                           const void *bias, int acc64, const int32_t *mul, const int32_t *sh,
@@ -279,12 +279,13 @@ static EG_NOINLINE void eg_matrix_pairs_c(int32_t *out, const int32_t *v, int32_
             int64_t acc64_ = 0;
             int32_t acc = 0;
             if (bias) {
+                const int32_t *b32 = (const int32_t *)bias + 4 * b + c;
                 if (acc64)
                     acc64_ = ((const int64_t *)bias)[4 * b + c];
-                else
-                    acc = ((const int32_t *)bias)[4 * b + c];
+                else   /* an even column's bias is stored as b_c + 256 b_(c+1) (modulo 2^32) */
+                    acc = (c & 1) ? b32[0] : (int32_t)((uint32_t)b32[0] - ((uint32_t)b32[1] << 8));
             }
-            for (k = 0; k < K; ++k) {
+            EG_NO_UNROLL for (k = 0; k < K; ++k) {
                 const int32_t at = (k < K4 ? (k >> 2) * 16 + (c >> 1) * 8 + ((k >> 1) & 1) * 4 : K4 * 4 + (c >> 1) * 4)
                                    + (k & 1) * 2 + (c & 1);
                 const int32_t w = (c & 1) ? W[at] : (int32_t)(uint8_t)W[at] - 128;
@@ -321,6 +322,29 @@ static void eg_matrix_pairs(int32_t *out, const int32_t *v, int32_t K, const int
 #endif
 }
 #endif
+
+/* A reset_after step's two products, x W + b_i into gx and h_tm1 U + b_h into gh (every column, pairs layout), in one
+ * call of the DSP pairs kernel when both take it (int8 weights, int32 accumulators, biases, SMMULR requantization):
+ * returns 1; else 0 and nothing is computed (the caller runs eg_matrix for each). */
+static EG_INLINE int eg_matrix_pairs_both(const eg_gru_t *g, int w16, int32_t *gx, const int32_t *vx, int32_t *gh,
+                                          const int32_t *vh)
+{
+#if EG_USE_PAIRS && EG_DSP
+    if (!w16 && !EG_ACC64(g->acc64) && g->use_bias && g->rqx && g->rqh && g->W && g->cols > 0) {
+        eg_p8_args_t a[2];
+        eg_p8_args(&a[0], gx, (const uint32_t *)vx, g->kx, (const int8_t *)g->W, g->cols / 4, (const int32_t *)g->b_i,
+                   g->rqx);
+        eg_p8_args(&a[1], gh, (const uint32_t *)vh, g->kh, (const int8_t *)g->U, g->cols / 4, (const int32_t *)g->b_h,
+                   g->rqh);
+        a[0].next = &a[1];
+        eg_matrix_p8_asm(&a[0]);
+        return 1;
+    }
+#else
+    (void)g, (void)w16, (void)gx, (void)vx, (void)gh, (void)vh;
+#endif
+    return 0;
+}
 
 #if !EG_MVE
 /* Rows layout, any core: for each block of 4 columns, the inputs in chunks of `chunk` (8 or 16; KC = K rounded up
