@@ -189,11 +189,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
         vh_in = (const int32_t *)(const void *)h_state;
     else
         eg_vec_from16(vh, h_state, H, g->kh);                                  /* h_tm1 */
-    /* pairs layout on a DSP core: x_all and h_all (below) in one call of its kernel */
-    const int both = EG_PAIRS(g) && EG_AFTER(g) && !(EG_USE_FOLD && fold_row >= 0)
-                     && eg_matrix_pairs_both(g, w16, gx, vx, gh, vh_in);
-    if (both) {
-    } else if (EG_USE_FOLD && fold_row >= 0) {
+    if (EG_USE_FOLD && fold_row >= 0) {
         /* x_all = x W + b_i -> Q3.12, computed at export time for every token (folded embedding) */
         if (m->fold16)
             EG_NO_UNROLL for (k = 0; k < C; ++k) gx[k * EG_OS] = ((const int16_t *)m->fold)[fold_row * C + k];
@@ -205,9 +201,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
     }
     if (EG_AFTER(g)) {
         /* h_all = h_tm1 U + b_h  -> Q3.12 */
-        if (!both)
-            eg_matrix(gh, vh_in, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h,
-                      lay);
+        eg_matrix(gh, vh_in, g->kh, g->U, w16, 0, C, g->b_h, g->use_bias, g->acc64, g->mh, g->nh, g->rqh, g->r32h, lay);
 #if EG_V6M
 #if EG_USE_A16 && EG_USE_AFTER
         if (!EG_A8(m)) {                                                       /* z, r, hh and h in one pass */

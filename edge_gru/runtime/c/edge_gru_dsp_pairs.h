@@ -108,28 +108,16 @@
 #define EG_X_P_ODD EG_P_LOOP(EG_P_GROUP, EG_A_CHECK)
 #endif
 
-/* The arguments of a product (those of eg_matrix_i8_asm) and the next product's (0: none): a step's two products
- * in one call. */
-typedef struct eg_p8_args {
-    eg_i8_args_t p;               /* [0 .. 28] */
-    const struct eg_p8_args *next;   /* [32] */
-} eg_p8_args_t;
-EG_ASM_OFFSET(eg_p8_args_t, eg_p8, next, 32);
-
-/* nb blocks of the pairs layout with a bias and SMMULR requantization, for each product of the list. First
+/* nb blocks of the pairs layout with a bias and SMMULR requantization (the arguments of eg_matrix_i8_asm). First
  * S = 128 sum x over the operand (2 words a turn with SMLAD against 0x00010001), kept in r8; then the block loop
- * of the K & 6 at hand; then the next product. Registers in the block loop: r0 lo of columns 0, 1, r1 column 1, r2 lo of columns 2, 3, r3
+ * of the K & 6 at hand. Registers in the block loop: r0 lo of columns 0, 1, r1 column 1, r2 lo of columns 2, 3, r3
  * column 3, r4 r5 inputs, r6 r7 weights, r8 S, r9 input pointer, r10 weight pointer, r11 end of the inputs' groups,
- * r12 bias pointer, lr output pointer; on the stack the inputs' start, rq - bias - 16, the end of the output, the
- * next product's arguments. */
-__attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_p8_args_t *a __attribute__((unused)))
+ * r12 bias pointer, lr output pointer; on the stack the inputs' start, rq - bias - 16, the end of the output. */
+__attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t *a __attribute__((unused)))
 {
     __asm__ volatile(
         "push {r4-r11, lr}\n\t"
         "sub sp, sp, #16\n\t"
-        "30:\n\t"
-        "ldr r4, [r0, #32]\n\t"
-        "str r4, [sp, #12]\n\t"
         "ldr r4, [r0, #4]\n\t"
         "ldr r5, [r0, #16]\n\t"
         "ldr r6, [r0, #24]\n\t"
@@ -191,32 +179,22 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_p8_args_t
 #endif
     __asm__ volatile(
         "9:\n\t"
-        "ldr r0, [sp, #12]\n\t"          /* the next product */
-        "cmp r0, #0\n\t"
-        "bne 30b\n\t"
         "add sp, sp, #16\n\t"
         "pop {r4-r11, pc}\n\t");
-}
-
-static EG_INLINE void eg_p8_args(eg_p8_args_t *a, int32_t *out, const uint32_t *v, int32_t K, const int8_t *w,
-                                 int32_t nb, const int32_t *bias, const int32_t *rq)
-{
-    a->p.out = out;
-    a->p.x = v;
-    a->p.w = w;
-    a->p.bias = bias;
-    a->p.rq_off = (int32_t)((const char *)rq - (const char *)bias) - 16;
-    a->p.xend = v + (K & ~3) / 2;
-    a->p.out_end = out + 4 * EG_OS * nb;
-    a->p.k6 = K & 6;
-    a->next = 0;
 }
 
 static EG_INLINE void eg_matrix_p8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
                                         const int32_t *bias, const int32_t *rq)
 {
-    eg_p8_args_t a;
-    eg_p8_args(&a, out, v, K, w, nb, bias, rq);
+    eg_i8_args_t a;
+    a.out = out;
+    a.x = v;
+    a.w = w;
+    a.bias = bias;
+    a.rq_off = (int32_t)((const char *)rq - (const char *)bias) - 16;
+    a.xend = v + (K & ~3) / 2;
+    a.out_end = out + 4 * EG_OS * nb;
+    a.k6 = K & 6;
     eg_matrix_p8_asm(&a);
 }
 #endif

@@ -323,29 +323,6 @@ static void eg_matrix_pairs(int32_t *out, const int32_t *v, int32_t K, const int
 }
 #endif
 
-/* A reset_after step's two products, x W + b_i into gx and h_tm1 U + b_h into gh (every column, pairs layout), in one
- * call of the DSP pairs kernel when both take it (int8 weights, int32 accumulators, biases, SMMULR requantization):
- * returns 1; else 0 and nothing is computed (the caller runs eg_matrix for each). */
-static EG_INLINE int eg_matrix_pairs_both(const eg_gru_t *g, int w16, int32_t *gx, const int32_t *vx, int32_t *gh,
-                                          const int32_t *vh)
-{
-#if EG_USE_PAIRS && EG_DSP
-    if (!w16 && !EG_ACC64(g->acc64) && g->use_bias && g->rqx && g->rqh && g->W && g->cols > 0) {
-        eg_p8_args_t a[2];
-        eg_p8_args(&a[0], gx, (const uint32_t *)vx, g->kx, (const int8_t *)g->W, g->cols / 4, (const int32_t *)g->b_i,
-                   g->rqx);
-        eg_p8_args(&a[1], gh, (const uint32_t *)vh, g->kh, (const int8_t *)g->U, g->cols / 4, (const int32_t *)g->b_h,
-                   g->rqh);
-        a[0].next = &a[1];
-        eg_matrix_p8_asm(&a[0]);
-        return 1;
-    }
-#else
-    (void)g, (void)w16, (void)gx, (void)vx, (void)gh, (void)vh;
-#endif
-    return 0;
-}
-
 #if !EG_MVE
 /* Rows layout, any core: for each block of 4 columns, the inputs in chunks of `chunk` (8 or 16; KC = K rounded up
  * to it): a chunk holds `chunk` weights of each of the 4 columns in turn, in the order of edge_gru.h; ncols a
