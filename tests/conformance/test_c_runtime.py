@@ -310,11 +310,11 @@ def test_cmake_cross_build_builds_the_library_alone(tmp_path):
 
 def test_generic_build_matches_numba_on_random_models(tmp_path):
     """-DEG_GENERIC (every path, chosen at run time: a firmware with several models) = Numba on 12 random models,
-    as the default build specialized to each model's model.h is (the tests above)."""
+    as the default build specialized to each model's model.h is (the tests above); every third in the pairs layout."""
     rng = np.random.default_rng(77)
     for i in range(12):
         fm, X = _random_model(i, rng)
-        export_c(fm, tmp_path / f"m{i}")
+        export_c(fm, tmp_path / f"m{i}", matrix="pairs" if i % 3 == 1 else "blocks")
         xq = fm.quantize_input(X)
         np.testing.assert_array_equal(run_host(tmp_path / f"m{i}", xq, (*STRICT, "-DEG_GENERIC")),
                                       fm.predict_raw(xq, quantized=True), err_msg=f"model {i}")

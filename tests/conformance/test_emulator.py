@@ -118,7 +118,8 @@ def test_rows_layout_runs_plain_loops_on_other_cores(tmp_path):
 def test_other_layout_than_the_cores_own(target_name, layout, kernel, tmp_path):
     """A C folder in the other int8 layout than the one simulate() picks for the core: the pairs layout (the DSP
     kernels') runs plain loops on the Cortex-M0+ and M3, and the blocks layout the blocks DSP kernel on the M4 and M33
-    (the default layout there is pairs); every output bit-exact, on random models of every precision."""
+    (the default layout there is pairs); every output bit-exact, on random models of every precision, the last one
+    with the generic build (-DEG_GENERIC: both layouts' kernels in it, chosen at run time)."""
     from converters.c_export import export_c
     from edge_gru.fixed.io import save_fixed
     from firmware_sim.simulate import simulate
@@ -130,7 +131,8 @@ def test_other_layout_than_the_cores_own(target_name, layout, kernel, tmp_path):
         export_c(fm, tmp_path / f"c{i}", matrix=layout)
         save_fixed(fm, tmp_path / f"c{i}" / "model.egru")
         xq = fm.quantize_input(X)
-        res = simulate(tmp_path / f"c{i}", get_target(target_name), xq, quantized=True, work_dir=tmp_path / f"w{i}")
+        res = simulate(tmp_path / f"c{i}", get_target(target_name), xq, quantized=True, work_dir=tmp_path / f"w{i}",
+                       generic=i == 2)
         # int16 weights are written in the blocks layout: the core's own kernel
         own = "armv6m" if target_name == "rp2040" else "portable"
         assert res.kernel == (kernel if fm.precision.w_bits == 8 or layout == "blocks" else own), f"model {i}"
