@@ -57,15 +57,17 @@ def test_m55_token_models_both_embedding_layouts(tmp_path):
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(ids), err_msg=f"token model {i}")
 
 
-def test_m55_blocks_folder_runs_the_dsp_kernels(tmp_path):
-    """A C folder exported for the other cores (blocks layout) runs on the M55 on the DSP kernels, and says so."""
+@pytest.mark.parametrize("layout", ["blocks", "pairs"])
+def test_m55_blocks_folder_runs_the_dsp_kernels(layout, tmp_path):
+    """A C folder exported for the other cores (blocks layout, or pairs for the M4/M7/M33) runs on the M55 on the DSP
+    kernels, and says so."""
     from converters.c_export import export_c
     from edge_gru.fixed.io import save_fixed
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
 
     fm, X = _case(0, np.random.default_rng(1))
-    export_c(fm, tmp_path / "c")
+    export_c(fm, tmp_path / "c", matrix=layout)
     save_fixed(fm, tmp_path / "c" / "model.egru")
     res = simulate(tmp_path / "c", get_target("alif-e3-hp"), X[:3], work_dir=tmp_path / "w")
     assert res.kernel == "dsp"
