@@ -147,10 +147,14 @@ def quantize(model: Path, calibration: Path, precision_name: str, out: Path, for
               help="For --format c: how the GRU weights are stored: blocks (default: the ARMv6-M, DSP and portable "
               "kernels), pairs (the faster DSP kernels of the Cortex-M4/M7/M33, int8 weights) or rows (the "
               "Helium/MVE kernel of the Cortex-M55); other cores run plain loops over pairs and rows.")
+@click.option("--target", "target_name", help="For --format c: the part the firmware runs on (see `edge-gru targets`): "
+              "the weights are stored in the layout its kernel reads (pairs on a Cortex-M4/M7/M33, rows on an M55, "
+              "blocks elsewhere) unless --matrix-layout names one.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @placement_option
 def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precision_name: str, out: Path,
-            name: str | None, embedding: str, matrix: str | None, force: bool, placement: str | None) -> None:
+            name: str | None, embedding: str, matrix: str | None, target_name: str | None, force: bool,
+            placement: str | None) -> None:
     """Convert a model: full-integer .tflite (int8 or 16x8, unrolled or step layout) or a C99 runtime folder.
 
     The TensorFlow converter runs in a child process, so a converter crash is reported, not fatal.
@@ -163,6 +167,17 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         raise DataError("--placement applies to --format c (a .tflite is placed by TFLite Micro's build)")
     if matrix is not None and fmt != "c":
         raise DataError("--matrix-layout applies to --format c")
+    if target_name is not None and fmt != "c":
+        raise DataError("--target applies to --format c (a .tflite runs on any part)")
+    if target_name is not None:
+        from firmware_sim.simulate import matrix_layout_for
+        from firmware_sim.targets import get_target
+
+        target = get_target(target_name)
+        chosen_matrix = matrix or matrix_layout_for(target)
+        click.echo(f"target {target.name} ({target.core}): matrix layout {chosen_matrix}"
+                   + (" (--matrix-layout)" if matrix else ""))
+        matrix = chosen_matrix
     if fmt == "c":
         from converters.c_export import embedding_layout, export_c, export_names
         from edge_gru.fixed.io import save_fixed

@@ -1,5 +1,6 @@
-"""The pairs layout from the command line: convert writes it (int8 weights) and says so, a DSP core runs its kernel
-and other cores plain loops, bit-exact; int16 weights are written in the blocks layout with a line saying so."""
+"""The pairs layout from the command line: convert writes it (int8 weights) and says so, or picks it for a --target
+with a DSP core; a DSP core runs its kernel and other cores plain loops, bit-exact; int16 weights are written in the
+blocks layout with a line saying so."""
 
 import json
 
@@ -37,6 +38,14 @@ def test_convert_pairs_layout_and_simulate_it(model, tmp_path):
         assert p.returncode == 0, p.stderr
         d = json.loads(out.read_text())
         assert d["kernel"] == kernel and d["bitexact_sequences"] == len(model), target
+    # --target picks the layout its core's kernel reads (pairs on the M33, blocks on the M0+); one line for a bad name
+    for target, layout in (("nrf5340", "pairs"), ("rp2040", "blocks")):
+        p = run("convert", tmp_path / "m.egru", "--format", "c", "--target", target, "-o", tmp_path / target)
+        assert p.returncode == 0 and f"matrix layout {layout}" in p.stdout, p.stderr
+        assert f'#define EG_MODEL_MATRIX_LAYOUT "{layout}"' in (tmp_path / target / "model.h").read_text()
+    bad = run("convert", tmp_path / "m.egru", "--format", "c", "--target", "no-such-part", "-o", tmp_path / "x")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown target" in bad.stderr
+    assert not (tmp_path / "x").exists()
     p = run("convert", tmp_path / "w16.egru", "--format", "c", "--matrix-layout", "pairs", "-o", tmp_path / "c16")
     assert p.returncode == 0, p.stderr
     assert "pairs is for int8 weights: wrote blocks" in p.stdout

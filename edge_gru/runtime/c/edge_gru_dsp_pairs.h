@@ -8,9 +8,9 @@
  *   SXTB16 word, word, ror #8  (c+1 wk, c+1 wk+1)
  *   SMLAD hi, word, x          hi += c+1 wk xk + c+1 wk+1 xk+1
  * so after the block's inputs, with lo started at bias_c + 256 bias_(c+1) - S (the layout stores that bias, S = 128
- * sum x is the same for every block) and hi at bias_(c+1): a_c = lo - 256 hi, a_(c+1) = hi. The sums wrap modulo 2^32 (SMLAD's result does; its
- * Q flag is not read) and a_c fits int32 (proved at quantization), so a_c is exact. 12 DSP instructions per 16 MACs
- * where the blocks layout takes 16. */
+ * sum x is the same for every block) and hi at bias_(c+1): a_c = lo - 256 hi, a_(c+1) = hi. The sums wrap modulo
+ * 2^32 (SMLAD's result does; its Q flag is not read) and a_c fits int32 (proved at quantization), so a_c is exact.
+ * 12 DSP instructions per 16 MACs where the blocks layout takes 16. */
 #ifndef EDGE_GRU_DSP_PAIRS_H
 #define EDGE_GRU_DSP_PAIRS_H
 
@@ -18,7 +18,8 @@
 /* One pair of columns (accumulators LO, HI) at 4 inputs: weight words PA (inputs 0, 1) and PB (inputs 2, 3) against
  * the input words r4 (x0, x1) and r5 (x2, x3); each weight word is overwritten by its SXTB16. */
 #define EG_P_PAIR(PA, PB, LO, HI)                                                                     \
-    "smlad " LO ", " PA ", r4, " LO "\n\t"       /* lo += 256 (c+1 w0 x0 + c+1 w1 x1) + c w0 x0 + c w1 x1 + 128 (x0 + x1) */ \
+    /* lo += 256 (c+1 w0 x0 + c+1 w1 x1) + c w0 x0 + c w1 x1 + 128 (x0 + x1) */                        \
+    "smlad " LO ", " PA ", r4, " LO "\n\t"                                                          \
     "sxtb16 " PA ", " PA ", ror #8\n\t"          /* (c+1 w0, c+1 w1) */                               \
     "smlad " HI ", " PA ", r4, " HI "\n\t"       /* hi += c+1 w0 x0 + c+1 w1 x1 */                    \
     "smlad " LO ", " PB ", r5, " LO "\n\t"       /* the same for inputs 2, 3 */                       \
@@ -52,8 +53,26 @@
  * group's first weights and inputs (software pipelining, as EG_B_*): 12 cycles per 16 MACs on the M7 model, its
  * floor. EG_Q_LOAD fetches a block's first group's inputs and first weight word; EG_Q_NEXT runs a group and fetches
  * the next one's; EG_Q_LAST runs the block's last group. */
-#define EG_Q_LOAD                                                                                         "ldr r6, [r10], #4\n\t"                                                                              "ldr r4, [r9], #4\n\t"                                                                               "ldr r5, [r9], #4\n\t"
-#define EG_Q_GROUP(L9, L10, L12)                                                                         "smlad r0, r6, r4, r0\n\t"            /* columns 0, 1 at inputs 0, 1 */                              "ldr r7, [r10], #4\n\t"               /* (c0 c1, k2 k3) */                                           "sxtb16 r6, r6, ror #8\n\t"                                                                         "smlad r1, r6, r4, r1\n\t"                                                                          "ldr r6, [r10], #4\n\t"               /* (c2 c3, k0 k1) */                                           "smlad r0, r7, r5, r0\n\t"            /* columns 0, 1 at inputs 2, 3 */                              "sxtb16 r7, r7, ror #8\n\t"                                                                         "smlad r1, r7, r5, r1\n\t"                                                                          "ldr r7, [r10], #4\n\t"               /* (c2 c3, k2 k3) */                                           "smlad r2, r6, r4, r2\n\t"            /* columns 2, 3 at inputs 0, 1 */                              "sxtb16 r6, r6, ror #8\n\t"                                                                         "smlad r3, r6, r4, r3\n\t" L9         /* the next group's (c0 c1, k0 k1) */                          "smlad r2, r7, r5, r2\n\t" L10        /* columns 2, 3 at inputs 2, 3; the next inputs 0, 1 */        "sxtb16 r7, r7, ror #8\n\t"                                                                         "smlad r3, r7, r5, r3\n\t" L12        /* the next inputs 2, 3 */
+#define EG_Q_LOAD                                                                                   \
+    "ldr r6, [r10], #4\n\t"                                                                         \
+    "ldr r4, [r9], #4\n\t"                                                                          \
+    "ldr r5, [r9], #4\n\t"
+#define EG_Q_GROUP(L9, L10, L12)                                                                        \
+    "smlad r0, r6, r4, r0\n\t"              /* columns 0, 1 at inputs 0, 1 */                           \
+    "ldr r7, [r10], #4\n\t"                 /* (c0 c1, k2 k3) */                                        \
+    "sxtb16 r6, r6, ror #8\n\t"                                                                         \
+    "smlad r1, r6, r4, r1\n\t"                                                                          \
+    "ldr r6, [r10], #4\n\t"                 /* (c2 c3, k0 k1) */                                        \
+    "smlad r0, r7, r5, r0\n\t"              /* columns 0, 1 at inputs 2, 3 */                           \
+    "sxtb16 r7, r7, ror #8\n\t"                                                                         \
+    "smlad r1, r7, r5, r1\n\t"                                                                          \
+    "ldr r7, [r10], #4\n\t"                 /* (c2 c3, k2 k3) */                                        \
+    "smlad r2, r6, r4, r2\n\t"              /* columns 2, 3 at inputs 0, 1 */                           \
+    "sxtb16 r6, r6, ror #8\n\t"                                                                         \
+    "smlad r3, r6, r4, r3\n\t" L9           /* then the next group's (c0 c1, k0 k1) */                  \
+    "smlad r2, r7, r5, r2\n\t" L10          /* columns 2, 3 at inputs 2, 3; the next inputs 0, 1 */     \
+    "sxtb16 r7, r7, ror #8\n\t"                                                                         \
+    "smlad r3, r7, r5, r3\n\t" L12          /* the next inputs 2, 3 */
 #define EG_Q_NEXT EG_Q_GROUP("ldr r6, [r10], #4\n\t", "ldr r4, [r9], #4\n\t", "ldr r5, [r9], #4\n\t")
 #define EG_Q_LAST EG_Q_GROUP("", "", "")
 #endif
