@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from converters.c_export import embedding_layout
+from converters.c_export import embedding_layout, export_matrix_layout
 from converters.c_layout import kernel_macs
 from edge_gru.errors import DataError, EdgeGruError, ModelFileError
 from edge_gru.fixed.io import load_fixed
@@ -67,6 +67,7 @@ class SimResult:
     tokens: bool = False                                          # token-id input (cycles_per_step = per token)
     embedding: str = "table"                                      # "table" or "folded" (converters/c_embedding.py)
     placement: str = "flash"                                      # where code and weights run (firmware_sim.memory)
+    matrix_layout: str = "blocks"                                 # how the GRU weights were stored (c_layout.py)
     memory: str = ""                                              # the memory system the cycles include, by name
     memory_description: str = ""
     memory_validated: str = ""                                    # what it was checked against ("" = not validated)
@@ -385,6 +386,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
             out = fm.expand_device_outputs(out, res.zero_output, index)
         kernel = reported_kernel(res.stdout) or kernel_path(elf)
         layout = embedding_layout(c_folder) if fm.tokens else "table"
+        matrix = export_matrix_layout(c_folder)
 
     n, t = xq.shape[0], xq.shape[1]
     steps = fm.steps_run(xq, lens)          # real (unmasked) steps per sequence, on average
@@ -414,7 +416,7 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
         kernel=kernel, breakdown=breakdown, outputs=out,
         padded_macs_per_sequence=kernel_macs(fm, max(1, round(steps)), layout),
         loop_cycles_per_mac=_matrix_loop_cost(res), compiler=cc.describe(target.core), steps_per_sequence=steps,
-        tokens=fm.tokens, embedding=layout, placement=placement, memory=mem.name,
+        tokens=fm.tokens, embedding=layout, placement=placement, matrix_layout=matrix, memory=mem.name,
         memory_description=mem.describe(), memory_validated=mem.validated,
         cycles_cold=float(per_seq[cold].mean()), stall_cycles_per_sequence=stall, ram_resident_bytes=in_ram,
         emulator=emulator_name(target), loop_floor_cycles_per_mac=_matrix_loop_floor(res),

@@ -180,6 +180,9 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
                        placement=placement)
     ref = fm.predict_raw(X, lengths=lengths)
     same = int(np.sum(np.all((ref == res.outputs).reshape(len(X), -1), axis=1)))
+    # a model (not a C folder) was exported here in the layout the core's kernel reads: how to get the same folder
+    layout_hint = ("" if (artifact is not None and artifact.is_dir()) or res.matrix_layout == "blocks"
+                   else f" (`convert --format c --target {target.name}` writes it)")
     rows = [("MACs per sequence", f"{res.macs_per_sequence:,}"),
             ("cycles per sequence", f"{res.cycles_per_sequence:,.0f} warm (min {res.cycles_per_sequence_min:,.0f}, "
                                     f"max {res.cycles_per_sequence_max:,.0f}); cold {res.cycles_cold:,.0f}"),
@@ -189,7 +192,8 @@ def _simulate_model(artifact: Path, target: Any, data: Path | None, sequences: i
              f"{res.cycles_per_step:,.0f} ({res.steps_per_sequence:.1f} real steps per sequence; reset and head "
              "included)"),
             ("cycles per MAC", f"{res.cycles_per_mac:.2f}"),
-            ("kernel", f"{res.kernel}" + (f"; matrix loop {res.loop_cycles_per_mac:.3f} cycles/MAC"
+            ("kernel", f"{res.kernel}, {res.matrix_layout} layout" + layout_hint
+             + (f"; matrix loop {res.loop_cycles_per_mac:.3f} cycles/MAC"
                                           if res.loop_cycles_per_mac else "")
              + (f" (floor under the model {res.loop_floor_cycles_per_mac:.3f})"
                 if res.loop_floor_cycles_per_mac else "")),

@@ -38,6 +38,11 @@ def test_convert_pairs_layout_and_simulate_it(model, tmp_path):
         assert p.returncode == 0, p.stderr
         d = json.loads(out.read_text())
         assert d["kernel"] == kernel and d["bitexact_sequences"] == len(model), target
+        assert d["matrix_layout"] == "pairs" and f"{kernel}, pairs layout" in p.stdout and "writes it" not in p.stdout
+    # simulating the model itself on a DSP core exports it in pairs and says how to get that folder
+    p = run("simulate", tmp_path / "m.egru", "--target", "nrf5340", "--data", tmp_path / "d.npz")
+    assert p.returncode == 0, p.stderr
+    assert "dsp, pairs layout (`convert --format c --target nrf5340` writes it)" in p.stdout
     # --target picks the layout its core's kernel reads (pairs on the M33, blocks on the M0+); one line for a bad name
     for target, layout in (("nrf5340", "pairs"), ("rp2040", "blocks")):
         p = run("convert", tmp_path / "m.egru", "--format", "c", "--target", target, "-o", tmp_path / target)
