@@ -224,8 +224,8 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         raise ModelFileError("a model with a Bidirectional or go_backwards GRU needs a fixed sequence length for its "
                              "window buffers (the C runtime keeps the whole window in RAM); give the model's input "
                              "a fixed number of timesteps")
-    matrix = effective_matrix_layout(fm, matrix)
     layout = choose_layout(fm, embedding)
+    matrix = effective_matrix_layout(fm, matrix, is_folded(fm, layout))
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
         (out / n).write_bytes(c_source(n).read_bytes())
@@ -298,9 +298,15 @@ def matrix_bias(b: np.ndarray, matrix: str) -> np.ndarray:
     return ((out + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
-def effective_matrix_layout(fm: FixedModel, matrix: str) -> str:
-    """``matrix``, or ``blocks`` for ``pairs`` with int16 weights (the pairs layout is for int8 weights)."""
-    return "blocks" if matrix == "pairs" and fm.precision.w_bits != 8 else matrix
+def effective_matrix_layout(fm: FixedModel, matrix: str, folded: bool = False) -> str:
+    """``matrix``, or ``blocks`` for ``pairs`` when the pairs kernel would not run every GRU product: int16 weights,
+    64-bit accumulators, or a product without a bias or one-instruction requantization (w8a8's, typically; the pairs
+    layout has only plain C loops for those, the blocks layout its DSP and ARMv6-M kernels)."""
+    if matrix != "pairs":
+        return matrix
+    slow = (fm.precision.w_bits != 8 or any(g["b_i"].dtype != np.int32 for g, _, _ in c_entries(fm))
+            or i8_products(fm, folded, "pairs")[1])
+    return "blocks" if slow else matrix
 
 
 def export_matrix_layout(folder: str | Path) -> str:
@@ -368,10 +374,10 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
     ``eg_model_place()``, the start-up copy into RAM; ``matrix`` is the GRU weight layout
     (:data:`~converters.c_layout.MATRIX_LAYOUTS`).
     """
-    matrix = effective_matrix_layout(fm, matrix)
     if placement not in PLACEMENTS:
         raise ValueError(f"unknown placement {placement!r}")
     folded = is_folded(fm, embedding)
+    matrix = effective_matrix_layout(fm, matrix, folded)
     safe_name = re.sub(r"[^A-Za-z0-9_ .-]", "_", fm.name)[:60]
     state_len = sum(g["units"] for g, _, _ in c_entries(fm))
     window, window_width = window_sizes(fm)

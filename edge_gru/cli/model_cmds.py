@@ -179,7 +179,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
                    + (" (--matrix-layout)" if matrix else ""))
         matrix = chosen_matrix
     if fmt == "c":
-        from converters.c_export import embedding_layout, export_c, export_names
+        from converters.c_export import embedding_layout, export_c, export_matrix_layout, export_names
         from edge_gru.fixed.io import save_fixed
 
         placement = placement or "flash"
@@ -190,14 +190,17 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
                              matrix=matrix or "blocks")
             save_fixed(fm, stage / "model.egru")
             chosen = embedding_layout(stage)
+            written = export_matrix_layout(stage)
             _append_sizes(stage)
         from converters.c_layout import memory_figures
 
-        mem = memory_figures(fm, chosen, matrix or "blocks")
+        mem = memory_figures(fm, chosen, written)
         click.echo(f"wrote {len(files) + 1} files to {out}/ ({fm.precision.name}): {mem['constant_bytes']:,} bytes "
                    f"of constant model data, {mem['ram_bytes']:,} bytes of RAM (state + scratch)")
-        if matrix == "pairs" and fm.precision.w_bits != 8:
-            click.echo("matrix layout pairs is for int8 weights: wrote blocks")
+        if matrix == "pairs" and written != "pairs":
+            click.echo("matrix layout pairs runs only int8 products with a bias and one-instruction requantization "
+                       "(this model has others: int16 weights, w8a8's, 64-bit accumulators or reset_after=False): "
+                       "wrote blocks, whose DSP kernels run them all")
         elif matrix == "pairs":
             click.echo("matrix layout pairs: built with the DSP extension (Cortex-M4/M7/M33) the matrix products run "
                        "its kernel; other cores run plain loops over this layout (use blocks for them)")

@@ -75,22 +75,29 @@ def test_pairs_layout_matches_numba_on_random_models(tmp_path):
     """The DSP kernels' pairs layout (int8 weights stored 2 columns x 2 inputs a word, even columns offset by 128), run
     by the host build's plain loops: Numba's integers on 12 random models of every precision (3 with odd columns'
     biases at +-2^28, so that the stored b_c + 256 b_(c+1) wraps), the constant bytes the export reports are the bytes
-    it writes, and int16 weights (w16a16) are written in the blocks layout."""
-    from converters.c_export import export_matrix_layout
+    it writes, and a model with products the pairs kernel does not run (int16 weights, w8a8's, no bias,
+    reset_after=False) is written in the blocks layout."""
+    from converters.c_export import export_matrix_layout, i8_products
     from converters.c_layout import memory_figures
 
     rng = np.random.default_rng(78)
+    written = []
     for i in range(12):
         fm, X = _random_model(i + 5, rng)
         if i % 4 == 0:
             big_odd_biases(fm)
         export_c(fm, tmp_path / f"m{i}", matrix="pairs")
-        assert export_matrix_layout(tmp_path / f"m{i}") == ("pairs" if fm.precision.w_bits == 8 else "blocks")
+        # pairs only where its kernel runs every product (int8 weights, int32 sums, biases, fast requantization)
+        slow = fm.precision.w_bits != 8 or any(g["b_i"].dtype != np.int32 for g in fm.grus) or i8_products(
+            fm, False, "pairs")[1]
+        written.append(export_matrix_layout(tmp_path / f"m{i}"))
+        assert written[-1] == ("blocks" if slow else "pairs"), f"model {i}"
         assert memory_figures(fm, "table", "pairs")["constant_bytes"] == _written_constant_bytes(
             (tmp_path / f"m{i}" / "model.c").read_text()), f"model {i}"
         xq = fm.quantize_input(X * (1 + 10 * (i % 3)))
         np.testing.assert_array_equal(run_host(tmp_path / f"m{i}", xq, STRICT), fm.predict_raw(xq, quantized=True),
                                       err_msg=f"model {i}")
+    assert written.count("pairs") >= 2 and "blocks" in written     # both kinds of model ran
 
 
 @pytest.mark.parametrize("prec", ["w8a8", "w8a16", "w16a16"])

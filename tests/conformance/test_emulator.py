@@ -126,6 +126,7 @@ def test_other_layout_than_the_cores_own(target_name, layout, kernel, tmp_path):
     from firmware_sim.targets import get_target
 
     rng = np.random.default_rng(23)
+    ran = set()
     for i in range(3):
         fm, X = _model(i + 1, rng)
         export_c(fm, tmp_path / f"c{i}", matrix=layout)
@@ -133,16 +134,20 @@ def test_other_layout_than_the_cores_own(target_name, layout, kernel, tmp_path):
         xq = fm.quantize_input(X)
         res = simulate(tmp_path / f"c{i}", get_target(target_name), xq, quantized=True, work_dir=tmp_path / f"w{i}",
                        generic=i == 2)
-        # int16 weights are written in the blocks layout: the core's own kernel
+        # a model with products the pairs kernel does not run (int16 weights, w8a8's) is written in blocks: the
+        # core's own kernel
         own = "armv6m" if target_name == "rp2040" else "portable"
-        assert res.kernel == (kernel if fm.precision.w_bits == 8 or layout == "blocks" else own), f"model {i}"
+        assert res.kernel == (kernel if res.matrix_layout == layout else own), f"model {i}"
+        ran.add(res.matrix_layout)
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(xq, quantized=True), err_msg=f"model {i}")
+    assert layout in ran
 
 
 @pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7"])
 def test_pairs_kernel_with_biases_that_wrap(target_name, tmp_path):
     """The DSP pairs kernel (M4 schedule, M7 schedule) starts a pair's low accumulator at the stored b_c + 256 b_(c+1):
-    with odd columns' biases at +-2^28 that wraps modulo 2^32, and the outputs are still Numba's."""
+    with odd columns' biases at +-2^28 that wraps modulo 2^32, and the outputs are still Numba's; simulate() exports
+    these models (every product with a bias and fast requantization) in the pairs layout."""
     from fixed_models import big_odd_biases
 
     from firmware_sim.simulate import simulate
@@ -150,14 +155,30 @@ def test_pairs_kernel_with_biases_that_wrap(target_name, tmp_path):
 
     rng = np.random.default_rng(29)
     ks = set()
-    for i in (1, 4, 13, 19):                # w8a16 models, reset_after True and False
+    for i in (1, 31, 13):                   # w8a16 reset_after models with biases
         fm, X = _model(i, rng)
         ks |= {(g["input_dim"] + 1) // 2 * 2 & 6 for g in fm.grus} | {(g["units"] + 1) // 2 * 2 & 6 for g in fm.grus}
         big_odd_biases(fm)
         res = simulate(fm, get_target(target_name), X[:4], work_dir=tmp_path / f"m{i}")
-        assert res.kernel == "dsp"
+        assert res.kernel == "dsp" and res.matrix_layout == "pairs", f"model {i}"
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(X[:4]), err_msg=f"model {i}")
     assert ks == {0, 2, 4, 6}               # every copy of the kernel's block loop ran
+
+
+def test_models_the_pairs_kernel_cannot_run_stay_in_blocks(tmp_path):
+    """simulate() asks for the pairs layout on a Cortex-M4, but a model with products its kernel does not run (w8a8's
+    recurrent product, no bias) is written in blocks and runs the blocks DSP kernels, never the pairs layout's plain
+    C loop (which made w8a8 4x slower before this was caught)."""
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(41)
+    for i in (3, 4):                        # w8a8; w8a16 without biases (i % 5 == 4)
+        fm, X = _model(i, rng)
+        res = simulate(fm, get_target("nrf52840"), X[:3], work_dir=tmp_path / f"m{i}")
+        assert res.matrix_layout == "blocks" and res.kernel == "dsp", f"model {i}"
+        assert "eg_matrix_pairs_c" not in res.breakdown and "eg_matrix_p8_asm" not in res.breakdown
+        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X[:3]), err_msg=f"model {i}")
 
 
 def test_unicorn_refuses_the_m55():
