@@ -335,6 +335,19 @@ def _functions(obj) -> dict[str, int]:
         return {s.name: s["st_size"] for s in symtab.iter_symbols() if s["st_info"]["type"] == "STT_FUNC"}
 
 
+def _m4_function_sizes(folder) -> dict[str, dict[str, int]]:
+    """Function sizes of the export's edge_gru.c built for the Cortex-M4 (zig, -O2): ``specialized`` (its model.h) and
+    ``generic`` (-DEG_GENERIC)."""
+    sizes = {}
+    for build in ("specialized", "generic"):
+        obj = folder / f"{build}.o"
+        flags = ["-DEG_GENERIC"] if build == "generic" else []
+        subprocess.run([*_arm_cc("zig", "cortex_m4"), "-std=c99", "-O2", *STRICT, *flags, "-I", str(folder), "-c",
+                        str(folder / "edge_gru.c"), "-o", str(obj)], check=True)
+        sizes[build] = _functions(obj)
+    return sizes
+
+
 @pytest.mark.needs("zig", "sim")
 def test_specialized_build_holds_only_the_models_paths(tmp_path):
     """model.h's EG_MODEL_USES_* let the compiler drop what the model does not use: a w8a16 reset_after model with
@@ -353,13 +366,7 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
                                "FOLD": False, "DENSE": True, "BLOCKS": True, "ROWS": False, "PAIRS": False,
                                "I8_K0": False, "I8_K2": False, "I8_K4": True, "I8_K6": True, "I8_GENERIC": False,
                                "PER_STEP": False, "WINDOW": False}
-    sizes = {}
-    for build in ("specialized", "generic"):
-        obj = tmp_path / f"{build}.o"
-        flags = ["-DEG_GENERIC"] if build == "generic" else []
-        subprocess.run([*_arm_cc("zig", "cortex_m4"), "-std=c99", "-O2", *STRICT, *flags, "-I", str(tmp_path), "-c",
-                        str(tmp_path / "edge_gru.c"), "-o", str(obj)], check=True)
-        sizes[build] = _functions(obj)
+    sizes = _m4_function_sizes(tmp_path)
     unused = {"eg_matrix_64", "eg_matrix_i16", "eg_matrix_rows", "eg_gates_before", "eg_run_seq", "eg_run_tokens_seq"}
     assert unused <= set(sizes["generic"]) and not unused & set(sizes["specialized"])
     assert sum(sizes["specialized"].values()) < sum(sizes["generic"].values()) / 3
@@ -379,13 +386,7 @@ def test_specialized_pairs_build_holds_only_the_pairs_kernel(tmp_path):
     spec = random_spec(rng, 5, [12], [(3, "softmax")], timesteps=6)
     fm = quantize_model(spec, rng.normal(size=(20, 6, 5)).astype(np.float32), "w8a16")
     export_c(fm, tmp_path, matrix="pairs")
-    sizes = {}
-    for build in ("specialized", "generic"):
-        obj = tmp_path / f"{build}.o"
-        flags = ["-DEG_GENERIC"] if build == "generic" else []
-        subprocess.run([*_arm_cc("zig", "cortex_m4"), "-std=c99", "-O2", *STRICT, *flags, "-I", str(tmp_path), "-c",
-                        str(tmp_path / "edge_gru.c"), "-o", str(obj)], check=True)
-        sizes[build] = _functions(obj)
+    sizes = _m4_function_sizes(tmp_path)
     assert {"eg_matrix_p8_asm", "eg_matrix_i8_asm", "eg_matrix_pairs_c"} <= set(sizes["generic"])
     assert "eg_matrix_p8_asm" in sizes["specialized"]
     assert not {"eg_matrix_i8_asm", "eg_matrix_pairs_c", "eg_matrix_rows"} & set(sizes["specialized"])

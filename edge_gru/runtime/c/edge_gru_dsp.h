@@ -102,6 +102,60 @@ EG_ASM_OFFSET(eg_i8_args_t, eg_i8, xend, 20);
 EG_ASM_OFFSET(eg_i8_args_t, eg_i8, out_end, 24);
 EG_ASM_OFFSET(eg_i8_args_t, eg_i8, k6, 28);
 
+/* The arguments of nb blocks at w against the operand v (K inputs) into out, from bias with the multipliers rq. */
+static EG_INLINE void eg_i8_args(eg_i8_args_t *a, int32_t *out, const uint32_t *v, int32_t K, const int8_t *w,
+                                 int32_t nb, const int32_t *bias, const int32_t *rq)
+{
+    a->out = out;
+    a->x = v;
+    a->w = w;
+    a->bias = bias;
+    a->rq_off = (int32_t)((const char *)rq - (const char *)bias) - 16;
+    a->xend = v + (K & ~3) / 2;
+    a->out_end = out + 4 * EG_OS * nb;
+    a->k6 = K & 6;
+}
+/* The int8 kernels' (blocks and pairs layouts) entry: registers saved, 16 bytes of stack, the arguments (r0) into the
+ * registers and stack slots of the block loops (see eg_matrix_i8_asm), K & 6 in r7; EG_I8_DISPATCH jumps to the
+ * block-loop copy of that K & 6 (labels 10, 12, 14, 16; 9 when this build holds none: eg_supports says so);
+ * EG_I8_EXIT (label 9) returns. */
+#define EG_I8_ENTRY                                                                                  \
+    "push {r4-r11, lr}\n\t"                                                                           \
+    "sub sp, sp, #16\n\t"                                                                             \
+    "ldr r4, [r0, #4]\n\t"                                                                            \
+    "ldr r5, [r0, #16]\n\t"                                                                           \
+    "ldr r6, [r0, #24]\n\t"                                                                           \
+    "str r4, [sp]\n\t"                                                                                \
+    "str r5, [sp, #4]\n\t"                                                                            \
+    "str r6, [sp, #8]\n\t"                                                                            \
+    "ldr lr, [r0]\n\t"                                                                                \
+    "ldr r10, [r0, #8]\n\t"                                                                           \
+    "ldr r12, [r0, #12]\n\t"                                                                          \
+    "ldr r11, [r0, #20]\n\t"                                                                          \
+    "ldr r7, [r0, #28]\n\t"
+#if EG_USE_I8_K0
+#define EG_I8_TO_K0 "cmp r7, #0\n\tbeq 10f\n\t"
+#else
+#define EG_I8_TO_K0 ""
+#endif
+#if EG_USE_I8_K2
+#define EG_I8_TO_K2 "cmp r7, #2\n\tbeq 12f\n\t"
+#else
+#define EG_I8_TO_K2 ""
+#endif
+#if EG_USE_I8_K4
+#define EG_I8_TO_K4 "cmp r7, #4\n\tbeq 14f\n\t"
+#else
+#define EG_I8_TO_K4 ""
+#endif
+#if EG_USE_I8_K6
+#define EG_I8_TO_K6 "cmp r7, #6\n\tbeq 16f\n\t"
+#else
+#define EG_I8_TO_K6 ""
+#endif
+#define EG_I8_DISPATCH EG_I8_TO_K0 EG_I8_TO_K2 EG_I8_TO_K4 EG_I8_TO_K6 "b 9f\n\t"
+#define EG_I8_EXIT "9:\n\tadd sp, sp, #16\n\tpop {r4-r11, pc}\n\t"
+
 #define EG_S_(x) #x
 #define EG_S(x) EG_S_(x)
 #define EG_A_GROUP EG_GROUP_OPS("r9", "r10", "r4", "r5", "r6", "r7", "r8", "r0", "r1", "r2", "r3")
@@ -210,36 +264,8 @@ EG_ASM_OFFSET(eg_i8_args_t, eg_i8, k6, 28);
 __attribute__((naked, noinline)) static void eg_matrix_i8_asm(const eg_i8_args_t *a __attribute__((unused)))
 {
     __asm__ volatile(
-        "push {r4-r11, lr}\n\t"
-        "sub sp, sp, #16\n\t"
-        "ldr r4, [r0, #4]\n\t"
-        "ldr r5, [r0, #16]\n\t"
-        "ldr r6, [r0, #24]\n\t"
-        "str r4, [sp]\n\t"
-        "str r5, [sp, #4]\n\t"
-        "str r6, [sp, #8]\n\t"
-        "ldr lr, [r0]\n\t"
-        "ldr r10, [r0, #8]\n\t"
-        "ldr r12, [r0, #12]\n\t"
-        "ldr r11, [r0, #20]\n\t"
-        "ldr r7, [r0, #28]\n\t"
-#if EG_USE_I8_K0
-        "cmp r7, #0\n\t"
-        "beq 10f\n\t"
-#endif
-#if EG_USE_I8_K2
-        "cmp r7, #2\n\t"
-        "beq 12f\n\t"
-#endif
-#if EG_USE_I8_K4
-        "cmp r7, #4\n\t"
-        "beq 14f\n\t"
-#endif
-#if EG_USE_I8_K6
-        "cmp r7, #6\n\t"
-        "beq 16f\n\t"
-#endif
-        "b 9f\n\t");                      /* a K & 6 this build does not hold (eg_supports says so): nothing */
+        EG_I8_ENTRY
+        EG_I8_DISPATCH);
     /* (one statement per copy: a C99 string literal stays under 4095 characters; the model's model.h says which
      * copies its products use) */
 #if EG_M7_SCHEDULE
@@ -263,24 +289,14 @@ __attribute__((naked, noinline)) static void eg_matrix_i8_asm(const eg_i8_args_t
 #if EG_USE_I8_K6
     __asm__ volatile("16:\n\t" EG_X_BLOCKS_ODD(EG_A_HALF));
 #endif
-    __asm__ volatile(
-        "9:\n\t"
-        "add sp, sp, #16\n\t"
-        "pop {r4-r11, pc}\n\t");
+    __asm__ volatile(EG_I8_EXIT);
 }
 
 static EG_INLINE void eg_matrix_i8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
                                         const int32_t *bias, const int32_t *rq)
 {
     eg_i8_args_t a;
-    a.out = out;
-    a.x = v;
-    a.w = w;
-    a.bias = bias;
-    a.rq_off = (int32_t)((const char *)rq - (const char *)bias) - 16;
-    a.xend = v + (K & ~3) / 2;
-    a.out_end = out + 4 * EG_OS * nb;
-    a.k6 = K & 6;
+    eg_i8_args(&a, out, v, K, w, nb, bias, rq);
     eg_matrix_i8_asm(&a);
 }
 #endif

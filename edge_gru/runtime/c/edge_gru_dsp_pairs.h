@@ -135,19 +135,7 @@
 __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t *a __attribute__((unused)))
 {
     __asm__ volatile(
-        "push {r4-r11, lr}\n\t"
-        "sub sp, sp, #16\n\t"
-        "ldr r4, [r0, #4]\n\t"
-        "ldr r5, [r0, #16]\n\t"
-        "ldr r6, [r0, #24]\n\t"
-        "str r4, [sp]\n\t"
-        "str r5, [sp, #4]\n\t"
-        "str r6, [sp, #8]\n\t"
-        "ldr lr, [r0]\n\t"
-        "ldr r10, [r0, #8]\n\t"
-        "ldr r12, [r0, #12]\n\t"
-        "ldr r11, [r0, #20]\n\t"
-        "ldr r7, [r0, #28]\n\t"
+        EG_I8_ENTRY
         "mov r9, r4\n\t"                    /* S = 128 sum x */
         "mov r8, #0\n\t"
         "mov r0, #0x00010001\n\t"
@@ -166,23 +154,7 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
         "ldrne r4, [r9]\n\t"
         "smladne r8, r4, r0, r8\n\t"
         "lsl r8, r8, #7\n\t"
-#if EG_USE_I8_K0
-        "cmp r7, #0\n\t"
-        "beq 10f\n\t"
-#endif
-#if EG_USE_I8_K2
-        "cmp r7, #2\n\t"
-        "beq 12f\n\t"
-#endif
-#if EG_USE_I8_K4
-        "cmp r7, #4\n\t"
-        "beq 14f\n\t"
-#endif
-#if EG_USE_I8_K6
-        "cmp r7, #6\n\t"
-        "beq 16f\n\t"
-#endif
-        "b 9f\n\t");                      /* a K & 6 this build does not hold (eg_supports says so): nothing */
+        EG_I8_DISPATCH);
     /* (one statement per copy: a C99 string literal stays under 4095 characters) */
 #if EG_USE_I8_K0
     __asm__ volatile("10:\n\t" EG_P_BLOCKS(EG_X_P_K0, EG_A_RQ));
@@ -196,24 +168,14 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
 #if EG_USE_I8_K6
     __asm__ volatile("16:\n\t" EG_P_BLOCKS(EG_X_P_ODD, EG_P_HALF));
 #endif
-    __asm__ volatile(
-        "9:\n\t"
-        "add sp, sp, #16\n\t"
-        "pop {r4-r11, pc}\n\t");
+    __asm__ volatile(EG_I8_EXIT);
 }
 
 static EG_INLINE void eg_matrix_p8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
                                         const int32_t *bias, const int32_t *rq)
 {
     eg_i8_args_t a;
-    a.out = out;
-    a.x = v;
-    a.w = w;
-    a.bias = bias;
-    a.rq_off = (int32_t)((const char *)rq - (const char *)bias) - 16;
-    a.xend = v + (K & ~3) / 2;
-    a.out_end = out + 4 * EG_OS * nb;
-    a.k6 = K & 6;
+    eg_i8_args(&a, out, v, K, w, nb, bias, rq);
     eg_matrix_p8_asm(&a);
 }
 #endif
