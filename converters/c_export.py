@@ -204,7 +204,8 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
         placement: ``flash`` (default), ``weights-ram`` or ``ram``: where the weights (and, for ``ram``, the code)
             run; the latter two add ``eg_model_place()`` and the linker fragment ``edge_gru_placement.ld``.
         matrix: How the GRU weights are stored: ``blocks`` (default: the ARMv6-M, DSP and portable kernels),
-            ``pairs`` (the faster DSP kernels of the Cortex-M4/M7/M33; int8 weights, else blocks is written) or
+            ``pairs`` (the faster DSP kernels of the Cortex-M4/M7/M33; blocks is written when they would not run
+            every product: see :func:`effective_matrix_layout`) or
             ``rows`` (the Helium kernel of the Cortex-M55); other builds run plain loops over the last two.
 
     Returns:
