@@ -329,7 +329,8 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool
     acc64 = [g["b_i"].dtype == np.int64 for g in entries] + [d["b"].dtype == np.int64 for d in fm.dense]
     after = [bool(g["reset_after"]) for g in entries]
     w16, a8 = fm.precision.w_bits == 16, fm.precision.a_bits == 8
-    fast, generic = i8_products(fm, folded, matrix)
+    fast_ks, generic = fast_products(fm, folded, matrix)
+    fast = {k & 6 for k in fast_ks - set(pairs_exact_ks(fm, folded, matrix))}
     return {"W8": not w16, "W16": w16, "A8": a8, "A16": not a8, "ACC32": not all(acc64), "ACC64": any(acc64),
             "RESET_AFTER": any(after), "RESET_BEFORE": not all(after), "FEATURES": not folded,   # eg_step: W needed
             "TABLE": fm.embedding is not None and not folded, "FOLD": folded, "DENSE": bool(fm.dense),
@@ -338,10 +339,44 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool
             **{f"I8_K{k}": k in fast for k in (0, 2, 4, 6)}, "I8_GENERIC": generic}
 
 
+#: the pairs kernel's straight-line copies (model.h ``EG_MODEL_PAIRS_K1..4``): at most this many, each of at most
+#: PAIRS_EXACT_MAX_K inputs and together at most PAIRS_EXACT_TOTAL_K (their code grows with K: about 80 bytes per 4
+#: inputs on a Cortex-M4); the other products take the loop copy of their K & 6
+PAIRS_EXACT_COPIES = 4
+PAIRS_EXACT_MAX_K = 64
+PAIRS_EXACT_TOTAL_K = 96
+
+
+def pairs_exact_ks(fm: FixedModel, folded: bool, matrix: str = "pairs") -> list[int]:
+    """The inputs K of the products the pairs kernel runs in a straight-line copy of their own (no loop turns), the
+    smallest first within the limits above; empty for the other layouts."""
+    if matrix != "pairs":
+        return []
+    chosen: list[int] = []
+    for k in sorted(fast_products(fm, folded, matrix)[0]):
+        if len(chosen) < PAIRS_EXACT_COPIES and k <= PAIRS_EXACT_MAX_K and sum(chosen) + k <= PAIRS_EXACT_TOTAL_K:
+            chosen.append(k)
+    return chosen
+
+
+def pairs_exact_defines(fm: FixedModel, folded: bool, matrix: str) -> list[str]:
+    """The ``#define EG_MODEL_PAIRS_K*`` lines of model.h (0: no copy)."""
+    ks = pairs_exact_ks(fm, folded, matrix)
+    ks += [0] * (PAIRS_EXACT_COPIES - len(ks))
+    return ["/* the pairs kernel's straight-line copies: each one's inputs K (0: none; none in the generic build) */\n",
+            *[f"#define EG_MODEL_PAIRS_K{i + 1} {k}\n" for i, k in enumerate(ks)]]
+
+
 def i8_products(fm: FixedModel, folded: bool, matrix: str = "blocks") -> tuple[set[int], bool]:
     """The int8-weight, int32-accumulator products of the blocks and pairs layouts (the DSP kernels'): the ``K & 6``
     of those with a bias and one-instruction requantization (the assembly kernels have one copy per ``K & 6``), and
     whether any other runs (the C loop: no bias, other shifts, reset_after=False's recurrent products)."""
+    fast, generic = fast_products(fm, folded, matrix)
+    return {k & 6 for k in fast}, generic
+
+
+def fast_products(fm: FixedModel, folded: bool, matrix: str = "blocks") -> tuple[set[int], bool]:
+    """As :func:`i8_products`, with the inputs K (padded to even) of the fast products instead of their ``K & 6``."""
     fast: set[int] = set()
     generic = False
     if matrix == "rows" or fm.precision.w_bits != 8:
@@ -354,7 +389,7 @@ def i8_products(fm: FixedModel, folded: bool, matrix: str = "blocks") -> tuple[s
             products.append(("x", pad2(g["input_dim"]), True))
         for part, inputs, may_be_fast in products:
             if may_be_fast and g["use_bias"] and fast_requant(g, part) is not None:
-                fast.add(inputs & 6)
+                fast.add(inputs)
             else:
                 generic = True
     return fast, generic
@@ -406,7 +441,7 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
          f"#define EG_MODEL_MATRIX_LAYOUT \"{matrix}\"  /* pairs: the DSP kernels, rows: the Helium (MVE) kernel */\n",
          f"#define EG_MODEL_MATRIX_ROWS {int(matrix == 'rows')}\n",
          f"#define EG_MODEL_MATRIX_PAIRS {int(matrix == 'pairs')}\n",
-         *uses_defines(fm, folded, matrix),
+         *uses_defines(fm, folded, matrix), *pairs_exact_defines(fm, folded, matrix),
          *([] if placement == "flash" else
            ["#define EG_MODEL_WEIGHTS_IN_RAM 1\n",
             "void eg_model_place(void);  /* copy the weights to RAM once, before the first inference */\n"]),

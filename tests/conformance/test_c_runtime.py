@@ -379,13 +379,19 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
 
 @pytest.mark.needs("zig", "sim")
 def test_specialized_pairs_build_holds_only_the_pairs_kernel(tmp_path):
-    """A model exported in the pairs layout builds for the Cortex-M4 with the pairs kernel's assembly alone (its
-    products' two K & 6 copies), neither the blocks layout's assembly nor a C loop; the generic build holds both
-    kernels and the pairs C loop."""
+    """A model exported in the pairs layout builds for the Cortex-M4 with the pairs kernel's assembly alone (a
+    straight-line copy for each of its products' K, 6 and 12, and no loop copy: model.h says so), neither the blocks
+    layout's assembly nor a C loop; the generic build holds both kernels (loop copies) and the pairs C loop."""
+    from converters.c_export import uses
+
     rng = np.random.default_rng(3)
     spec = random_spec(rng, 5, [12], [(3, "softmax")], timesteps=6)
     fm = quantize_model(spec, rng.normal(size=(20, 6, 5)).astype(np.float32), "w8a16")
     export_c(fm, tmp_path, matrix="pairs")
+    head = (tmp_path / "model.h").read_text()
+    assert "#define EG_MODEL_PAIRS_K1 6\n" in head and "#define EG_MODEL_PAIRS_K2 12\n" in head
+    assert "#define EG_MODEL_PAIRS_K3 0\n" in head
+    assert not any(v for k, v in uses(fm, False, "pairs").items() if k.startswith("I8_"))
     sizes = _m4_function_sizes(tmp_path)
     assert {"eg_matrix_p8_asm", "eg_matrix_i8_asm", "eg_matrix_pairs_c"} <= set(sizes["generic"])
     assert "eg_matrix_p8_asm" in sizes["specialized"]

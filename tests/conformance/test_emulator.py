@@ -56,7 +56,9 @@ def test_emulated_matches_numba_on_random_models(core, portable, tmp_path):
 def test_dsp_int8_assembly_on_every_group_count(target_name, tmp_path):
     """The DSP int8 assembly (M4 schedule, and the M7's with its software pipelining) on products of every shape its
     block loop distinguishes: 0 to 4 whole groups of 4 inputs (odd and even, so the loop is entered both ways), with
-    and without a last half group, in stacked layers; w8a16 and w8a8; Numba's integers."""
+    and without a last half group, in stacked layers; w8a8 (written in the blocks layout: every loop copy of its
+    kernel runs) and w8a16 (the pairs layout: straight-line copies, and a loop copy for a fifth K); Numba's
+    integers."""
     from converters.c_export import i8_products
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
@@ -69,10 +71,12 @@ def test_dsp_int8_assembly_on_every_group_count(target_name, tmp_path):
         X = rng.normal(0, 1, (6, 3, features)).astype(np.float32)
         for prec in ("w8a16", "w8a8"):
             fm = quantize_model(spec, X, prec)
-            taken |= i8_products(fm, False)[0]
             res = simulate(fm, get_target(target_name), X, work_dir=tmp_path / f"{i}{prec}")
+            assert res.matrix_layout == ("blocks" if prec == "w8a8" else "pairs")
+            if prec == "w8a8":
+                taken |= i8_products(fm, False)[0]
             np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"{target_name} {units} {prec}")
-    assert taken == {0, 2, 4, 6}                      # every copy of the assembly ran
+    assert taken == {0, 2, 4, 6}                      # every loop copy of the blocks kernel ran
 
 
 @pytest.mark.slow
@@ -146,8 +150,9 @@ def test_other_layout_than_the_cores_own(target_name, layout, kernel, tmp_path):
 @pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7"])
 def test_pairs_kernel_with_biases_that_wrap(target_name, tmp_path):
     """The DSP pairs kernel (M4 schedule, M7 schedule) starts a pair's low accumulator at the stored b_c + 256 b_(c+1):
-    with odd columns' biases at +-2^28 that wraps modulo 2^32, and the outputs are still Numba's; simulate() exports
-    these models (every product with a bias and fast requantization) in the pairs layout."""
+    with odd columns' biases at +-2^28 that wraps modulo 2^32, and the outputs are still Numba's, from the model's
+    straight-line copies and from the generic build's loop copies; simulate() exports these models (every product with
+    a bias and fast requantization) in the pairs layout."""
     from fixed_models import big_odd_biases
 
     from firmware_sim.simulate import simulate
@@ -159,10 +164,43 @@ def test_pairs_kernel_with_biases_that_wrap(target_name, tmp_path):
         fm, X = _model(i, rng)
         ks |= {(g["input_dim"] + 1) // 2 * 2 & 6 for g in fm.grus} | {(g["units"] + 1) // 2 * 2 & 6 for g in fm.grus}
         big_odd_biases(fm)
-        res = simulate(fm, get_target(target_name), X[:4], work_dir=tmp_path / f"m{i}")
-        assert res.kernel == "dsp" and res.matrix_layout == "pairs", f"model {i}"
-        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X[:4]), err_msg=f"model {i}")
-    assert ks == {0, 2, 4, 6}               # every copy of the kernel's block loop ran
+        for generic in (False, True):       # the model's straight-line copies; the generic build's loop copies
+            res = simulate(fm, get_target(target_name), X[:4], work_dir=tmp_path / f"m{i}{generic}", generic=generic)
+            assert res.kernel == "dsp" and res.matrix_layout == "pairs", f"model {i}"
+            np.testing.assert_array_equal(res.outputs, fm.predict_raw(X[:4]), err_msg=f"model {i} {generic}")
+    assert ks == {0, 2, 4, 6}               # every loop copy of the kernel's block loop ran
+
+
+#: (features, units of each stacked layer) -> the inputs K of their products (features and units padded to even) and the
+#: straight-line copies export_c writes for them (at most 4, each K <= 64, together <= 96; the rest: loop copies)
+STRAIGHT_MODELS = [((1, [3, 5, 9]), [2, 4, 6, 10]), ((7, [11, 13, 15]), [8, 12, 14, 16]), ((17, [19]), [18, 20]),
+                   ((3, [50]), [4, 50]), ((2, [64]), [2, 64]), ((20, [66]), [20]), ((1, [3, 5, 9, 13]), [2, 4, 6, 10])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7", "nrf5340"])
+def test_pairs_straight_line_copies_on_every_k(target_name, tmp_path):
+    """The pairs kernel's straight-line copies, one per exact K of the model's products (model.h EG_MODEL_PAIRS_K*:
+    no loop turn; on the M4 and M33 the inputs of a K <= 6 product stay in registers, the M7 runs its software-
+    pipelined schedule): K = 2 to 20, 50 and 64, and in the same builds the loop copies of the products beyond the
+    limits (K = 66, a fifth K); w8a16 models with biases (every product fast), Numba's integers."""
+    from converters.c_export import fast_products, pairs_exact_ks
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(57)
+    straight: set[int] = set()
+    for i, ((features, units), ks) in enumerate(STRAIGHT_MODELS):
+        spec = random_spec(rng, features, units, [(3, "softmax")], timesteps=3)
+        X = rng.normal(0, 1, (5, 3, features)).astype(np.float32)
+        fm = quantize_model(spec, X, "w8a16")
+        assert pairs_exact_ks(fm, False) == ks, f"model {i}"
+        assert not fast_products(fm, False, "pairs")[1], f"model {i}"     # no product outside the assembly
+        straight |= set(ks)
+        res = simulate(fm, get_target(target_name), X, work_dir=tmp_path / f"m{i}")
+        assert res.matrix_layout == "pairs" and res.kernel == "dsp", f"model {i}"
+        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"{target_name} {units}")
+    assert straight >= set(range(2, 21, 2)) | {50, 64}
 
 
 def test_models_the_pairs_kernel_cannot_run_stay_in_blocks(tmp_path):

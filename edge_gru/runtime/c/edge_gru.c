@@ -468,11 +468,13 @@ void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, 
     eg_output(m, state, out, scratch);
 }
 
-/* Whether this build holds the DSP int8 kernel's path of a product (EG_USE_I8_*; every path off the DSP cores). */
+/* Whether this build holds the DSP int8 kernel's path of a product (EG_USE_I8_*, EG_PAIRS_K*; every path off the DSP
+ * cores). */
 static int32_t eg_i8_path(const eg_model_t *m, const eg_gru_t *g, int32_t K, int fast)
 {
     if (!EG_DSP || m->w_bits == 16 || g->acc64 || g->layout == EG_LAYOUT_ROWS) return 1;
     if (!fast) return EG_USE_I8_GENERIC;
+    if (g->layout == EG_LAYOUT_PAIRS && EG_PAIRS_EXACT(K)) return 1;
     switch (K & 6) {
     case 0: return EG_USE_I8_K0;
     case 2: return EG_USE_I8_K2;

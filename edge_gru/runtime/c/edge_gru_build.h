@@ -84,6 +84,22 @@
 #define EG_USE_I8_K6 EG_MODEL_USES_I8_K6
 #define EG_USE_I8_GENERIC EG_MODEL_USES_I8_GENERIC
 #endif
+/* The pairs kernel's straight-line copies, one per exact K of the model's products (model.h, up to 4; 0: none): the
+ * generic build and a model.h without them keep only the K & 6 loops above. */
+#if defined(EG_GENERIC) || !defined(EG_MODEL_PAIRS_K1)
+#define EG_PAIRS_K1 0
+#define EG_PAIRS_K2 0
+#define EG_PAIRS_K3 0
+#define EG_PAIRS_K4 0
+#else
+#define EG_PAIRS_K1 EG_MODEL_PAIRS_K1
+#define EG_PAIRS_K2 EG_MODEL_PAIRS_K2
+#define EG_PAIRS_K3 EG_MODEL_PAIRS_K3
+#define EG_PAIRS_K4 EG_MODEL_PAIRS_K4
+#endif
+#define EG_PAIRS_EXACT(K)                                                                            \
+    ((EG_PAIRS_K1 && (K) == EG_PAIRS_K1) || (EG_PAIRS_K2 && (K) == EG_PAIRS_K2) ||                      \
+     (EG_PAIRS_K3 && (K) == EG_PAIRS_K3) || (EG_PAIRS_K4 && (K) == EG_PAIRS_K4))
 /* A choice made at run time only where both sides are compiled in; else a constant the compiler folds. */
 #define EG_PICK(both_a, both_b, runtime, only_b) (((both_a) && (both_b)) ? (runtime) : (only_b))
 #define EG_W16(m) EG_PICK(EG_USE_W8, EG_USE_W16, (m)->w_bits == 16, EG_USE_W16)

@@ -91,7 +91,7 @@ typedef struct {
     int32_t rq_off;               /* [16] (rq - bias) in bytes, minus 16 */
     const uint32_t *xend;         /* [20] x + (K & ~3) / 2 */
     int32_t *out_end;             /* [24] out + 4 EG_OS nb */
-    int32_t k6;                   /* [28] K & 6 */
+    int32_t K;                    /* [28] the inputs (even) */
 } eg_i8_args_t;
 EG_ASM_OFFSET(eg_i8_args_t, eg_i8, out, 0);
 EG_ASM_OFFSET(eg_i8_args_t, eg_i8, x, 4);
@@ -100,7 +100,7 @@ EG_ASM_OFFSET(eg_i8_args_t, eg_i8, bias, 12);
 EG_ASM_OFFSET(eg_i8_args_t, eg_i8, rq_off, 16);
 EG_ASM_OFFSET(eg_i8_args_t, eg_i8, xend, 20);
 EG_ASM_OFFSET(eg_i8_args_t, eg_i8, out_end, 24);
-EG_ASM_OFFSET(eg_i8_args_t, eg_i8, k6, 28);
+EG_ASM_OFFSET(eg_i8_args_t, eg_i8, K, 28);
 
 /* The arguments of nb blocks at w against the operand v (K inputs) into out, from bias with the multipliers rq. */
 static EG_INLINE void eg_i8_args(eg_i8_args_t *a, int32_t *out, const uint32_t *v, int32_t K, const int8_t *w,
@@ -113,11 +113,11 @@ static EG_INLINE void eg_i8_args(eg_i8_args_t *a, int32_t *out, const uint32_t *
     a->rq_off = (int32_t)((const char *)rq - (const char *)bias) - 16;
     a->xend = v + (K & ~3) / 2;
     a->out_end = out + 4 * EG_OS * nb;
-    a->k6 = K & 6;
+    a->K = K;
 }
 /* The int8 kernels' (blocks and pairs layouts) entry: registers saved, 16 bytes of stack, the arguments (r0) into the
- * registers and stack slots of the block loops (see eg_matrix_i8_asm), K & 6 in r7; EG_I8_DISPATCH jumps to the
- * block-loop copy of that K & 6 (labels 10, 12, 14, 16; 9 when this build holds none: eg_supports says so);
+ * registers and stack slots of the block loops (see eg_matrix_i8_asm), K in r7; EG_I8_DISPATCH (K & 6 in r7) jumps to
+ * the block-loop copy of that K & 6 (labels 10, 12, 14, 16; 9 when this build holds none: eg_supports says so);
  * EG_I8_EXIT (label 9) returns. */
 #define EG_I8_ENTRY                                                                                  \
     "push {r4-r11, lr}\n\t"                                                                           \
@@ -153,7 +153,7 @@ static EG_INLINE void eg_i8_args(eg_i8_args_t *a, int32_t *out, const uint32_t *
 #else
 #define EG_I8_TO_K6 ""
 #endif
-#define EG_I8_DISPATCH EG_I8_TO_K0 EG_I8_TO_K2 EG_I8_TO_K4 EG_I8_TO_K6 "b 9f\n\t"
+#define EG_I8_DISPATCH "and r7, r7, #6\n\t" EG_I8_TO_K0 EG_I8_TO_K2 EG_I8_TO_K4 EG_I8_TO_K6 "b 9f\n\t"
 #define EG_I8_EXIT "9:\n\tadd sp, sp, #16\n\tpop {r4-r11, pc}\n\t"
 
 #define EG_S_(x) #x

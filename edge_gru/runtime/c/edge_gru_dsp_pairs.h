@@ -80,8 +80,8 @@
  * lo = that - S */
 #define EG_P_START                                                                                    \
     "1:\n\t"                                                                                        \
-    "ldr r9, [sp]\n\t"                                                                               \
     "ldmia r12!, {r0-r3}\n\t"                                                                        \
+    "ldr r9, [sp]\n\t"                   /* (between the LDM and its first use: no wait on the M33) */  \
     "sub r0, r0, r8\n\t"                                                                             \
     "sub r2, r2, r8\n\t"
 /* the block loop of one K & 6 (as EG_A_BLOCKS): GROUPS the block's groups (EG_X_P_*), HALF EG_P_HALF or EG_A_RQ;
@@ -127,7 +127,150 @@
 #define EG_X_P_ODD EG_P_LOOP(EG_P_GROUP, EG_A_CHECK)
 #endif
 
-/* nb blocks of the pairs layout with a bias and SMMULR requantization (the arguments of eg_matrix_i8_asm). First
+/* The copies for one exact K (a literal, EG_PAIRS_K1..4: the model's products, model.h), in straight lines: no loop
+ * turn in S or in a block (the assembler's .rept writes the K / 4 groups). S: 8 inputs per LDM of 4 words. */
+#define EG_P_EXACT_S(K)                                                                              \
+    "mov r9, r4\n\t"                                                                                 \
+    "mov r8, #0\n\t"                                                                                 \
+    "mov r0, #0x00010001\n\t"                                                                        \
+    ".rept (" K ") / 8\n\t"                                                                          \
+    "ldmia r9!, {r4-r7}\n\t"                                                                         \
+    "smlad r8, r4, r0, r8\n\t"                                                                       \
+    "smlad r8, r5, r0, r8\n\t"                                                                       \
+    "smlad r8, r6, r0, r8\n\t"                                                                       \
+    "smlad r8, r7, r0, r8\n\t"                                                                       \
+    ".endr\n\t"                                                                                      \
+    ".rept ((" K ") & 6) / 2\n\t"                                                                    \
+    "ldr r4, [r9], #4\n\t"                                                                           \
+    "smlad r8, r4, r0, r8\n\t"                                                                       \
+    ".endr\n\t"                                                                                      \
+    "lsl r8, r8, #7\n\t"
+#if EG_M7_SCHEDULE
+#define EG_P_EXACT_GROUPS(K)                                                                         \
+    ".if (" K ") / 4\n\t" EG_Q_LOAD ".rept (" K ") / 4 - 1\n\t" EG_Q_NEXT ".endr\n\t" EG_Q_LAST ".endif\n\t"
+#else
+#define EG_P_EXACT_GROUPS(K) ".rept (" K ") / 4\n\t" EG_P_GROUP ".endr\n\t"
+#endif
+/* the last 2 inputs, as EG_P_HALF without the rq address (r11 holds it) */
+#define EG_P_EXACT_HALF                                                                              \
+    "ldr r6, [r10], #4\n\t"                                                                           \
+    "ldr r4, [r9], #4\n\t"                                                                           \
+    "ldr r7, [r10], #4\n\t"                                                                          \
+    "smlad r0, r6, r4, r0\n\t"                                                                       \
+    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
+    "smlad r1, r6, r4, r1\n\t"                                                                       \
+    "smlad r2, r7, r4, r2\n\t"                                                                       \
+    "sxtb16 r7, r7, ror #8\n\t"                                                                      \
+    "smlad r3, r7, r4, r3\n\t"
+/* S, the rq pointer into r11 (these copies have no loop end to keep there), then the block loop of K inputs */
+#define EG_P_EXACT(K)                                                                                \
+    EG_P_EXACT_S(K)                                                                                  \
+    "ldr r11, [sp, #4]\n\t"                                                                          \
+    "add r11, r11, r12\n\t"                                                                          \
+    "add r11, r11, #16\n\t"                                                                          \
+    EG_P_START                                                                                       \
+    EG_P_EXACT_GROUPS(K)                                                                             \
+    ".if (" K ") & 2\n\t" EG_P_EXACT_HALF ".endif\n\t"                                                \
+    "sub r0, r0, r1, lsl #8\n\t"                                                                       \
+    "ldmia r11!, {r4-r7}\n\t"                                                                        \
+    "sub r2, r2, r3, lsl #8\n\t"                                                                     \
+    EG_A_REQUANT_STORE                                                                               \
+    "cmp lr, r4\n\t"                                                                                 \
+    "bne 1b\n\t"                                                                                     \
+    "b 9f\n\t"
+#if !EG_M7_SCHEDULE
+/* K <= 6 (an input product of a few features): the inputs stay in registers for every block (r4, r5, r9), the rq
+ * pointer in r11, the multipliers two at a time through r6, r7: no input load and no pointer reset per block. */
+#define EG_P_LD6 "ldr r6, [r10], #4\n\t"
+#define EG_P_SMALL_WORDS(XA, XB, LO, HI, LD6)                                                         \
+    LD6                                                                                              \
+    "ldr r7, [r10], #4\n\t"                                                                          \
+    "smlad " LO ", r6, " XA ", " LO "\n\t"                                                              \
+    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
+    "smlad " HI ", r6, " XA ", " HI "\n\t"                                                              \
+    "smlad " LO ", r7, " XB ", " LO "\n\t"                                                              \
+    "sxtb16 r7, r7, ror #8\n\t"                                                                      \
+    "smlad " HI ", r7, " XB ", " HI "\n\t"
+/* one group (inputs r4 = x0 x1, r5 = x2 x3): columns 0, 1 (words: inputs 0-1, 2-3), then 2, 3; LD6: the first
+ * word's load, "" when the block start has made it */
+#define EG_P_SMALL_GROUP(LD6) EG_P_SMALL_WORDS("r4", "r5", "r0", "r1", LD6) \
+    EG_P_SMALL_WORDS("r4", "r5", "r2", "r3", EG_P_LD6)
+/* the last 2 inputs (r9): one word per pair of columns */
+#define EG_P_SMALL_HALF(LD6)                                                                         \
+    LD6                                                                                              \
+    "ldr r7, [r10], #4\n\t"                                                                          \
+    "smlad r0, r6, r9, r0\n\t"                                                                       \
+    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
+    "smlad r1, r6, r9, r1\n\t"                                                                       \
+    "smlad r2, r7, r9, r2\n\t"                                                                       \
+    "sxtb16 r7, r7, ror #8\n\t"                                                                      \
+    "smlad r3, r7, r9, r3\n\t"
+#define EG_P_SMALL(K)                                                                                \
+    EG_P_EXACT_S(K)                                                                                  \
+    "ldr r11, [sp, #4]\n\t"                                                                          \
+    "add r11, r11, r12\n\t"                                                                          \
+    "add r11, r11, #16\n\t"                                                                          \
+    "ldr r9, [sp]\n\t"                                                                               \
+    ".if (" K ") >= 4\n\t"                                                                           \
+    "ldrd r4, r5, [r9]\n\t"                                                                          \
+    ".if (" K ") & 2\n\t"                                                                            \
+    "ldr r9, [r9, #8]\n\t"                                                                           \
+    ".endif\n\t"                                                                                     \
+    ".else\n\t"                                                                                      \
+    "ldr r9, [r9]\n\t"                                                                               \
+    ".endif\n\t"                                                                                     \
+    "1:\n\t"                                                                                         \
+    "ldmia r12!, {r0-r3}\n\t"                                                                        \
+    "ldr r6, [r10], #4\n\t"              /* the first weight word: no wait on the LDM (the M33) */      \
+    "sub r0, r0, r8\n\t"                                                                             \
+    "sub r2, r2, r8\n\t"                                                                             \
+    ".if (" K ") >= 4\n\t" EG_P_SMALL_GROUP("")                                                      \
+    ".if (" K ") & 2\n\t" EG_P_SMALL_HALF(EG_P_LD6) ".endif\n\t"                                        \
+    ".else\n\t" EG_P_SMALL_HALF("") ".endif\n\t"                                                        \
+    "ldmia r11!, {r6, r7}\n\t"            /* (each LDM's first use an instruction later: the M33) */     \
+    "sub r0, r0, r1, lsl #8\n\t"                                                                       \
+    "smmulr r0, r0, r6\n\t"                                                                          \
+    "smmulr r1, r1, r7\n\t"                                                                          \
+    "ldmia r11!, {r6, r7}\n\t"                                                                       \
+    "sub r2, r2, r3, lsl #8\n\t"                                                                     \
+    "smmulr r2, r2, r6\n\t"                                                                          \
+    "str r0, [lr]\n\t"                                                                               \
+    "smmulr r3, r3, r7\n\t"                                                                          \
+    "ldr r6, [sp, #8]\n\t"                                                                           \
+    "str r1, [lr, #" EG_S(4 * EG_OS) "]\n\t"                                                         \
+    "str r2, [lr, #" EG_S(8 * EG_OS) "]\n\t"                                                         \
+    "str r3, [lr, #" EG_S(12 * EG_OS) "]\n\t"                                                        \
+    "add lr, lr, #" EG_S(16 * EG_OS) "\n\t"                                                          \
+    "cmp lr, r6\n\t"                                                                                 \
+    "bne 1b\n\t"                                                                                     \
+    "b 9f\n\t"
+#define EG_P_COPY(K) ".if (" K ") <= 6\n\t" EG_P_SMALL(K) ".else\n\t" EG_P_EXACT(K) ".endif\n\t"
+#else
+#define EG_P_COPY(K) EG_P_EXACT(K)
+#endif
+#if EG_PAIRS_K1
+#define EG_P_TO_K1 "cmp r7, #" EG_S(EG_PAIRS_K1) "\n\tbeq 31f\n\t"
+#else
+#define EG_P_TO_K1 ""
+#endif
+#if EG_PAIRS_K2
+#define EG_P_TO_K2 "cmp r7, #" EG_S(EG_PAIRS_K2) "\n\tbeq 32f\n\t"
+#else
+#define EG_P_TO_K2 ""
+#endif
+#if EG_PAIRS_K3
+#define EG_P_TO_K3 "cmp r7, #" EG_S(EG_PAIRS_K3) "\n\tbeq 33f\n\t"
+#else
+#define EG_P_TO_K3 ""
+#endif
+#if EG_PAIRS_K4
+#define EG_P_TO_K4 "cmp r7, #" EG_S(EG_PAIRS_K4) "\n\tbeq 34f\n\t"
+#else
+#define EG_P_TO_K4 ""
+#endif
+
+/* nb blocks of the pairs layout with a bias and SMMULR requantization (the arguments of eg_matrix_i8_asm). A K with
+ * its own copy (EG_PAIRS_K1..4) goes there; else first
  * S = 128 sum x over the operand (2 words a turn with SMLAD against 0x00010001), kept in r8; then the block loop
  * of the K & 6 at hand. Registers in the block loop: r0 lo of columns 0, 1, r1 column 1, r2 lo of columns 2, 3, r3
  * column 3, r4 r5 inputs, r6 r7 weights, r8 S, r9 input pointer, r10 weight pointer, r11 end of the inputs' groups,
@@ -136,6 +279,7 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
 {
     __asm__ volatile(
         EG_I8_ENTRY
+        EG_P_TO_K1 EG_P_TO_K2 EG_P_TO_K3 EG_P_TO_K4
         "mov r9, r4\n\t"                    /* S = 128 sum x */
         "mov r8, #0\n\t"
         "mov r0, #0x00010001\n\t"
@@ -167,6 +311,18 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
 #endif
 #if EG_USE_I8_K6
     __asm__ volatile("16:\n\t" EG_P_BLOCKS(EG_X_P_ODD, EG_P_HALF));
+#endif
+#if EG_PAIRS_K1
+    __asm__ volatile("31:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K1)));
+#endif
+#if EG_PAIRS_K2
+    __asm__ volatile("32:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K2)));
+#endif
+#if EG_PAIRS_K3
+    __asm__ volatile("33:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K3)));
+#endif
+#if EG_PAIRS_K4
+    __asm__ volatile("34:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K4)));
 #endif
     __asm__ volatile(EG_I8_EXIT);
 }
