@@ -118,6 +118,8 @@ class Ins:
         index = mem.index if mem is not None and mem.index else None
         imm = [o.imm for o in i.operands if o.type == OP_IMM]
         kind = _kind(name, i)
+        if kind in ("branch", "call"):
+            writes.add(PC)       # (Capstone 5 leaves PC out of a 32-bit B<cc>'s writes: no refill was charged)
         if name in ("cbz", "cbnz"):
             cond = True
         target = imm[0] if kind in ("branch", "call") and name not in ("bx", "blx") and imm else None

@@ -31,7 +31,8 @@ class EmulationError(EdgeGruError):
 # An innermost loop whose body (the executed blocks from a backward branch's target to the branch) performs at
 # least MAC_LOOP_MACS multiply-accumulates per turn is a matrix kernel's inner loop (ours do 16 or 32);
 # its static cost per turn (the taken back-branch's refill included) per MAC is the loop's
-# steady-state cycles per MAC. Bodies may span several emulator blocks (they split at 1 KB pages).
+# steady-state cycles per MAC. Bodies may span several emulator blocks (they split at 1 KB pages and at the
+# emulator's block size limit: _turn_blocks follows one turn through them).
 MAC_LOOP_MACS = 8
 
 
@@ -46,8 +47,8 @@ def _mac_loops(blocks: dict, timing: Timing) -> tuple[list[tuple[str, int, float
         t = b.back_target
         if t is None or not b.count:
             continue
-        body = [o for o in blocks.values() if o.start >= t and o.end <= b.end]
-        if not any(o.start == t for o in body) or any(o.back_target is not None for o in body if o is not b):
+        body = _turn_blocks(blocks, t, b)
+        if not body or any(o.back_target is not None for o in body if o is not b):
             continue   # never repeated, or an outer loop
         macs = sum(o.macs for o in body)
         if macs >= MAC_LOOP_MACS:
@@ -59,6 +60,21 @@ def _mac_loops(blocks: dict, timing: Timing) -> tuple[list[tuple[str, int, float
             loops.append((b.function, macs, turn, b.count + first))
             floors.append(timing.floor_cost([i for o in body for i in o.ins]))
     return loops, floors
+
+
+def _turn_blocks(blocks: dict, t: int, b) -> list:
+    """The executed blocks of one turn of the loop from ``t`` to ``b``'s back branch: the block at ``t``, then each
+    block starting where the one before ends, up to ``b`` (a long straight body is split into several emulator
+    blocks, and a turn entered from the code before it may have been split elsewhere: those overlapping blocks are
+    not part of the steady turn); empty when the turn cannot be followed that way."""
+    by_start = {o.start: o for o in blocks.values() if t <= o.start < b.end}
+    chain, at = [], t
+    while at in by_start and len(chain) <= len(by_start):
+        chain.append(by_start[at])
+        if chain[-1] is b:
+            return chain
+        at = chain[-1].end
+    return []
 
 
 @dataclass

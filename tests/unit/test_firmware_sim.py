@@ -318,3 +318,21 @@ def test_capstone_decoding_by_name_and_version_range(monkeypatch):
     monkeypatch.setattr(ct._capstone, "__version__", "6.0.0")
     with pytest.raises(ToolMissingError, match=r"capstone 6\.0\.0 is installed; .* tested with 5\.x"):
         CostModel("cortex-m4")
+
+
+@needs_sim
+def test_a_wide_conditional_branch_pays_its_taken_refill():
+    """A 32-bit B<cc> (T3, the form a loop back-branch takes beyond 256 bytes) changes the program flow like the
+    16-bit one: Capstone 5 leaves PC out of its writes, and the cycle model had charged no refill when it was taken
+    (M4 TRM: 1 cycle; M33: 1). Both forms now cost the same."""
+    from firmware_sim import core_timing as ct
+    from firmware_sim.cycles import CostModel
+
+    for core in ("cortex-m4", "cortex-m33"):
+        cm = CostModel(core)
+        # cmp r0, r1; bne.w 0xf66 (backwards, 0x1000 + 2 - 0x9c) | cmp r0, r1; bne.n -4
+        wide = cm.decode(bytes.fromhex("8842" "7ff44caf"), 0x1000)
+        narrow = cm.decode(bytes.fromhex("8842" "fcd1"), 0x1000)
+        assert wide[1].cond and wide[1].writes_pc and ct.PC in wide[1].writes
+        assert cm.timing.block_cost(wide).refill == cm.timing.block_cost(narrow).refill == 1.0
+        assert cm.timing.block_cost(wide).cycles == cm.timing.block_cost(narrow).cycles
