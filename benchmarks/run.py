@@ -145,13 +145,16 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
     print(f"\nemulated cycles, C runtime w8a16, {n_seq} sequences each, every output checked equal to the fixed-point "
           "reference's (cycle model: firmware_sim/core_timing.py; zero-wait memory here: each part's memory system is "
           "in the table that follows)")
-    print("cycles/MAC: per model MAC for the whole inference, split into the matrix kernels' inner-loop turns "
+    print("cycles/MAC: per model MAC for the whole inference, split into the matrix kernels' innermost-loop turns "
           "(inner), the rest of the matrix kernels (blocks: bias, odd and half input groups, requantization, block "
           "loop), gates with the state update, and other (operand packing, calls, the dense head); loop: cycles per "
-          "MAC of a turn of the matrix kernel's inner loop;\npadding: extra MACs the weight layout executes (gate "
+          "MAC of a turn of the matrix kernel's innermost loop;\npadding: extra MACs the weight layout executes (gate "
           "columns padded to a multiple of 4, inputs to an even count)")
-    print("floor: the fewest cycles per MAC the core's model gives the instructions of the matrix kernel's inner "
-          "loop (its back branch left out; firmware_sim/core_timing.py Timing.floor_cost, m55_timing.py loop_floor)")
+    print("M4, M7, M33: the pairs kernel's straight-line copies have no loop over the inputs, so their innermost loop "
+          "is the block loop: inner and loop then count whole blocks of 4 columns (bias, every input group, "
+          "requantization, stores) and blocks only the per-call work")
+    print("floor: the fewest cycles per MAC the core's model gives the instructions of that loop (its back branch "
+          "left out; firmware_sim/core_timing.py Timing.floor_cost, m55_timing.py loop_floor)")
     print("Cortex-M55 (alif-e3): Helium build run on QEMU mps3-an547, cycles from the M55 model "
           "(firmware_sim/m55_timing.py; not validated on silicon)")
     print(f"{'model':24s} {'target':10s} {'core':14s} {'kernel':9s} {'cycles/MAC':>10s} {'inner':>7s} "
