@@ -408,9 +408,10 @@ class CortexM7(Timing):
     (load-use interlock); the dynamic predictor is a 2-bit counter per branch with a target cache for
     indirect branches and a return stack; static prediction: unconditional direct branches taken.
     The misprediction penalty has no published figure: 5 cycles, a little under the 8 that [R4 TRM] gives for
-    the deeper (8-stage) Cortex-R4. On CoreMark ([CoreMark]) 4, 5 and 6 cycles give -1.4%, -2.8% and -4.2%
+    the deeper (8-stage) Cortex-R4. On CoreMark ([CoreMark]) 4, 5 and 6 cycles gave -1.4%, -2.8% and -4.2%
     against the i.MX RT1060 figure, all inside the spread published for that silicon with GCC (3.86 to 4.04
-    CoreMark/MHz, docs/measurements.md section 4): the benchmark cannot pin this constant closer.
+    CoreMark/MHz, docs/measurements.md section 4): the benchmark could not pin this constant closer. Re-measured
+    on 2026-12-07 the same run gives -9.3% with 5 cycles, at that commit too (docs/simulation.md: cause not found).
     """
 
     label = "Cortex-M7 dual-issue model"
