@@ -191,8 +191,17 @@ endif()
 """
 
 
+#: the pairs kernel's straight-line copies (model.h ``EG_MODEL_PAIRS_K1..4``): at most this many, each of at most
+#: PAIRS_EXACT_MAX_K inputs and together at most PAIRS_EXACT_TOTAL_K (their code grows with K: about 72 bytes per 4
+#: inputs on a Cortex-M4); the other products take the loop copy of their K & 6
+PAIRS_EXACT_COPIES = 4
+PAIRS_EXACT_MAX_K = 64
+PAIRS_EXACT_TOTAL_K = 96
+
+
 def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | None = None,
-             embedding: str = "auto", placement: str = "flash", matrix: str = "blocks") -> list[Path]:
+             embedding: str = "auto", placement: str = "flash", matrix: str = "blocks",
+             straight_max_k: int = PAIRS_EXACT_MAX_K) -> list[Path]:
     """Write the C folder; refuses to overwrite existing files without ``force``.
 
     Args:
@@ -207,10 +216,15 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
             ``pairs`` (the faster DSP kernels of the Cortex-M4/M7/M33; blocks is written when they would not run
             every product: see :func:`effective_matrix_layout`) or
             ``rows`` (the Helium kernel of the Cortex-M55); other builds run plain loops over the last two.
+        straight_max_k: The pairs layout's products of at most this many inputs get a straight-line copy of the
+            DSP kernel (no loop turns; code grows with the inputs): lower it for a part whose instruction cache
+            is small (``firmware_sim.simulate.straight_max_k_for`` gives the figure for a target), 0 for none.
 
     Returns:
         The files written.
     """
+    if not isinstance(straight_max_k, int) or not 0 <= straight_max_k <= PAIRS_EXACT_MAX_K:
+        raise ModelFileError(f"straight_max_k must be an integer from 0 to {PAIRS_EXACT_MAX_K}, not {straight_max_k!r}")
     if matrix not in MATRIX_LAYOUTS:
         raise ModelFileError(f"unknown matrix layout {matrix!r}; choose one of {', '.join(MATRIX_LAYOUTS)}")
     if placement not in PLACEMENTS:
@@ -230,7 +244,7 @@ def export_c(fm: FixedModel, out: str | Path, force: bool = False, name: str | N
     out.mkdir(parents=True, exist_ok=True)
     for n in RUNTIME_FILES:
         (out / n).write_bytes(c_source(n).read_bytes())
-    for n, text in render_model(fm, ident, layout, placement, matrix).items():
+    for n, text in render_model(fm, ident, layout, placement, matrix, straight_max_k).items():
         (out / n).write_text(text)
     (out / "example_main.c").write_text(example_main(fm))
     (out / "CMakeLists.txt").write_text(CMAKE.format(name=ident))
@@ -277,8 +291,11 @@ def check_c_folder(folder: str | Path) -> FixedModel:
     ident = found.group(1).decode("ascii") if found else None
     folded = b"#define EG_MODEL_EMBEDDING_FOLDED 1" in header
     placement, matrix = export_placement(folder), export_matrix_layout(folder)
-    ok = ident and (fm.tokens or not folded) and placement in PLACEMENTS and matrix in MATRIX_LAYOUTS
-    expected = render_model(fm, ident, "folded" if folded else "table", placement, matrix) if ok else {}
+    found_k = re.search(rb"#define EG_MODEL_PAIRS_MAX_K ([0-9]{1,2})\n", header)
+    max_k = int(found_k.group(1)) if found_k else PAIRS_EXACT_MAX_K
+    ok = (ident and (fm.tokens or not folded) and placement in PLACEMENTS and matrix in MATRIX_LAYOUTS
+          and max_k <= PAIRS_EXACT_MAX_K)
+    expected = render_model(fm, ident, "folded" if folded else "table", placement, matrix, max_k) if ok else {}
     for n in ("model.h", "model.c"):
         f = folder / n
         want = expected.get(n, "").encode()
@@ -323,14 +340,14 @@ def embedding_layout(folder: str | Path) -> str:
     return "folded" if b"#define EG_MODEL_EMBEDDING_FOLDED 1" in head else "table"
 
 
-def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool]:
+def uses(fm: FixedModel, folded: bool, matrix: str = "blocks", max_k: int = PAIRS_EXACT_MAX_K) -> dict[str, bool]:
     """Which runtime paths ``fm`` uses (``EG_MODEL_USES_*`` in model.h: edge_gru.c compiles only these)."""
     entries = [g for g, _, _ in c_entries(fm)]
     acc64 = [g["b_i"].dtype == np.int64 for g in entries] + [d["b"].dtype == np.int64 for d in fm.dense]
     after = [bool(g["reset_after"]) for g in entries]
     w16, a8 = fm.precision.w_bits == 16, fm.precision.a_bits == 8
     fast_ks, generic = fast_products(fm, folded, matrix)
-    fast = {k & 6 for k in fast_ks - set(pairs_exact_ks(fm, folded, matrix))}
+    fast = {k & 6 for k in fast_ks - set(pairs_exact_ks(fm, folded, matrix, max_k))}
     return {"W8": not w16, "W16": w16, "A8": a8, "A16": not a8, "ACC32": not all(acc64), "ACC64": any(acc64),
             "RESET_AFTER": any(after), "RESET_BEFORE": not all(after), "FEATURES": not folded,   # eg_step: W needed
             "TABLE": fm.embedding is not None and not folded, "FOLD": folded, "DENSE": bool(fm.dense),
@@ -339,31 +356,28 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks") -> dict[str, bool
             **{f"I8_K{k}": k in fast for k in (0, 2, 4, 6)}, "I8_GENERIC": generic}
 
 
-#: the pairs kernel's straight-line copies (model.h ``EG_MODEL_PAIRS_K1..4``): at most this many, each of at most
-#: PAIRS_EXACT_MAX_K inputs and together at most PAIRS_EXACT_TOTAL_K (their code grows with K: about 80 bytes per 4
-#: inputs on a Cortex-M4); the other products take the loop copy of their K & 6
-PAIRS_EXACT_COPIES = 4
-PAIRS_EXACT_MAX_K = 64
-PAIRS_EXACT_TOTAL_K = 96
-
-
-def pairs_exact_ks(fm: FixedModel, folded: bool, matrix: str = "pairs") -> list[int]:
+def pairs_exact_ks(fm: FixedModel, folded: bool, matrix: str = "pairs", max_k: int = PAIRS_EXACT_MAX_K) -> list[int]:
     """The inputs K of the products the pairs kernel runs in a straight-line copy of their own (no loop turns), the
-    smallest first within the limits above; empty for the other layouts."""
+    smallest first within the limits above and ``max_k`` (the part's instruction cache: see ``export_c``); empty
+    for the other layouts."""
     if matrix != "pairs":
         return []
     chosen: list[int] = []
     for k in sorted(fast_products(fm, folded, matrix)[0]):
-        if len(chosen) < PAIRS_EXACT_COPIES and k <= PAIRS_EXACT_MAX_K and sum(chosen) + k <= PAIRS_EXACT_TOTAL_K:
+        if (len(chosen) < PAIRS_EXACT_COPIES and k <= min(max_k, PAIRS_EXACT_MAX_K)
+                and sum(chosen) + k <= PAIRS_EXACT_TOTAL_K):
             chosen.append(k)
     return chosen
 
 
-def pairs_exact_defines(fm: FixedModel, folded: bool, matrix: str) -> list[str]:
-    """The ``#define EG_MODEL_PAIRS_K*`` lines of model.h (0: no copy)."""
-    ks = pairs_exact_ks(fm, folded, matrix)
+def pairs_exact_defines(fm: FixedModel, folded: bool, matrix: str, max_k: int = PAIRS_EXACT_MAX_K) -> list[str]:
+    """The ``#define EG_MODEL_PAIRS_K*`` lines of model.h (0: no copy) and the limit they were chosen under."""
+    ks = pairs_exact_ks(fm, folded, matrix, max_k)
     ks += [0] * (PAIRS_EXACT_COPIES - len(ks))
-    return ["/* the pairs kernel's straight-line copies: each one's inputs K (0: none; none in the generic build) */\n",
+    return ["/* the pairs kernel's straight-line copies: each one's inputs K (0: none; none in the generic build), "
+            "for products of at most EG_MODEL_PAIRS_MAX_K inputs (convert --target: what the part's instruction "
+            "cache holds) */\n",
+            f"#define EG_MODEL_PAIRS_MAX_K {max_k}\n",
             *[f"#define EG_MODEL_PAIRS_K{i + 1} {k}\n" for i, k in enumerate(ks)]]
 
 
@@ -395,15 +409,15 @@ def fast_products(fm: FixedModel, folded: bool, matrix: str = "blocks") -> tuple
     return fast, generic
 
 
-def uses_defines(fm: FixedModel, folded: bool, matrix: str = "blocks") -> list[str]:
+def uses_defines(fm: FixedModel, folded: bool, matrix: str = "blocks", max_k: int = PAIRS_EXACT_MAX_K) -> list[str]:
     """The ``#define EG_MODEL_USES_*`` lines of model.h."""
     lines = ["/* The runtime paths this model uses: edge_gru.c built next to this file compiles only these (one model\n"
              " * per firmware); build it with -DEG_GENERIC for every path (several models). */\n"]
-    return lines + [f"#define EG_MODEL_USES_{k} {int(v)}\n" for k, v in uses(fm, folded, matrix).items()]
+    return lines + [f"#define EG_MODEL_USES_{k} {int(v)}\n" for k, v in uses(fm, folded, matrix, max_k).items()]
 
 
 def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement: str = "flash",
-                 matrix: str = "blocks") -> dict[str, str]:
+                 matrix: str = "blocks", straight_max_k: int = PAIRS_EXACT_MAX_K) -> dict[str, str]:
     """The generated ``model.h`` and ``model.c`` of ``fm`` (C identifiers prefixed ``ident``).
 
     ``placement`` other than ``flash`` puts every model array in section ``.eg_weights`` and adds
@@ -441,7 +455,7 @@ def render_model(fm: FixedModel, ident: str, embedding: str = "table", placement
          f"#define EG_MODEL_MATRIX_LAYOUT \"{matrix}\"  /* pairs: the DSP kernels, rows: the Helium (MVE) kernel */\n",
          f"#define EG_MODEL_MATRIX_ROWS {int(matrix == 'rows')}\n",
          f"#define EG_MODEL_MATRIX_PAIRS {int(matrix == 'pairs')}\n",
-         *uses_defines(fm, folded, matrix), *pairs_exact_defines(fm, folded, matrix),
+         *uses_defines(fm, folded, matrix, straight_max_k), *pairs_exact_defines(fm, folded, matrix, straight_max_k),
          *([] if placement == "flash" else
            ["#define EG_MODEL_WEIGHTS_IN_RAM 1\n",
             "void eg_model_place(void);  /* copy the weights to RAM once, before the first inference */\n"]),

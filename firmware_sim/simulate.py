@@ -90,11 +90,12 @@ class SimResult:
 
 
 def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto", placement: str = "flash",
-                      matrix: str = "blocks") -> Path:
+                      matrix: str = "blocks", straight_max_k: int | None = None) -> Path:
     """Write the C export of ``fm`` into ``folder`` (a scratch directory)."""
-    from converters.c_export import export_c
+    from converters.c_export import PAIRS_EXACT_MAX_K, export_c
 
-    export_c(fm, folder, force=True, embedding=embedding, placement=placement, matrix=matrix)
+    export_c(fm, folder, force=True, embedding=embedding, placement=placement, matrix=matrix,
+             straight_max_k=PAIRS_EXACT_MAX_K if straight_max_k is None else straight_max_k)
     return folder
 
 
@@ -108,6 +109,30 @@ def matrix_layout_for(target: Target, portable: bool = False) -> str:
     if portable:
         return "blocks"
     return "rows" if target.core == "cortex-m55" else "pairs" if target.core in PAIRS_CORES else "blocks"
+
+
+#: bytes of code a straight-line copy of the pairs kernel takes per input (72 per group of 4 on the M4) and beside
+#: them (S, block start and end), measured with zig and gcc (docs/c-runtime.md)
+STRAIGHT_BYTES_PER_INPUT, STRAIGHT_BYTES_FIXED = 18, 70
+
+
+def straight_max_k_for(target: Target, placement: str = "flash") -> int:
+    """The most inputs a product may have for its own straight-line copy of the pairs kernel on ``target``
+    (``converters.c_export.export_c``'s ``straight_max_k``): every product the export allows where the code runs
+    from zero-wait memory or streams through a prefetch; behind an instruction cache, those whose copy fills at most
+    half of it. A copy that outgrows the cache misses on every block: GRU(64)'s 64-input copy (1.2 kB) made the
+    STM32L4R5 (1 kB ART cache) 1.9x slower than its loop copy, in the emulator."""
+    from converters.c_export import PAIRS_EXACT_MAX_K
+
+    mem = target.memory
+    code = mem.region(mem.fast_code if placement == "ram" else mem.code)
+    if code.zero_wait:
+        return PAIRS_EXACT_MAX_K
+    caches = [c.size for c in mem.caches if c.enabled and c.holds in ("i", "id") and code.name in c.fronts]
+    if not caches:
+        return PAIRS_EXACT_MAX_K
+    k = (min(caches) // 2 - STRAIGHT_BYTES_FIXED) // STRAIGHT_BYTES_PER_INPUT
+    return max(0, min(PAIRS_EXACT_MAX_K, k - k % 2))
 
 
 def emulation_target(target: Target) -> Target:
@@ -365,7 +390,8 @@ def simulate(model: FixedModel | str | Path, target: Target, X: np.ndarray, quan
     check_emulator(target)
     with tempfile.TemporaryDirectory(prefix="edge-gru-sim-") as tmp:
         work = Path(work_dir) if work_dir else Path(tmp)
-        fm, c_folder, placement = _resolve(model, work, embedding, placement, matrix_layout_for(target, portable))
+        fm, c_folder, placement = _resolve(model, work, embedding, placement, matrix_layout_for(target, portable),
+                                           target)
         if quantized:
             xq = np.asarray(X)
             lens = np.full(len(xq), xq.shape[1], np.int32) if lengths is None else np.asarray(lengths, np.int32)
@@ -441,13 +467,15 @@ def folder_placement(folder: Path, placement: str | None) -> str:
 
 
 def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto",
-             placement: str | None = None, matrix: str = "blocks") -> tuple[FixedModel, Path, str]:
+             placement: str | None = None, matrix: str = "blocks",
+             target: Target | None = None) -> tuple[FixedModel, Path, str]:
     from converters.c_export import check_c_folder
 
     if placement is not None and placement not in PLACEMENTS:
         raise DataError(f"unknown placement {placement!r}; choose one of {', '.join(PLACEMENTS)}")
+    max_k = None if target is None else straight_max_k_for(target, placement or "flash")
     if isinstance(model, FixedModel):
-        return (model, export_for_target(model, work / "c", embedding, placement or "flash", matrix),
+        return (model, export_for_target(model, work / "c", embedding, placement or "flash", matrix, max_k),
                 placement or "flash")
     p = Path(model)
     if p.is_dir():
@@ -455,7 +483,8 @@ def _resolve(model: FixedModel | str | Path, work: Path, embedding: str = "auto"
         return fm, p, folder_placement(p, placement)
     if p.suffix == ".egru":
         fm = load_fixed(p)
-        return fm, export_for_target(fm, work / "c", embedding, placement or "flash", matrix), placement or "flash"
+        return (fm, export_for_target(fm, work / "c", embedding, placement or "flash", matrix, max_k),
+                placement or "flash")
     raise ModelFileError(f"{p}: simulate needs a .egru file or a C export folder")
 
 

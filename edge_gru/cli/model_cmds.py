@@ -169,14 +169,19 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         raise DataError("--matrix-layout applies to --format c")
     if target_name is not None and fmt != "c":
         raise DataError("--target applies to --format c (a .tflite runs on any part)")
+    straight: dict = {}
     if target_name is not None:
-        from firmware_sim.simulate import matrix_layout_for
+        from converters.c_export import PAIRS_EXACT_MAX_K
+        from firmware_sim.simulate import matrix_layout_for, straight_max_k_for
         from firmware_sim.targets import get_target
 
         target = get_target(target_name)
         chosen_matrix = matrix or matrix_layout_for(target)
+        straight = {"straight_max_k": straight_max_k_for(target, placement or "flash")}
         click.echo(f"target {target.name} ({target.core}): matrix layout {chosen_matrix}"
-                   + (" (--matrix-layout)" if matrix else ""))
+                   + (" (--matrix-layout)" if matrix else "")
+                   + (f", straight-line kernel copies up to {straight['straight_max_k']} inputs (its instruction "
+                      "cache)" if chosen_matrix == "pairs" and straight["straight_max_k"] < PAIRS_EXACT_MAX_K else ""))
         matrix = chosen_matrix
     if fmt == "c":
         from converters.c_export import embedding_layout, export_c, export_matrix_layout, export_names
@@ -187,7 +192,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         with staged_folder(out, names, force) as stage:     # checked before the work; files move in at the end
             fm = _c_model(model, calibration, precision_name)
             files = export_c(fm, stage, True, name=name, embedding=embedding, placement=placement,
-                             matrix=matrix or "blocks")
+                             matrix=matrix or "blocks", **straight)
             save_fixed(fm, stage / "model.egru")
             chosen = embedding_layout(stage)
             written = export_matrix_layout(stage)

@@ -84,7 +84,7 @@ def export_recommended(report: dict, cfg: SearchConfig, calibration: Any, tflite
     from edge_gru.errors import EdgeGruError
     from edge_gru.fixed.io import load_fixed, save_fixed
     from edge_gru.outputs import staged_folder
-    from firmware_sim.simulate import matrix_layout_for
+    from firmware_sim.simulate import matrix_layout_for, straight_max_k_for
 
     for name, entry in report["targets"].items():
         rec = entry["recommended"]
@@ -102,8 +102,9 @@ def export_recommended(report: dict, cfg: SearchConfig, calibration: Any, tflite
             shutil.copyfile(src / "model.keras", stage / "model.keras")
             fm = load_fixed(stage / "model.egru")
             target = next(t for t in cfg.targets if t.name == name)
-            export_c(fm, stage / "c", name=f"{name}_gru", placement=rec.get("placement", "flash"),
-                     matrix=matrix_layout_for(target))      # the layout the search measured on the target
+            placement = rec.get("placement", "flash")
+            export_c(fm, stage / "c", name=f"{name}_gru", placement=placement,   # as the search measured it
+                     matrix=matrix_layout_for(target), straight_max_k=straight_max_k_for(target, placement))
             save_fixed(fm, stage / "c" / "model.egru")
             rec["artifacts"] = {"egru": f"recommended/{name}/model.egru", "c": f"recommended/{name}/c",
                                 "keras": f"recommended/{name}/model.keras"}

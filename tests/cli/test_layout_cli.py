@@ -48,6 +48,12 @@ def test_convert_pairs_layout_and_simulate_it(model, tmp_path):
         p = run("convert", tmp_path / "m.egru", "--format", "c", "--target", target, "-o", tmp_path / target)
         assert p.returncode == 0 and f"matrix layout {layout}" in p.stdout, p.stderr
         assert f'#define EG_MODEL_MATRIX_LAYOUT "{layout}"' in (tmp_path / target / "model.h").read_text()
+    # a part with a small instruction cache gets straight-line kernel copies only for products that fit it
+    p = run("convert", tmp_path / "m.egru", "--format", "c", "--target", "stm32l4r5", "-o", tmp_path / "l4")
+    assert p.returncode == 0 and "straight-line kernel copies up to 24 inputs" in p.stdout, p.stderr
+    head = (tmp_path / "l4" / "model.h").read_text()
+    assert "#define EG_MODEL_PAIRS_MAX_K 24\n" in head and "#define EG_MODEL_PAIRS_K1 8\n" in head
+    assert "#define EG_MODEL_PAIRS_MAX_K 64\n" in (tmp_path / "nrf5340" / "model.h").read_text()
     bad = run("convert", tmp_path / "m.egru", "--format", "c", "--target", "no-such-part", "-o", tmp_path / "x")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown target" in bad.stderr
     assert not (tmp_path / "x").exists()
