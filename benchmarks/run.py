@@ -212,7 +212,9 @@ TARGET_PARTS = {"cortex-m4": "nrf52840", "cortex-m0plus": "rp2040", "cortex-m7":
 
 def targets_table(models, measured, sizes, n_seq: int) -> None:
     """The figures against the targets: zig (measured above) and gcc (measured here, same sequences), each cell
-    ``zig [gcc, gcc/zig - 1] / target`` and whether zig meets it."""
+    ``zig [gcc, gcc/zig - 1] / target`` and whether zig meets it; every gcc run checked bit-exact too."""
+    import numpy as np
+
     from edge_gru.fixed.model import quantize_model
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
@@ -228,7 +230,10 @@ def targets_table(models, measured, sizes, n_seq: int) -> None:
         for name, sp, tr, te, _ in models:
             fm = quantize_model(sp, tr.X, "w8a16")
             for core, part in TARGET_PARTS.items():
-                gcc_cycles[name, core] = simulate(fm, get_target(part).ideal(), te.X[:n_seq], cc=gcc).cycles_per_mac
+                r = simulate(fm, get_target(part).ideal(), te.X[:n_seq], cc=gcc)
+                assert np.array_equal(r.outputs, fm.predict_raw(fm.quantize_input(te.X[:n_seq]), quantized=True)), \
+                    f"{name} on {part} built by gcc: the emulated outputs differ from the fixed-point reference"
+                gcc_cycles[name, core] = r.cycles_per_mac
         gcc_sizes = code_sizes(models[:1], gcc, quiet=True)
     print("\nagainst the targets (w8a16, zero-wait, emulated): zig [gcc, its difference] / target, + met, - not met")
     print(f"{'':24s} " + " ".join(f"{c:>28s}" for c in TARGET_PARTS))

@@ -177,13 +177,18 @@ STRAIGHT_MODELS = [((1, [3, 5, 9]), [2, 4, 6, 10]), ((7, [11, 13, 15]), [8, 12, 
                    ((3, [50]), [4, 50]), ((2, [64]), [2, 64]), ((20, [66]), [20]), ((1, [3, 5, 9, 13]), [2, 4, 6, 10])]
 
 
+STRAIGHT_RUNS = [("nrf52840", "zig"), ("stm32h7", "zig"), ("nrf5340", "zig"),
+                 pytest.param("nrf52840", "gcc", marks=pytest.mark.needs("gcc"))]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7", "nrf5340"])
-def test_pairs_straight_line_copies_on_every_k(target_name, tmp_path):
+@pytest.mark.parametrize("target_name, cc", STRAIGHT_RUNS)
+def test_pairs_straight_line_copies_on_every_k(target_name, cc, tmp_path):
     """The pairs kernel's straight-line copies, one per exact K of the model's products (model.h EG_MODEL_PAIRS_K*:
     no loop turn; on the M4 and M33 the inputs of a K <= 6 product stay in registers, the M7 runs its software-
     pipelined schedule): K = 2 to 20, 50 and 64, and in the same builds the loop copies of the products beyond the
-    limits (K = 66, a fifth K); w8a16 models with biases (every product fast), Numba's integers."""
+    limits (K = 66, a fifth K); w8a16 models with biases (every product fast), Numba's integers; built by zig, and
+    by gcc (GNU as expands the .rept/.if directives) for the M4."""
     from converters.c_export import fast_products, pairs_exact_ks
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
@@ -197,7 +202,7 @@ def test_pairs_straight_line_copies_on_every_k(target_name, tmp_path):
         assert pairs_exact_ks(fm, False) == ks, f"model {i}"
         assert not fast_products(fm, False, "pairs")[1], f"model {i}"     # no product outside the assembly
         straight |= set(ks)
-        res = simulate(fm, get_target(target_name), X, work_dir=tmp_path / f"m{i}")
+        res = simulate(fm, get_target(target_name), X, work_dir=tmp_path / f"m{i}", cc=cc)
         assert res.matrix_layout == "pairs" and res.kernel == "dsp", f"model {i}"
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"{target_name} {units}")
         # the innermost loops' turns (here whole blocks, split by the emulator into several blocks, the first turn
