@@ -92,7 +92,8 @@ class SimResult:
 def export_for_target(fm: FixedModel, folder: Path, embedding: str = "auto", placement: str = "flash",
                       matrix: str = "blocks", straight_max_k: int | None = None) -> Path:
     """Write the C export of ``fm`` into ``folder`` (a scratch directory)."""
-    from converters.c_export import PAIRS_EXACT_MAX_K, export_c
+    from converters.c_export import export_c
+    from converters.c_paths import PAIRS_EXACT_MAX_K
 
     export_c(fm, folder, force=True, embedding=embedding, placement=placement, matrix=matrix,
              straight_max_k=PAIRS_EXACT_MAX_K if straight_max_k is None else straight_max_k)
@@ -122,7 +123,7 @@ def straight_max_k_for(target: Target, placement: str = "flash") -> int:
     from zero-wait memory or streams through a prefetch; behind an instruction cache, those whose copy fills at most
     half of it. A copy that outgrows the cache misses on every block: GRU(64)'s 64-input copy (1.2 kB) made the
     STM32L4R5 (1 kB ART cache) 1.9x slower than its loop copy, in the emulator."""
-    from converters.c_export import PAIRS_EXACT_MAX_K
+    from converters.c_paths import PAIRS_EXACT_MAX_K
 
     mem = target.memory
     code = mem.region(mem.fast_code if placement == "ram" else mem.code)

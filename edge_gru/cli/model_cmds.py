@@ -171,7 +171,7 @@ def convert(model: Path, calibration: Path | None, fmt: str, layout: str, precis
         raise DataError("--target applies to --format c (a .tflite runs on any part)")
     straight: dict = {}
     if target_name is not None:
-        from converters.c_export import PAIRS_EXACT_MAX_K
+        from converters.c_paths import PAIRS_EXACT_MAX_K
         from firmware_sim.simulate import matrix_layout_for, straight_max_k_for
         from firmware_sim.targets import get_target
 
