@@ -30,18 +30,7 @@ from converters.c_layout import (
     step_scratch_len,
     window_sizes,
 )
-from converters.c_paths import (  # noqa: F401 - re-exported: the runtime-path choices of an export
-    PAIRS_EXACT_COPIES,
-    PAIRS_EXACT_MAX_K,
-    PAIRS_EXACT_TOTAL_K,
-    effective_matrix_layout,
-    fast_products,
-    i8_products,
-    pairs_exact_defines,
-    pairs_exact_ks,
-    uses,
-    uses_defines,
-)
+from converters.c_paths import PAIRS_EXACT_MAX_K, effective_matrix_layout, pairs_exact_defines, uses_defines
 from converters.c_placement import (
     PLACEMENT_LD,
     PLACEMENTS,

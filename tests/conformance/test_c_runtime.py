@@ -77,8 +77,9 @@ def test_pairs_layout_matches_numba_on_random_models(tmp_path):
     biases at +-2^28, so that the stored b_c + 256 b_(c+1) wraps), the constant bytes the export reports are the bytes
     it writes, and a model with products the pairs kernel does not run (int16 weights, w8a8's, no bias,
     reset_after=False) is written in the blocks layout."""
-    from converters.c_export import export_matrix_layout, i8_products
+    from converters.c_export import export_matrix_layout
     from converters.c_layout import memory_figures
+    from converters.c_paths import i8_products
 
     rng = np.random.default_rng(78)
     written = []
@@ -355,7 +356,7 @@ def test_specialized_build_holds_only_the_models_paths(tmp_path):
     int8 kernel (every product has a bias and SMMULR requantization) and only the assembly copies of its products'
     K & 6 (6 inputs padded: 6; 12 units: 4), and its runtime .text is under a third of the generic build's; the
     generic build has them all."""
-    from converters.c_export import uses
+    from converters.c_paths import uses
 
     rng = np.random.default_rng(3)
     spec = random_spec(rng, 5, [12], [(3, "softmax")], timesteps=6)
@@ -382,7 +383,7 @@ def test_specialized_pairs_build_holds_only_the_pairs_kernel(tmp_path):
     """A model exported in the pairs layout builds for the Cortex-M4 with the pairs kernel's assembly alone (a
     straight-line copy for each of its products' K, 6 and 12, and no loop copy: model.h says so), neither the blocks
     layout's assembly nor a C loop; the generic build holds both kernels (loop copies) and the pairs C loop."""
-    from converters.c_export import uses
+    from converters.c_paths import uses
 
     rng = np.random.default_rng(3)
     spec = random_spec(rng, 5, [12], [(3, "softmax")], timesteps=6)

@@ -50,7 +50,7 @@ def test_dsp_int8_assembly_on_every_group_count(target_name, tmp_path):
     and without a last half group, in stacked layers; w8a8 (written in the blocks layout: every loop copy of its
     kernel runs) and w8a16 (the pairs layout: straight-line copies, and a loop copy for a fifth K); Numba's
     integers."""
-    from converters.c_export import i8_products
+    from converters.c_paths import i8_products
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
 

@@ -86,7 +86,7 @@ def test_pairs_straight_line_copies_on_every_k(target_name, cc, tmp_path):
     pipelined schedule): K = 2 to 20, 50 and 64, and in the same builds the loop copies of the products beyond the
     limits (K = 66, a fifth K); w8a16 models with biases (every product fast), Numba's integers; built by zig, and
     by gcc (GNU as expands the .rept/.if directives) for the M4."""
-    from converters.c_export import fast_products, pairs_exact_ks
+    from converters.c_paths import fast_products, pairs_exact_ks
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
 

@@ -35,19 +35,21 @@
     "ldr r6, [r10], #4\n\t"                                                                          \
     "ldr r7, [r10], #4\n\t"                                                                          \
     EG_P_PAIR("r6", "r7", "r2", "r3")
-/* the last 2 inputs (K = 2 mod 4): one word per pair of columns; this block's rq address into r9 on the way */
-#define EG_P_HALF                                                                                     \
+/* the last 2 inputs (K = 2 mod 4) in X: one word per pair of columns, r6 (columns 0, 1) and r7 (2, 3); I1, I2:
+ * instructions placed between the DSP ones ("" for none) */
+#define EG_P_HALF_OPS(X, I1, I2)                                                                      \
+    "smlad r0, r6, " X ", r0\n\t"                                                                    \
+    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
+    "smlad r1, r6, " X ", r1\n\t" I1                                                                 \
+    "smlad r2, r7, " X ", r2\n\t"                                                                    \
+    "sxtb16 r7, r7, ror #8\n\t" I2                                                                   \
+    "smlad r3, r7, " X ", r3\n\t"
+#define EG_P_HALF_LOADS                                                                               \
     "ldr r6, [r10], #4\n\t"                                                                          \
     "ldr r4, [r9], #4\n\t"                                                                           \
-    "ldr r7, [r10], #4\n\t"                                                                          \
-    "smlad r0, r6, r4, r0\n\t"                                                                       \
-    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
-    "smlad r1, r6, r4, r1\n\t"                                                                       \
-    "ldr r9, [sp, #4]\n\t"                                                                           \
-    "smlad r2, r7, r4, r2\n\t"                                                                       \
-    "sxtb16 r7, r7, ror #8\n\t"                                                                      \
-    "add r9, r9, r12\n\t"                                                                            \
-    "smlad r3, r7, r4, r3\n\t"
+    "ldr r7, [r10], #4\n\t"
+/* the loop copies' half group: this block's rq address into r9 on the way */
+#define EG_P_HALF EG_P_HALF_LOADS EG_P_HALF_OPS("r4", "ldr r9, [sp, #4]\n\t", "add r9, r9, r12\n\t")
 #if EG_M7_SCHEDULE
 /* Cortex-M7 (EG_TUNE_M7): each load issues with the DSP instruction before it, and a group's last loads fetch the next
  * group's first weights and inputs (software pipelining, as EG_B_*): 12 cycles per 16 MACs on the M7 model, its
@@ -152,22 +154,16 @@
 #define EG_P_EXACT_GROUPS(K) ".rept (" K ") / 4\n\t" EG_P_GROUP ".endr\n\t"
 #endif
 /* the last 2 inputs, as EG_P_HALF without the rq address (r11 holds it) */
-#define EG_P_EXACT_HALF                                                                              \
-    "ldr r6, [r10], #4\n\t"                                                                           \
-    "ldr r4, [r9], #4\n\t"                                                                           \
-    "ldr r7, [r10], #4\n\t"                                                                          \
-    "smlad r0, r6, r4, r0\n\t"                                                                       \
-    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
-    "smlad r1, r6, r4, r1\n\t"                                                                       \
-    "smlad r2, r7, r4, r2\n\t"                                                                       \
-    "sxtb16 r7, r7, ror #8\n\t"                                                                      \
-    "smlad r3, r7, r4, r3\n\t"
+#define EG_P_EXACT_HALF EG_P_HALF_LOADS EG_P_HALF_OPS("r4", "", "")
+/* the rq pointer into r11 (rq - bias - 16 is on the stack, r12 the bias pointer) */
+#define EG_P_RQ_R11                                                                                  \
+    "ldr r11, [sp, #4]\n\t"                                                                          \
+    "add r11, r11, r12\n\t"                                                                          \
+    "add r11, r11, #16\n\t"
 /* S, the rq pointer into r11 (these copies have no loop end to keep there), then the block loop of K inputs */
 #define EG_P_EXACT(K)                                                                                \
     EG_P_EXACT_S(K)                                                                                  \
-    "ldr r11, [sp, #4]\n\t"                                                                          \
-    "add r11, r11, r12\n\t"                                                                          \
-    "add r11, r11, #16\n\t"                                                                          \
+    EG_P_RQ_R11                                                                                      \
     EG_P_START                                                                                       \
     EG_P_EXACT_GROUPS(K)                                                                             \
     ".if (" K ") & 2\n\t" EG_P_EXACT_HALF ".endif\n\t"                                                \
@@ -182,34 +178,16 @@
 /* K <= 6 (an input product of a few features): the inputs stay in registers for every block (r4, r5, r9), the rq
  * pointer in r11, the multipliers two at a time through r6, r7: no input load and no pointer reset per block. */
 #define EG_P_LD6 "ldr r6, [r10], #4\n\t"
-#define EG_P_SMALL_WORDS(XA, XB, LO, HI, LD6)                                                         \
-    LD6                                                                                              \
-    "ldr r7, [r10], #4\n\t"                                                                          \
-    "smlad " LO ", r6, " XA ", " LO "\n\t"                                                              \
-    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
-    "smlad " HI ", r6, " XA ", " HI "\n\t"                                                              \
-    "smlad " LO ", r7, " XB ", " LO "\n\t"                                                              \
-    "sxtb16 r7, r7, ror #8\n\t"                                                                      \
-    "smlad " HI ", r7, " XB ", " HI "\n\t"
-/* one group (inputs r4 = x0 x1, r5 = x2 x3): columns 0, 1 (words: inputs 0-1, 2-3), then 2, 3; LD6: the first
- * word's load, "" when the block start has made it */
-#define EG_P_SMALL_GROUP(LD6) EG_P_SMALL_WORDS("r4", "r5", "r0", "r1", LD6) \
-    EG_P_SMALL_WORDS("r4", "r5", "r2", "r3", EG_P_LD6)
+/* one group (inputs r4 = x0 x1, r5 = x2 x3), as EG_P_GROUP without its input loads: columns 0, 1 (words: inputs
+ * 0-1, 2-3), then 2, 3; LD6: the first word's load, "" when the block start has made it */
+#define EG_P_SMALL_GROUP(LD6)                                                                        \
+    LD6 "ldr r7, [r10], #4\n\t" EG_P_PAIR("r6", "r7", "r0", "r1")                                    \
+    EG_P_LD6 "ldr r7, [r10], #4\n\t" EG_P_PAIR("r6", "r7", "r2", "r3")
 /* the last 2 inputs (r9): one word per pair of columns */
-#define EG_P_SMALL_HALF(LD6)                                                                         \
-    LD6                                                                                              \
-    "ldr r7, [r10], #4\n\t"                                                                          \
-    "smlad r0, r6, r9, r0\n\t"                                                                       \
-    "sxtb16 r6, r6, ror #8\n\t"                                                                      \
-    "smlad r1, r6, r9, r1\n\t"                                                                       \
-    "smlad r2, r7, r9, r2\n\t"                                                                       \
-    "sxtb16 r7, r7, ror #8\n\t"                                                                      \
-    "smlad r3, r7, r9, r3\n\t"
+#define EG_P_SMALL_HALF(LD6) LD6 "ldr r7, [r10], #4\n\t" EG_P_HALF_OPS("r9", "", "")
 #define EG_P_SMALL(K)                                                                                \
     EG_P_EXACT_S(K)                                                                                  \
-    "ldr r11, [sp, #4]\n\t"                                                                          \
-    "add r11, r11, r12\n\t"                                                                          \
-    "add r11, r11, #16\n\t"                                                                          \
+    EG_P_RQ_R11                                                                                      \
     "ldr r9, [sp]\n\t"                                                                               \
     ".if (" K ") >= 4\n\t"                                                                           \
     "ldrd r4, r5, [r9]\n\t"                                                                          \
