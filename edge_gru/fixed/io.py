@@ -138,6 +138,10 @@ def _from_parts(meta: dict, arrays: dict) -> FixedModel:
     i16 = (np.dtype(np.int16),)
     sig = _expect(arrays["sig_tab"], i16, (TABLE_SIZE,), "sig_tab")
     tanh = _expect(arrays["tanh_tab"], i16, sig.shape, "tanh_tab")
+    # the ranges activation_tables() produces; the state update relies on them (h stays in [-32767, 32767] without
+    # saturating: the C runtime's assembly omits that saturation, see tests/unit/test_fixed_bounds.py)
+    if sig.min() < 0 or tanh.min() < -32767:
+        raise ValueError("activation tables outside their range (sigmoid in [0, 32767], tanh in [-32767, 32767])")
     t = meta["timesteps"]
     _check_header(meta)
     mv = meta.get("mask_value")

@@ -61,6 +61,42 @@ def test_streaming_equals_batch(rng):
     np.testing.assert_array_equal(one.output_raw()[0], fm.predict_raw(X)[2])
 
 
+def test_state_update_never_saturates():
+    """h = hh + ((z (h_tm1 - hh) + 2^14) >> 15) stays within [-32767, 32767] for every sigmoid value z the table
+    interpolation can give (0..32767) and hh, h_tm1 in the state's range: the C runtime's gate assembly leaves that
+    saturation out (EG_H_IN_RANGE in edge_gru_dsp_gates.h), so it must never act."""
+    sig, tanh = activation_tables()
+    assert sig.min() >= 0 and sig.max() <= 32767 and tanh.min() >= -32767 and tanh.max() <= 32767
+    z = np.arange(0, 32768, dtype=np.int64)[:, None]
+    edge = np.array([-32767, -32766, -16385, -1, 0, 1, 16384, 32766, 32767], np.int64)
+    rng = np.random.default_rng(0)
+    for hh in np.concatenate([edge, rng.integers(-32767, 32768, 40)]):
+        h_tm1 = np.concatenate([edge, rng.integers(-32767, 32768, 200)])[None, :]
+        h = hh + ((z * (h_tm1 - hh) + (1 << 14)) >> 15)
+        assert ((h >= np.minimum(hh, h_tm1)) & (h <= np.maximum(hh, h_tm1))).all()
+    # and the interpolation stays between its two table entries (so z and hh stay in the tables' ranges)
+    t = sig.astype(np.int64)
+    f = np.arange(128, dtype=np.int64)[:, None]
+    v = t[None, :-1] + (((t[None, 1:] - t[None, :-1]) * f + 64) >> 7)
+    assert v.min() >= 0 and v.max() <= 32767
+    t = np.array([-32767, 32767, -32767, 0, 32767], np.int64)
+    v = t[None, :-1] + (((t[None, 1:] - t[None, :-1]) * f + 64) >> 7)
+    assert v.min() >= -32767 and v.max() <= 32767
+
+
+@pytest.mark.parametrize("table, value", [("sig_tab", -1), ("tanh_tab", -32768)])
+def test_tables_out_of_range_refused(rng, tmp_path, table, value):
+    spec = random_spec(rng, 3, [4], timesteps=4)
+    fm = quantize_model(spec, rng.normal(0, 1, (8, 4, 3)).astype(np.float32), "w8a16")
+    save_fixed(fm, tmp_path / "m.egru")
+    arrays = dict(np.load(tmp_path / "m.egru"))
+    arrays[table] = arrays[table].copy()
+    arrays[table][3] = value
+    np.savez((tmp_path / "bad.egru").open("wb"), **arrays)
+    with pytest.raises(ModelFileError, match="activation tables outside their range"):
+        load_fixed(tmp_path / "bad.egru")
+
+
 def test_save_load_roundtrip_and_corruption(rng, tmp_path):
     spec = random_spec(rng, 4, [6, 5], [(3, "sigmoid"), (1, "sigmoid")], timesteps=5, reset_after=False)
     X = rng.normal(0, 1, (20, 5, 4)).astype(np.float32)

@@ -255,31 +255,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 #endif
 }
 
-/* ---- dense head (row-major (in, K) weights; runs once per sequence) --------------------------------- */
-
-static void eg_dense(int32_t *out, const int32_t *v, int32_t nin, const eg_dense_t *d, int w16)
-{
-    int32_t i, j;
-    EG_NO_UNROLL for (j = 0; j < d->units; ++j) {
-        int64_t y;
-        if (EG_ACC64(d->acc64)) {
-            int64_t acc = eg_bias64(d->b, d->use_bias, j);
-            EG_NO_UNROLL for (i = 0; i < nin; ++i) {
-                int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
-                acc += (int64_t)w * v[i];
-            }
-            y = eg_requant(acc, d->m[j], d->n[j]);
-        } else {   /* int32 accumulation proved safe at quantization: no 64-bit multiplies on small cores */
-            int32_t acc = eg_bias32(d->b, d->use_bias, j);
-            EG_NO_UNROLL for (i = 0; i < nin; ++i) {
-                int32_t w = w16 ? ((const int16_t *)d->W)[i * d->units + j] : ((const int8_t *)d->W)[i * d->units + j];
-                acc += w * v[i];
-            }
-            y = eg_requant32(acc, d->m[j], d->n[j]);
-        }
-        out[j] = (int32_t)eg_sat(y, -((int64_t)1 << 30), (int64_t)1 << 30);
-    }
-}
+#include "edge_gru_head.h"   /* the dense head: eg_dense, eg_head */
 
 /* ---- public API ----------------------------------------------------------------------------------- */
 
@@ -356,33 +332,8 @@ int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *
     return 1;
 }
 
-/* The dense head on the last layer's output v = scratch[0 .. width) (scratch: v | y, D entries each) */
-static void eg_head(const eg_model_t *m, int32_t width, int32_t *out, int32_t *scratch)
-{
-    int32_t l, i, D = width;
-    const int32_t qmax = EG_A8(m) ? 127 : 32767, n_dense = EG_USE_DENSE ? m->n_dense : 0;
-    int32_t *v = scratch, *y;
-    EG_NO_UNROLL for (l = 0; l < n_dense; ++l) D = m->dense[l].units > D ? m->dense[l].units : D;
-    y = scratch + D;
-    for (l = 0; l < n_dense; ++l) {
-        const eg_dense_t *d = &m->dense[l];
-        eg_dense(y, v, width, d, EG_W16(m));
-        EG_NO_UNROLL for (i = 0; i < d->units; ++i) {
-            int32_t t = y[i];
-            if (d->mode == EG_DENSE_SIGMOID) {
-                t = eg_to_state(eg_act(m->sig_tab, eg_sat16(t)), 16 - m->a_bits, qmax);   /* sigmoid */
-            } else {
-                t = eg_sat32(t, -qmax, qmax);
-                if (d->relu && t < 0) t = 0;                                               /* relu */
-            }
-            v[i] = t;
-        }
-        width = d->units;
-    }
-    EG_NO_UNROLL for (i = 0; i < width; ++i) out[i] = v[i];
-}
-
 #include "edge_gru_window.h"   /* Bidirectional and go_backwards models: a whole window at a time */
+#include "edge_gru_dsp_run.h"  /* EG_DSP: the sequence loop of a one-layer model, its kernels' arguments built once */
 
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch)
 {
@@ -464,7 +415,10 @@ void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, 
     }
 #endif
     eg_reset(m, state);
-    for (t = 0; t < T; ++t) eg_step(m, state, x_q + (int32_t)t * m->features, scratch);
+#if EG_DSP_PLAN
+    if (!eg_dsp_run(m, state, x_q, T, scratch))
+#endif
+        for (t = 0; t < T; ++t) eg_step(m, state, x_q + (int32_t)t * m->features, scratch);
     eg_output(m, state, out, scratch);
 }
 

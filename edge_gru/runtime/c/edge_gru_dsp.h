@@ -119,9 +119,11 @@ static EG_INLINE void eg_i8_args(eg_i8_args_t *a, int32_t *out, const uint32_t *
  * registers and stack slots of the block loops (see eg_matrix_i8_asm), K in r7; EG_I8_DISPATCH (K & 6 in r7) jumps to
  * the block-loop copy of that K & 6 (labels 10, 12, 14, 16; 9 when this build holds none: eg_supports says so);
  * EG_I8_EXIT (label 9) returns. */
-#define EG_I8_ENTRY                                                                                  \
+#define EG_I8_ENTRY EG_I8_FRAME EG_I8_LOAD
+#define EG_I8_FRAME                                                                                  \
     "push {r4-r11, lr}\n\t"                                                                           \
-    "sub sp, sp, #16\n\t"                                                                             \
+    "sub sp, sp, #16\n\t"
+#define EG_I8_LOAD                                                                                   \
     "ldr r4, [r0, #4]\n\t"                                                                            \
     "ldr r5, [r0, #16]\n\t"                                                                           \
     "ldr r6, [r0, #24]\n\t"                                                                           \

@@ -12,8 +12,15 @@
  *   hh = act(tanh, sat16(sat21(x_h) + ((r sat16(hU_h) + 2^14) >> 15)))
  *   h  = max(sat16(hh + ((z (h_tm1 - hh) + 2^14) >> 15)), -32767)
  * act(mid, v) = t0 + (((t1 - t0) (v & 127) + 64) >> 7), t0, t1 = mid[v >> 7], mid[(v >> 7) + 1].
+ * h's saturation is left out: it never acts (EG_H_IN_RANGE below), so the integers are the same.
  * Registers: r0 r1 r2 the (x W, h U) pairs of z, r and the candidate (8 bytes a unit), r3 the state, r4 r5 the
  * sigmoid and tanh tables' middles, r6-r11 temporaries, r12 = 64, lr the state's end. */
+/* EG_H_IN_RANGE: h = hh + ((z (h_tm1 - hh) + 2^14) >> 15) lies between hh and h_tm1 when 0 <= z <= 32767 (a rounded
+ * step of less than the whole distance), so within [-32767, 32767] when both are: act interpolates between two table
+ * entries, the sigmoid table holds [0, 32767] and the tanh table [-32767, 32767] (edge_gru/fixed/quantize.py
+ * activation_tables; a model file with other tables is refused, edge_gru/fixed/io.py), and the state starts at 0 and
+ * holds only such h. The saturation of the reference (to_state) therefore never changes h; the assembly omits it
+ * (tests/unit/test_fixed_bounds.py checks the bound). */
 typedef struct {
     const int32_t *pz, *pr, *ph;  /* [0] [4] [8] */
     int16_t *h, *h_end;           /* [12] [16] */
@@ -119,13 +126,9 @@ EG_ASM_OFFSET(eg_gates_args_t, eg_gates, tanh, 24);
     "sub " H ", " H ", " V "\n\t"                                                                   \
     "mul " H ", " Z ", " H "\n\t"                                                                   \
     "add " H ", " H ", #16384\n\t"                                                                  \
-    "add " V ", " V ", " H ", asr #15\n\t"          /* h = hh + z * (h_tm1 - hh) */                 \
-    "ssat " V ", #16, " V "\n\t"                                                                    \
-    "cmn " V ", #32768\n\t"                                                                         \
-    "it eq\n\t"                                                                                     \
-    "addeq " V ", " V ", #1\n\t"                  /* -32768 -> -32767 */
-/* the two units' lines interleaved in the order a list scheduler found for the M7 model (23 cycles a turn with the
- * loads and stores, 25 in sequence) */
+    "add " V ", " V ", " H ", asr #15\n\t"          /* h = hh + z * (h_tm1 - hh) (EG_H_IN_RANGE) */
+/* the two units' lines interleaved in the order a list scheduler found for the M7 model (22 cycles a turn on its
+ * model with the loads and stores) */
 #define EG_G_HH2                                                                                     \
     "asr r7, r5, #7\n\t"                                                                            \
     "asr r12, r10, #7\n\t"                                                                          \
@@ -152,17 +155,9 @@ EG_ASM_OFFSET(eg_gates_args_t, eg_gates, tanh, 24);
     "sub r11, r11, r10\n\t"                                                                         \
     "add r6, r6, #16384\n\t"                                                                        \
     "mul r11, r9, r11\n\t"                                                                          \
-    "add r5, r5, r6, asr #15\n\t" /* h = hh + z * (h_tm1 - hh) */                                   \
+    "add r5, r5, r6, asr #15\n\t" /* h = hh + z * (h_tm1 - hh) (EG_H_IN_RANGE) */                   \
     "add r11, r11, #16384\n\t"                                                                      \
-    "ssat r5, #16, r5\n\t"                                                                          \
-    "add r10, r10, r11, asr #15\n\t" /* h = hh + z * (h_tm1 - hh) */                                \
-    "cmn r5, #32768\n\t"                                                                            \
-    "ssat r10, #16, r10\n\t"                                                                        \
-    "it eq\n\t"                                                                                     \
-    "addeq r5, r5, #1\n\t" /* -32768 -> -32767 */                                                   \
-    "cmn r10, #32768\n\t"                                                                           \
-    "it eq\n\t"                                                                                     \
-    "addeq r10, r10, #1\n\t"
+    "add r10, r10, r11, asr #15\n\t" /* h = hh + z * (h_tm1 - hh) */
 __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_t *a __attribute__((unused)))
 {
     __asm__ volatile(
@@ -216,6 +211,35 @@ __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_
         "pop {r4-r11, pc}\n\t");
 }
 #else
+/* one unit: z, r, hh and h, the state written (M4 and M33: the loop below runs two a turn, so the loop test and
+ * its taken branch come once per two units) */
+#define EG_G_UNIT                                                                                    \
+    EG_G_LOOKUPS                                                                                    \
+    "mla r6, r10, r6, r12\n\t"                                                                      \
+    "mla r8, r11, r8, r12\n\t"                                                                      \
+    "add r6, r7, r6, asr #7\n\t"        /* z = sigmoid(x_z + h_tm1 U_z) */                          \
+    "add r8, r9, r8, asr #7\n\t"        /* r = sigmoid(x_r + h_tm1 U_r) */                          \
+    "ldrd r10, r11, [r2], #8\n\t"       /* x_h, h_tm1 U_h + b_hh */                                 \
+    "ssat r11, #16, r11\n\t"                                                                        \
+    "mul r8, r8, r11\n\t"                                                                           \
+    "ssat r10, #21, r10\n\t"                                                                        \
+    "add r8, r8, #16384\n\t"                                                                        \
+    "add r8, r10, r8, asr #15\n\t"      /* x_h + r * (h_tm1 U_h + b_hh) */                          \
+    "ssat r8, #16, r8\n\t"                                                                          \
+    "asr r7, r8, #7\n\t"                                                                            \
+    "and r8, r8, #127\n\t"                                                                          \
+    "add r7, r5, r7, lsl #1\n\t"                                                                    \
+    "ldrsh r10, [r3]\n\t"               /* h_tm1 */                                                 \
+    "ldrsh r9, [r7, #2]\n\t"                                                                        \
+    "ldrsh r7, [r7]\n\t"                                                                            \
+    "sub r9, r9, r7\n\t"                                                                            \
+    "mla r8, r9, r8, r12\n\t"                                                                       \
+    "add r8, r7, r8, asr #7\n\t"        /* hh = tanh(x_h + r * (h_tm1 U_h + b_hh)) */               \
+    "sub r10, r10, r8\n\t"                                                                          \
+    "mul r10, r6, r10\n\t"                                                                          \
+    "add r10, r10, #16384\n\t"                                                                      \
+    "add r8, r8, r10, asr #15\n\t"      /* h = hh + z * (h_tm1 - hh) (EG_H_IN_RANGE) */             \
+    "strh r8, [r3], #2\n\t"
 __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_t *a __attribute__((unused)))
 {
     __asm__ volatile(
@@ -228,36 +252,11 @@ __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_
         "ldr r5, [r0, #24]\n\t"
         "ldr r0, [r0]\n\t"
         "mov r12, #64\n\t"
-        "1:\n\t" EG_G_LOOKUPS
-        "mla r6, r10, r6, r12\n\t"
-        "mla r8, r11, r8, r12\n\t"
-        "add r6, r7, r6, asr #7\n\t"        /* z = sigmoid(x_z + h_tm1 U_z) */
-        "add r8, r9, r8, asr #7\n\t"        /* r = sigmoid(x_r + h_tm1 U_r) */
-        "ldrd r10, r11, [r2], #8\n\t"       /* x_h, h_tm1 U_h + b_hh */
-        "ssat r11, #16, r11\n\t"
-        "mul r8, r8, r11\n\t"
-        "ssat r10, #21, r10\n\t"
-        "add r8, r8, #16384\n\t"
-        "add r8, r10, r8, asr #15\n\t"      /* x_h + r * (h_tm1 U_h + b_hh) */
-        "ssat r8, #16, r8\n\t"
-        "asr r7, r8, #7\n\t"
-        "and r8, r8, #127\n\t"
-        "add r7, r5, r7, lsl #1\n\t"
-        "ldrsh r10, [r3]\n\t"               /* h_tm1 */
-        "ldrsh r9, [r7, #2]\n\t"
-        "ldrsh r7, [r7]\n\t"
-        "sub r9, r9, r7\n\t"
-        "mla r8, r9, r8, r12\n\t"
-        "add r8, r7, r8, asr #7\n\t"        /* hh = tanh(x_h + r * (h_tm1 U_h + b_hh)) */
-        "sub r10, r10, r8\n\t"
-        "mul r10, r6, r10\n\t"
-        "add r10, r10, #16384\n\t"
-        "add r8, r8, r10, asr #15\n\t"      /* h = hh + z * (h_tm1 - hh) */
-        "ssat r8, #16, r8\n\t"
-        "cmn r8, #32768\n\t"
-        "it eq\n\t"
-        "addeq r8, r8, #1\n\t"              /* -32768 -> -32767: the state's symmetric range */
-        "strh r8, [r3], #2\n\t"
+        "sub r6, lr, r3\n\t"
+        "tst r6, #2\n\t"                   /* an odd number of units: the first alone */
+        "bne 2f\n\t"
+        "1:\n\t" EG_G_UNIT                  /* two units a turn */
+        "2:\n\t" EG_G_UNIT
         "cmp r3, lr\n\t"
         "bne 1b\n\t"
         "pop {r4-r11, pc}\n\t");

@@ -247,16 +247,32 @@
 #define EG_P_TO_K4 ""
 #endif
 
+/* EG_P_EXIT (label 9): the next product's arguments (eg_matrix_p8_asm's second argument, kept at [sp, #12]) run in
+ * the same call (back to label 8, next = 0), which saves the return, the call and the registers' save and restore
+ * between two products of a step (edge_gru_dsp_run.h); else return. */
+#define EG_P_EXIT                                                                                    \
+    "9:\n\t"                                                                                         \
+    "ldr r0, [sp, #12]\n\t"                                                                          \
+    "cbnz r0, 7f\n\t"                                                                                \
+    "add sp, sp, #16\n\t"                                                                            \
+    "pop {r4-r11, pc}\n\t"                                                                           \
+    "7:\n\t"                                                                                         \
+    "mov r1, #0\n\t"                                                                                 \
+    "b 8b\n\t"
 /* nb blocks of the pairs layout with a bias and SMMULR requantization (the arguments of eg_matrix_i8_asm). A K with
  * its own copy (EG_PAIRS_K1..4) goes there; else first
  * S = 128 sum x over the operand (2 words a turn with SMLAD against 0x00010001), kept in r8; then the block loop
  * of the K & 6 at hand. Registers in the block loop: r0 lo of columns 0, 1, r1 column 1, r2 lo of columns 2, 3, r3
  * column 3, r4 r5 inputs, r6 r7 weights, r8 S, r9 input pointer, r10 weight pointer, r11 end of the inputs' groups,
  * r12 bias pointer, lr output pointer; on the stack the inputs' start, rq - bias - 16, the end of the output. */
-__attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t *a __attribute__((unused)))
+__attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t *a __attribute__((unused)),
+                                                              const eg_i8_args_t *next __attribute__((unused)))
 {
     __asm__ volatile(
-        EG_I8_ENTRY
+        EG_I8_FRAME
+        "8:\n\t"
+        "str r1, [sp, #12]\n\t"             /* the product to run after this one (EG_P_EXIT), or 0 */
+        EG_I8_LOAD
         EG_P_TO_K1 EG_P_TO_K2 EG_P_TO_K3 EG_P_TO_K4
         "mov r9, r4\n\t"                    /* S = 128 sum x */
         "mov r8, #0\n\t"
@@ -302,7 +318,7 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
 #if EG_PAIRS_K4
     __asm__ volatile("34:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K4)));
 #endif
-    __asm__ volatile(EG_I8_EXIT);
+    __asm__ volatile(EG_P_EXIT);
 }
 
 static EG_INLINE void eg_matrix_p8_fast(int32_t *out, const uint32_t *v, int32_t K, const int8_t *w, int32_t nb,
@@ -310,7 +326,7 @@ static EG_INLINE void eg_matrix_p8_fast(int32_t *out, const uint32_t *v, int32_t
 {
     eg_i8_args_t a;
     eg_i8_args(&a, out, v, K, w, nb, bias, rq);
-    eg_matrix_p8_asm(&a);
+    eg_matrix_p8_asm(&a, 0);
 }
 #endif
 

@@ -117,6 +117,7 @@ __asm__(
  * eg_gates_v6m_cand: gxh[k] = sat16(clamp20(gxh[k]) + r_hu), r = act(sig, sat16(gxr[k] + ghr[k])),
  *                    r_hu = (r * sat16(ghh[k]) + 2^14) >> 15               (x_h + r * (h_tm1 U_h + b_hh))
  * eg_update_v6m16:   h[k] = clamp(hh + ((z[k] * (h[k] - hh) + 2^14) >> 15), +-32767), hh = act(tanh, gxh[k])
+ *                    (the clamp never acts: EG_H_IN_RANGE, edge_gru_dsp_gates.h; no instruction computes it)
  *                                                                           (h = hh + z * (h_tm1 - hh)) */
 void eg_gates_v6m_sig(int32_t *out, const int32_t *a, const int32_t *b, int32_t n, const int16_t *tab);
 void eg_gates_v6m_cand(int32_t *gxh, const int32_t *gxr, const int32_t *ghr, const int32_t *ghh, int32_t n,
@@ -199,18 +200,15 @@ __asm__(
     EG_V6M_PROLOGUE("36")
     "    lsls r3, r3, #1\n    adds r3, r0, r3\n    mov r11, r3\n"
     "    mov r4, r0\n    mov r5, r1\n    mov r6, r2\n"
-    "    movs r7, #1\n    lsls r7, r7, #15\n    subs r7, #1\n"                  /* 32767 */
     "1:\n"
     "    ldm r5!, {r0}\n"
     EG_V6M_ACT                                                          /* hh = tanh(...) */
     "    ldrh r1, [r4]\n    sxth r1, r1\n    subs r1, r1, r0\n"             /* h_tm1 - hh */
     "    ldm r6!, {r2}\n    muls r1, r2, r1\n    mov r2, r10\n    adds r1, r1, r2\n    asrs r1, r1, #15\n"
-    "    adds r0, r0, r1\n"                                                 /* h = hh + z * (h_tm1 - hh) */
-    "    sxth r1, r0\n    cmp r1, r0\n    bne 35f\n    adds r1, r0, r7\n    bmi 35f\n45:\n"  /* |h| <= 32767 */
+    "    adds r0, r0, r1\n"                           /* h = hh + z * (h_tm1 - hh): in range (EG_H_IN_RANGE, edge_gru_dsp_gates.h) */
     "    strh r0, [r4]\n    adds r4, #2\n"
     "    cmp r4, r11\n    bne 1b\n"
     EG_V6M_EPILOGUE
-    "35:\n    mov r1, r0\n    mov r0, r7\n    cmp r1, #0\n    bgt 45b\n    negs r0, r7\n    b 45b\n"
     EG_V6M_END("eg_update_v6m16"));
 #endif
 
@@ -219,7 +217,7 @@ __asm__(
  * z stays in a register and nothing is stored between them (kernels.py: the same integers):
  *   z = act(sig, sat16(x_z + h_tm1 U_z)), r = act(sig, sat16(x_r + h_tm1 U_r)),
  *   hh = act(tanh, sat16(clamp20(x_h) + ((r sat16(h_tm1 U_h + b_hh) + 2^14) >> 15))),
- *   h = clamp(hh + ((z (h_tm1 - hh) + 2^14) >> 15), +-32767).
+ *   h = clamp(hh + ((z (h_tm1 - hh) + 2^14) >> 15), +-32767) (the clamp never acts: EG_H_IN_RANGE).
  * gx: the layer's x W + b_i (EG_OS 1; h_tm1 U + b_h follows at gx + cols), h: its state (units >= 1), the sizes from
  * g, the tables from m (no argument struct: the step's stack stays as deep as with the matrix kernel).
  * Registers: r4 = &gx[k], r5 = &gh[k], r6 = &h[k], r7 = z; r8 = 4 H and r12 = 4 hoff (the byte offsets of r's and
@@ -261,8 +259,7 @@ __asm__(
     EG_V6M_ACT_FROM("r10")                                              /* hh = tanh(x_h + r * (...)) */
     "    ldrh r1, [r6]\n    sxth r1, r1\n    subs r1, r1, r0\n"             /* h_tm1 - hh */
     "    muls r1, r7, r1\n    mov r3, lr\n    adds r1, r1, r3\n    asrs r1, r1, #15\n"
-    "    adds r0, r0, r1\n"                                                 /* h = hh + z * (h_tm1 - hh) */
-    "    sxth r1, r0\n    cmp r1, r0\n    bne 35f\n    lsls r3, r3, #1\n    cmn r0, r3\n    beq 35f\n45:\n"  /* |h| <= 32767 */
+    "    adds r0, r0, r1\n"                           /* h = hh + z * (h_tm1 - hh): in range (EG_H_IN_RANGE, edge_gru_dsp_gates.h) */
     "    strh r0, [r6]\n    adds r6, #2\n    adds r4, #4\n    adds r5, #4\n"
     "    cmp r6, r11\n    bne 1b\n"
     EG_V6M_EPILOGUE
@@ -271,8 +268,6 @@ __asm__(
     EG_V6M_SAT16_SLOW("r1", "r3", "2")
     EG_V6M_SAT21_SLOW("r0", "r3", "3")
     EG_V6M_SAT16_SLOW("r0", "r1", "4")
-    "35:\n    movs r3, #1\n    lsls r3, r3, #15\n    subs r3, #1\n    cmp r0, #0\n    bgt 36f\n    negs r3, r3\n"
-    "36:\n    mov r0, r3\n    b 45b\n"
     EG_V6M_END("eg_gates_v6m16"));
 #endif
 #endif
