@@ -133,8 +133,8 @@ static EG_INLINE void eg_i8_args(eg_i8_args_t *a, int32_t *out, const uint32_t *
     "ldr lr, [r0]\n\t"                                                                                \
     "ldr r10, [r0, #8]\n\t"                                                                           \
     "ldr r12, [r0, #12]\n\t"                                                                          \
-    "ldr r11, [r0, #20]\n\t"                                                                          \
-    "ldr r7, [r0, #28]\n\t"
+    "ldr r7, [r0, #28]\n\t"                                                                           \
+    "ldr r11, [r0, #20]\n\t"            /* (between K's load and its first use: the M33) */
 #if EG_USE_I8_K0
 #define EG_I8_TO_K0 "cmp r7, #0\n\tbeq 10f\n\t"
 #else
@@ -187,13 +187,12 @@ static EG_INLINE void eg_i8_args(eg_i8_args_t *a, int32_t *out, const uint32_t *
     "smmulr r0, r0, r4\n\t"                                                                         \
     "ldr r4, [sp, #8]\n\t"                 /* the end of the output, for the block loop's compare */  \
     "smmulr r1, r1, r5\n\t"                                                                         \
-    "str r0, [lr]\n\t"                                                                              \
+    "str r0, [lr], #" EG_S(16 * EG_OS) "\n\t"  /* the output pointer's step in the first store */     \
     "smmulr r2, r2, r6\n\t"                                                                         \
-    "str r1, [lr, #" EG_S(4 * EG_OS) "]\n\t"                                                        \
+    "str r1, [lr, #-" EG_S(12 * EG_OS) "]\n\t"                                                      \
     "smmulr r3, r3, r7\n\t"                                                                         \
-    "str r2, [lr, #" EG_S(8 * EG_OS) "]\n\t"                                                        \
-    "str r3, [lr, #" EG_S(12 * EG_OS) "]\n\t"                                                       \
-    "add lr, lr, #" EG_S(16 * EG_OS) "\n\t"
+    "str r2, [lr, #-" EG_S(8 * EG_OS) "]\n\t"                                                       \
+    "str r3, [lr, #-" EG_S(4 * EG_OS) "]\n\t"
 #if EG_M7_SCHEDULE
 /* Cortex-M7 (EG_TUNE_M7): each load issues with the DSP instruction before it (DSP only from the older slot, one
  * load per cycle), and a group's last loads fetch the next group's inputs and first weights (software pipelining):

@@ -14,7 +14,8 @@
  * act(mid, v) = t0 + (((t1 - t0) (v & 127) + 64) >> 7), t0, t1 = mid[v >> 7], mid[(v >> 7) + 1].
  * h's saturation is left out: it never acts (EG_H_IN_RANGE below), so the integers are the same.
  * Registers: r0 r1 r2 the (x W, h U) pairs of z, r and the candidate (8 bytes a unit), r3 the state, r4 r5 the
- * sigmoid and tanh tables' middles, r6-r11 temporaries, r12 = 64, lr the state's end. */
+ * sigmoid and tanh tables' middles, r6-r11 temporaries, r12 = 64 and (M4/M33) lr = 2^14, the MLAs' rounding terms,
+ * the state's end on the stack (the M7's two loops: lr the state's end). */
 /* EG_H_IN_RANGE: h = hh + ((z (h_tm1 - hh) + 2^14) >> 15) lies between hh and h_tm1 when 0 <= z <= 32767 (a rounded
  * step of less than the whole distance), so within [-32767, 32767] when both are: act interpolates between two table
  * entries, the sigmoid table holds [0, 32767] and the tanh table [-32767, 32767] (edge_gru/fixed/quantize.py
@@ -29,6 +30,9 @@ typedef struct {
 EG_ASM_OFFSET(eg_gates_args_t, eg_gates, pz, 0);
 EG_ASM_OFFSET(eg_gates_args_t, eg_gates, h_end, 16);
 EG_ASM_OFFSET(eg_gates_args_t, eg_gates, tanh, 24);
+/* the entry after the registers' save: the pairs kernel, run with these arguments as its third (EG_P_EXIT), branches
+ * here with r0 = them and its own save of r4-r11, lr, so one save and restore serve the products and the gates */
+#define EG_GATES_BODY ".Leg_gates_dsp16_body:\n\t"
 /* z's and r's table entries: t0 in r7 and r9, t1 - t0 in r10 and r11, the fractions in r6 and r8 (the lines both
  * schedules share) */
 #define EG_G_LOOKUPS                                                                                 \
@@ -162,6 +166,7 @@ __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_
 {
     __asm__ volatile(
         "push {r4-r11, lr}\n\t"
+        EG_GATES_BODY
         "ldr r1, [r0, #4]\n\t"
         "ldr r3, [r0, #12]\n\t"
         "ldr r5, [r0, #16]\n\t"
@@ -212,53 +217,77 @@ __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_
 }
 #else
 /* one unit: z, r, hh and h, the state written (M4 and M33: the loop below runs two a turn, so the loop test and
- * its taken branch come once per two units) */
-#define EG_G_UNIT                                                                                    \
-    EG_G_LOOKUPS                                                                                    \
+ * its taken branch come once per two units; END, after hh, loads the state's end for that test). r12 = 64 and
+ * lr = 2^14 are the rounding terms of the MLAs (the state's end is on the stack) */
+#define EG_G_UNIT(END)                                                                               \
+    "ldr r7, [r0, #4]\n\t"             /* h_tm1 U_z (4 LDRs: 5 cycles on the M4, 2 LDRDs 6) */       \
+    "ldr r6, [r0], #8\n\t"             /* x_z */                                                    \
+    "ldr r9, [r1, #4]\n\t"             /* h_tm1 U_r */                                              \
+    "ldr r8, [r1], #8\n\t"             /* x_r */                                                    \
+    "add r6, r6, r7\n\t"                                                                            \
+    "add r8, r8, r9\n\t"                                                                            \
+    "ssat r6, #16, r6\n\t"                                                                          \
+    "ssat r8, #16, r8\n\t"                                                                          \
+    "asr r7, r6, #7\n\t"                                                                            \
+    "asr r9, r8, #7\n\t"                                                                            \
+    "and r6, r6, #127\n\t"                                                                          \
+    "and r8, r8, #127\n\t"                                                                          \
+    "add r7, r4, r7, lsl #1\n\t"                                                                    \
+    "add r9, r4, r9, lsl #1\n\t"                                                                    \
+    "ldrsh r10, [r7, #2]\n\t"                                                                       \
+    "ldrsh r7, [r7]\n\t"                                                                            \
+    "ldrsh r11, [r9, #2]\n\t"                                                                       \
+    "ldrsh r9, [r9]\n\t"                                                                            \
+    "sub r10, r10, r7\n\t"                                                                          \
+    "sub r11, r11, r9\n\t"                                                                          \
     "mla r6, r10, r6, r12\n\t"                                                                      \
     "mla r8, r11, r8, r12\n\t"                                                                      \
-    "add r6, r7, r6, asr #7\n\t"        /* z = sigmoid(x_z + h_tm1 U_z) */                          \
     "add r8, r9, r8, asr #7\n\t"        /* r = sigmoid(x_r + h_tm1 U_r) */                          \
     "ldrd r10, r11, [r2], #8\n\t"       /* x_h, h_tm1 U_h + b_hh */                                 \
+    "add r6, r7, r6, asr #7\n\t"        /* z = sigmoid(x_z + h_tm1 U_z) (not the LDRD's: M33 load-use) */\
     "ssat r11, #16, r11\n\t"                                                                        \
-    "mul r8, r8, r11\n\t"                                                                           \
+    "mla r8, r8, r11, lr\n\t"                                                                       \
     "ssat r10, #21, r10\n\t"                                                                        \
-    "add r8, r8, #16384\n\t"                                                                        \
     "add r8, r10, r8, asr #15\n\t"      /* x_h + r * (h_tm1 U_h + b_hh) */                          \
     "ssat r8, #16, r8\n\t"                                                                          \
     "asr r7, r8, #7\n\t"                                                                            \
-    "and r8, r8, #127\n\t"                                                                          \
     "add r7, r5, r7, lsl #1\n\t"                                                                    \
-    "ldrsh r10, [r3]\n\t"               /* h_tm1 */                                                 \
+    "and r8, r8, #127\n\t"             /* (between the address and its load: the M4's AGU stall) */  \
     "ldrsh r9, [r7, #2]\n\t"                                                                        \
     "ldrsh r7, [r7]\n\t"                                                                            \
+    "ldrsh r10, [r3]\n\t"               /* h_tm1 (between t0's load and its use: M33 load-use) */    \
     "sub r9, r9, r7\n\t"                                                                            \
     "mla r8, r9, r8, r12\n\t"                                                                       \
     "add r8, r7, r8, asr #7\n\t"        /* hh = tanh(x_h + r * (h_tm1 U_h + b_hh)) */               \
+    END                                                                                             \
     "sub r10, r10, r8\n\t"                                                                          \
-    "mul r10, r6, r10\n\t"                                                                          \
-    "add r10, r10, #16384\n\t"                                                                      \
+    "mla r10, r6, r10, lr\n\t"                                                                      \
     "add r8, r8, r10, asr #15\n\t"      /* h = hh + z * (h_tm1 - hh) (EG_H_IN_RANGE) */             \
     "strh r8, [r3], #2\n\t"
 __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_t *a __attribute__((unused)))
 {
     __asm__ volatile(
         "push {r4-r11, lr}\n\t"
+        EG_GATES_BODY
         "ldr r1, [r0, #4]\n\t"
         "ldr r2, [r0, #8]\n\t"
         "ldr r3, [r0, #12]\n\t"
-        "ldr lr, [r0, #16]\n\t"
+        "ldr r6, [r0, #16]\n\t"
         "ldr r4, [r0, #20]\n\t"
         "ldr r5, [r0, #24]\n\t"
         "ldr r0, [r0]\n\t"
+        "sub sp, sp, #8\n\t"
+        "str r6, [sp]\n\t"                 /* the state's end */
         "mov r12, #64\n\t"
-        "sub r6, lr, r3\n\t"
+        "mov lr, #16384\n\t"
+        "sub r6, r6, r3\n\t"
         "tst r6, #2\n\t"                   /* an odd number of units: the first alone */
         "bne 2f\n\t"
-        "1:\n\t" EG_G_UNIT                  /* two units a turn */
-        "2:\n\t" EG_G_UNIT
-        "cmp r3, lr\n\t"
+        "1:\n\t" EG_G_UNIT("")              /* two units a turn */
+        "2:\n\t" EG_G_UNIT("ldr r7, [sp]\n\t")
+        "cmp r3, r7\n\t"
         "bne 1b\n\t"
+        "add sp, sp, #8\n\t"
         "pop {r4-r11, pc}\n\t");
 }
 #endif

@@ -130,23 +130,40 @@
 #endif
 
 /* The copies for one exact K (a literal, EG_PAIRS_K1..4: the model's products, model.h), in straight lines: no loop
- * turn in S or in a block (the assembler's .rept writes the K / 4 groups). S: 8 inputs per LDM of 4 words. */
-#define EG_P_EXACT_S(K)                                                                              \
+ * turn in S or in a block (the assembler's .rept writes the K / 4 groups). EG_P_EXACT_S_RQ: S = 128 sum x by LDMs of
+ * 8 inputs (two register sets in turn, so that no SMLAD reads the LDM just before it: the M33's load-use wait), the
+ * last 2-6 inputs by single loads; then the rq pointer into r11 (rq - bias - 16 is on the stack, r12 the bias
+ * pointer; these copies have no loop end to keep there). */
+#define EG_P_SUM4(A, B, C, D)                                                                        \
+    "smlad r8, " A ", r0, r8\n\t"                                                                     \
+    "smlad r8, " B ", r0, r8\n\t"                                                                     \
+    "smlad r8, " C ", r0, r8\n\t"                                                                     \
+    "smlad r8, " D ", r0, r8\n\t"
+#define EG_P_EXACT_S_RQ(K)                                                                           \
     "mov r9, r4\n\t"                                                                                 \
     "mov r8, #0\n\t"                                                                                 \
-    "mov r0, #0x00010001\n\t"                                                                        \
-    ".rept (" K ") / 8\n\t"                                                                          \
+    ".if ((" K ") / 8) & 1\n\t"                                                                      \
     "ldmia r9!, {r4-r7}\n\t"                                                                         \
-    "smlad r8, r4, r0, r8\n\t"                                                                       \
-    "smlad r8, r5, r0, r8\n\t"                                                                       \
-    "smlad r8, r6, r0, r8\n\t"                                                                       \
-    "smlad r8, r7, r0, r8\n\t"                                                                       \
+    "mov r0, #0x00010001\n\t"                                                                        \
+    EG_P_SUM4("r4", "r5", "r6", "r7")                                                                 \
+    ".else\n\t"                                                                                      \
+    "mov r0, #0x00010001\n\t"                                                                        \
+    ".endif\n\t"                                                                                     \
+    ".rept (" K ") / 16\n\t"                                                                         \
+    "ldmia r9!, {r4-r7}\n\t"                                                                         \
+    "ldmia r9!, {r1, r2, r3, r11}\n\t"                                                               \
+    EG_P_SUM4("r4", "r5", "r6", "r7") EG_P_SUM4("r1", "r2", "r3", "r11")                               \
     ".endr\n\t"                                                                                      \
-    ".rept ((" K ") & 6) / 2\n\t"                                                                    \
-    "ldr r4, [r9], #4\n\t"                                                                           \
-    "smlad r8, r4, r0, r8\n\t"                                                                       \
-    ".endr\n\t"                                                                                      \
-    "lsl r8, r8, #7\n\t"
+    ".if (" K ") & 6\n\t" "ldr r1, [r9], #4\n\t" ".endif\n\t"                                          \
+    ".if ((" K ") & 6) >= 4\n\t" "ldr r2, [r9], #4\n\t" ".endif\n\t"                                  \
+    ".if ((" K ") & 6) >= 6\n\t" "ldr r3, [r9], #4\n\t" ".endif\n\t"                                  \
+    "ldr r11, [sp, #4]\n\t"                                                                          \
+    ".if (" K ") & 6\n\t" "smlad r8, r1, r0, r8\n\t" ".endif\n\t"                                      \
+    ".if ((" K ") & 6) >= 4\n\t" "smlad r8, r2, r0, r8\n\t" ".endif\n\t"                              \
+    ".if ((" K ") & 6) >= 6\n\t" "smlad r8, r3, r0, r8\n\t" ".endif\n\t"                              \
+    "lsl r8, r8, #7\n\t"                                                                             \
+    "add r11, r11, r12\n\t"                                                                          \
+    "add r11, r11, #16\n\t"
 #if EG_M7_SCHEDULE
 #define EG_P_EXACT_GROUPS(K)                                                                         \
     ".if (" K ") / 4\n\t" EG_Q_LOAD ".rept (" K ") / 4 - 1\n\t" EG_Q_NEXT ".endr\n\t" EG_Q_LAST ".endif\n\t"
@@ -155,18 +172,42 @@
 #endif
 /* the last 2 inputs, as EG_P_HALF without the rq address (r11 holds it) */
 #define EG_P_EXACT_HALF EG_P_HALF_LOADS EG_P_HALF_OPS("r4", "", "")
-/* the rq pointer into r11 (rq - bias - 16 is on the stack, r12 the bias pointer) */
-#define EG_P_RQ_R11                                                                                  \
-    "ldr r11, [sp, #4]\n\t"                                                                          \
-    "add r11, r11, r12\n\t"                                                                          \
-    "add r11, r11, #16\n\t"
-/* S, the rq pointer into r11 (these copies have no loop end to keep there), then the block loop of K inputs */
-#define EG_P_EXACT(K)                                                                                \
-    EG_P_EXACT_S(K)                                                                                  \
-    EG_P_RQ_R11                                                                                      \
+#if EG_M7_SCHEDULE
+/* the block loop of K inputs (after EG_P_EXACT_S_RQ) */
+#define EG_P_EXACT_BODY(K)                                                                           \
     EG_P_START                                                                                       \
     EG_P_EXACT_GROUPS(K)                                                                             \
-    ".if (" K ") & 2\n\t" EG_P_EXACT_HALF ".endif\n\t"                                                \
+    ".if (" K ") & 2\n\t" EG_P_EXACT_HALF ".endif\n\t"
+#else
+/* M4/M33 (K >= 8 here: fewer take EG_P_SMALL): the inputs at fixed offsets from r9, which stays at the operand's start
+ * for every block (the assembler symbol eg_xo counts the offset), so no pointer reset per block; the block's first
+ * group takes lo = bias - S between its loads and its DSP instructions (after the LDM's first use: the M33) */
+#define EG_P_XGROUP(SUBS)                                                                            \
+    "ldr r4, [r9, #eg_xo]\n\t"                                                                       \
+    "ldr r5, [r9, #eg_xo + 4]\n\t"                                                                   \
+    "ldr r6, [r10], #4\n\t"                                                                          \
+    "ldr r7, [r10], #4\n\t" SUBS                                                                     \
+    EG_P_PAIR("r6", "r7", "r0", "r1")                                                                 \
+    "ldr r6, [r10], #4\n\t"                                                                          \
+    "ldr r7, [r10], #4\n\t"                                                                          \
+    EG_P_PAIR("r6", "r7", "r2", "r3")                                                                 \
+    ".set eg_xo, eg_xo + 8\n\t"
+#define EG_P_EXACT_BODY(K)                                                                           \
+    "sub r9, r9, #(2 * (" K "))\n\t"     /* back to the operand's start */                           \
+    "1:\n\t"                                                                                         \
+    "ldmia r12!, {r0-r3}\n\t"                                                                        \
+    ".set eg_xo, 0\n\t"                                                                              \
+    EG_P_XGROUP("sub r0, r0, r8\n\tsub r2, r2, r8\n\t")                                               \
+    ".rept (" K ") / 4 - 1\n\t" EG_P_XGROUP("") ".endr\n\t"                                          \
+    ".if (" K ") & 2\n\t"                                                                            \
+    "ldr r6, [r10], #4\n\t"                                                                          \
+    "ldr r4, [r9, #eg_xo]\n\t"                                                                       \
+    "ldr r7, [r10], #4\n\t"                                                                          \
+    EG_P_HALF_OPS("r4", "", "")                                                                       \
+    ".endif\n\t"
+#endif
+#define EG_P_EXACT(K)                                                                                \
+    EG_P_EXACT_BODY(K)                                                                               \
     "sub r0, r0, r1, lsl #8\n\t"                                                                       \
     "ldmia r11!, {r4-r7}\n\t"                                                                        \
     "sub r2, r2, r3, lsl #8\n\t"                                                                     \
@@ -186,8 +227,6 @@
 /* the last 2 inputs (r9): one word per pair of columns */
 #define EG_P_SMALL_HALF(LD6) LD6 "ldr r7, [r10], #4\n\t" EG_P_HALF_OPS("r9", "", "")
 #define EG_P_SMALL(K)                                                                                \
-    EG_P_EXACT_S(K)                                                                                  \
-    EG_P_RQ_R11                                                                                      \
     "ldr r9, [sp]\n\t"                                                                               \
     ".if (" K ") >= 4\n\t"                                                                           \
     "ldrd r4, r5, [r9]\n\t"                                                                          \
@@ -212,13 +251,12 @@
     "ldmia r11!, {r6, r7}\n\t"                                                                       \
     "sub r2, r2, r3, lsl #8\n\t"                                                                     \
     "smmulr r2, r2, r6\n\t"                                                                          \
-    "str r0, [lr]\n\t"                                                                               \
+    "str r0, [lr], #" EG_S(16 * EG_OS) "\n\t"                                                        \
     "smmulr r3, r3, r7\n\t"                                                                          \
     "ldr r6, [sp, #8]\n\t"                                                                           \
-    "str r1, [lr, #" EG_S(4 * EG_OS) "]\n\t"                                                         \
-    "str r2, [lr, #" EG_S(8 * EG_OS) "]\n\t"                                                         \
-    "str r3, [lr, #" EG_S(12 * EG_OS) "]\n\t"                                                        \
-    "add lr, lr, #" EG_S(16 * EG_OS) "\n\t"                                                          \
+    "str r1, [lr, #-" EG_S(12 * EG_OS) "]\n\t"                                                       \
+    "str r2, [lr, #-" EG_S(8 * EG_OS) "]\n\t"                                                        \
+    "str r3, [lr, #-" EG_S(4 * EG_OS) "]\n\t"                                                        \
     "cmp lr, r6\n\t"                                                                                 \
     "bne 1b\n\t"                                                                                     \
     "b 9f\n\t"
@@ -249,12 +287,21 @@
 
 /* EG_P_EXIT (label 9): the next product's arguments (eg_matrix_p8_asm's second argument, kept at [sp, #12]) run in
  * the same call (back to label 8, next = 0), which saves the return, the call and the registers' save and restore
- * between two products of a step (edge_gru_dsp_run.h); else return. */
+ * between two products of a step (edge_gru_dsp_run.h); after the last product, the gates' arguments (the third,
+ * at [sp, #16]; eg_gates_dsp16 in a build with a Q0.15 reset_after path) continue into eg_gates_dsp16 past its
+ * registers' save, which returns to this call's caller; else return. */
+#if EG_USE_A16 && EG_USE_AFTER
+#define EG_P_TO_GATES "cbz r0, 6f\n\tb .Leg_gates_dsp16_body\n\t6:\n\t"
+#else
+#define EG_P_TO_GATES ""
+#endif
 #define EG_P_EXIT                                                                                    \
     "9:\n\t"                                                                                         \
     "ldr r0, [sp, #12]\n\t"                                                                          \
     "cbnz r0, 7f\n\t"                                                                                \
-    "add sp, sp, #16\n\t"                                                                            \
+    "ldr r0, [sp, #16]\n\t"                                                                          \
+    "add sp, sp, #24\n\t"                                                                            \
+    EG_P_TO_GATES                                                                                    \
     "pop {r4-r11, pc}\n\t"                                                                           \
     "7:\n\t"                                                                                         \
     "mov r1, #0\n\t"                                                                                 \
@@ -266,10 +313,13 @@
  * column 3, r4 r5 inputs, r6 r7 weights, r8 S, r9 input pointer, r10 weight pointer, r11 end of the inputs' groups,
  * r12 bias pointer, lr output pointer; on the stack the inputs' start, rq - bias - 16, the end of the output. */
 __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t *a __attribute__((unused)),
-                                                              const eg_i8_args_t *next __attribute__((unused)))
+                                                              const eg_i8_args_t *next __attribute__((unused)),
+                                                              const void *gates __attribute__((unused)))
 {
     __asm__ volatile(
-        EG_I8_FRAME
+        "push {r4-r11, lr}\n\t"
+        "sub sp, sp, #24\n\t"
+        "str r2, [sp, #16]\n\t"             /* the gates to run after the products (EG_P_EXIT), or 0 */
         "8:\n\t"
         "str r1, [sp, #12]\n\t"             /* the product to run after this one (EG_P_EXIT), or 0 */
         EG_I8_LOAD
@@ -293,7 +343,7 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
         "smladne r8, r4, r0, r8\n\t"
         "lsl r8, r8, #7\n\t"
         EG_I8_DISPATCH);
-    /* (one statement per copy: a C99 string literal stays under 4095 characters) */
+    /* (two statements per copy, S then its blocks: a C99 string literal stays under 4095 characters) */
 #if EG_USE_I8_K0
     __asm__ volatile("10:\n\t" EG_P_BLOCKS(EG_X_P_K0, EG_A_RQ));
 #endif
@@ -307,16 +357,20 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
     __asm__ volatile("16:\n\t" EG_P_BLOCKS(EG_X_P_ODD, EG_P_HALF));
 #endif
 #if EG_PAIRS_K1
-    __asm__ volatile("31:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K1)));
+    __asm__ volatile("31:\n\t" EG_P_EXACT_S_RQ(EG_S(EG_PAIRS_K1)));
+    __asm__ volatile(EG_P_COPY(EG_S(EG_PAIRS_K1)));
 #endif
 #if EG_PAIRS_K2
-    __asm__ volatile("32:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K2)));
+    __asm__ volatile("32:\n\t" EG_P_EXACT_S_RQ(EG_S(EG_PAIRS_K2)));
+    __asm__ volatile(EG_P_COPY(EG_S(EG_PAIRS_K2)));
 #endif
 #if EG_PAIRS_K3
-    __asm__ volatile("33:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K3)));
+    __asm__ volatile("33:\n\t" EG_P_EXACT_S_RQ(EG_S(EG_PAIRS_K3)));
+    __asm__ volatile(EG_P_COPY(EG_S(EG_PAIRS_K3)));
 #endif
 #if EG_PAIRS_K4
-    __asm__ volatile("34:\n\t" EG_P_COPY(EG_S(EG_PAIRS_K4)));
+    __asm__ volatile("34:\n\t" EG_P_EXACT_S_RQ(EG_S(EG_PAIRS_K4)));
+    __asm__ volatile(EG_P_COPY(EG_S(EG_PAIRS_K4)));
 #endif
     __asm__ volatile(EG_P_EXIT);
 }
@@ -326,7 +380,7 @@ static EG_INLINE void eg_matrix_p8_fast(int32_t *out, const uint32_t *v, int32_t
 {
     eg_i8_args_t a;
     eg_i8_args(&a, out, v, K, w, nb, bias, rq);
-    eg_matrix_p8_asm(&a, 0);
+    eg_matrix_p8_asm(&a, 0, 0);
 }
 #endif
 

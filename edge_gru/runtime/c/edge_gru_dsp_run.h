@@ -4,9 +4,9 @@
  * eg_gru_step builds the arguments of its three kernels (x W + b_i, h_tm1 U + b_h, gates and state update) on every
  * step, and eg_step goes through the layer loop around it: about 190 cycles a step on the M4, 0.14 cycles per MAC
  * of a GRU(16). Within one eg_run none of those arguments changes (the state, the scratch and the model stay where
- * they are), so eg_dsp_run builds them once and runs each step as the input's packing and two calls (the pairs
- * kernel runs both products in one call). The kernels, their arguments and their order are those of eg_gru_step: the
- * same integers.
+ * they are), so eg_dsp_run builds them once and runs each step as the input's packing and one call: the pairs
+ * kernel runs both products and continues into the gates (one save and restore of the registers, one call and
+ * return). The kernels, their arguments and their order are those of eg_gru_step: the same integers.
  *
  * The arguments live in the scratch that this loop leaves unused (eg_gru_step's packed copy of h_tm1 and its z, kh + H
  * entries: the pairs kernel reads the state in place and the gates keep z in a register), so the stack is no deeper
@@ -66,8 +66,8 @@ static EG_NOINLINE int32_t eg_dsp_run(const eg_model_t *m, int16_t *state, const
     if (!eg_dsp_plan(m, state, scratch, p)) return 0;
     for (t = 0; t < T; ++t) {
         eg_vec_from16(scratch, x_q + t * F, F, K);       /* x */
-        eg_matrix_p8_asm(&p->x, &p->h);                  /* x_all = x W + b_i, h_all = h_tm1 U + b_h -> Q3.12 */
-        eg_gates_dsp16(&p->gates);                       /* z, r, hh and h */
+        /* x_all = x W + b_i, h_all = h_tm1 U + b_h -> Q3.12; then z, r, hh and h (eg_gates_dsp16) */
+        eg_matrix_p8_asm(&p->x, &p->h, &p->gates);
     }
     return 1;
 }
