@@ -61,7 +61,7 @@ bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
 ## Files
 - `edge_gru.h`, `edge_gru.c` and its parts `edge_gru_build.h` (what a build compiles), `edge_gru_matrix.h` (the matrix
   products), `edge_gru_head.h` (the dense head), `edge_gru_window.h` (window models) and the cores' kernels
-  `edge_gru_dsp.h`, `edge_gru_dsp_gates.h`, `edge_gru_dsp_pairs.h`, `edge_gru_dsp_run.h`, `edge_gru_v6m.h`,
+  `edge_gru_dsp.h`, `edge_gru_dsp_gates.h`, `edge_gru_dsp_pairs.h`, `edge_gru_run.h`, `edge_gru_v6m.h`,
   `edge_gru_mve.h`:
   the runtime (same for every model). Built next to this `model.h`, `edge_gru.c` compiles only the paths this model uses
   (`EG_MODEL_USES_*`: precision, accumulator widths, reset_after, input, head, weight layout) and the compiler

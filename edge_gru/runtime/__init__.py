@@ -10,7 +10,7 @@ from importlib.resources.abc import Traversable
 
 #: the runtime's files copied into every C export
 RUNTIME_FILES = ("edge_gru.h", "edge_gru.c", "edge_gru_build.h", "edge_gru_matrix.h", "edge_gru_dsp.h",
-                 "edge_gru_dsp_gates.h", "edge_gru_dsp_pairs.h", "edge_gru_dsp_run.h", "edge_gru_v6m.h",
+                 "edge_gru_dsp_gates.h", "edge_gru_dsp_pairs.h", "edge_gru_run.h", "edge_gru_v6m.h",
                  "edge_gru_mve.h", "edge_gru_window.h", "edge_gru_head.h", "harness_host.c")
 
 

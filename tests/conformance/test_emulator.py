@@ -174,8 +174,9 @@ def test_spoken_digits_emulated_bitexact(spoken_digits_model, spoken_digits, tar
     # layout, straight-line copies: the innermost loop is the block loop of the 16-input product, 64 MACs a turn):
     # M4 LDM of 4 biases 5 + 2 SUB (the inputs at fixed offsets: no pointer reload), 4 groups of 4 pipelined loads (5)
     # + 6 DSP + 2 loads (3) + 6 DSP = 80, then SUB, LDM of 4 multipliers 5, SUB, 4 SMMULR, LDR 2, 4 STR (the first
-    # steps the output pointer), CMP, BNE and its refill (1 + 1: M4 TRM, immediate branch) = 20: 107; M7 (built with -DEG_TUNE_M7) LDM 2 (two registers a cycle) + LDR 1, the SUBs and
-    # the first load paired, 2 loads, 4 groups of 12 SXTB16/SMLAD one per cycle (DSP only from the older slot) each
+    # steps the output pointer), CMP, BNE and its refill (1 + 1: M4 TRM, immediate branch) = 20: 107; M7 (built with
+    # -DEG_TUNE_M7) LDM 2 (two registers a cycle) + LDR 1, the SUBs and the first load paired, 2 loads, 4 groups of
+    # 12 SXTB16/SMLAD one per cycle (DSP only from the older slot) each
     # load paired with the DSP instruction before it = 48, then LDM 2, SUB, 4 SMMULR with the LDR and 3 STR paired,
     # STR, CMP, BNE predicted = 12: 63. M0+ (blocks layout, its loop over the inputs) one group: LDM 5 + 4 x (LDM
     # 2 + 6 byte extractions + 4 MULS + 4 ADD) + CMP + BNE + refill 1 = 72 for 16 MACs

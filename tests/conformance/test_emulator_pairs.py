@@ -124,25 +124,3 @@ def test_models_the_pairs_kernel_cannot_run_stay_in_blocks(tmp_path):
         assert "eg_matrix_pairs_c" not in res.breakdown and "eg_matrix_p8_asm" not in res.breakdown
         np.testing.assert_array_equal(res.outputs, fm.predict_raw(X[:3]), err_msg=f"model {i}")
 
-
-@pytest.mark.parametrize("target_name", ["nrf52840", "stm32h7", "nrf5340"])
-def test_one_layer_sequence_loop(target_name, tmp_path):
-    """eg_run of a one-layer w8a16 reset_after model on a DSP core builds its kernels' arguments once, in the scratch
-    the step leaves unused, and runs both products in one call of the pairs kernel (edge_gru_dsp_run.h): taken from 12
-    units (the arguments fit; the generic build too), eg_step's per-step path below that; every output bit-exact with
-    Numba (saturated inputs included: the state at +-32767)."""
-    from firmware_sim.simulate import simulate
-    from firmware_sim.targets import get_target
-
-    rng = np.random.default_rng(41)
-    for i, (H, F, generic) in enumerate([(12, 5, False), (11, 13, False), (30, 13, False), (16, 6, True)]):
-        spec = random_spec(rng, F, [H], [(3, "softmax")], timesteps=7, reset_after=True, use_bias=True, scale=0.5)
-        X = rng.normal(0, 2, (6, 7, F)).astype(np.float32)
-        fm = quantize_model(spec, X, "w8a16")
-        X[0] *= 50                          # clamped at quantization: the gates and the state saturate
-        res = simulate(fm, get_target(target_name).ideal(), X, work_dir=tmp_path / f"w{i}", generic=generic)
-        np.testing.assert_array_equal(res.outputs, fm.predict_raw(X), err_msg=f"GRU({H}), {F} features")
-        assert res.matrix_layout == "pairs" and res.kernel == "dsp"
-        planned = H >= 12
-        assert ("eg_dsp_run" in res.breakdown) and (("eg_step" in res.breakdown) != planned), \
-            f"GRU({H}): {sorted(res.breakdown)}"

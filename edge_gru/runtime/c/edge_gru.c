@@ -333,7 +333,7 @@ int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *
 }
 
 #include "edge_gru_window.h"   /* Bidirectional and go_backwards models: a whole window at a time */
-#include "edge_gru_dsp_run.h"  /* EG_DSP: the sequence loop of a one-layer model, its kernels' arguments built once */
+#include "edge_gru_run.h"  /* DSP, ARMv6-M: the sequence loop of a one-layer model, its kernels' arguments built once */
 
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch)
 {
@@ -417,6 +417,8 @@ void eg_run(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t T, 
     eg_reset(m, state);
 #if EG_DSP_PLAN
     if (!eg_dsp_run(m, state, x_q, T, scratch))
+#elif EG_V6M_PLAN
+    if (!eg_v6m_run(m, state, x_q, T, scratch))
 #endif
         for (t = 0; t < T; ++t) eg_step(m, state, x_q + (int32_t)t * m->features, scratch);
     eg_output(m, state, out, scratch);

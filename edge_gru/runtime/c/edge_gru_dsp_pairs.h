@@ -287,7 +287,7 @@
 
 /* EG_P_EXIT (label 9): the next product's arguments (eg_matrix_p8_asm's second argument, kept at [sp, #12]) run in
  * the same call (back to label 8, next = 0), which saves the return, the call and the registers' save and restore
- * between two products of a step (edge_gru_dsp_run.h); after the last product, the gates' arguments (the third,
+ * between two products of a step (edge_gru_run.h); after the last product, the gates' arguments (the third,
  * at [sp, #16]; eg_gates_dsp16 in a build with a Q0.15 reset_after path) continue into eg_gates_dsp16 past its
  * registers' save, which returns to this call's caller; else return. */
 #if EG_USE_A16 && EG_USE_AFTER
