@@ -290,7 +290,7 @@
  * between two products of a step (edge_gru_run.h); after the last product, the gates' arguments (the third,
  * at [sp, #16]; eg_gates_dsp16 in a build with a Q0.15 reset_after path) continue into eg_gates_dsp16 past its
  * registers' save, which returns to this call's caller; else return. */
-#if EG_USE_A16 && EG_USE_AFTER
+#if EG_USE_A16 && EG_USE_AFTER && !EG_MVE   /* (eg_gates_dsp16 exists: edge_gru_dsp_gates.h) */
 #define EG_P_TO_GATES "cbz r0, 6f\n\tb .Leg_gates_dsp16_body\n\t6:\n\t"
 #else
 #define EG_P_TO_GATES ""
