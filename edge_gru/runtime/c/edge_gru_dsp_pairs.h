@@ -180,28 +180,28 @@
     ".if (" K ") & 2\n\t" EG_P_EXACT_HALF ".endif\n\t"
 #else
 /* M4/M33 (K >= 8 here: fewer take EG_P_SMALL): the inputs at fixed offsets from r9, which stays at the operand's start
- * for every block (the assembler symbol eg_xo counts the offset), so no pointer reset per block; the block's first
+ * for every block (the assembler symbol .Leg_xo counts the offset), so no pointer reset per block; the block's first
  * group takes lo = bias - S between its loads and its DSP instructions (after the LDM's first use: the M33) */
 #define EG_P_XGROUP(SUBS)                                                                            \
-    "ldr r4, [r9, #eg_xo]\n\t"                                                                       \
-    "ldr r5, [r9, #eg_xo + 4]\n\t"                                                                   \
+    "ldr r4, [r9, #.Leg_xo]\n\t"                                                                       \
+    "ldr r5, [r9, #.Leg_xo + 4]\n\t"                                                                   \
     "ldr r6, [r10], #4\n\t"                                                                          \
     "ldr r7, [r10], #4\n\t" SUBS                                                                     \
     EG_P_PAIR("r6", "r7", "r0", "r1")                                                                 \
     "ldr r6, [r10], #4\n\t"                                                                          \
     "ldr r7, [r10], #4\n\t"                                                                          \
     EG_P_PAIR("r6", "r7", "r2", "r3")                                                                 \
-    ".set eg_xo, eg_xo + 8\n\t"
+    ".set .Leg_xo, .Leg_xo + 8\n\t"
 #define EG_P_EXACT_BODY(K)                                                                           \
     "sub r9, r9, #(2 * (" K "))\n\t"     /* back to the operand's start */                           \
     "1:\n\t"                                                                                         \
     "ldmia r12!, {r0-r3}\n\t"                                                                        \
-    ".set eg_xo, 0\n\t"                                                                              \
+    ".set .Leg_xo, 0\n\t"                                                                              \
     EG_P_XGROUP("sub r0, r0, r8\n\tsub r2, r2, r8\n\t")                                               \
     ".rept (" K ") / 4 - 1\n\t" EG_P_XGROUP("") ".endr\n\t"                                          \
     ".if (" K ") & 2\n\t"                                                                            \
     "ldr r6, [r10], #4\n\t"                                                                          \
-    "ldr r4, [r9, #eg_xo]\n\t"                                                                       \
+    "ldr r4, [r9, #.Leg_xo]\n\t"                                                                       \
     "ldr r7, [r10], #4\n\t"                                                                          \
     EG_P_HALF_OPS("r4", "", "")                                                                       \
     ".endif\n\t"
