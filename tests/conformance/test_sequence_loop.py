@@ -47,3 +47,19 @@ def test_armv6m_sequence_loop(tmp_path):
         planned = H >= 16
         assert ("eg_v6m_run" in res.breakdown) and (("eg_step" in res.breakdown) != planned), \
             f"GRU({H}): {sorted(res.breakdown)}"
+
+
+@pytest.mark.parametrize("target_name, loop", [("nrf52840", "eg_dsp_run"), ("rp2040", "eg_v6m_run")])
+def test_streaming_step_takes_the_loop(target_name, loop, tmp_path):
+    """eg_step (streaming; a per-step model's eg_run_seq calls it every step) runs one step of the same loop when the
+    model is that one: bit-exact, and the loop does the step's work (its cycles above eg_step's own call)."""
+    from firmware_sim.simulate import simulate
+    from firmware_sim.targets import get_target
+
+    rng = np.random.default_rng(47)
+    spec = random_spec(rng, 13, [16], [(4, "softmax")], timesteps=9, per_step=True, scale=0.5)
+    X = rng.normal(0, 1, (4, 9, 13)).astype(np.float32)
+    fm = quantize_model(spec, X, "w8a16")
+    res = simulate(fm, get_target(target_name).ideal(), X, work_dir=tmp_path)
+    np.testing.assert_array_equal(res.outputs, fm.predict_raw(X))
+    assert res.breakdown[loop] > 2 * res.breakdown["eg_step"], sorted(res.breakdown.items())

@@ -256,6 +256,7 @@ static void eg_gru_step(const eg_model_t *m, const eg_gru_t *g, int16_t *h_state
 }
 
 #include "edge_gru_head.h"   /* the dense head: eg_dense, eg_head */
+#include "edge_gru_run.h"    /* DSP, ARMv6-M: the loop of a one-layer model, its kernels' arguments built once */
 
 /* ---- public API ----------------------------------------------------------------------------------- */
 
@@ -290,6 +291,11 @@ void eg_step(const eg_model_t *m, int16_t *state, const int16_t *x_q, int32_t *s
     /* a folded export has no input weights (its model.h refuses eg_step): the state is kept; a window model
      * cannot stream (its model.h refuses eg_step too) */
     if (!EG_USE_FEATURES || !m->gru[0].W || (EG_USE_WINDOW && m->window)) return;
+#if EG_DSP_PLAN
+    if (eg_dsp_run(m, state, x_q, 1, scratch)) return;     /* one step of the one-layer loop (edge_gru_run.h) */
+#elif EG_V6M_PLAN
+    if (eg_v6m_run(m, state, x_q, 1, scratch)) return;
+#endif
     eg_vec_from16(scratch, x_q, m->features, m->gru[0].kx);
     eg_step_layers(m, state, scratch, -1);
 }
@@ -333,7 +339,6 @@ int32_t eg_step_token(const eg_model_t *m, int16_t *state, int32_t id, int32_t *
 }
 
 #include "edge_gru_window.h"   /* Bidirectional and go_backwards models: a whole window at a time */
-#include "edge_gru_run.h"  /* DSP, ARMv6-M: the sequence loop of a one-layer model, its kernels' arguments built once */
 
 void eg_output(const eg_model_t *m, const int16_t *state, int32_t *out, int32_t *scratch)
 {

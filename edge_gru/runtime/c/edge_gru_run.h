@@ -1,6 +1,7 @@
 /* edge-gru: the sequence loop of the common model on the DSP cores (Cortex-M4/M7/M33) and the ARMv6-M ones (M0/M0+):
  * one reset_after GRU layer, int8 weights, a Q0.15 state, features as input. Included by edge_gru.c after
- * eg_gru_step; eg_run takes it when the model is that one (eg_dsp_run, eg_v6m_run return 0 otherwise).
+ * eg_gru_step; eg_run takes it when the model is that one (eg_dsp_run, eg_v6m_run return 0 otherwise), and eg_step
+ * for one step (it builds the arguments for that step; it saves the calls and register saves, and the layer loop).
  *
  * eg_gru_step builds the arguments of its kernels (x W + b_i, h_tm1 U + b_h, gates and state update) on every step,
  * and eg_step goes through the layer loop around it: about 190 cycles a step on the M4 (0.14 cycles per MAC of a
