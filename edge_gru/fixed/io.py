@@ -139,7 +139,8 @@ def _from_parts(meta: dict, arrays: dict) -> FixedModel:
     sig = _expect(arrays["sig_tab"], i16, (TABLE_SIZE,), "sig_tab")
     tanh = _expect(arrays["tanh_tab"], i16, sig.shape, "tanh_tab")
     # the ranges activation_tables() produces; the state update relies on them (h stays in [-32767, 32767] without
-    # saturating: the C runtime's assembly omits that saturation, see tests/unit/test_fixed_bounds.py)
+    # saturating: the C runtime's assembly omits that saturation, test_state_update_never_saturates in
+    # tests/unit/test_fixed.py)
     if sig.min() < 0 or tanh.min() < -32767:
         raise ValueError("activation tables outside their range (sigmoid in [0, 32767], tanh in [-32767, 32767])")
     t = meta["timesteps"]

@@ -33,11 +33,13 @@ EG_ASM_OFFSET(eg_gates_args_t, eg_gates, tanh, 24);
 /* the entry after the registers' save: the pairs kernel, run with these arguments as its third (EG_P_EXIT), branches
  * here with r0 = them and its own save of r4-r11, lr, so one save and restore serve the products and the gates */
 #define EG_GATES_BODY ".Leg_gates_dsp16_body:\n\t"
-/* z's and r's table entries: t0 in r7 and r9, t1 - t0 in r10 and r11, the fractions in r6 and r8 (the lines both
- * schedules share) */
+/* z's and r's table entries from (x_z, h_tm1 U_z) in r6, r7 and (x_r, h_tm1 U_r) in r8, r9: t0 in r7 and r9, t1 - t0
+ * in r10 and r11, the fractions in r6 and r8 (the lines both schedules share) */
 #define EG_G_LOOKUPS                                                                                 \
     "ldrd r6, r7, [r0], #8\n\t"         /* x_z, h_tm1 U_z */                                        \
     "ldrd r8, r9, [r1], #8\n\t"         /* x_r, h_tm1 U_r */                                        \
+    EG_G_ENTRIES
+#define EG_G_ENTRIES                                                                                 \
     "add r6, r6, r7\n\t"                                                                            \
     "add r8, r8, r9\n\t"                                                                            \
     "ssat r6, #16, r6\n\t"                                                                          \
@@ -224,22 +226,7 @@ __attribute__((naked, noinline)) static void eg_gates_dsp16(const eg_gates_args_
     "ldr r6, [r0], #8\n\t"             /* x_z */                                                    \
     "ldr r9, [r1, #4]\n\t"             /* h_tm1 U_r */                                              \
     "ldr r8, [r1], #8\n\t"             /* x_r */                                                    \
-    "add r6, r6, r7\n\t"                                                                            \
-    "add r8, r8, r9\n\t"                                                                            \
-    "ssat r6, #16, r6\n\t"                                                                          \
-    "ssat r8, #16, r8\n\t"                                                                          \
-    "asr r7, r6, #7\n\t"                                                                            \
-    "asr r9, r8, #7\n\t"                                                                            \
-    "and r6, r6, #127\n\t"                                                                          \
-    "and r8, r8, #127\n\t"                                                                          \
-    "add r7, r4, r7, lsl #1\n\t"                                                                    \
-    "add r9, r4, r9, lsl #1\n\t"                                                                    \
-    "ldrsh r10, [r7, #2]\n\t"                                                                       \
-    "ldrsh r7, [r7]\n\t"                                                                            \
-    "ldrsh r11, [r9, #2]\n\t"                                                                       \
-    "ldrsh r9, [r9]\n\t"                                                                            \
-    "sub r10, r10, r7\n\t"                                                                          \
-    "sub r11, r11, r9\n\t"                                                                          \
+    EG_G_ENTRIES                                                                                    \
     "mla r6, r10, r6, r12\n\t"                                                                      \
     "mla r8, r11, r8, r12\n\t"                                                                      \
     "add r8, r9, r8, asr #7\n\t"        /* r = sigmoid(x_r + h_tm1 U_r) */                          \

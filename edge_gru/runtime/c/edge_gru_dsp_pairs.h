@@ -165,19 +165,12 @@
     "add r11, r11, r12\n\t"                                                                          \
     "add r11, r11, #16\n\t"
 #if EG_M7_SCHEDULE
-#define EG_P_EXACT_GROUPS(K)                                                                         \
-    ".if (" K ") / 4\n\t" EG_Q_LOAD ".rept (" K ") / 4 - 1\n\t" EG_Q_NEXT ".endr\n\t" EG_Q_LAST ".endif\n\t"
-#else
-#define EG_P_EXACT_GROUPS(K) ".rept (" K ") / 4\n\t" EG_P_GROUP ".endr\n\t"
-#endif
-/* the last 2 inputs, as EG_P_HALF without the rq address (r11 holds it) */
-#define EG_P_EXACT_HALF EG_P_HALF_LOADS EG_P_HALF_OPS("r4", "", "")
-#if EG_M7_SCHEDULE
-/* the block loop of K inputs (after EG_P_EXACT_S_RQ) */
+/* the block loop of K inputs (after EG_P_EXACT_S_RQ): the K / 4 groups software-pipelined, then the last 2 inputs as
+ * EG_P_HALF without the rq address (r11 holds it) */
 #define EG_P_EXACT_BODY(K)                                                                           \
     EG_P_START                                                                                       \
-    EG_P_EXACT_GROUPS(K)                                                                             \
-    ".if (" K ") & 2\n\t" EG_P_EXACT_HALF ".endif\n\t"
+    ".if (" K ") / 4\n\t" EG_Q_LOAD ".rept (" K ") / 4 - 1\n\t" EG_Q_NEXT ".endr\n\t" EG_Q_LAST ".endif\n\t"     \
+    ".if (" K ") & 2\n\t" EG_P_HALF_LOADS EG_P_HALF_OPS("r4", "", "") ".endif\n\t"
 #else
 /* M4/M33 (K >= 8 here: fewer take EG_P_SMALL): the inputs at fixed offsets from r9, which stays at the operand's start
  * for every block (the assembler symbol .Leg_xo counts the offset), so no pointer reset per block; the block's first

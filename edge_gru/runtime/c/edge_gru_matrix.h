@@ -164,14 +164,7 @@ EG_I8_LINK void eg_matrix_i8(int32_t *out, const int32_t *v, int32_t K, const in
 #if EG_V6M
     if (nb > 0) {
         eg_v6m_args_t a;
-        a.out = out;
-        a.v = v;
-        a.w = w;
-        a.bias = bias;
-        a.mul = r32 ? mul : 0;
-        a.sh = sh;
-        a.K = K;
-        a.out_end = out + 4 * nb;
+        eg_v6m_args(&a, out, v, w, K, nb, bias, r32 ? mul : 0, sh);
         eg_matrix_v6m(&a);
         if (!r32)
             for (b = 0; b < 4 * nb; ++b) out[b] = eg_requant32(out[b], mul[b], sh[b]);   /* (EG_OS is 1 here) */

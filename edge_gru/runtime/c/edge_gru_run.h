@@ -99,22 +99,10 @@ static int32_t eg_v6m_plan(const eg_model_t *m, int32_t *scratch, eg_v6m_plan_t 
         g->units < EG_V6M_PLAN_WORDS || m->features != EG_RUN_F(m) || g->kx != (EG_RUN_F(m) + 1) / 2 * 2 ||
         g->kh != (g->units + 1) / 2 * 2)
         return 0;
-    p->x.out = gx;
-    p->x.v = scratch;
-    p->x.w = (const int8_t *)g->W;
-    p->x.bias = g->use_bias ? (const int32_t *)g->b_i : 0;
-    p->x.mul = g->mx;
-    p->x.sh = g->nx;
-    p->x.K = g->kx;
-    p->x.out_end = gx + g->cols;
-    p->h.out = gx + g->cols;
-    p->h.v = vh;
-    p->h.w = (const int8_t *)g->U;
-    p->h.bias = g->use_bias ? (const int32_t *)g->b_h : 0;
-    p->h.mul = g->mh;
-    p->h.sh = g->nh;
-    p->h.K = g->kh;
-    p->h.out_end = gx + 2 * g->cols;
+    eg_v6m_args(&p->x, gx, scratch, (const int8_t *)g->W, g->kx, g->cols / 4,
+                g->use_bias ? (const int32_t *)g->b_i : 0, g->mx, g->nx);
+    eg_v6m_args(&p->h, gx + g->cols, vh, (const int8_t *)g->U, g->kh, g->cols / 4,
+                g->use_bias ? (const int32_t *)g->b_h : 0, g->mh, g->nh);
     return 1;
 }
 

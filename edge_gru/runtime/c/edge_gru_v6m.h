@@ -22,6 +22,19 @@ typedef struct {
     int32_t *out_end;                  /* out + 4 nb */
 } eg_v6m_args_t;
 void eg_matrix_v6m(eg_v6m_args_t *a);
+/* The arguments of nb blocks at w against v into out (mul 0: the accumulators stored for C to requantize) */
+static EG_INLINE void eg_v6m_args(eg_v6m_args_t *a, int32_t *out, const int32_t *v, const int8_t *w, int32_t K,
+                                  int32_t nb, const int32_t *bias, const int32_t *mul, const int32_t *sh)
+{
+    a->out = out;
+    a->v = v;
+    a->w = w;
+    a->bias = bias;
+    a->mul = mul;
+    a->sh = sh;
+    a->K = K;
+    a->out_end = out + 4 * nb;
+}
 /* the byte offsets the assembly below reads the arguments at (EG_ASM_OFFSET) */
 EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, out, 0);
 EG_ASM_OFFSET(eg_v6m_args_t, eg_v6m, v, 4);
