@@ -8,12 +8,20 @@ import numpy as np
 from converters.c_layout import c_entries, fast_requant, pad2
 from edge_gru.fixed.model import FixedModel
 
-#: the pairs kernel's straight-line copies (model.h ``EG_MODEL_PAIRS_K1..4``): at most this many, each of at most
-#: PAIRS_EXACT_MAX_K inputs and together at most PAIRS_EXACT_TOTAL_K (their code grows with K: about 72 bytes per 4
-#: inputs on a Cortex-M4); the other products take the loop copy of their K & 6
+#: the pairs kernel's copies per exact K (model.h ``EG_MODEL_PAIRS_K1..4``): at most this many. A product of at most
+#: PAIRS_STRAIGHT_MAX_K inputs gets a straight-line copy (no loop turn; its code grows with K, about 72 bytes per 4
+#: inputs on a Cortex-M4), a longer one (up to PAIRS_ROLLED_MAX_K) a rolled copy: its groups PAIRS_ROLL a loop turn,
+#: the remainder of K / 4 groups in a straight line, so its code stays under 2 PAIRS_ROLL - 1 groups whatever K
+#: (edge_gru_dsp_pairs.h: EG_PAIRS_STRAIGHT_K, EG_PAIRS_ROLL); a part's cache limit ``max_k`` admits it when a loop
+#: turn's groups fit it (PAIRS_ROLLED_MIN_K inputs); the other products take the loop copy of their K & 6 (two groups
+#: a turn)
 PAIRS_EXACT_COPIES = 4
+PAIRS_STRAIGHT_MAX_K = 24
+PAIRS_ROLL = 6   # (4 on the Cortex-M7)
+PAIRS_ROLLED_MIN_K = 4 * PAIRS_ROLL
+PAIRS_ROLLED_MAX_K = 254
+#: the largest ``straight_max_k`` (the part's instruction cache's limit on a copy's inputs; see ``export_c``)
 PAIRS_EXACT_MAX_K = 64
-PAIRS_EXACT_TOTAL_K = 96
 
 
 def effective_matrix_layout(fm: FixedModel, matrix: str, folded: bool = False) -> str:
@@ -44,15 +52,17 @@ def uses(fm: FixedModel, folded: bool, matrix: str = "blocks", max_k: int = PAIR
 
 
 def pairs_exact_ks(fm: FixedModel, folded: bool, matrix: str = "pairs", max_k: int = PAIRS_EXACT_MAX_K) -> list[int]:
-    """The inputs K of the products the pairs kernel runs in a straight-line copy of their own (no loop turns), the
-    smallest first within the limits above and ``max_k`` (the part's instruction cache: see ``export_c``); empty
-    for the other layouts."""
+    """The inputs K of the products the pairs kernel runs in a copy of their own, the smallest first: a straight-line
+    copy for K <= PAIRS_STRAIGHT_MAX_K, a rolled one above, within ``max_k`` (the part's instruction cache: a
+    straight-line copy longer than ``max_k`` inputs, or a rolled one whose loop turn is, is left to the loop copy;
+    see ``export_c``); empty for the other layouts."""
     if matrix != "pairs":
         return []
     chosen: list[int] = []
     for k in sorted(fast_products(fm, folded, matrix)[0]):
-        if (len(chosen) < PAIRS_EXACT_COPIES and k <= min(max_k, PAIRS_EXACT_MAX_K)
-                and sum(chosen) + k <= PAIRS_EXACT_TOTAL_K):
+        fits = (k <= PAIRS_ROLLED_MAX_K and max_k >= PAIRS_ROLLED_MIN_K if k > PAIRS_STRAIGHT_MAX_K
+                else k <= max_k)
+        if len(chosen) < PAIRS_EXACT_COPIES and fits:
             chosen.append(k)
     return chosen
 
@@ -61,9 +71,9 @@ def pairs_exact_defines(fm: FixedModel, folded: bool, matrix: str, max_k: int = 
     """The ``#define EG_MODEL_PAIRS_K*`` lines of model.h (0: no copy) and the limit they were chosen under."""
     ks = pairs_exact_ks(fm, folded, matrix, max_k)
     ks += [0] * (PAIRS_EXACT_COPIES - len(ks))
-    return ["/* the pairs kernel's straight-line copies: each one's inputs K (0: none; none in the generic build), "
-            "for products of at most EG_MODEL_PAIRS_MAX_K inputs (convert --target: what the part's instruction "
-            "cache holds) */\n",
+    return ["/* the pairs kernel's copies per product: each one's inputs K (0: none; none in the generic build), a "
+            f"straight-line copy up to {PAIRS_STRAIGHT_MAX_K} inputs, a rolled one above, within "
+            "EG_MODEL_PAIRS_MAX_K (convert --target: what the part's instruction cache holds) */\n",
             f"#define EG_MODEL_PAIRS_MAX_K {max_k}\n",
             *[f"#define EG_MODEL_PAIRS_K{i + 1} {k}\n" for i, k in enumerate(ks)]]
 
@@ -103,5 +113,6 @@ def uses_defines(fm: FixedModel, folded: bool, matrix: str = "blocks", max_k: in
     return lines + [f"#define EG_MODEL_USES_{k} {int(v)}\n" for k, v in uses(fm, folded, matrix, max_k).items()]
 
 
-__all__ = ["PAIRS_EXACT_COPIES", "PAIRS_EXACT_MAX_K", "PAIRS_EXACT_TOTAL_K", "effective_matrix_layout", "fast_products",
-           "i8_products", "pairs_exact_defines", "pairs_exact_ks", "uses", "uses_defines"]
+__all__ = ["PAIRS_EXACT_COPIES", "PAIRS_EXACT_MAX_K", "PAIRS_ROLL", "PAIRS_ROLLED_MAX_K", "PAIRS_ROLLED_MIN_K",
+           "PAIRS_STRAIGHT_MAX_K", "effective_matrix_layout", "fast_products", "i8_products", "pairs_exact_defines",
+           "pairs_exact_ks", "uses", "uses_defines"]

@@ -401,6 +401,30 @@ def test_specialized_pairs_build_holds_only_the_pairs_kernel(tmp_path):
 
 
 @pytest.mark.needs("zig", "sim")
+def test_rolled_copy_bounds_the_kernels_code(tmp_path):
+    """A product of more than 24 inputs gets a rolled copy of the pairs kernel (edge_gru_dsp_pairs.h), whose code does
+    not grow with K: the seed-shaped GRU(50) x 5 features and a GRU(74) (the same remainder of groups and half group)
+    build the same eg_matrix_p8_asm size for the Cortex-M4, and GRU(50)'s runtime .text stays in the 4 kB budget
+    (zig) on the M4 and M33 and in 4.5 kB on the M7 (its straight-line copy took 4,512 / 4,522 / 4,746 B)."""
+    from firmware_sim.sizes import object_sizes
+    from firmware_sim.toolchain import resolve_compiler
+
+    rng = np.random.default_rng(50)
+    sizes = {}
+    for units in (50, 74):
+        spec = random_spec(rng, 5, [units], [(1, "sigmoid")], timesteps=4)
+        fm = quantize_model(spec, rng.normal(size=(20, 4, 5)).astype(np.float32), "w8a16")
+        export_c(fm, tmp_path / f"u{units}", matrix="pairs")
+        assert f"#define EG_MODEL_PAIRS_K2 {units}\n" in (tmp_path / f"u{units}" / "model.h").read_text()
+        sizes[units] = _m4_function_sizes(tmp_path / f"u{units}")["specialized"]["eg_matrix_p8_asm"]
+    assert sizes[50] == sizes[74]
+    zig = resolve_compiler("zig")
+    budget = {"cortex-m4": 4096, "cortex-m33": 4096, "cortex-m7": 4608}
+    for core, most in budget.items():
+        assert object_sizes(tmp_path / "u50", core, zig)["runtime_text"] <= most, core
+
+
+@pytest.mark.needs("zig", "sim")
 def test_dsp_build_holds_only_its_products_kernel_copies(tmp_path):
     """On a DSP core the specialized runtime keeps the int8 assembly only for its products' K & 6: built for a model
     whose products have K & 6 in {6, 4}, eg_supports refuses a model with a product of K & 6 = 2 (10 units), which

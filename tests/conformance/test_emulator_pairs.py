@@ -69,9 +69,15 @@ def test_pairs_kernel_with_biases_that_wrap(target_name, tmp_path):
 
 
 #: (features, units of each stacked layer) -> the inputs K of their products (features and units padded to even) and the
-#: straight-line copies export_c writes for them (at most 4, each K <= 64, together <= 96; the rest: loop copies)
+#: copies export_c writes for them (at most 4: straight-line up to K = 24, rolled above; the rest: loop copies). The
+#: rolled ones: 6 groups a loop turn on the M4/M33, 4 on the M7 (after its first group), the remainder before the loop,
+#: all in a line when the loop would turn once: on the M4 K = 26-46 in a line; 50, 98 no remainder (2, 4 turns); 54
+#: (and a half group), 64, 66 remainders 1, 4, 4; on the M7 28 in a line, 36 and 54 no remainder, 40 remainder 1,
+#: 50, 64, 98 remainder 3 (2, 3, 5 turns)
 STRAIGHT_MODELS = [((1, [3, 5, 9]), [2, 4, 6, 10]), ((7, [11, 13, 15]), [8, 12, 14, 16]), ((17, [19]), [18, 20]),
-                   ((3, [50]), [4, 50]), ((2, [64]), [2, 64]), ((20, [66]), [20]), ((1, [3, 5, 9, 13]), [2, 4, 6, 10])]
+                   ((3, [50]), [4, 50]), ((2, [64]), [2, 64]), ((20, [66]), [20, 66]),
+                   ((1, [3, 5, 9, 13]), [2, 4, 6, 10]), ((27, [29]), [28, 30]), ((35, [97]), [36, 98]),
+                   ((39, [53]), [40, 54])]
 
 
 STRAIGHT_RUNS = [("nrf52840", "zig"), ("stm32h7", "zig"), ("nrf5340", "zig"),
@@ -81,11 +87,12 @@ STRAIGHT_RUNS = [("nrf52840", "zig"), ("stm32h7", "zig"), ("nrf5340", "zig"),
 @pytest.mark.slow
 @pytest.mark.parametrize("target_name, cc", STRAIGHT_RUNS)
 def test_pairs_straight_line_copies_on_every_k(target_name, cc, tmp_path):
-    """The pairs kernel's straight-line copies, one per exact K of the model's products (model.h EG_MODEL_PAIRS_K*:
-    no loop turn; on the M4 and M33 the inputs of a K <= 6 product stay in registers, the M7 runs its software-
-    pipelined schedule): K = 2 to 20, 50 and 64, and in the same builds the loop copies of the products beyond the
-    limits (K = 66, a fifth K); w8a16 models with biases (every product fast), Numba's integers; built by zig, and
-    by gcc (GNU as expands the .rept/.if directives) for the M4."""
+    """The pairs kernel's copies, one per exact K of the model's products (model.h EG_MODEL_PAIRS_K*): straight-line
+    ones (no loop turn; on the M4 and M33 the inputs of a K <= 6 product stay in registers, the M7 runs its software-
+    pipelined schedule) for K = 2 to 20, rolled ones for K = 28 to 98 (groups in a line, remainders before the loop,
+    2 to 5 turns, with and without a half group), and in the same builds the loop copy of a fifth K; w8a16 models
+    with biases (every product fast), Numba's integers; built by zig, and by gcc (GNU as expands the .rept/.if
+    directives) for the M4."""
     from converters.c_paths import fast_products, pairs_exact_ks
     from firmware_sim.simulate import simulate
     from firmware_sim.targets import get_target
@@ -106,7 +113,7 @@ def test_pairs_straight_line_copies_on_every_k(target_name, cc, tmp_path):
         # differently) are part of the matrix kernel's cycles, never more (the M7's K = 50 turn once counted a
         # block of the first turn twice)
         assert 0 < res.matrix_loop_cycles_per_sequence <= res.breakdown_total("eg_matrix"), f"model {i}"
-    assert straight >= set(range(2, 21, 2)) | {50, 64}
+    assert straight >= set(range(2, 21, 2)) | {28, 30, 36, 40, 50, 54, 64, 66, 98}
 
 
 def test_models_the_pairs_kernel_cannot_run_stay_in_blocks(tmp_path):

@@ -257,27 +257,75 @@
 #else
 #define EG_P_COPY(K) EG_P_EXACT(K)
 #endif
-#if EG_PAIRS_K1
-#define EG_P_TO_K1 "cmp r7, #" EG_S(EG_PAIRS_K1) "\n\tbeq 31f\n\t"
+/* A product of more than EG_PAIRS_STRAIGHT_K inputs (converters/c_paths.py: PAIRS_STRAIGHT_MAX_K) takes a rolled copy
+ * instead: the generic S loop, then per block its K / 4 groups as (K / 4) % EG_PAIRS_ROLL of them in a straight line
+ * and the rest EG_PAIRS_ROLL a loop turn, or all in a line when that would be a single turn (the M7: its software-
+ * pipelined groups the same way), so its code stays under 2 EG_PAIRS_ROLL - 1 groups whatever K (seed GRU(50)'s 50
+ * inputs on the M4: 6 groups a turn, 2 turns, instead of 12 groups in a line; the loop copies take 2 a turn). */
+#define EG_PAIRS_STRAIGHT_K 24
+#if EG_M7_SCHEDULE
+#define EG_PAIRS_ROLL 4       /* (the M7's groups are longer, its target has room: code first) */
+#else
+#define EG_PAIRS_ROLL 6
+#endif
+/* N groups G: in a line below 2 EG_PAIRS_ROLL, else N % EG_PAIRS_ROLL in a line and the rest in a loop (r9 = r11 at
+ * the end: the inputs' pointer, which each group advances, at the end of the operand's groups) */
+#define EG_P_ROLL(N, G)                                                                               \
+    ".if (" N ") < 2 * " EG_S(EG_PAIRS_ROLL) "\n\t" ".rept " N "\n\t" G ".endr\n\t"                   \
+    ".else\n\t" ".rept (" N ") % " EG_S(EG_PAIRS_ROLL) "\n\t" G ".endr\n\t"                            \
+    "3:\n\t" ".rept " EG_S(EG_PAIRS_ROLL) "\n\t" G ".endr\n\t"                                          \
+    "cmp r9, r11\n\t"                                                                                 \
+    "bne 3b\n\t"                                                                                      \
+    ".endif\n\t"
+#if EG_M7_SCHEDULE
+#define EG_X_P_ROLL(K) EG_Q_LOAD EG_P_ROLL("(" K ") / 4 - 1", EG_Q_NEXT) EG_Q_LAST
+#else
+#define EG_X_P_ROLL(K) EG_P_ROLL("(" K ") / 4", EG_P_GROUP)
+#endif
+/* the rolled copy's blocks (after the generic S loop, which leaves r11 at the end of the inputs' groups) */
+#define EG_P_ROLLED(K) EG_P_BLOCKS(EG_X_P_ROLL(K), ".if (" K ") & 2\n\t" EG_P_HALF ".else\n\t" EG_A_RQ ".endif\n\t")
+/* the dispatch to copy N of K inputs: a straight-line copy before S (EG_P_TO_K*), a rolled one after it (EG_P_TO_R*) */
+#define EG_P_TO(K, N) "cmp r7, #" EG_S(K) "\n\tbeq 3" N "f\n\t"
+#if EG_PAIRS_K1 && EG_PAIRS_K1 <= EG_PAIRS_STRAIGHT_K
+#define EG_P_TO_K1 EG_P_TO(EG_PAIRS_K1, "1")
 #else
 #define EG_P_TO_K1 ""
 #endif
-#if EG_PAIRS_K2
-#define EG_P_TO_K2 "cmp r7, #" EG_S(EG_PAIRS_K2) "\n\tbeq 32f\n\t"
+#if EG_PAIRS_K1 > EG_PAIRS_STRAIGHT_K
+#define EG_P_TO_R1 EG_P_TO(EG_PAIRS_K1, "1")
+#else
+#define EG_P_TO_R1 ""
+#endif
+#if EG_PAIRS_K2 && EG_PAIRS_K2 <= EG_PAIRS_STRAIGHT_K
+#define EG_P_TO_K2 EG_P_TO(EG_PAIRS_K2, "2")
 #else
 #define EG_P_TO_K2 ""
 #endif
-#if EG_PAIRS_K3
-#define EG_P_TO_K3 "cmp r7, #" EG_S(EG_PAIRS_K3) "\n\tbeq 33f\n\t"
+#if EG_PAIRS_K2 > EG_PAIRS_STRAIGHT_K
+#define EG_P_TO_R2 EG_P_TO(EG_PAIRS_K2, "2")
+#else
+#define EG_P_TO_R2 ""
+#endif
+#if EG_PAIRS_K3 && EG_PAIRS_K3 <= EG_PAIRS_STRAIGHT_K
+#define EG_P_TO_K3 EG_P_TO(EG_PAIRS_K3, "3")
 #else
 #define EG_P_TO_K3 ""
 #endif
-#if EG_PAIRS_K4
-#define EG_P_TO_K4 "cmp r7, #" EG_S(EG_PAIRS_K4) "\n\tbeq 34f\n\t"
+#if EG_PAIRS_K3 > EG_PAIRS_STRAIGHT_K
+#define EG_P_TO_R3 EG_P_TO(EG_PAIRS_K3, "3")
+#else
+#define EG_P_TO_R3 ""
+#endif
+#if EG_PAIRS_K4 && EG_PAIRS_K4 <= EG_PAIRS_STRAIGHT_K
+#define EG_P_TO_K4 EG_P_TO(EG_PAIRS_K4, "4")
 #else
 #define EG_P_TO_K4 ""
 #endif
-
+#if EG_PAIRS_K4 > EG_PAIRS_STRAIGHT_K
+#define EG_P_TO_R4 EG_P_TO(EG_PAIRS_K4, "4")
+#else
+#define EG_P_TO_R4 ""
+#endif
 /* EG_P_EXIT (label 9): the next product's arguments (eg_matrix_p8_asm's second argument, kept at [sp, #12]) run in
  * the same call (back to label 8, next = 0), which saves the return, the call and the registers' save and restore
  * between two products of a step (edge_gru_run.h); after the last product, the gates' arguments (the third,
@@ -335,6 +383,7 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
         "ldrne r4, [r9]\n\t"
         "smladne r8, r4, r0, r8\n\t"
         "lsl r8, r8, #7\n\t"
+        EG_P_TO_R1 EG_P_TO_R2 EG_P_TO_R3 EG_P_TO_R4
         EG_I8_DISPATCH);
     /* (two statements per copy, S then its blocks: a C99 string literal stays under 4095 characters) */
 #if EG_USE_I8_K0
@@ -349,21 +398,29 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
 #if EG_USE_I8_K6
     __asm__ volatile("16:\n\t" EG_P_BLOCKS(EG_X_P_ODD, EG_P_HALF));
 #endif
-#if EG_PAIRS_K1
+#if EG_PAIRS_K1 && EG_PAIRS_K1 <= EG_PAIRS_STRAIGHT_K   /* (S, then the blocks: each under C99's 4095 characters) */
     __asm__ volatile("31:\n\t" EG_P_EXACT_S_RQ(EG_S(EG_PAIRS_K1)));
     __asm__ volatile(EG_P_COPY(EG_S(EG_PAIRS_K1)));
+#elif EG_PAIRS_K1
+    __asm__ volatile("31:\n\t" EG_P_ROLLED(EG_S(EG_PAIRS_K1)));
 #endif
-#if EG_PAIRS_K2
+#if EG_PAIRS_K2 && EG_PAIRS_K2 <= EG_PAIRS_STRAIGHT_K   /* (S, then the blocks: each under C99's 4095 characters) */
     __asm__ volatile("32:\n\t" EG_P_EXACT_S_RQ(EG_S(EG_PAIRS_K2)));
     __asm__ volatile(EG_P_COPY(EG_S(EG_PAIRS_K2)));
+#elif EG_PAIRS_K2
+    __asm__ volatile("32:\n\t" EG_P_ROLLED(EG_S(EG_PAIRS_K2)));
 #endif
-#if EG_PAIRS_K3
+#if EG_PAIRS_K3 && EG_PAIRS_K3 <= EG_PAIRS_STRAIGHT_K   /* (S, then the blocks: each under C99's 4095 characters) */
     __asm__ volatile("33:\n\t" EG_P_EXACT_S_RQ(EG_S(EG_PAIRS_K3)));
     __asm__ volatile(EG_P_COPY(EG_S(EG_PAIRS_K3)));
+#elif EG_PAIRS_K3
+    __asm__ volatile("33:\n\t" EG_P_ROLLED(EG_S(EG_PAIRS_K3)));
 #endif
-#if EG_PAIRS_K4
+#if EG_PAIRS_K4 && EG_PAIRS_K4 <= EG_PAIRS_STRAIGHT_K   /* (S, then the blocks: each under C99's 4095 characters) */
     __asm__ volatile("34:\n\t" EG_P_EXACT_S_RQ(EG_S(EG_PAIRS_K4)));
     __asm__ volatile(EG_P_COPY(EG_S(EG_PAIRS_K4)));
+#elif EG_PAIRS_K4
+    __asm__ volatile("34:\n\t" EG_P_ROLLED(EG_S(EG_PAIRS_K4)));
 #endif
     __asm__ volatile(EG_P_EXIT);
 }
