@@ -39,9 +39,11 @@ def test_dsp_sequence_loop(target_name, tmp_path):
 
 def test_armv6m_sequence_loop(tmp_path):
     """From 16 units (the 16 words of arguments fit z's H), an odd count included (its operand padded); the kernel
-    advances its arguments as it runs, so they are reset every step; the generic build too."""
+    advances its arguments as it runs, so they are reset every step; the state's operand unpacked two words a turn
+    (eg_v6m_unpack16: an even and an odd number of pairs, and a last odd unit); the generic build too."""
     rng = np.random.default_rng(43)
-    for i, (H, F, generic) in enumerate([(16, 13, False), (15, 5, False), (17, 4, False), (20, 7, True)]):
+    for i, (H, F, generic) in enumerate([(16, 13, False), (15, 5, False), (17, 4, False), (18, 3, False),
+                                         (20, 7, True)]):
         res = _run("rp2040", H, F, generic, rng, tmp_path / f"w{i}")
         assert res.matrix_layout == "blocks" and res.kernel == "armv6m"
         planned = H >= 16

@@ -107,17 +107,13 @@ static int32_t eg_v6m_plan(const eg_model_t *m, int32_t *scratch, eg_v6m_plan_t 
 }
 
 /* h_tm1 as the recurrent product's operand (one int32 a value, kh = H rounded up to even): a word-aligned state two
- * values a load, as eg_vec_from16 */
+ * values a load */
 static EG_INLINE void eg_v6m_state_operand(int32_t *vh, const int16_t *state, int32_t H)
 {
     int32_t k = 0;
     if (!((uintptr_t)state & 3)) {
-        const uint32_t *w = (const uint32_t *)(const void *)state;
-        EG_NO_UNROLL for (; k + 1 < H; k += 2) {
-            const uint32_t u = *w++;
-            vh[k] = (int16_t)(u & 0xFFFFu);
-            vh[k + 1] = eg_asr32((int32_t)u, 16);
-        }
+        eg_v6m_unpack16(vh, state, H / 2);       /* (edge_gru_v6m.h) */
+        k = H & ~1;
     }
     EG_NO_UNROLL for (; k < H; ++k) vh[k] = state[k];
     if (H & 1) vh[H] = 0;
