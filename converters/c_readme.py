@@ -71,8 +71,9 @@ bit-identical to `edge-gru run model.egru DATA --engine fixed --raw`.
   SMLAD/SXTB16 and SMMULR requantization (build with `-DEG_TUNE_M7` for a Cortex-M7: the same integers, its loop
   scheduled for the M7's dual issue, slower on an M4), fastest with a model exported with `--matrix-layout pairs`
   (3 DSP instructions per 4 MACs instead of 4; other cores run plain loops over that layout; the products named by
-  `EG_MODEL_PAIRS_K*` in `model.h` get a straight-line copy of that kernel, no loop over their inputs, sized to the
-  instruction cache of the part named by `convert --target`);
+  `EG_MODEL_PAIRS_K*` in `model.h` get a copy of that kernel of their own: up to 24 inputs a straight line, no loop
+  over their inputs, above a rolled copy, 6 groups of 4 inputs a loop turn (4 on the M7), sized to the instruction
+  cache of the part named by `convert --target`);
   on ARMv6-M (Cortex-M0/M0+) a Thumb-1 assembly function;
   with Helium (`__ARM_FEATURE_MVE`, Cortex-M55) and a model exported with `--matrix-layout rows`
   (`EG_MODEL_MATRIX_LAYOUT` in `model.h`) the MVE kernels of `edge_gru_mve.h`;

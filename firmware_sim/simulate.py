@@ -120,9 +120,11 @@ STRAIGHT_BYTES_PER_INPUT, STRAIGHT_BYTES_FIXED = 18, 70
 def straight_max_k_for(target: Target, placement: str = "flash") -> int:
     """The most inputs a product may have for its own straight-line copy of the pairs kernel on ``target``
     (``converters.c_export.export_c``'s ``straight_max_k``): every product the export allows where the code runs
-    from zero-wait memory or streams through a prefetch; behind an instruction cache, those whose copy fills at most
-    half of it. A copy that outgrows the cache misses on every block: GRU(64)'s 64-input copy (1.2 kB) made the
-    STM32L4R5 (1 kB ART cache) 1.9x slower than its loop copy, in the emulator."""
+    from zero-wait memory or streams through a prefetch; behind an instruction cache, those whose straight-line copy
+    fills at most half of it (a rolled copy, for more than 24 inputs, where a loop turn of 24 does:
+    ``converters.c_paths.pairs_exact_ks``). A copy that outgrows the cache misses on every block: GRU(64)'s 64-input
+    straight-line copy (1.2 kB) made the STM32L4R5 (1 kB ART cache) 1.9x slower than its loop copy, in the
+    emulator; its rolled copy is 2% faster than the loop copy there."""
     from converters.c_paths import PAIRS_EXACT_MAX_K
 
     mem = target.memory
