@@ -152,7 +152,8 @@ def cycles(spec, train, test, tfl_path, n_seq: int = 20) -> None:
           "columns padded to a multiple of 4, inputs to an even count)")
     print("M4, M7, M33: the pairs kernel's straight-line copies have no loop over the inputs, so their innermost loop "
           "is the block loop: inner and loop then count whole blocks of 4 columns (bias, every input group, "
-          "requantization, stores) and blocks only the per-call work")
+          "requantization, stores) and blocks only the per-call work; a product of more than 24 inputs takes a rolled "
+          "copy, whose innermost loop is 6 input groups (4 on the M7) of a block")
     print("floor: the fewest cycles per MAC the core's model gives the instructions of that loop (its back branch "
           "left out; firmware_sim/core_timing.py Timing.floor_cost, m55_timing.py loop_floor)")
     print("Cortex-M55 (alif-e3): Helium build run on QEMU mps3-an547, cycles from the M55 model "
