@@ -284,48 +284,14 @@
 #endif
 /* the rolled copy's blocks (after the generic S loop, which leaves r11 at the end of the inputs' groups) */
 #define EG_P_ROLLED(K) EG_P_BLOCKS(EG_X_P_ROLL(K), ".if (" K ") & 2\n\t" EG_P_HALF ".else\n\t" EG_A_RQ ".endif\n\t")
-/* the dispatch to copy N of K inputs: a straight-line copy before S (EG_P_TO_K*), a rolled one after it (EG_P_TO_R*) */
-#define EG_P_TO(K, N) "cmp r7, #" EG_S(K) "\n\tbeq 3" N "f\n\t"
-#if EG_PAIRS_K1 && EG_PAIRS_K1 <= EG_PAIRS_STRAIGHT_K
-#define EG_P_TO_K1 EG_P_TO(EG_PAIRS_K1, "1")
-#else
-#define EG_P_TO_K1 ""
-#endif
-#if EG_PAIRS_K1 > EG_PAIRS_STRAIGHT_K
-#define EG_P_TO_R1 EG_P_TO(EG_PAIRS_K1, "1")
-#else
-#define EG_P_TO_R1 ""
-#endif
-#if EG_PAIRS_K2 && EG_PAIRS_K2 <= EG_PAIRS_STRAIGHT_K
-#define EG_P_TO_K2 EG_P_TO(EG_PAIRS_K2, "2")
-#else
-#define EG_P_TO_K2 ""
-#endif
-#if EG_PAIRS_K2 > EG_PAIRS_STRAIGHT_K
-#define EG_P_TO_R2 EG_P_TO(EG_PAIRS_K2, "2")
-#else
-#define EG_P_TO_R2 ""
-#endif
-#if EG_PAIRS_K3 && EG_PAIRS_K3 <= EG_PAIRS_STRAIGHT_K
-#define EG_P_TO_K3 EG_P_TO(EG_PAIRS_K3, "3")
-#else
-#define EG_P_TO_K3 ""
-#endif
-#if EG_PAIRS_K3 > EG_PAIRS_STRAIGHT_K
-#define EG_P_TO_R3 EG_P_TO(EG_PAIRS_K3, "3")
-#else
-#define EG_P_TO_R3 ""
-#endif
-#if EG_PAIRS_K4 && EG_PAIRS_K4 <= EG_PAIRS_STRAIGHT_K
-#define EG_P_TO_K4 EG_P_TO(EG_PAIRS_K4, "4")
-#else
-#define EG_P_TO_K4 ""
-#endif
-#if EG_PAIRS_K4 > EG_PAIRS_STRAIGHT_K
-#define EG_P_TO_R4 EG_P_TO(EG_PAIRS_K4, "4")
-#else
-#define EG_P_TO_R4 ""
-#endif
+/* the dispatch to copy N of K inputs (0: none): a straight-line copy before S (EG_P_TO_K), a rolled one after it
+ * (EG_P_TO_R); the assembler's .if picks */
+#define EG_P_TO_K(K, N)                                                                               \
+    ".if (" K ") && (" K ") <= " EG_S(EG_PAIRS_STRAIGHT_K) "\n\t" "cmp r7, #" K "\n\tbeq 3" N "f\n\t" ".endif\n\t"
+#define EG_P_TO_R(K, N)                                                                               \
+    ".if (" K ") > " EG_S(EG_PAIRS_STRAIGHT_K) "\n\t" "cmp r7, #" K "\n\tbeq 3" N "f\n\t" ".endif\n\t"
+#define EG_P_TO_ALL(TO)                                                                               \
+    TO(EG_S(EG_PAIRS_K1), "1") TO(EG_S(EG_PAIRS_K2), "2") TO(EG_S(EG_PAIRS_K3), "3") TO(EG_S(EG_PAIRS_K4), "4")
 /* EG_P_EXIT (label 9): the next product's arguments (eg_matrix_p8_asm's second argument, kept at [sp, #12]) run in
  * the same call (back to label 8, next = 0), which saves the return, the call and the registers' save and restore
  * between two products of a step (edge_gru_run.h); after the last product, the gates' arguments (the third,
@@ -364,7 +330,7 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
         "8:\n\t"
         "str r1, [sp, #12]\n\t"             /* the product to run after this one (EG_P_EXIT), or 0 */
         EG_I8_LOAD
-        EG_P_TO_K1 EG_P_TO_K2 EG_P_TO_K3 EG_P_TO_K4
+        EG_P_TO_ALL(EG_P_TO_K)
         "mov r9, r4\n\t"                    /* S = 128 sum x */
         "mov r8, #0\n\t"
         "mov r0, #0x00010001\n\t"
@@ -383,7 +349,7 @@ __attribute__((naked, noinline)) static void eg_matrix_p8_asm(const eg_i8_args_t
         "ldrne r4, [r9]\n\t"
         "smladne r8, r4, r0, r8\n\t"
         "lsl r8, r8, #7\n\t"
-        EG_P_TO_R1 EG_P_TO_R2 EG_P_TO_R3 EG_P_TO_R4
+        EG_P_TO_ALL(EG_P_TO_R)
         EG_I8_DISPATCH);
     /* (two statements per copy, S then its blocks: a C99 string literal stays under 4095 characters) */
 #if EG_USE_I8_K0

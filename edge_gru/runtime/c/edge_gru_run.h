@@ -81,7 +81,7 @@ static EG_NOINLINE int32_t eg_dsp_run(const eg_model_t *m, int16_t *state, const
 #define EG_DSP_PLAN 0
 #endif
 
-#if EG_V6M && EG_USE_BLOCKS && EG_USE_W8 && EG_USE_A16 && EG_USE_AFTER && EG_USE_ACC32 && EG_USE_FEATURES
+#if EG_V6M_SEQ   /* (edge_gru_v6m.h) */
 #define EG_V6M_PLAN 1
 typedef struct {
     eg_v6m_args_t x, h;       /* x W + b_i, h_tm1 U + b_h */

@@ -13,8 +13,8 @@
  * the end of v in r12, the arguments in lr. Per group of 16 MACs: LDM of the inputs, then per column
  * LDM of 4 weights and per weight MULS, ADD; the bytes at either end of the word come out in one instruction
  * each (SXTB, ASRS #24), then REV16 swaps the bytes of each half and brings the middle two there: 5
- * instructions for 4 weights, where shifting each middle byte out took 2. Written as a whole function so that no compiler
- * setting (frame pointer, -O0) can leave it short of registers. */
+ * instructions for 4 weights, where shifting each middle byte out took 2. Written as a whole function so that no
+ * compiler setting (frame pointer, -O0) can leave it short of registers. */
 typedef struct {
     int32_t *out;
     const int32_t *v;
@@ -125,25 +125,10 @@ __asm__(
     " .popsection\n");
 #endif
 
-#if EG_V6M && EG_USE_AFTER && EG_USE_A16   /* (the sequence loop's state operand: edge_gru_run.h) */
-/* out[k] = src[k] for k < 2 pairs, src word-aligned: two words a turn (LDM, SXTH and ASRS #16 per word, one STM of
- * the 4 values), an odd pair first; 15 cycles per 4 values where the compiled C loop took 30 */
-void eg_v6m_unpack16(int32_t *out, const int16_t *src, int32_t pairs);
-__asm__(
-    " .syntax unified\n .pushsection .text.eg_v6m_unpack16,\"ax\",%progbits\n .balign 4\n .global eg_v6m_unpack16\n"
-    " .hidden eg_v6m_unpack16\n .thumb\n .thumb_func\n .type eg_v6m_unpack16, %function\n"
-    "eg_v6m_unpack16:\n"
-    " push {r4, r5, r6, lr}\n"
-    " lsls r3, r2, #2\n adds r2, r1, r3\n"         /* the end of src */
-    " lsrs r3, r3, #3\n bcc 2f\n"                  /* an odd number of pairs: one first */
-    " ldm r1!, {r5}\n sxth r3, r5\n asrs r4, r5, #16\n stm r0!, {r3, r4}\n"
-    "2:\n cmp r1, r2\n beq 3f\n"
-    "1:\n ldm r1!, {r5, r6}\n"
-    " sxth r3, r5\n asrs r4, r5, #16\n sxth r5, r6\n asrs r6, r6, #16\n stm r0!, {r3, r4, r5, r6}\n"
-    " cmp r1, r2\n bne 1b\n"
-    "3:\n pop {r4, r5, r6, pc}\n"
-    " .size eg_v6m_unpack16, .-eg_v6m_unpack16\n .popsection\n");
-#endif
+/* EG_V6M_SEQ: a build with the one-layer sequence loop's path (edge_gru_run.h: eg_v6m_run; the model it runs: one
+ * reset_after layer, int8 weights in the blocks layout, a Q0.15 state, 32-bit accumulators, features as input) */
+#define EG_V6M_SEQ                                                                                   \
+    (EG_V6M && EG_USE_BLOCKS && EG_USE_W8 && EG_USE_A16 && EG_USE_AFTER && EG_USE_ACC32 && EG_USE_FEATURES)
 
 #if EG_V6M
 /* The gate and state-update loops in Thumb-1 assembly (C compilers spill the 8 low registers and
@@ -191,6 +176,24 @@ void eg_update_v6m16(int16_t *h, const int32_t *gxh, const int32_t *z, int32_t n
 #define EG_V6M_FUNC(name) "    .syntax unified\n    .pushsection .text." name ",\"ax\",%progbits\n    .balign 4\n    .global " name "\n" \
     "    .hidden " name "\n    .thumb\n    .thumb_func\n    .type " name ", %function\n" name ":\n"
 #define EG_V6M_END(name) "    .size " name ", .-" name "\n    .popsection\n"
+#if EG_V6M_SEQ
+/* eg_v6m_run's state operand: out[k] = src[k] for k < 2 pairs, src word-aligned: two words a turn (LDM, SXTH and
+ * ASRS #16 per word, one STM of the 4 values), an odd pair first; 15 cycles per 4 values where the compiled C loop
+ * took 30 */
+void eg_v6m_unpack16(int32_t *out, const int16_t *src, int32_t pairs);
+__asm__(
+    EG_V6M_FUNC("eg_v6m_unpack16")
+    "    push {r4, r5, r6, lr}\n"
+    "    lsls r3, r2, #2\n    adds r2, r1, r3\n"                          /* the end of src */
+    "    lsrs r3, r3, #3\n    bcc 2f\n"                                   /* an odd number of pairs: one first */
+    "    ldm r1!, {r5}\n    sxth r3, r5\n    asrs r4, r5, #16\n    stm r0!, {r3, r4}\n"
+    "2:\n    cmp r1, r2\n    beq 3f\n"
+    "1:\n    ldm r1!, {r5, r6}\n"
+    "    sxth r3, r5\n    asrs r4, r5, #16\n    sxth r5, r6\n    asrs r6, r6, #16\n    stm r0!, {r3, r4, r5, r6}\n"
+    "    cmp r1, r2\n    bne 1b\n"
+    "3:\n    pop {r4, r5, r6, pc}\n"
+    EG_V6M_END("eg_v6m_unpack16"));
+#endif
 #if EG_USE_A8   /* (w8a8 reset_after layers; a Q0.15 state takes eg_gates_v6m16 below) */
 __asm__(
     EG_V6M_FUNC("eg_gates_v6m_sig")
@@ -242,7 +245,7 @@ __asm__(
     EG_V6M_ACT                                                          /* hh = tanh(...) */
     "    ldrh r1, [r4]\n    sxth r1, r1\n    subs r1, r1, r0\n"             /* h_tm1 - hh */
     "    ldm r6!, {r2}\n    muls r1, r2, r1\n    mov r2, r10\n    adds r1, r1, r2\n    asrs r1, r1, #15\n"
-    "    adds r0, r0, r1\n"                           /* h = hh + z * (h_tm1 - hh): in range (EG_H_IN_RANGE, edge_gru_dsp_gates.h) */
+    "    adds r0, r0, r1\n"              /* h = hh + z * (h_tm1 - hh): in range (EG_H_IN_RANGE, edge_gru_dsp_gates.h) */
     "    strh r0, [r4]\n    adds r4, #2\n"
     "    cmp r4, r11\n    bne 1b\n"
     EG_V6M_EPILOGUE
@@ -296,7 +299,7 @@ __asm__(
     EG_V6M_ACT_FROM("r10")                                              /* hh = tanh(x_h + r * (...)) */
     "    ldrh r1, [r6]\n    sxth r1, r1\n    subs r1, r1, r0\n"             /* h_tm1 - hh */
     "    muls r1, r7, r1\n    mov r3, lr\n    adds r1, r1, r3\n    asrs r1, r1, #15\n"
-    "    adds r0, r0, r1\n"                           /* h = hh + z * (h_tm1 - hh): in range (EG_H_IN_RANGE, edge_gru_dsp_gates.h) */
+    "    adds r0, r0, r1\n"              /* h = hh + z * (h_tm1 - hh): in range (EG_H_IN_RANGE, edge_gru_dsp_gates.h) */
     "    strh r0, [r6]\n    adds r6, #2\n    adds r4, #4\n    adds r5, #4\n"
     "    cmp r6, r11\n    bne 1b\n"
     EG_V6M_EPILOGUE
